@@ -1,0 +1,185 @@
+"""python -m assistant: ask, transcribe, models, bench, demo. Flags for options come from the dataclass fields."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from assistant.conversation import Done, Error, Message, TokenDelta, Transcript
+from assistant.engine import Engine, EngineConfig
+from assistant.media import UserInputError
+from models.generation import SamplingOptions
+from models.weights import MissingWeightsError
+
+EXIT_USAGE, EXIT_INPUT = 2, 3
+
+
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
+    """One --flag per scalar field of a dataclass, defaulting to the field's default."""
+    for f in dataclasses.fields(cls):
+        if f.name in skip or f.type not in ("str", "int", "float", "int | None", "float | None"):
+            continue
+        kind = {"str": str, "int": int, "float": float}[f.type.split(" ")[0]]
+        parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None,
+                            help=f"default: {f.default!r}")
+
+
+def from_flags(cls, args: argparse.Namespace, **overrides):
+    """Build a dataclass from the flags that were given, keeping defaults for the rest."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+             if getattr(args, f.name, None) is not None}
+    return cls(**{**given, **overrides})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line contract (see README)."""
+    parser = argparse.ArgumentParser(prog="python -m assistant", description="Local multimodal assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a question about text, images, a recording or files")
+    ask.add_argument("text", nargs="?", default="")
+    ask.add_argument("--image", action="append", default=[], type=Path)
+    ask.add_argument("--audio", type=Path)
+    ask.add_argument("--file", action="append", default=[], type=Path)
+    ask.add_argument("--voice-mode", choices=("native", "cascade"), default="cascade")
+    ask.add_argument("--batch", type=Path, help="JSONL of requests; models load once")
+    ask.add_argument("--json", action="store_true")
+    add_dataclass_flags(ask, SamplingOptions, skip=("stop",))
+    add_dataclass_flags(ask, EngineConfig)
+
+    tr = sub.add_parser("transcribe", help="transcribe recordings (one model load)")
+    tr.add_argument("audio", nargs="+", type=Path)
+    tr.add_argument("--mode", choices=("whisper", "adapter"), default="whisper")
+    tr.add_argument("--json", action="store_true")
+    add_dataclass_flags(tr, EngineConfig)
+
+    models = sub.add_parser("models", help="list the resolved models and adapters")
+    add_dataclass_flags(models, EngineConfig)
+
+    bench = sub.add_parser("bench", help="measure load time, first-token latency and decode speed")
+    bench.add_argument("--json", action="store_true")
+    add_dataclass_flags(bench, EngineConfig)
+
+    demo = sub.add_parser("demo", help="a short tour: a text, an image (if an adapter exists) and a voice question")
+    add_dataclass_flags(demo, EngineConfig)
+    return parser
+
+
+def answer_once(engine: Engine, message: Message, opts: SamplingOptions, voice_mode: str,
+                stream_to=None) -> dict:
+    """Run one question through the engine; returns the --json result (raises UserInputError on Error)."""
+    result = {"answer": "", "transcript": None}
+    for event in engine.respond([message], opts, voice_mode):
+        if isinstance(event, Transcript):
+            result["transcript"] = event.text
+        elif isinstance(event, TokenDelta) and stream_to is not None:
+            stream_to.write(event.text)
+            stream_to.flush()
+        elif isinstance(event, Done):
+            result.update(answer=event.answer, finish_reason=event.finish_reason, models=event.models,
+                          **{k: event.timings[k] for k in ("ttft_ms", "tokens", "tokens_per_s")})
+        elif isinstance(event, Error):
+            raise UserInputError(event.message)
+    return result
+
+
+def _batch_requests(path: Path) -> Iterator[dict]:
+    if not path.is_file():
+        raise UserInputError(f"{path}: no such file")
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserInputError(f"{path}:{n}: not JSON ({e.msg})") from None
+        if not isinstance(req, dict) or "id" not in req:
+            raise UserInputError(f"{path}:{n}: each line must be an object with an id")
+        yield req
+
+
+def cmd_ask(args) -> int:
+    """ask: stream one answer, or answer a JSONL batch with one model load."""
+    engine = Engine(from_flags(EngineConfig, args))
+    opts = from_flags(SamplingOptions, args)
+    if args.batch is None:
+        message = Message.user(args.text, args.image, args.audio, args.file)
+        if not message.parts:
+            raise UserInputError("nothing to ask: give TEXT, --image, --audio or --file")
+        result = answer_once(engine, message, opts, args.voice_mode, None if args.json else sys.stdout)
+        print(json.dumps(result, ensure_ascii=False) if args.json else "")
+        return 0
+    failed = 0
+    for req in _batch_requests(args.batch):
+        row = {"id": req["id"]}
+        try:
+            message = Message.user(req.get("text") or "", req.get("image") or [], req.get("audio"),
+                                   req.get("files") or [])
+            overrides = {k: req[k] for k in ("temperature", "max_new_tokens") if req.get(k) is not None}
+            row.update(answer_once(engine, message, dataclasses.replace(opts, **overrides),
+                                   req.get("voice_mode") or args.voice_mode))
+        except (UserInputError, ValueError, TypeError) as e:
+            failed += 1
+            row["error"] = str(e)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    return 1 if failed else 0
+
+
+def cmd_transcribe(args) -> int:
+    """transcribe: several recordings, one model load."""
+    engine = Engine(from_flags(EngineConfig, args))
+    failed = 0
+    for path in args.audio:
+        try:
+            fn = engine.transcribe_audio if args.mode == "whisper" else engine.transcribe_with_adapter
+            text = fn(path)
+            print(json.dumps({"path": str(path), "text": text}, ensure_ascii=False) if args.json else text, flush=True)
+        except UserInputError as e:
+            failed += 1
+            print(f"error: {e}", file=sys.stderr)
+    return EXIT_INPUT if failed else 0
+
+
+def cmd_models(args) -> int:
+    """models: each resolved model and adapter with source and size."""
+    from models.weights import resolve, size_bytes
+    from assistant.engine import adapter_dir
+
+    config = from_flags(EngineConfig, args)
+    rows = []
+    for kind, name in (("llm", config.llm), ("whisper", config.whisper), ("vision", config.vision)):
+        try:
+            r = resolve(name, kind)
+            rows.append((kind, r.name, r.source, f"{size_bytes(r.path) / 1e6:.1f} MB", str(r.path)))
+        except MissingWeightsError as e:
+            rows.append((kind, name, "missing", "-", str(e)))
+    for modality, encoder, override in (("image", config.vision, config.image_adapter),
+                                        ("speech", config.whisper, config.speech_adapter)):
+        d = adapter_dir(modality, encoder, config.llm, override)
+        found = (d / "config.json").exists()
+        size = f"{sum(p.stat().st_size for p in d.iterdir()) / 1e6:.1f} MB" if found else "-"
+        rows.append((f"{modality}-adapter", d.name, "trained" if found else "not installed", size, str(d)))
+    widths = [max(len(r[i]) for r in rows + [("role", "name", "source", "size", "path")]) for i in range(5)]
+    for row in [("role", "name", "source", "size", "path")] + rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors print one line and exit non-zero, never a traceback."""
+    args = build_parser().parse_args(argv)
+    from assistant import bench, demo
+
+    commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models,
+                "bench": bench.cmd_bench, "demo": demo.cmd_demo}
+    try:
+        return commands[args.command](args)
+    except (UserInputError, MissingWeightsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130

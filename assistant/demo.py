@@ -1,0 +1,59 @@
+"""A short tour of the engine on the bundled models: a text, an image (when an adapter exists) and a voice question."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from assistant.conversation import Message
+from assistant.media import UserInputError
+from models.generation import SamplingOptions
+
+VOICE_QUESTION = "What is the capital of France?"
+
+
+def synthesize(text: str, out: Path, voice: str = "en-us", speed: int = 140) -> Path:
+    """Speak text to a WAV file with espeak-ng (used by the demo, the benchmark and the tests)."""
+    if shutil.which("espeak-ng") is None:
+        raise UserInputError("espeak-ng is not installed (apt-get install espeak-ng)")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
+    return out
+
+
+def sample_image(out: Path) -> Path:
+    """A small picture drawn with Pillow: a red circle on a white background."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (224, 224), "white")
+    ImageDraw.Draw(img).ellipse((40, 40, 184, 184), fill="red")
+    img.save(out)
+    return out
+
+
+def cmd_demo(args) -> int:
+    """Ask three questions and stream the answers."""
+    from assistant.cli import answer_once, from_flags
+    from assistant.engine import Engine, EngineConfig
+
+    engine = Engine(from_flags(EngineConfig, args), progress=lambda m: print(f"[{m}]", file=sys.stderr))
+    opts = SamplingOptions(temperature=0, max_new_tokens=96)
+    with tempfile.TemporaryDirectory() as tmp:
+        questions = [("Text", Message.user("Give me three tips for staying focused while studying."), "cascade")]
+        if engine.has_adapter("image"):
+            questions.append(("Image", Message.user("What is in this picture?", [sample_image(Path(tmp) / "c.png")]),
+                              "cascade"))
+        else:
+            print("(image question skipped: no image adapter is installed yet)")
+        voice_mode = "native" if engine.has_adapter("speech") else "cascade"
+        wav = synthesize(VOICE_QUESTION, Path(tmp) / "question.wav")
+        questions.append((f"Voice ({voice_mode})", Message.user(audio=wav), voice_mode))
+        for label, message, mode in questions:
+            print(f"\n== {label} question: {message.text or '(spoken) ' + VOICE_QUESTION}")
+            result = answer_once(engine, message, opts, mode, sys.stdout)
+            if result["transcript"] is not None:
+                print(f"\n   heard: {result['transcript']}")
+            print(f"\n   [{result['ttft_ms']:.0f} ms to first token, {result['tokens_per_s']} tokens/s]")
+    return 0

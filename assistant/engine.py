@@ -1,0 +1,280 @@
+"""The Engine: one respond() path from a conversation to streamed events, used by every front end."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from transformers import DynamicCache
+
+from assistant.conversation import AudioPart, Done, Error, Event, ImagePart, Message, TokenDelta, Transcript
+from assistant.media import UserInputError, load_audio, load_image, read_bytes
+from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt
+from models.adapters import AdapterMismatchError, Projector, load_adapter, splice
+from models.device import Placement, choose_placement
+from models.generation import SamplingOptions, TokenStream
+from models.llm import LLM
+from models.speech import SpeechEncoder, greedy_transcribe, load_whisper
+from models.vision import VisionEncoder, load_vision
+from models.weights import DEFAULTS, MissingWeightsError, Resolved, resolve
+
+ADAPTER_ROOT = Path(__file__).resolve().parent.parent / "models" / "trained"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Which models to run and where. Adapters default to models/trained/<modality>--<encoder>--<llm>/."""
+
+    llm: str = DEFAULTS["llm"]
+    whisper: str = DEFAULTS["whisper"]
+    vision: str = DEFAULTS["vision"]
+    image_adapter: str = ""
+    speech_adapter: str = ""
+    device: str = "auto"
+    system_prompt: str = ""
+    threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+
+
+def adapter_dir(modality: str, encoder: str, llm: str, override: str = "") -> Path:
+    """Where the adapter for an encoder/LLM pair lives."""
+    return Path(override) if override else ADAPTER_ROOT / f"{modality}--{encoder}--{llm}"
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def put(self, key, value):
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+@dataclass
+class _PrefixCache:
+    """The KV cache of the last prompt + answer, keyed per position (token id, or media hash and offset)."""
+
+    keys: list = field(default_factory=list)
+    cache: DynamicCache = field(default_factory=DynamicCache)
+
+    def reuse(self, keys: list) -> int:
+        """Crop the cache to the longest common prefix with `keys` (leaving at least one new position)."""
+        n = 0
+        limit = min(len(self.keys), len(keys) - 1, self.cache.get_seq_length())
+        while n < limit and self.keys[n] == keys[n]:
+            n += 1
+        if n == 0:
+            self.cache = DynamicCache()
+        else:
+            self.cache.crop(n)
+        self.keys = self.keys[:n]
+        return n
+
+
+class Engine:
+    """Owns the models. respond() is not reentrant: front ends call it from one worker thread."""
+
+    def __init__(self, config: EngineConfig = EngineConfig(), progress: Callable[[str], None] | None = None):
+        self.config = config
+        self.progress = progress or (lambda msg: None)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.placement: Placement = choose_placement(config.device)
+        self.resolved: dict[str, Resolved] = {}
+        self.load_seconds: dict[str, float] = {}
+        self._llm: LLM | None = None
+        self._speech: SpeechEncoder | None = None
+        self._vision: VisionEncoder | None = None
+        self._adapters: dict[str, Projector] = {}
+        self._prefix = _PrefixCache()
+        self._media = _LRU(64)  # content hash -> soft tokens / transcript
+
+    # ---- lazily loaded models -------------------------------------------------------------------------
+    def _timed(self, role: str, loader: Callable):
+        self.progress(f"loading {role} model")
+        start = time.perf_counter()
+        value = loader()
+        self.load_seconds[role] = time.perf_counter() - start
+        return value
+
+    @property
+    def llm(self) -> LLM:
+        """The decoder LLM (loaded on first use)."""
+        if self._llm is None:
+            def load():
+                r = self.resolved["llm"] = resolve(self.config.llm, "llm")
+                return LLM.load(r.name, r.path, self.placement)
+            self._llm = self._timed("llm", load)
+        return self._llm
+
+    @property
+    def speech(self) -> SpeechEncoder:
+        """The frozen Whisper model and encoder wrapper (loaded on first use)."""
+        if self._speech is None:
+            def load():
+                r = self.resolved["whisper"] = resolve(self.config.whisper, "whisper")
+                return SpeechEncoder(load_whisper(r.path, self.placement), r.name)
+            self._speech = self._timed("whisper", load)
+        return self._speech
+
+    @property
+    def vision(self) -> VisionEncoder:
+        """The frozen vision tower (loaded on first use)."""
+        if self._vision is None:
+            def load():
+                r = self.resolved["vision"] = resolve(self.config.vision, "vision")
+                return load_vision(self.config.vision, r.path, self.placement)
+            self._vision = self._timed("vision", load)
+        return self._vision
+
+    def adapter(self, modality: str) -> Projector:
+        """The trained projector for image or speech, refused with a clear message if missing or mismatched."""
+        if modality not in self._adapters:
+            encoder = self.vision if modality == "image" else self.speech
+            override = self.config.image_adapter if modality == "image" else self.config.speech_adapter
+            directory = adapter_dir(modality, encoder.name, self.llm.name, override)
+            if not (directory / "config.json").exists():
+                what = "image questions need an image" if modality == "image" else "native voice needs a speech"
+                hint = "" if modality == "image" else "; use --voice-mode cascade"
+                raise UserInputError(f"{what} adapter for {encoder.name} -> {self.llm.name}; "
+                                     f"none is installed at {directory}{hint}")
+            proj = load_adapter(directory, encoder.name, self.llm.name, encoder.dim, self.llm.hidden_size)
+            self._adapters[modality] = proj.to(self.placement.device, self.placement.dtype)
+        return self._adapters[modality]
+
+    def has_adapter(self, modality: str) -> bool:
+        """Whether an adapter for the configured models is installed (does not load encoders)."""
+        encoder = self.config.vision if modality == "image" else self.config.whisper
+        override = self.config.image_adapter if modality == "image" else self.config.speech_adapter
+        return (adapter_dir(modality, encoder, self.config.llm, override) / "config.json").exists()
+
+    # ---- media ----------------------------------------------------------------------------------------
+    def _cached(self, key: str, compute: Callable):
+        if key not in self._media:
+            self._media.put(key, compute())
+        return self._media[key]
+
+    def image_tokens(self, part: ImagePart) -> MediaBlock:
+        """Soft tokens (N, H) for an image."""
+        data = read_bytes(part.source)
+        key = "img:" + _digest(data)
+        def compute():
+            image = load_image(part.source)  # bad input is reported before a missing adapter
+            return self.adapter("image")(self.vision.encode([image]))[0]
+        return MediaBlock(key, self._cached(key, compute))
+
+    def speech_tokens(self, part: AudioPart) -> MediaBlock:
+        """Soft tokens (N, H) for a recording through the speech adapter."""
+        data = read_bytes(part.source)
+        key = "wav:" + _digest(data)
+        def compute():
+            audio = load_audio(part.source)
+            return self.adapter("speech")(self.speech.encode(audio))[0]
+        return MediaBlock(key, self._cached(key, compute))
+
+    def transcribe_audio(self, source) -> str:
+        """Whisper transcription of a recording (cached by content), 30 s windows for long audio."""
+        data = read_bytes(source)
+        def compute():
+            audio = load_audio(source)
+            window = 30 * 16000
+            texts = [greedy_transcribe(self.speech.model, self.speech.encode(audio[i : i + window]))
+                     for i in range(0, len(audio), window) if len(audio[i : i + window]) >= 1600]
+            return " ".join(t for t in texts if t).strip()
+        return self._cached("txt:" + _digest(data), compute)
+
+    def transcribe_with_adapter(self, source) -> str:
+        """Transcription by the LLM from speech-adapter tokens (the adapter's alignment objective)."""
+        convo = [Message("user", (AudioPart(source),)), ]
+        prompt = build_prompt(convo, "Repeat exactly what the user said.", self.image_tokens,
+                              self.speech_tokens, lambda p: self.transcribe_audio(p.source), native_voice=True)
+        return "".join(e.text for e in self._generate(prompt, SamplingOptions(temperature=0), None, time.perf_counter())
+                       if isinstance(e, TokenDelta)).strip()
+
+    # ---- responding -----------------------------------------------------------------------------------
+    def respond(self, conversation: list[Message], options: SamplingOptions = SamplingOptions(),
+                voice_mode: str = "cascade", cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Stream the answer to the conversation's last user message as events.
+
+        Yields Transcript (cascade voice, last message), TokenDelta*, then Done; or Error with a one-line message.
+        """
+        start = time.perf_counter()
+        if voice_mode not in ("native", "cascade"):
+            yield Error(f"voice mode must be native or cascade, not {voice_mode!r}")
+            return
+        if not conversation or conversation[-1].role != "user":
+            yield Error("the conversation must end with a user message")
+            return
+        try:
+            prompt = build_prompt(conversation, self.config.system_prompt, self.image_tokens, self.speech_tokens,
+                                  lambda p: self.transcribe_audio(p.source), native_voice=voice_mode == "native")
+            audio = [p for p in conversation[-1].parts if isinstance(p, AudioPart)]
+            if audio and voice_mode == "cascade":
+                yield Transcript(" ".join(self.transcribe_audio(p.source) for p in audio))
+            if not any(m["content"].strip() for m in prompt.messages if m["role"] == "user"):
+                yield Error("nothing to answer: the message is empty")
+                return
+            yield from self._generate(prompt, options, cancel, start)
+        except (UserInputError, MissingWeightsError, AdapterMismatchError) as e:
+            yield Error(str(e))
+
+    def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
+        llm = self.llm
+        ids, media_index = llm.prompt_ids(prompt.messages, [b.embeds.shape[0] for b in prompt.media])
+        max_ctx = llm.model.config.max_position_embeddings
+        if len(ids) + options.max_new_tokens > max_ctx:
+            yield Error(f"the conversation is too long for {llm.name}: {len(ids)} prompt tokens + "
+                        f"{options.max_new_tokens} to generate > {max_ctx}; start a new conversation")
+            return
+        offsets: dict[int, int] = {}
+        keys = []
+        for tid, block in zip(ids, media_index):
+            if block < 0:
+                keys.append(tid)
+            else:
+                offsets[block] = offsets.get(block, -1) + 1
+                keys.append((prompt.media[block].key, offsets[block]))
+        reused = self._prefix.reuse(keys)
+        device = self.placement.device
+        embeds = llm.model.get_input_embeddings()(torch.tensor([ids[reused:]], device=device))  # (1, L, H)
+        mask = torch.tensor([media_index[reused:]], device=device) >= 0  # (1, L)
+        if mask.any():
+            rows = [prompt.media[media_index[p]].embeds[keys[p][1]] for p in range(reused, len(ids)) if media_index[p] >= 0]
+            embeds = splice(embeds, mask, torch.stack(rows))  # (1, L, H)
+        stream = TokenStream(llm.model, embeds, self._prefix.cache, options, llm.eos_ids,
+                             lambda t: llm.tokenizer.decode(t, skip_special_tokens=True),
+                             seen=[i for i, b in zip(ids, media_index) if b < 0], cancel=cancel)
+        answer, first = [], None
+        for delta in stream:
+            first = first or time.perf_counter()
+            answer.append(delta)
+            yield TokenDelta(delta)
+        end = time.perf_counter()
+        fed = self._prefix.cache.get_seq_length()
+        self._prefix.keys = (keys + stream.tokens)[:fed]
+        n = len(stream.tokens)
+        decode_s = end - first if first else 0.0
+        yield Done("".join(answer), stream.finish_reason or "stop", {
+            "ttft_ms": round(((first or end) - start) * 1000, 1),
+            "total_ms": round((end - start) * 1000, 1),
+            "tokens": n,
+            "tokens_per_s": round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else 0.0,
+            "prompt_tokens": len(ids),
+            "reused_prompt_tokens": reused,
+        }, self.model_names())
+
+    def model_names(self) -> dict:
+        """The models in use, by role."""
+        return {"llm": self.config.llm, "whisper": self.config.whisper, "vision": self.config.vision}

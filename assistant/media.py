@@ -1,0 +1,77 @@
+"""Decoding user media with clear one-line errors: images through Pillow, audio through ffmpeg."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+SAMPLE_RATE = 16000
+MAX_IMAGE_PIXELS = 64_000_000  # decompression-bomb guard
+MAX_AUDIO_SECONDS = 600
+
+
+class UserInputError(ValueError):
+    """Input the user gave cannot be used; str() is a one-line message naming it."""
+
+
+def _name(source: Union[Path, bytes]) -> str:
+    return str(source) if isinstance(source, Path) else f"<{len(source)} bytes>"
+
+
+def read_bytes(source: Union[Path, bytes]) -> bytes:
+    """The raw bytes of a path or bytes source; missing, unreadable or empty input raises UserInputError."""
+    if isinstance(source, bytes):
+        data = source
+    else:
+        if not source.exists():
+            raise UserInputError(f"{source}: no such file")
+        if source.is_dir():
+            raise UserInputError(f"{source}: is a directory, not a file")
+        try:
+            data = source.read_bytes()
+        except OSError as e:
+            raise UserInputError(f"{source}: cannot read ({e.strerror})") from None
+    if not data:
+        raise UserInputError(f"{_name(source)}: file is empty")
+    return data
+
+
+def load_image(source: Union[Path, bytes]) -> Image.Image:
+    """Decode an image fully (so truncation is caught now, not later) as RGB."""
+    data = read_bytes(source)
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+        reason = "image is too large" if isinstance(e, Image.DecompressionBombError) else "not an image Pillow can read"
+        raise UserInputError(f"{_name(source)}: {reason}") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise UserInputError(f"{_name(source)}: corrupt image ({e})") from None
+    return img.convert("RGB")
+
+
+def load_audio(source: Union[Path, bytes]) -> np.ndarray:
+    """Decode any audio ffmpeg reads to 16 kHz mono float32 in [-1, 1]."""
+    data = read_bytes(source)
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", "pipe:0", "-t", str(MAX_AUDIO_SECONDS),
+           "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
+    try:
+        proc = subprocess.run(cmd, input=data, capture_output=True, timeout=120)
+    except FileNotFoundError:
+        raise UserInputError("ffmpeg is not installed; it is needed to read audio (apt-get install ffmpeg)") from None
+    except subprocess.TimeoutExpired:
+        raise UserInputError(f"{_name(source)}: decoding audio took too long") from None
+    if proc.returncode != 0 or not proc.stdout:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        why = detail[-1] if detail else "no audio stream"
+        raise UserInputError(f"{_name(source)}: not a readable audio file ({why})")
+    audio = np.frombuffer(proc.stdout, np.int16).astype(np.float32) / 32768.0
+    if len(audio) < SAMPLE_RATE // 10:
+        raise UserInputError(f"{_name(source)}: audio is shorter than 0.1 s")
+    return audio

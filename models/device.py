@@ -1,0 +1,29 @@
+"""The one place that decides device and dtype."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where models run and in which floating-point type."""
+
+    device: torch.device
+    dtype: torch.dtype
+
+
+def choose_placement(preference: str = "auto") -> Placement:
+    """CUDA + bf16 when a GPU is present (or asked for), fp32 on CPU.
+
+    preference: "auto", "cpu" or "cuda". Asking for "cuda" without a GPU raises a clear error.
+    """
+    if preference not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {preference!r}")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but no CUDA GPU is available")
+    if preference != "cpu" and torch.cuda.is_available():
+        return Placement(torch.device("cuda"), torch.bfloat16)
+    return Placement(torch.device("cpu"), torch.float32)
