@@ -1,2 +1,145 @@
-"""placeholder"""
-def cmd_bench(args): return 0
+"""python -m assistant bench: load time, first-token latency and decode speed on this machine.
+
+Numbers, not pass/fail: the README's performance section is filled from this table. Where no trained adapter is
+installed, image and native-voice rows use a randomly initialised adapter of the shipped shape, so their timings
+are real while their answers are meaningless (marked "random adapter").
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import statistics
+import tempfile
+import time
+import wave
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from assistant.conversation import AudioPart, Done, Error, ImagePart, Message, TextPart
+from assistant.demo import sample_image, synthesize
+from assistant.engine import Engine, EngineConfig
+from assistant.media import load_audio
+from models.adapters import AdapterConfig, Projector, save_adapter
+from models.generation import SamplingOptions
+
+TEXT_QUESTION = "Explain in a few sentences why the sky is blue."
+VOICE_TEXT = "What is the capital of France and why is it famous?"
+OPTS = SamplingOptions(temperature=0, max_new_tokens=64)
+SPEECH_STACK, ADAPTER_HIDDEN = 5, 1024
+
+
+def wav_bytes(audio: np.ndarray, seconds: float) -> bytes:
+    """16 kHz mono WAV of exactly `seconds` (padded with silence or cut)."""
+    n = int(seconds * 16000)
+    audio = np.pad(audio[:n], (0, max(0, n - len(audio))))
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes((np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes())
+    return buf.getvalue()
+
+
+def _run(engine: Engine, convo: list[Message], voice_mode: str = "cascade") -> Done:
+    for event in engine.respond(convo, OPTS, voice_mode):
+        if isinstance(event, Error):
+            raise RuntimeError(event.message)
+        if isinstance(event, Done):
+            return event
+    raise RuntimeError("no answer")
+
+
+def _median_run(engine: Engine, make_convo, voice_mode: str = "cascade", repeats: int = 3) -> tuple[float, float]:
+    """Median first-token ms and decode tokens/s, each run from cold caches (no reused prefix or media)."""
+    ttft, tps = [], []
+    for _ in range(repeats):
+        engine.reset_cache()
+        done = _run(engine, make_convo(), voice_mode)
+        ttft.append(done.timings["ttft_ms"])
+        tps.append(done.timings["tokens_per_s"])
+    return statistics.median(ttft), statistics.median(tps)
+
+
+def _random_adapters(config: EngineConfig, engine: Engine, tmp: Path) -> tuple[EngineConfig, list[str]]:
+    """Point the config at random adapters where no trained one is installed (timing only)."""
+    notes, llm = [], engine.llm
+    for modality, field, encoder in (("image", "image_adapter", engine.vision),
+                                     ("speech", "speech_adapter", engine.speech)):
+        if engine.has_adapter(modality):
+            continue
+        stack = SPEECH_STACK if modality == "speech" else 1
+        cfg = AdapterConfig(modality, encoder.name, llm.name, encoder.dim, llm.hidden_size, ADAPTER_HIDDEN, stack)
+        save_adapter(Projector(cfg), tmp / modality)
+        config = replace(config, **{field: str(tmp / modality)})
+        notes.append(modality)
+    return config, notes
+
+
+def run_bench(config: EngineConfig) -> dict:
+    """Measure everything; returns {metric: value} plus the hardware description."""
+    results: dict = {"hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+                     "device": config.device, "quantize": config.quantize}
+    engine = Engine(config)
+    for role in ("llm", "whisper", "vision"):
+        getattr(engine, {"llm": "llm", "whisper": "speech", "vision": "vision"}[role])
+        results[f"load_{role}_s"] = round(engine.load_seconds[role], 2)
+    if engine.placement.device.type == "cuda":
+        results["hardware"] = torch.cuda.get_device_name()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        config, random = _random_adapters(config, engine, tmp)
+        engine.config = config
+        results["random_adapters"] = random
+        audio = load_audio(synthesize(VOICE_TEXT, tmp / "q.wav", speed=190))
+        clip = wav_bytes(audio, 3.0)
+        image = sample_image(tmp / "img.png")
+        _run(engine, [Message.user("Hello")])  # warm-up
+
+        results["text_ttft_ms"], results["text_tokens_per_s"] = _median_run(
+            engine, lambda: [Message.user(TEXT_QUESTION)])
+        results["image_ttft_ms"], results["image_tokens_per_s"] = _median_run(
+            engine, lambda: [Message("user", (ImagePart(image), TextPart("What is in this picture?")))])
+        for mode in ("cascade", "native"):
+            results[f"voice_{mode}_ttft_ms"], results[f"voice_{mode}_tokens_per_s"] = _median_run(
+                engine, lambda: [Message("user", (AudioPart(clip),))], mode)
+
+        samples = load_audio(clip)
+        for pad in (False, True):
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                engine.speech.encode(samples, pad_to_30s=pad)
+                times.append((time.perf_counter() - start) * 1000)
+            results[f"whisper_encoder_3s_{'padded_30s' if pad else 'real_length'}_ms"] = round(statistics.median(times), 1)
+
+        engine.reset_cache()
+        convo, turns = [], {}
+        for turn in range(1, 11):
+            convo.append(Message.user(f"Question {turn}: name one thing that is {['red', 'blue', 'green', 'round', 'soft', 'loud', 'cold', 'sweet', 'old', 'tall'][turn - 1]}."))
+            done = _run(engine, convo)
+            turns[turn] = done.timings
+            convo.append(Message.assistant(done.answer))
+        results["turn1_ttft_ms"] = turns[1]["ttft_ms"]
+        results["turn10_ttft_ms"] = turns[10]["ttft_ms"]
+        results["turn10_prompt_tokens"] = turns[10]["prompt_tokens"]
+        results["turn10_reused_tokens"] = turns[10]["reused_prompt_tokens"]
+    return results
+
+
+def format_table(results: dict) -> str:
+    """A two-column table of the results."""
+    width = max(map(len, results))
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in results.items())
+
+
+def cmd_bench(args) -> int:
+    """bench: print the table (or one JSON object)."""
+    from assistant.cli import from_flags
+
+    results = run_bench(from_flags(EngineConfig, args))
+    print(json.dumps(results) if args.json else format_table(results))
+    return 0

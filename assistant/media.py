@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import wave
 from pathlib import Path
 from typing import Union
 
@@ -56,9 +57,28 @@ def load_image(source: Union[Path, bytes]) -> Image.Image:
     return img.convert("RGB")
 
 
+def _pcm16_wav(data: bytes) -> np.ndarray | None:
+    """Fast path for 16 kHz 16-bit PCM WAV (what the recorder writes): no ffmpeg process, ~100 ms saved."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            if w.getframerate() != SAMPLE_RATE or w.getsampwidth() != 2 or w.getcomptype() != "NONE":
+                return None
+            channels = w.getnchannels()
+            frames = w.readframes(min(w.getnframes(), MAX_AUDIO_SECONDS * SAMPLE_RATE))
+    except (wave.Error, EOFError):
+        return None  # let ffmpeg judge it and word the error
+    pcm = np.frombuffer(frames[: len(frames) - len(frames) % (2 * channels)], np.int16).reshape(-1, channels)
+    return pcm.mean(axis=1).astype(np.float32) / 32768.0
+
+
 def load_audio(source: Union[Path, bytes]) -> np.ndarray:
     """Decode any audio ffmpeg reads to 16 kHz mono float32 in [-1, 1]."""
     data = read_bytes(source)
+    audio = _pcm16_wav(data)
+    if audio is not None:
+        return _check_length(audio, source)
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", "pipe:0", "-t", str(MAX_AUDIO_SECONDS),
            "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
     try:
@@ -71,7 +91,10 @@ def load_audio(source: Union[Path, bytes]) -> np.ndarray:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         why = detail[-1] if detail else "no audio stream"
         raise UserInputError(f"{_name(source)}: not a readable audio file ({why})")
-    audio = np.frombuffer(proc.stdout, np.int16).astype(np.float32) / 32768.0
+    return _check_length(np.frombuffer(proc.stdout, np.int16).astype(np.float32) / 32768.0, source)
+
+
+def _check_length(audio: np.ndarray, source: Union[Path, bytes]) -> np.ndarray:
     if len(audio) < SAMPLE_RATE // 10:
         raise UserInputError(f"{_name(source)}: audio is shorter than 0.1 s")
     return audio

@@ -39,13 +39,27 @@ class LLM:
     placement: Placement
 
     @classmethod
-    def load(cls, name: str, path: Path | str, placement: Placement) -> "LLM":
-        """Load from a transformers directory or hub id; the model is frozen and in eval mode."""
+    def load(cls, name: str, path: Path | str, placement: Placement, int8: bool = False) -> "LLM":
+        """Load from a transformers directory or hub id; the model is frozen and in eval mode.
+
+        int8 (CPU only): dynamic int8 quantization of every Linear. Decoding on a small CPU is bound by memory
+        bandwidth, so this is ~2.5x faster, at a visible cost in answer quality for a 135M model.
+        """
         tokenizer = AutoTokenizer.from_pretrained(path)
         if tokenizer.chat_template is None:
             raise ValueError(f"{path}: tokenizer has no chat template")
         model = AutoModelForCausalLM.from_pretrained(path, dtype=placement.dtype)
         model.to(placement.device).eval().requires_grad_(False)
+        if int8:
+            if placement.device.type != "cpu":
+                raise ValueError("int8 quantization is for CPU inference; on a GPU the model runs in bf16")
+            import warnings
+
+            from torch.ao.quantization import quantize_dynamic
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao's eager quantization warns it is moving to torchao
+                model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         return cls(name, model, tokenizer, placement)
 
     @property

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 import whisper
+from torch import nn
+from torch.ao.quantization import quantize_dynamic
 from whisper.audio import HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE
-from whisper.model import ModelDimensions, Whisper
+from whisper.model import ModelDimensions, MultiHeadAttention, Whisper
 from whisper.tokenizer import get_tokenizer
 
 from models.device import Placement
@@ -82,38 +86,93 @@ class SpeechEncoder:
         return enc.ln_post(x)
 
 
-@torch.inference_mode()
-def greedy_transcribe(model: Whisper, features: torch.Tensor, language: str = "en", max_tokens: int = 200) -> str:
-    """Greedy Whisper decoding over (1, T, D) encoder features of any length, with a KV cache."""
-    tokenizer = get_tokenizer(model.is_multilingual, num_languages=model.num_languages,
-                              language=language if model.is_multilingual else None, task="transcribe")
-    device = features.device
-    tokens = torch.tensor([list(tokenizer.sot_sequence_including_notimestamps)], device=device)
-    suppress = torch.tensor(sorted(set(tokenizer.non_speech_tokens) | {tokenizer.no_timestamps,
-                            tokenizer.sot, tokenizer.sot_prev, tokenizer.sot_lm}), device=device)
-    cache, hooks = model.install_kv_cache_hooks()
-    out: list[int] = []
-    # Speech rarely exceeds ~6 tokens a second; the cap stops greedy decoding's repetition loops on short clips.
-    budget = min(max_tokens, 10 + 10 * features.shape[1] // FRAMES_PER_SECOND, model.dims.n_text_ctx - tokens.shape[1])
-    try:
-        step = tokens
-        for _ in range(budget):
-            logits = model.decoder(step, features, kv_cache=cache)[:, -1].float()  # (1, vocab)
-            logits[:, suppress] = -torch.inf
-            logits[:, tokenizer.timestamp_begin:] = -torch.inf
-            if not out:
-                logits[:, tokenizer.eot] = -torch.inf  # suppress blank: an answer needs one token
-            token = int(logits.argmax(-1))
-            if token == tokenizer.eot:
-                break
-            out.append(token)
-            if _ends_in_loop(out):
-                break
-            step = torch.tensor([[token]], device=device)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return tokenizer.decode(out).strip()
+class Transcriber:
+    """Greedy Whisper decoding over (1, T, D) encoder features of any length, with a KV cache.
+
+    int8 (CPU): the decoder blocks and the vocabulary projection use dynamic int8 weights. Decoding a token is
+    bound by memory bandwidth, so this is ~1.5x faster; transcripts on our synthetic set were unchanged.
+    """
+
+    def __init__(self, model: Whisper, int8: bool = False):
+        self.model = model
+        dec = model.decoder
+        head = nn.Linear(dec.token_embedding.embedding_dim, dec.token_embedding.num_embeddings, bias=False)
+        head.weight = dec.token_embedding.weight  # tied, as in Whisper
+        self.head: nn.Module = head
+        if int8:
+            for module in dec.blocks.modules():
+                if isinstance(module, whisper.model.Linear):
+                    module.__class__ = nn.Linear  # same maths in fp32; lets torch's quantizer recognise it
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao's eager quantization warns it is moving to torchao
+                dec.blocks = quantize_dynamic(dec.blocks, {nn.Linear}, dtype=torch.qint8)
+                self.head = quantize_dynamic(nn.Sequential(head), {nn.Linear}, dtype=torch.qint8)[0]
+        self.tokenizers: dict[str, object] = {}
+
+    def _tokenizer(self, language: str):
+        if language not in self.tokenizers:
+            m = self.model
+            self.tokenizers[language] = get_tokenizer(m.is_multilingual, num_languages=m.num_languages,
+                                                      language=language if m.is_multilingual else None,
+                                                      task="transcribe")
+        return self.tokenizers[language]
+
+    def _step(self, tokens: torch.Tensor, features: torch.Tensor, cache: dict, offset: int) -> torch.Tensor:
+        """Logits (V,) for the last of `tokens` (1, n), positions starting at offset."""
+        dec = self.model.decoder
+        x = dec.token_embedding(tokens) + dec.positional_embedding[offset : offset + tokens.shape[1]]
+        for block in dec.blocks:
+            x = block(x, features, mask=dec.mask, kv_cache=cache)
+        return self.head(dec.ln(x[:, -1])).float()[0]
+
+    @torch.inference_mode()
+    def __call__(self, features: torch.Tensor, language: str = "en", max_tokens: int = 200) -> str:
+        """The transcript of (1, T, D) features."""
+        tokenizer = self._tokenizer(language)
+        device = features.device
+        prompt = list(tokenizer.sot_sequence_including_notimestamps)
+        suppress = torch.tensor(sorted(set(tokenizer.non_speech_tokens) | {tokenizer.no_timestamps,
+                                tokenizer.sot, tokenizer.sot_prev, tokenizer.sot_lm}), device=device)
+        cache, hooks = _install_kv_cache(self.model.decoder.blocks)
+        out: list[int] = []
+        # Speech rarely exceeds ~6 tokens a second; the cap stops greedy decoding's repetition loops on short clips.
+        budget = min(max_tokens, 10 + 10 * features.shape[1] // FRAMES_PER_SECOND,
+                     self.model.dims.n_text_ctx - len(prompt))
+        try:
+            step, offset = torch.tensor([prompt], device=device), 0
+            for _ in range(budget):
+                logits = self._step(step, features, cache, offset)
+                offset += step.shape[1]
+                logits[suppress] = -torch.inf
+                logits[tokenizer.timestamp_begin :] = -torch.inf
+                if not out:
+                    logits[tokenizer.eot] = -torch.inf  # suppress blank: an answer needs one token
+                token = int(logits.argmax())
+                if token == tokenizer.eot:
+                    break
+                out.append(token)
+                if _ends_in_loop(out):
+                    break
+                step = torch.tensor([[token]], device=device)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return tokenizer.decode(out).strip()
+
+
+def _install_kv_cache(blocks: nn.Module) -> tuple[dict, list]:
+    """Forward hooks that append each step's keys/values (as whisper's install_kv_cache_hooks, for any blocks)."""
+    cache: dict = {}
+
+    def save(module, _, output):
+        cache[module] = output if module not in cache else torch.cat([cache[module], output], dim=1).detach()
+        return cache[module]
+
+    hooks = []
+    for layer in blocks.modules():
+        if isinstance(layer, MultiHeadAttention):
+            hooks += [layer.key.register_forward_hook(save), layer.value.register_forward_hook(save)]
+    return cache, hooks
 
 
 def _ends_in_loop(out: list[int], min_span: int = 4) -> bool:
