@@ -1,0 +1,57 @@
+"""Projectors: shapes, frame stacking, strict save/load, mismatch refusal, splicing."""
+
+import json
+
+import pytest
+import torch
+
+from models.adapters import AdapterConfig, AdapterMismatchError, Projector, load_adapter, save_adapter, splice
+
+CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_dim=8, out_dim=12, hidden_dim=16, stack=5)
+
+
+def test_stacking_gives_ceil_frames_over_stack():
+    proj = Projector(CFG)
+    assert proj(torch.randn(2, 50, 8)).shape == (2, 10, 12)
+    assert proj(torch.randn(1, 51, 8)).shape == (1, 11, 12)
+
+
+def test_round_trip_and_strict_loading(tmp_path):
+    proj = Projector(CFG)
+    save_adapter(proj, tmp_path)
+    loaded = load_adapter(tmp_path, "whisper-base", "smollm2-135m-instruct", 8, 12)
+    x = torch.randn(1, 20, 8)
+    assert torch.equal(proj(x), loaded(x))
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(tmp_path / "model.safetensors")
+    weights.pop("net.3.bias")
+    save_file(weights, tmp_path / "model.safetensors")
+    with pytest.raises(RuntimeError, match="net.3.bias"):
+        load_adapter(tmp_path, "whisper-base", "smollm2-135m-instruct", 8, 12)
+
+
+@pytest.mark.parametrize("encoder,llm,dims,word", [
+    ("whisper-tiny.en", "smollm2-135m-instruct", (8, 12), "encoder=whisper-base"),
+    ("whisper-base", "qwen2.5-coder-0.5b-instruct", (8, 12), "llm=smollm2"),
+    ("whisper-base", "smollm2-135m-instruct", (8, 896), "out_dim=12"),
+])
+def test_mismatched_pair_is_refused(tmp_path, encoder, llm, dims, word):
+    save_adapter(Projector(CFG), tmp_path)
+    with pytest.raises(AdapterMismatchError, match=word):
+        load_adapter(tmp_path, encoder, llm, *dims)
+
+
+def test_config_is_plain_json(tmp_path):
+    save_adapter(Projector(CFG), tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["stack"] == 5
+
+
+def test_splice_fills_only_masked_positions():
+    text = torch.zeros(1, 6, 3)
+    mask = torch.tensor([[False, True, True, False, True, False]])
+    media = torch.arange(9, dtype=torch.float).reshape(3, 3)
+    out = splice(text, mask, media)
+    assert torch.equal(out[0, [1, 2, 4]], media) and out[0, [0, 3, 5]].abs().sum() == 0
+    with pytest.raises(ValueError, match="3 placeholder slots but 2"):
+        splice(text, mask, media[:2])

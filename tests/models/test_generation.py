@@ -1,0 +1,95 @@
+"""The streaming generation path on a tiny random Llama: cache correctness, sampling, stops, cancellation."""
+
+import threading
+from dataclasses import replace
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, DynamicCache
+
+from models.generation import SamplingOptions, TokenStream, _safe_length, sample_next
+
+GREEDY = SamplingOptions(temperature=0, max_new_tokens=12, repetition_penalty=1.0)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_llm_dir):
+    return AutoModelForCausalLM.from_pretrained(tiny_llm_dir).eval()
+
+
+def stream(model, ids, opts=GREEDY, cancel=None, eos=frozenset({-1}), decode=None):
+    embeds = model.get_input_embeddings()(torch.tensor([ids]))
+    decode = decode or (lambda toks: " ".join(f"t{t}" for t in toks))
+    return TokenStream(model, embeds, DynamicCache(), opts, set(eos), decode, seen=list(ids), cancel=cancel)
+
+
+def test_cached_and_uncached_greedy_agree(model):
+    ids = [5, 9, 12, 7]
+    s = stream(model, ids)
+    text = "".join(s)
+    seq = list(ids)
+    with torch.inference_mode():
+        for _ in range(len(s.tokens)):
+            seq.append(int(model(torch.tensor([seq])).logits[0, -1].argmax()))
+    assert s.tokens == seq[len(ids):] and s.finish_reason == "length"
+    assert text == " ".join(f"t{t}" for t in s.tokens)
+    assert s.cache.get_seq_length() == len(ids) + len(s.tokens) - 1  # the last token is never fed
+
+
+def test_eos_stops_and_is_not_emitted(model):
+    first = stream(model, [5, 9], replace(GREEDY, repetition_penalty=5.0))
+    list(first)
+    k = max(i for i, t in enumerate(first.tokens) if t not in first.tokens[:i])  # a token's first appearance
+    assert k > 0
+    s = stream(model, [5, 9], replace(GREEDY, repetition_penalty=5.0), eos={first.tokens[k]})
+    list(s)
+    assert s.finish_reason == "stop" and s.tokens == first.tokens[:k]
+
+
+def test_stop_string_truncates_and_is_never_shown(model):
+    base = stream(model, [3, 4])
+    list(base)
+    stop = f"t{base.tokens[3]}"
+    s = stream(model, [3, 4], replace(GREEDY, stop=(stop,)))
+    pieces = list(s)
+    assert stop not in "".join(pieces) and s.finish_reason == "stop"
+
+
+def test_cancel_stops_within_one_token(model):
+    cancel = threading.Event()
+    s = stream(model, [1, 2, 3], replace(GREEDY, max_new_tokens=200), cancel=cancel)
+    seen = 0
+    for _ in s:
+        seen += 1
+        if seen == 3:
+            cancel.set()
+    assert s.finish_reason == "cancelled" and len(s.tokens) == 3
+
+
+def test_seeded_sampling_is_reproducible(model):
+    opts = SamplingOptions(temperature=1.0, top_p=0.95, max_new_tokens=10, seed=7)
+    a, b = stream(model, [4, 5], opts), stream(model, [4, 5], opts)
+    list(a), list(b)
+    assert a.tokens == b.tokens
+
+
+def test_sample_next_rules():
+    logits = torch.tensor([1.0, 3.0, 2.0, -1.0])
+    assert sample_next(logits.clone(), GREEDY, torch.tensor([], dtype=torch.long), None) == 1
+    # A repetition penalty of 10 pushes the seen best token below the next one.
+    assert sample_next(logits.clone(), replace(GREEDY, repetition_penalty=10.0), torch.tensor([1]), None) == 2
+    nucleus = SamplingOptions(temperature=1.0, top_p=1e-6)  # keeps only the most likely token
+    g = torch.Generator().manual_seed(0)
+    assert all(sample_next(logits.clone(), nucleus, torch.tensor([], dtype=torch.long), g) == 1 for _ in range(20))
+
+
+def test_invalid_options_are_refused():
+    for bad in ({"temperature": -1}, {"top_p": 0}, {"max_new_tokens": 0}, {"repetition_penalty": 0}):
+        with pytest.raises(ValueError):
+            SamplingOptions(**bad)
+
+
+def test_safe_length_holds_back_partial_stops_and_broken_characters():
+    assert _safe_length("hello wor", ("world",)) == len("hello ")
+    assert _safe_length("abc\ufffd", ()) == 3
+    assert _safe_length("plain", ("zzz",)) == 5
