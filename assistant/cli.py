@@ -102,6 +102,13 @@ def _batch_requests(path: Path) -> Iterator[dict]:
         yield req
 
 
+def _paths(value) -> list[str]:
+    """A batch field that may be one path or a list of paths."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def cmd_ask(args) -> int:
     """ask: stream one answer, or answer a JSONL batch with one model load."""
     engine = Engine(from_flags(EngineConfig, args))
@@ -117,8 +124,8 @@ def cmd_ask(args) -> int:
     for req in _batch_requests(args.batch):
         row = {"id": req["id"]}
         try:
-            message = Message.user(req.get("text") or "", req.get("image") or [], req.get("audio"),
-                                   req.get("files") or [])
+            message = Message.user(req.get("text") or "", _paths(req.get("image")), req.get("audio"),
+                                   _paths(req.get("files")))
             overrides = {k: req[k] for k in ("temperature", "max_new_tokens") if req.get(k) is not None}
             row.update(answer_once(engine, message, dataclasses.replace(opts, **overrides),
                                    req.get("voice_mode") or args.voice_mode))

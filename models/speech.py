@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import copy
 import warnings
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 import whisper
 from torch import nn
-from torch.ao.quantization import quantize_dynamic
+from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 from whisper.audio import HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE
 from whisper.model import ModelDimensions, MultiHeadAttention, Whisper
 from whisper.tokenizer import get_tokenizer
@@ -89,8 +90,9 @@ class SpeechEncoder:
 class Transcriber:
     """Greedy Whisper decoding over (1, T, D) encoder features of any length, with a KV cache.
 
-    int8 (CPU): the decoder blocks and the vocabulary projection use dynamic int8 weights. Decoding a token is
-    bound by memory bandwidth, so this is ~1.5x faster; transcripts on our synthetic set were unchanged.
+    int8 (CPU): the decoder blocks and the vocabulary projection use dynamic int8 weights (per-channel scales).
+    Decoding a token is bound by memory bandwidth, so this is ~3x faster on 2 CPU cores; on 16 synthetic clips
+    12 transcripts were identical to fp32 and the 4 that differed were borderline words ("of"/"on", "Earth").
     """
 
     def __init__(self, model: Whisper, int8: bool = False):
@@ -99,14 +101,17 @@ class Transcriber:
         head = nn.Linear(dec.token_embedding.embedding_dim, dec.token_embedding.num_embeddings, bias=False)
         head.weight = dec.token_embedding.weight  # tied, as in Whisper
         self.head: nn.Module = head
-        if int8:
-            for module in dec.blocks.modules():
+        self.blocks: nn.Module = dec.blocks
+        if int8:  # quantize a copy: the Whisper model itself stays as loaded
+            self.blocks = copy.deepcopy(dec.blocks)
+            for module in self.blocks.modules():
                 if isinstance(module, whisper.model.Linear):
                     module.__class__ = nn.Linear  # same maths in fp32; lets torch's quantizer recognise it
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.ao's eager quantization warns it is moving to torchao
-                dec.blocks = quantize_dynamic(dec.blocks, {nn.Linear}, dtype=torch.qint8)
-                self.head = quantize_dynamic(nn.Sequential(head), {nn.Linear}, dtype=torch.qint8)[0]
+                # Per-channel scales: per-tensor ones flipped more words on our synthetic clips.
+                self.blocks = quantize_dynamic(self.blocks, {nn.Linear: per_channel_dynamic_qconfig})
+                self.head = quantize_dynamic(nn.Sequential(head), {nn.Linear: per_channel_dynamic_qconfig})[0]
         self.tokenizers: dict[str, object] = {}
 
     def _tokenizer(self, language: str):
@@ -121,7 +126,7 @@ class Transcriber:
         """Logits (V,) for the last of `tokens` (1, n), positions starting at offset."""
         dec = self.model.decoder
         x = dec.token_embedding(tokens) + dec.positional_embedding[offset : offset + tokens.shape[1]]
-        for block in dec.blocks:
+        for block in self.blocks:
             x = block(x, features, mask=dec.mask, kv_cache=cache)
         return self.head(dec.ln(x[:, -1])).float()[0]
 
@@ -133,7 +138,7 @@ class Transcriber:
         prompt = list(tokenizer.sot_sequence_including_notimestamps)
         suppress = torch.tensor(sorted(set(tokenizer.non_speech_tokens) | {tokenizer.no_timestamps,
                                 tokenizer.sot, tokenizer.sot_prev, tokenizer.sot_lm}), device=device)
-        cache, hooks = _install_kv_cache(self.model.decoder.blocks)
+        cache, hooks = _install_kv_cache(self.blocks)
         out: list[int] = []
         # Speech rarely exceeds ~6 tokens a second; the cap stops greedy decoding's repetition loops on short clips.
         budget = min(max_tokens, 10 + 10 * features.shape[1] // FRAMES_PER_SECOND,

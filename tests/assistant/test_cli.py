@@ -1,0 +1,72 @@
+"""The command-line contract on tiny models: JSON shapes, batch, exit codes and one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def llm_flag(tiny_llm_dir):
+    return ["--llm", str(tiny_llm_dir), "--device", "cpu", "--temperature", "0", "--max-new-tokens", "5"]
+
+
+def test_ask_json(llm_flag, capsys):
+    assert main(["ask", "hello", "--json", *llm_flag]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"answer", "transcript", "ttft_ms", "tokens", "tokens_per_s", "models"} <= set(out)
+    assert out["transcript"] is None and out["tokens"] == 5
+
+
+def test_ask_streams_plain_text(llm_flag, capsys):
+    assert main(["ask", "hello", *llm_flag]) == 0
+    assert capsys.readouterr().out.strip()
+
+
+def test_batch_answers_every_line_with_its_id(llm_flag, tmp_path, capsys):
+    lines = [{"id": "a", "text": "hello"}, {"id": 2, "text": "red", "max_new_tokens": 2},
+             {"id": "bad", "image": str(tmp_path / "missing.png"), "text": "what"}]
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    assert main(["ask", "--batch", str(tmp_path / "in.jsonl"), "--json", *llm_flag]) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == ["a", 2, "bad"]
+    assert rows[1]["tokens"] == 2 and "no such file" in rows[2]["error"]
+
+
+def test_batch_lines_need_ids(llm_flag, tmp_path, capsys):
+    (tmp_path / "in.jsonl").write_text('{"text": "hi"}\n')
+    assert main(["ask", "--batch", str(tmp_path / "in.jsonl"), "--json", *llm_flag]) == 3
+    assert "must be an object with an id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make,args,words", [
+    (None, ["ask", "hi", "--image", "{tmp}/nope.png"], "no such file"),
+    ("garbage.png", ["ask", "hi", "--image", "{tmp}/garbage.png"], "not an image"),
+    ("empty.wav", ["ask", "--audio", "{tmp}/empty.wav"], "empty"),
+    ("notes.bin", ["ask", "summarize", "--file", "{tmp}/notes.bin"], "binary"),
+    (None, ["ask"], "nothing to ask"),
+])
+def test_bad_input_exits_non_zero_with_one_line(llm_flag, tmp_path, capsys, make, args, words):
+    if make:
+        content = {"garbage.png": b"hello", "empty.wav": b"", "notes.bin": b"\x00\x01\x02" * 100}[make]
+        (tmp_path / make).write_bytes(content)
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in args] + llm_flag)
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and words in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_flags_come_from_the_dataclasses():
+    args = build_parser().parse_args(["ask", "x", "--top-p", "0.5", "--seed", "3", "--system-prompt", "Be kind."])
+    assert args.top_p == 0.5 and args.seed == 3 and args.system_prompt == "Be kind."
+
+
+def test_no_traceback_as_a_real_process(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "assistant", "transcribe", str(tmp_path / "none.wav"),
+                           "--whisper", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr and "no such file" in proc.stderr

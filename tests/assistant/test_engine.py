@@ -1,0 +1,143 @@
+"""The Engine end to end on tiny random models: events, prefix reuse, media, adapters, errors, cancellation."""
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from assistant.conversation import AudioPart, Done, Error, ImagePart, Message, TextPart, TokenDelta, Transcript
+from assistant.engine import Engine, EngineConfig
+from models.adapters import AdapterConfig, Projector, save_adapter
+from models.generation import SamplingOptions
+from tests.conftest import tone, wav_bytes
+from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
+
+GREEDY = SamplingOptions(temperature=0, max_new_tokens=8)
+
+
+@pytest.fixture(scope="module")
+def whisper_file(tiny_whisper, tmp_path_factory):
+    path = tmp_path_factory.mktemp("w") / "tiny-whisper.pt"
+    torch.save({"dims": tiny_whisper.dims.__dict__, "model_state_dict": tiny_whisper.state_dict()}, path)
+    return path
+
+
+@pytest.fixture()
+def config(tiny_llm_dir, whisper_file, tiny_clip_name):  # noqa: F811
+    return EngineConfig(llm=str(tiny_llm_dir), whisper=str(whisper_file), vision=f"open_clip:{tiny_clip_name}",
+                        device="cpu")
+
+
+def adapter(tmp_path, modality, encoder, llm, in_dim, stack=1, name="a"):
+    d = tmp_path / name
+    save_adapter(Projector(AdapterConfig(modality, encoder, llm, in_dim, 32, 16, stack)), d)
+    return str(d)
+
+
+def run(engine, convo, opts=GREEDY, mode="cascade", cancel=None):
+    return list(engine.respond(convo, opts, mode, cancel))
+
+
+def test_text_answer_streams_then_done(config):
+    events = run(Engine(config), [Message.user("what is the capital of france")])
+    deltas = [e for e in events if isinstance(e, TokenDelta)]
+    done = events[-1]
+    assert isinstance(done, Done) and done.answer == "".join(d.text for d in deltas)
+    assert done.timings["tokens"] == 8 and done.finish_reason == "length"
+    assert set(done.timings) >= {"ttft_ms", "tokens_per_s", "prompt_tokens", "reused_prompt_tokens"}
+
+
+def test_second_turn_reuses_the_cached_prefix_and_matches_a_fresh_engine(config):
+    engine = Engine(config)
+    convo = [Message.user("hello")]
+    first = run(engine, convo)[-1]
+    convo += [Message.assistant(first.answer), Message.user("what is red")]
+    second = run(engine, convo)[-1]
+    assert second.timings["reused_prompt_tokens"] > 0.5 * second.timings["prompt_tokens"]
+    fresh = run(Engine(config), convo)[-1]
+    assert fresh.timings["reused_prompt_tokens"] == 0 and fresh.answer == second.answer
+
+
+def test_edited_history_invalidates_the_prefix(config):
+    engine = Engine(config)
+    run(engine, [Message.user("the cat sat on a mat")])
+    done = run(engine, [Message.user("the dog ran to park")])[-1]
+    fresh = run(Engine(config), [Message.user("the dog ran to park")])[-1]
+    assert done.answer == fresh.answer
+
+
+def test_cancel_stops_generation(config):
+    cancel = threading.Event()
+    engine, seen = Engine(config), 0
+    for event in engine.respond([Message.user("hello")], replace(GREEDY, max_new_tokens=100), "cascade", cancel):
+        if isinstance(event, TokenDelta):
+            seen += 1
+            if seen == 2:
+                cancel.set()
+        last = event
+    assert isinstance(last, Done) and last.finish_reason == "cancelled" and last.timings["tokens"] <= 3
+
+
+def test_image_needs_an_adapter_then_uses_it(config, tmp_path):
+    (tmp_path / "red.png").write_bytes(_png())
+    msg = Message("user", (ImagePart(tmp_path / "red.png"), TextPart("what is in this picture")))
+    events = run(Engine(config), [msg])
+    assert isinstance(events[-1], Error) and "image adapter" in events[-1].message
+    engine = Engine(replace(config, image_adapter=adapter(tmp_path, "image", config.vision,
+                                                          Path(config.llm).name, 48)))
+    done = run(engine, [msg])[-1]
+    assert isinstance(done, Done) and done.timings["prompt_tokens"] > 16  # 16 image tokens spliced in
+    again = run(engine, [msg, Message.assistant(done.answer), Message.user("yes")])[-1]
+    assert again.timings["reused_prompt_tokens"] > 16  # the image's slots are part of the reused prefix
+
+
+def test_mismatched_adapter_is_refused(config, tmp_path):
+    (tmp_path / "red.png").write_bytes(_png())
+    wrong = adapter(tmp_path, "image", config.vision, "some-other-llm", 48)
+    events = run(Engine(replace(config, image_adapter=wrong)), [Message.user("hi", images=[tmp_path / "red.png"])])
+    assert isinstance(events[-1], Error) and "trained for llm=some-other-llm" in events[-1].message
+
+
+def test_cascade_voice_yields_a_transcript_first(config, tmp_path):
+    (tmp_path / "q.wav").write_bytes(wav_bytes(tone(1.0)))
+    events = run(Engine(config), [Message.user(audio=tmp_path / "q.wav")])
+    assert isinstance(events[0], Transcript)
+    assert isinstance(events[-1], (Done, Error))
+
+
+def test_native_voice_without_adapter_says_so_and_with_one_answers(config, tmp_path):
+    (tmp_path / "q.wav").write_bytes(wav_bytes(tone(1.0)))
+    msg = Message("user", (AudioPart(tmp_path / "q.wav"),))
+    err = run(Engine(config), [msg], mode="native")[-1]
+    assert isinstance(err, Error) and "speech adapter" in err.message and "cascade" in err.message
+    speech = adapter(tmp_path, "speech", "tiny-whisper.pt", Path(config.llm).name, 64, stack=5, name="s")
+    done = run(Engine(replace(config, speech_adapter=speech)), [msg], mode="native")[-1]
+    assert isinstance(done, Done) and done.timings["prompt_tokens"] >= 10  # 1 s = 50 frames / 5 = 10 tokens
+
+
+@pytest.mark.parametrize("convo,opts,words", [
+    ([Message.user("")], GREEDY, "empty"),
+    ([Message.assistant("hi")], GREEDY, "must end with a user message"),
+    ([Message.user("hello " * 300)], replace(GREEDY, max_new_tokens=300), "too long"),
+])
+def test_unanswerable_requests(config, convo, opts, words):
+    events = run(Engine(config), convo, opts)
+    assert len(events) == 1 and isinstance(events[0], Error) and words in events[0].message
+
+
+def test_bad_media_is_an_error_event(config, tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG garbage")
+    events = run(Engine(config), [Message.user("what", images=[tmp_path / "broken.png"])])
+    assert isinstance(events[-1], Error) and "broken.png" in events[-1].message
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(buf, "PNG")
+    return buf.getvalue()

@@ -1,0 +1,111 @@
+"""Tests on the real bundled weights (installed and converted by the README's set-up)."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import DynamicCache
+
+from assistant.conversation import Done, Message, TokenDelta, Transcript
+from assistant.demo import synthesize
+from assistant.engine import Engine, EngineConfig
+from models.generation import SamplingOptions, TokenStream
+from models.weights import BUNDLED, MissingWeightsError, source_files
+
+ROOT = Path(__file__).resolve().parents[1]
+GREEDY = SamplingOptions(temperature=0, max_new_tokens=48)
+
+
+def _installed() -> bool:
+    try:
+        for name in ("whisper-base", "smollm2-135m-instruct", "efficientnet-lite0"):
+            source_files(name)
+        return shutil.which("espeak-ng") is not None
+    except MissingWeightsError:
+        return False
+
+
+pytestmark = [pytest.mark.weights,
+              pytest.mark.skipif(not _installed(), reason="bundled weights/espeak-ng not installed (run scripts/test)")]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine(EngineConfig(device="cpu"))
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def test_text_question_through_the_cli():
+    proc = subprocess.run([sys.executable, "-m", "assistant", "ask", "What is the capital of France?", "--json",
+                           "--temperature", "0"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert "paris" in result["answer"].lower()
+    assert result["models"]["llm"] == "smollm2-135m-instruct" and result["tokens"] > 0
+
+
+def test_cascade_voice_question(engine, tmp_path):
+    wav = synthesize("What is the capital of France?", tmp_path / "q.wav", voice="en-us+f3", speed=120)
+    events = list(engine.respond([Message.user(audio=wav)], GREEDY, "cascade"))
+    transcript = next(e for e in events if isinstance(e, Transcript)).text
+    assert {"capital", "france"} <= set(words(transcript))
+    assert isinstance(events[-1], Done) and "paris" in events[-1].answer.lower()
+
+
+def test_whisper_base_transcribes_word_for_word(tmp_path):
+    sentence = "Please remind me to buy milk, eggs and bread tomorrow morning."
+    wav = synthesize(sentence, tmp_path / "s.wav", voice="en-us+f3", speed=130)
+    proc = subprocess.run([sys.executable, "-m", "assistant", "transcribe", str(wav), "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert words(json.loads(proc.stdout)["text"]) == words(sentence)
+
+
+def test_cached_and_uncached_greedy_give_the_same_tokens(engine):
+    llm = engine.llm
+    ids, _ = llm.prompt_ids([{"role": "user", "content": "Name three planets."}], [])
+    embeds = llm.model.get_input_embeddings()(torch.tensor([ids]))
+    opts = SamplingOptions(temperature=0, max_new_tokens=20, repetition_penalty=1.0)
+    stream = TokenStream(llm.model, embeds, DynamicCache(), opts, llm.eos_ids, llm.tokenizer.decode)
+    list(stream)
+    seq = list(ids)
+    with torch.inference_mode():
+        for _ in stream.tokens:
+            seq.append(int(llm.model(torch.tensor([seq])).logits[0, -1].argmax()))
+    assert stream.tokens == seq[len(ids):]
+
+
+def test_cancellation_stops_within_a_few_tokens(engine):
+    cancel, deltas = threading.Event(), 0
+    opts = SamplingOptions(temperature=0, max_new_tokens=200)
+    for event in engine.respond([Message.user("Write a long story about a dragon.")], opts, "cascade", cancel):
+        if isinstance(event, TokenDelta):
+            deltas += 1
+            if deltas == 3:
+                cancel.set()
+        last = event
+    assert isinstance(last, Done) and last.finish_reason == "cancelled" and last.timings["tokens"] <= 5
+
+
+def test_whisper_conversion_matches_the_ctranslate2_tensors(engine, tmp_path):
+    from models.ct2_whisper import read_ct2_model
+    from models.weights import join_parts
+
+    join_parts(source_files("whisper-base"), tmp_path / "model.bin", "test")
+    _, ct2 = read_ct2_model(tmp_path / "model.bin")
+    sd = engine.speech.model.state_dict()
+    qkv = torch.from_numpy(ct2["decoder/layer_3/self_attention/linear_0/weight"].astype("float32"))
+    assert torch.equal(sd["decoder.blocks.3.attn.key.weight"], qkv[512:1024])
+    kv = torch.from_numpy(ct2["decoder/layer_1/attention/linear_1/weight"].astype("float32"))
+    assert torch.equal(sd["decoder.blocks.1.cross_attn.value.weight"], kv[512:])
+    assert torch.equal(sd["encoder.ln_post.weight"], torch.from_numpy(ct2["encoder/layer_norm/gamma"].astype("float32")))
+    assert BUNDLED["whisper-base"].kind == "whisper"
