@@ -45,9 +45,10 @@ def read_bytes(source: Union[Path, bytes]) -> bytes:
 def load_image(source: Union[Path, bytes]) -> Image.Image:
     """Decode an image fully (so truncation is caught now, not later) as RGB."""
     data = read_bytes(source)
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data))  # reads the header only
+        if img.width * img.height > MAX_IMAGE_PIXELS:
+            raise Image.DecompressionBombError(f"{img.width}x{img.height}")
         img.load()
     except (UnidentifiedImageError, Image.DecompressionBombError) as e:
         reason = "image is too large" if isinstance(e, Image.DecompressionBombError) else "not an image Pillow can read"
