@@ -116,18 +116,29 @@ def run_bench(config: EngineConfig) -> dict:
                 times.append((time.perf_counter() - start) * 1000)
             results[f"whisper_encoder_3s_{'padded_30s' if pad else 'real_length'}_ms"] = round(statistics.median(times), 1)
 
-        engine.reset_cache()
-        convo, turns = [], {}
-        for turn in range(1, 11):
-            convo.append(Message.user(f"Question {turn}: name one thing that is {['red', 'blue', 'green', 'round', 'soft', 'loud', 'cold', 'sweet', 'old', 'tall'][turn - 1]}."))
-            done = _run(engine, convo)
-            turns[turn] = done.timings
-            convo.append(Message.assistant(done.answer))
-        results["turn1_ttft_ms"] = turns[1]["ttft_ms"]
-        results["turn10_ttft_ms"] = turns[10]["ttft_ms"]
-        results["turn10_prompt_tokens"] = turns[10]["prompt_tokens"]
-        results["turn10_reused_tokens"] = turns[10]["reused_prompt_tokens"]
+        results.update(_turn_latency(engine))
     return results
+
+
+def _turn_latency(engine: Engine, repeats: int = 3) -> dict:
+    """First-token latency at turn 1 and turn 10 of a conversation (median over `repeats` conversations)."""
+    topics = ["red", "blue", "green", "round", "soft", "loud", "cold", "sweet", "old", "tall"]
+    opts = SamplingOptions(temperature=0, max_new_tokens=24)
+    ttft: dict[int, list[float]] = {1: [], 10: []}
+    for _ in range(repeats):
+        engine.reset_cache()
+        convo: list[Message] = []
+        for turn, topic in enumerate(topics, 1):
+            convo.append(Message.user(f"Question {turn}: name one thing that is {topic}."))
+            done = [e for e in engine.respond(convo, opts) if isinstance(e, (Done, Error))][-1]
+            if isinstance(done, Error):
+                raise RuntimeError(done.message)
+            convo.append(Message.assistant(done.answer))
+            if turn in ttft:
+                ttft[turn].append(done.timings["ttft_ms"])
+    return {"turn1_ttft_ms": statistics.median(ttft[1]), "turn10_ttft_ms": statistics.median(ttft[10]),
+            "turn10_prompt_tokens": done.timings["prompt_tokens"],
+            "turn10_reused_tokens": done.timings["reused_prompt_tokens"]}
 
 
 def format_table(results: dict) -> str:
