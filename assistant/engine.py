@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +25,7 @@ from models.speech import SpeechEncoder, Transcriber, load_whisper
 from models.vision import VisionEncoder, load_vision
 from models.weights import DEFAULTS, MissingWeightsError, Resolved, resolve
 
+log = logging.getLogger(__name__)
 ADAPTER_ROOT = Path(__file__).resolve().parent.parent / "models" / "trained"
 
 
@@ -245,6 +247,9 @@ class Engine:
             yield from self._generate(prompt, options, cancel, start)
         except (UserInputError, MissingWeightsError, AdapterMismatchError) as e:
             yield Error(str(e))
+        except Exception as e:  # a front end must get an event, not a dead worker; the log keeps the traceback
+            log.exception("respond failed")
+            yield Error(f"internal error: {type(e).__name__}: {e}")
 
     def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
         llm = self.llm

@@ -141,3 +141,14 @@ def _png() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), "red").save(buf, "PNG")
     return buf.getvalue()
+
+
+def test_an_unexpected_failure_becomes_an_error_event(config, monkeypatch):
+    engine = Engine(config)
+
+    def boom(*args):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(engine, "_generate", boom)
+    events = run(engine, [Message.user("hello")])
+    assert len(events) == 1 and events[0].message == "internal error: RuntimeError: out of memory"
