@@ -66,7 +66,9 @@ def tiny_whisper():
     from whisper.model import ModelDimensions, Whisper
 
     torch.manual_seed(0)
-    return Whisper(ModelDimensions(**tiny_whisper_dims())).eval()
+    model = Whisper(ModelDimensions(**tiny_whisper_dims())).eval()
+    model.decoder.positional_embedding.data.normal_(0, 0.02)  # whisper leaves it torch.empty (may hold NaN)
+    return model
 
 
 def wav_bytes(samples: np.ndarray, rate: int = 16000, channels: int = 1) -> bytes:

@@ -1,5 +1,7 @@
 """CTranslate2 -> openai-whisper conversion, checked by a round trip through a tiny random Whisper."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -56,21 +58,28 @@ def whisper_to_ct2(model: Whisper) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture()
-def ct2_files(tiny_whisper, tmp_path):
+def noisy_whisper(tiny_whisper):
+    """A copy with non-zero biases everywhere, so a swapped tensor cannot hide (the shared model stays as is)."""
+    model = copy.deepcopy(tiny_whisper)
     torch.manual_seed(1)
-    for p in tiny_whisper.parameters():  # non-zero biases everywhere, so a swapped tensor cannot hide
+    for p in model.parameters():
         p.data.normal_(0, 0.5)
-    write_ct2_model(tmp_path / "model.bin", "WhisperSpec", whisper_to_ct2(tiny_whisper))
+    return model
+
+
+@pytest.fixture()
+def ct2_files(noisy_whisper, tmp_path):
+    write_ct2_model(tmp_path / "model.bin", "WhisperSpec", whisper_to_ct2(noisy_whisper))
     (tmp_path / "config.json").write_text('{"alignment_heads": [[1, 0], [1, 1]]}')
     return tmp_path
 
 
-def test_round_trip_is_lossless_at_fp16(tiny_whisper, ct2_files):
+def test_round_trip_is_lossless_at_fp16(noisy_whisper, ct2_files):
     checkpoint = convert_ct2_whisper(ct2_files / "model.bin", ct2_files / "config.json")
-    assert checkpoint["dims"] == tiny_whisper.dims.__dict__
+    assert checkpoint["dims"] == noisy_whisper.dims.__dict__
     rebuilt = Whisper(ModelDimensions(**checkpoint["dims"]))
     rebuilt.load_state_dict(checkpoint["model_state_dict"], strict=True)
-    for name, tensor in tiny_whisper.state_dict().items():
+    for name, tensor in noisy_whisper.state_dict().items():
         expected = tensor.half().float()
         assert torch.equal(rebuilt.state_dict()[name].float(), expected), name
     assert checkpoint["alignment_heads"] == [[1, 0], [1, 1]]
