@@ -117,6 +117,7 @@ def cmd_ask(args) -> int:
         message = Message.user(args.text, args.image, args.audio, args.file)
         if not message.parts:
             raise UserInputError("nothing to ask: give TEXT, --image, --audio or --file")
+        engine.preload(speech=args.audio is not None)  # ttft_ms then measures answering, not loading
         result = answer_once(engine, message, opts, args.voice_mode, None if args.json else sys.stdout)
         print(json.dumps(result, ensure_ascii=False) if args.json else "")
         return 0

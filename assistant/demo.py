@@ -39,7 +39,8 @@ def cmd_demo(args) -> int:
     from assistant.engine import Engine, EngineConfig
 
     engine = Engine(from_flags(EngineConfig, args), progress=lambda m: print(f"[{m}]", file=sys.stderr))
-    opts = SamplingOptions(temperature=0, max_new_tokens=96)
+    opts = SamplingOptions(temperature=0, max_new_tokens=160)
+    engine.preload(speech=True, vision=engine.has_adapter("image"))
     with tempfile.TemporaryDirectory() as tmp:
         questions = [("Text", Message.user("Give me three tips for staying focused while studying."), "cascade")]
         if engine.has_adapter("image"):
@@ -48,7 +49,7 @@ def cmd_demo(args) -> int:
         else:
             print("(image question skipped: no image adapter is installed yet)")
         voice_mode = "native" if engine.has_adapter("speech") else "cascade"
-        wav = synthesize(VOICE_QUESTION, Path(tmp) / "question.wav")
+        wav = synthesize(VOICE_QUESTION, Path(tmp) / "question.wav", voice="en-us+f3", speed=120)
         questions.append((f"Voice ({voice_mode})", Message.user(audio=wav), voice_mode))
         for label, message, mode in questions:
             print(f"\n== {label} question: {message.text or '(spoken) ' + VOICE_QUESTION}")

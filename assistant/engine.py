@@ -173,6 +173,14 @@ class Engine:
         override = self.config.image_adapter if modality == "image" else self.config.speech_adapter
         return (adapter_dir(modality, encoder, self.config.llm, override) / "config.json").exists()
 
+    def preload(self, speech: bool = False, vision: bool = False) -> None:
+        """Load models now (front ends call this at start-up) instead of on the first question that needs them."""
+        self.llm
+        if speech:
+            self.transcriber
+        if vision:
+            self.vision
+
     def reset_cache(self) -> None:
         """Forget the cached prompt prefix and media encodings (the next answer starts cold)."""
         self._prefix = _PrefixCache()
