@@ -11,7 +11,7 @@ from typing import Iterator
 
 from assistant.conversation import Done, Error, Message, TokenDelta, Transcript
 from assistant.engine import Engine, EngineConfig
-from assistant.media import UserInputError
+from assistant.media import UserInputError, load_audio
 from models.generation import SamplingOptions
 from models.weights import MissingWeightsError
 
@@ -117,6 +117,8 @@ def cmd_ask(args) -> int:
         message = Message.user(args.text, args.image, args.audio, args.file)
         if not message.parts:
             raise UserInputError("nothing to ask: give TEXT, --image, --audio or --file")
+        if args.audio is not None:
+            load_audio(args.audio)  # bad audio is reported before Whisper loads
         engine.preload(speech=args.audio is not None)  # ttft_ms then measures answering, not loading
         result = answer_once(engine, message, opts, args.voice_mode, None if args.json else sys.stdout)
         print(json.dumps(result, ensure_ascii=False) if args.json else "")
