@@ -137,7 +137,7 @@ class Engine:
 
     @property
     def transcriber(self) -> Transcriber:
-        """Greedy Whisper decoding; int8 decoder weights on CPU (same transcripts, ~1.5x faster)."""
+        """Greedy Whisper decoding; int8 decoder weights on CPU (see Transcriber for the measured trade-off)."""
         if self._transcriber is None:
             self._transcriber = Transcriber(self.speech.model, int8=self.placement.device.type == "cpu")
         return self._transcriber
