@@ -1,0 +1,181 @@
+"""python -m models.train: train an image or speech adapter; encoders and the LLM stay frozen.
+
+LLaVA-style: the adapter's soft tokens are spliced into a chat-templated prompt and trained with the LLM's
+next-token loss on the answer only. Runs on CPU (small budgets), one GPU (bf16 autocast), or several GPUs with
+`torchrun --nproc_per_node N -m models.train ...` (DistributedDataParallel over the adapter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from models.adapters import AdapterConfig, Projector, save_adapter, splice
+from models.device import choose_placement
+from models.llm import LLM, MEDIA_MARK
+from models.weights import cache_dir, resolve
+
+TRAINED_ROOT = Path(__file__).resolve().parent / "trained"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run needs; saved beside its checkpoints."""
+
+    modality: str = "image"  # "image" | "speech"
+    encoder: str = "efficientnet-lite0"  # vision tower or Whisper name
+    llm: str = "smollm2-135m-instruct"
+    hidden_dim: int = 1024
+    stack: int = 1  # speech: encoder frames per soft token
+    steps: int = 300
+    batch: int = 8
+    lr: float = 1e-3
+    warmup: int = 30
+    weight_decay: float = 0.0
+    seed: int = 0
+    scenes: int = 2000  # procedural training scenes (image)
+    easy_vqa: int = 4000  # easy-vqa training images (image)
+    checkpoint_every: int = 50
+    device: str = "auto"
+    out: str = ""  # default: models/trained/<modality>--<encoder>--<llm>
+
+
+def out_dir(cfg: TrainConfig) -> Path:
+    """Where the trained adapter is written."""
+    return Path(cfg.out) if cfg.out else TRAINED_ROOT / f"{cfg.modality}--{cfg.encoder}--{cfg.llm}"
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to 10% of the peak."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def build_batch(llm: LLM, features: list[torch.Tensor], questions: list[str], answers: list[str], stack: int):
+    """Token ids (B, L), labels (B, L; -100 outside answers), attention mask and media mask for one batch."""
+    end = llm.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    end = end if isinstance(end, int) and end != llm.tokenizer.unk_token_id else llm.tokenizer.eos_token_id
+    rows = []
+    for feats, q, a in zip(features, questions, answers):
+        n = math.ceil(feats.shape[0] / stack)
+        ids, index = llm.prompt_ids([{"role": "user", "content": f"{MEDIA_MARK.format(0)}\n{q}".strip()}], [n])
+        target = llm.tokenizer.encode(a, add_special_tokens=False) + [end]
+        rows.append((ids + target, [-100] * len(ids) + target, [i >= 0 for i in index] + [False] * len(target)))
+    width = max(len(r[0]) for r in rows)
+    pad = llm.tokenizer.pad_token_id if llm.tokenizer.pad_token_id is not None else 0
+
+    def padded(values, fill):
+        return torch.tensor([v + [fill] * (width - len(v)) for v in values])
+
+    ids = padded([r[0] for r in rows], pad)
+    labels = padded([r[1] for r in rows], -100)
+    media = padded([r[2] for r in rows], False)
+    attention = padded([[1] * len(r[0]) for r in rows], 0)
+    return ids, labels, attention, media
+
+
+def adapter_loss(llm: LLM, projector: torch.nn.Module, features: list[torch.Tensor], questions, answers,
+                 stack: int) -> torch.Tensor:
+    """Next-token loss on the answers, with the adapter's soft tokens spliced into each prompt."""
+    device = llm.placement.device
+    ids, labels, attention, media = (t.to(device) for t in build_batch(llm, features, questions, answers, stack))
+    soft = torch.cat([projector(f.to(device).float()[None])[0] for f in features])  # (sum N, H)
+    embeds = splice(llm.model.get_input_embeddings()(ids), media, soft)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        return llm.model(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
+
+
+def load_data(cfg: TrainConfig, placement):
+    """(feature bank, examples, encoder name, encoder dim) for the configured modality."""
+    if cfg.modality == "image":
+        from models.data.image_data import TRAIN_SEED, easy_vqa_examples, mix, scene_examples
+        from models.vision import load_vision
+
+        encoder = load_vision(cfg.encoder, resolve(cfg.encoder, "vision").path, placement)
+        sources = [scene_examples(encoder, cfg.scenes, TRAIN_SEED, cache_dir() / "features")]
+        if cfg.easy_vqa:
+            sources.append(easy_vqa_examples(encoder, "train", cache_dir() / "features", cfg.easy_vqa))
+        bank, examples = mix(sources, cfg.seed)
+        return bank, examples, encoder.name, encoder.dim
+    raise ValueError(f"modality {cfg.modality!r} is not trainable yet (image only)")
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run (or resume) training and write the adapter; returns its directory."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    if distributed:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank = dist.get_rank()
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    torch.manual_seed(cfg.seed + rank)
+    placement = choose_placement(cfg.device)
+    llm = LLM.load(cfg.llm, resolve(cfg.llm, "llm").path, placement)
+    bank, examples, enc_name, enc_dim = load_data(cfg, placement)
+    acfg = AdapterConfig(cfg.modality, enc_name, llm.name, enc_dim, llm.hidden_size, cfg.hidden_dim, cfg.stack)
+    projector = Projector(acfg).to(placement.device)
+    model = torch.nn.parallel.DistributedDataParallel(projector) if distributed else projector
+    opt = torch.optim.AdamW(projector.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
+    out = out_dir(cfg)
+    ckpt = out / "checkpoint.pt"
+    start = 0
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location=placement.device, weights_only=True)
+        projector.load_state_dict(state["projector"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start = state["step"]
+    rng = random.Random(cfg.seed * 1000 + rank + start)
+    bar = tqdm(range(start, cfg.steps), desc=f"training {cfg.modality} adapter", disable=rank != 0,
+               initial=start, total=cfg.steps)
+    began = time.perf_counter()
+    for step in bar:
+        batch = rng.sample(examples, cfg.batch)
+        loss = adapter_loss(llm, model, [bank[e.feature] for e in batch], [e.question for e in batch],
+                            [e.answer for e in batch], cfg.stack)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(projector.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+        if rank == 0 and ((step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps):
+            out.mkdir(parents=True, exist_ok=True)
+            torch.save({"projector": projector.state_dict(), "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(), "step": step + 1}, ckpt)
+    if rank == 0:
+        save_adapter(projector.eval(), out)
+        (out / "train.json").write_text(__import__("json").dumps(
+            {**dataclasses.asdict(cfg), "wall_s": round(time.perf_counter() - began, 1),
+             "device": str(placement.device), "final_loss": round(loss.item(), 4)}, indent=2))
+    if distributed:
+        dist.destroy_process_group()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Flags are generated from TrainConfig's fields."""
+    parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
+    for f in dataclasses.fields(TrainConfig):
+        parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    args = parser.parse_args(argv)
+    print(f"adapter written to {train(TrainConfig(**vars(args)))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Adapter training on tiny random models: data, batches, schedule, learning, checkpoints and resume."""
+
+import random
+from dataclasses import replace
+
+import pytest
+import torch
+
+from models.adapters import AdapterConfig, Projector
+from models.data.scenes import COLOURS, SHAPES, caption, scene_dataset
+from models.device import choose_placement
+from models.evaluate import answer, first_word_of
+from models.llm import LLM
+from models.train import TrainConfig, adapter_loss, build_batch, lr_factor, train
+from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
+
+
+@pytest.fixture(scope="module")
+def llm(tiny_llm_dir):
+    return LLM.load("tiny", tiny_llm_dir, choose_placement("cpu"))
+
+
+def test_scenes_are_reproducible_and_answers_match_the_picture():
+    a, b = scene_dataset(5, 3), scene_dataset(5, 3)
+    assert [s for s, _ in a] == [s for s, _ in b] and [s for s, _ in scene_dataset(5, 4)] != [s for s, _ in a]
+    for scene, qa in a:
+        assert scene.render(64).size == (64, 64)
+        colours = {it.colour for it in scene.items}
+        for q, ans in qa:
+            if q.startswith("What color is the") and q != "What color is the shape?":
+                assert first_word_of(ans, set(COLOURS)) in colours
+            if q.startswith("What shape"):
+                assert first_word_of(ans, set(SHAPES)) in {it.shape for it in scene.items}
+        assert all(it.colour in caption(scene) for it in scene.items)
+
+
+def test_batch_supervises_only_the_answer(llm):
+    feats = [torch.zeros(6, 4), torch.zeros(3, 4)]
+    ids, labels, attention, media = build_batch(llm, feats, ["what is red", "hello"], ["red .", "yes"], stack=2)
+    assert media.sum(1).tolist() == [3, 2]  # ceil(6/2), ceil(3/2) slots
+    answer_ids = labels[labels != -100].tolist()
+    assert llm.tokenizer.encode("red .", add_special_tokens=False)[0] in answer_ids
+    assert (labels[attention == 0] == -100).all()
+    end = llm.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert (labels == end).sum() == 2  # each answer ends with end-of-turn
+
+
+def test_schedule_warms_up_then_decays():
+    cfg = TrainConfig(steps=100, warmup=10)
+    assert lr_factor(0, cfg) == pytest.approx(0.1) and lr_factor(9, cfg) == pytest.approx(1.0)
+    assert lr_factor(99, cfg) < 0.15 and lr_factor(50, cfg) < lr_factor(20, cfg)
+
+
+def test_adapter_learns_to_answer_from_its_features(llm):
+    """Two feature patterns, two answers: a few dozen steps must beat the starting loss clearly."""
+    torch.manual_seed(0)
+    proj = Projector(AdapterConfig("image", "x", "tiny", 4, llm.hidden_size, 32))
+    opt = torch.optim.AdamW(proj.parameters(), lr=3e-2)
+    feats = [torch.ones(3, 4), -torch.ones(3, 4)]
+    qs, ans = ["what is in this picture", "what is in this picture"], ["red", "blue"]
+    first = adapter_loss(llm, proj, feats, qs, ans, 1).item()
+    for _ in range(80):
+        loss = adapter_loss(llm, proj, feats, qs, ans, 1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.4 * first
+    assert answer(llm, proj, feats[0], "what is in this picture").split()[0] == "red"
+
+
+def test_train_writes_an_adapter_and_resumes(tiny_llm_dir, tiny_clip_name, tmp_path):  # noqa: F811
+    cfg = TrainConfig(encoder=f"open_clip:{tiny_clip_name}", llm=str(tiny_llm_dir), hidden_dim=16, steps=4, batch=2,
+                      warmup=2, scenes=6, easy_vqa=0, checkpoint_every=2, device="cpu", out=str(tmp_path / "a"))
+    out = train(cfg)
+    assert {"model.safetensors", "config.json", "checkpoint.pt", "train.json"} <= {p.name for p in out.iterdir()}
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 4
+    train(replace(cfg, steps=6))
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 6
+
+
+def test_unknown_modality_is_refused(tiny_llm_dir, tmp_path):
+    with pytest.raises(ValueError, match="not trainable yet"):
+        train(TrainConfig(modality="video", llm=str(tiny_llm_dir), device="cpu", out=str(tmp_path)))
+
+
+def test_first_word_judging():
+    assert first_word_of("It is a red circle, not blue.", {"red", "blue"}) == "red"
+    assert first_word_of("Nothing here", {"red"}) is None
+    assert random.Random(0).random() == random.Random(0).random()
