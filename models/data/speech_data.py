@@ -1,0 +1,118 @@
+"""Synthetic speech for the speech adapter: many distinct sentences, many voices, augmentation, held-out splits.
+
+Sentences come from templates over small vocabularies (questions, requests, statements; short and long), so
+thousands are distinct. Voices are espeak-ng accents x variants and flite voices; whole voices and whole sentences
+are kept out of training for the held-out split. Everything is seeded.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import shutil
+import subprocess
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+_SUBJECTS = ["the capital of France", "the tallest mountain", "a black hole", "photosynthesis", "the moon",
+             "a rainbow", "the internet", "a volcano", "the human heart", "electricity", "the ocean", "a computer",
+             "gravity", "the sun", "a honey bee", "the weather", "a piano", "the Roman Empire", "a vaccine", "DNA",
+             "a rainforest", "the Eiffel Tower", "a thunderstorm", "the stock market", "a solar panel", "the brain",
+             "a glacier", "the alphabet", "a telescope", "the Great Wall of China"]
+_QUESTIONS = ["What is {s}?", "Can you explain {s}?", "Why is {s} important?", "How does {s} work?",
+              "Tell me something about {s}.", "What do you know about {s}?", "Where can I learn about {s}?",
+              "Give me three facts about {s}.", "Describe {s} in one sentence.", "Is {s} dangerous?"]
+_THINGS = ["milk", "eggs", "bread", "coffee", "apples", "rice", "batteries", "flowers", "a new lamp", "stamps"]
+_TIMES = ["tomorrow morning", "this evening", "on Friday", "next week", "at noon", "after lunch", "tonight"]
+_REQUESTS = ["Please remind me to buy {t} {w}.", "Add {t} to my shopping list.", "Set an alarm for {w}.",
+             "Write a short note about {t}.", "Call my sister {w}.", "Book a table for two {w}."]
+_STATEMENTS = ["I think {s} is fascinating.", "My brother told me about {s} {w}.",
+               "The meeting about {s} has been moved to {w}.", "We are going to read about {s} {w}.",
+               "I forgot to bring the {t} {w}, so we will have to go back."]
+
+ESPEAK_ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-us-nyc"]
+ESPEAK_VARIANTS = ["", "+f1", "+f2", "+f3", "+f4", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+klatt"]
+FLITE_VOICES = ["slt", "kal16", "awb", "rms"]
+HELD_OUT_VOICES = {"en-gb-x-gbclan+f2", "en-us-nyc+m4", "en-029+f4", "flite:rms"}
+
+
+def sentences(seed: int = 0) -> list[str]:
+    """Every distinct sentence the templates make, shuffled reproducibly."""
+    out = set()
+    for i, s in enumerate(_SUBJECTS):
+        out.update(q.format(s=s) for q in _QUESTIONS)
+        for j, w in enumerate(_TIMES):
+            out.update(t.format(s=s, w=w, t=_THINGS[(i + j) % len(_THINGS)]) for t in _STATEMENTS)
+    for t in _THINGS:
+        for w in _TIMES:
+            out.update(r.format(t=t, w=w) for r in _REQUESTS)
+    ordered = sorted(out)
+    random.Random(seed).shuffle(ordered)
+    return ordered
+
+
+def voices() -> list[str]:
+    """All voices: 'espeak:<accent><+variant>' and 'flite:<voice>'."""
+    return ([f"espeak:{a}{v}" for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS] +
+            [f"flite:{v}" for v in FLITE_VOICES])
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """What to say and how."""
+
+    text: str
+    voice: str
+    speed: float  # tempo factor
+    pitch: int  # espeak pitch 0..99 (ignored for flite)
+    noise_db: float  # signal-to-noise ratio; inf for clean
+    gain_db: float
+
+
+def split(seed: int = 0, held_out_fraction: float = 0.1) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(train sentences, held-out sentences, train voices, held-out voices)."""
+    all_sentences = sentences(seed)
+    n = int(len(all_sentences) * held_out_fraction)
+    held_voices = [v for v in voices() if v.split(":", 1)[1] in HELD_OUT_VOICES or v in HELD_OUT_VOICES]
+    return all_sentences[n:], all_sentences[:n], [v for v in voices() if v not in held_voices], held_voices
+
+
+def utterances(texts: list[str], voice_pool: list[str], n: int, seed: int) -> list[Utterance]:
+    """n utterances sampled over texts and voices with random speed, pitch, noise and level."""
+    rng = random.Random(seed)
+    return [Utterance(rng.choice(texts), rng.choice(voice_pool), rng.uniform(0.8, 1.25), rng.randint(30, 70),
+                      rng.choice([float("inf"), 30.0, 20.0, 15.0]), rng.uniform(-12, 3)) for _ in range(n)]
+
+
+def synthesize(u: Utterance, seed: int = 0) -> np.ndarray:
+    """16 kHz mono float32 audio for an utterance (espeak-ng or flite, then sox for rate/tempo, then noise)."""
+    engine, voice = u.voice.split(":", 1)
+    for tool in (("espeak-ng" if engine == "espeak" else "flite"), "sox"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed (apt-get install {tool})")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, out = Path(tmp) / "raw.wav", Path(tmp) / "out.wav"
+        if engine == "espeak":
+            subprocess.run(["espeak-ng", "-v", voice, "-p", str(u.pitch), "-w", str(raw), u.text], check=True)
+        else:
+            subprocess.run(["flite", "-voice", voice, "-t", u.text, "-o", str(raw)], check=True)
+        subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out),
+                        "tempo", f"{u.speed:.3f}", "gain", f"{u.gain_db:.1f}"], check=True, capture_output=True)
+        audio = _read_wav(out.read_bytes())
+    if np.isfinite(u.noise_db):
+        rms = float(np.sqrt(np.mean(audio**2))) or 1e-4
+        noise = np.random.default_rng(seed).normal(0, rms / 10 ** (u.noise_db / 20), len(audio))
+        audio = np.clip(audio + noise.astype(np.float32), -1, 1)
+    return audio
+
+
+def _read_wav(data: bytes) -> np.ndarray:
+    with wave.open(io.BytesIO(data)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    return pcm.astype(np.float32) / 32768.0
