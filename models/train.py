@@ -45,6 +45,8 @@ class TrainConfig:
     seed: int = 0
     scenes: int = 2000  # procedural training scenes (image)
     easy_vqa: int = 4000  # easy-vqa training images (image)
+    utterances: int = 3000  # synthetic training utterances (speech)
+    behaviour: int = 1  # speech: also train "spoken question -> the answer the LLM gives it typed" (1) or not (0)
     checkpoint_every: int = 50
     device: str = "auto"
     out: str = ""  # default: models/trained/<modality>--<encoder>--<llm>
@@ -97,7 +99,7 @@ def adapter_loss(llm: LLM, projector: torch.nn.Module, features: list[torch.Tens
         return llm.model(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
 
 
-def load_data(cfg: TrainConfig, placement):
+def load_data(cfg: TrainConfig, placement, llm: LLM):
     """(feature bank, examples, encoder name, encoder dim) for the configured modality."""
     if cfg.modality == "image":
         from models.data.image_data import TRAIN_SEED, easy_vqa_examples, mix, scene_examples
@@ -109,7 +111,32 @@ def load_data(cfg: TrainConfig, placement):
             sources.append(easy_vqa_examples(encoder, "train", cache_dir() / "features", cfg.easy_vqa))
         bank, examples = mix(sources, cfg.seed)
         return bank, examples, encoder.name, encoder.dim
-    raise ValueError(f"modality {cfg.modality!r} is not trainable yet (image only)")
+    if cfg.modality == "speech":
+        return _speech_data(cfg, placement, llm)
+    raise ValueError(f"modality {cfg.modality!r} is not trainable (image or speech)")
+
+
+TRANSCRIBE_PROMPT = "Transcribe this recording exactly."
+
+
+def _speech_data(cfg: TrainConfig, placement, llm: LLM):
+    """Alignment (recording -> transcript) and behaviour (spoken question -> the typed answer) examples."""
+    from models.data.example import Example
+    from models.data.speech_data import encode_utterances, split, typed_answers, utterances
+    from models.speech import SpeechEncoder, load_whisper
+
+    r = resolve(cfg.encoder, "whisper")
+    encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
+    train_sentences, _, train_voices, _ = split(cfg.seed)
+    utts = utterances(train_sentences, train_voices, cfg.utterances, cfg.seed)
+    features = cache_dir() / "features"
+    bank = encode_utterances(encoder, utts, features / f"speech-{r.name}-{cfg.utterances}-{cfg.seed}.pt", cfg.seed)
+    examples = [Example(i, TRANSCRIBE_PROMPT, u.text) for i, u in enumerate(utts)]
+    if cfg.behaviour:
+        typed = typed_answers(llm, [u.text for u in utts], features / f"typed-{llm.name}.json")
+        examples += [Example(i, "", typed[u.text]) for i, u in enumerate(utts) if typed[u.text]]
+    random.Random(cfg.seed).shuffle(examples)
+    return bank, examples, encoder.name, encoder.dim
 
 
 def train(cfg: TrainConfig) -> Path:
@@ -124,7 +151,7 @@ def train(cfg: TrainConfig) -> Path:
     torch.manual_seed(cfg.seed + rank)
     placement = choose_placement(cfg.device)
     llm = LLM.load(cfg.llm, resolve(cfg.llm, "llm").path, placement)
-    bank, examples, enc_name, enc_dim = load_data(cfg, placement)
+    bank, examples, enc_name, enc_dim = load_data(cfg, placement, llm)
     acfg = AdapterConfig(cfg.modality, enc_name, llm.name, enc_dim, llm.hidden_size, cfg.hidden_dim, cfg.stack)
     projector = Projector(acfg).to(placement.device)
     model = torch.nn.parallel.DistributedDataParallel(projector) if distributed else projector

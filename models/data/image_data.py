@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image
 from tqdm import tqdm
 
+from models.data.example import Example
 from models.data.scenes import scene_dataset
 from models.vision import VisionEncoder
 
 TRAIN_SEED, HELD_OUT_SEED = 1, 2  # held-out scenes come from another seed: other layouts, same vocabulary
-
-
-@dataclass(frozen=True)
-class Example:
-    """One supervised turn: media features (row of a feature bank), a question and the target answer."""
-
-    feature: int  # row in the bank
-    question: str
-    answer: str
 
 
 def encode_images(encoder: VisionEncoder, images: list, cache: Path, batch: int = 32) -> torch.Tensor:

@@ -116,3 +116,46 @@ def _read_wav(data: bytes) -> np.ndarray:
     with wave.open(io.BytesIO(data)) as w:
         pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
     return pcm.astype(np.float32) / 32768.0
+
+
+def encode_utterances(encoder, utts: list[Utterance], cache: Path, seed: int = 0) -> list:
+    """Whisper features (T, D) fp16 for each utterance at its real length, cached on disk."""
+    import torch
+    from tqdm import tqdm
+
+    if cache.exists():
+        return torch.load(cache, weights_only=True)
+    bank = [encoder.encode(synthesize(u, seed + i))[0].half().cpu()
+            for i, u in enumerate(tqdm(utts, desc=f"synthesizing and encoding speech ({encoder.name})"))]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(bank, cache)
+    return bank
+
+
+def typed_answers(llm, texts: list[str], cache: Path, max_new_tokens: int = 48, batch: int = 16) -> dict[str, str]:
+    """What the LLM answers to each sentence typed (greedy): the behaviour-alignment targets, cached."""
+    import json
+
+    import torch
+    from tqdm import tqdm
+
+    answers = json.loads(cache.read_text()) if cache.exists() else {}
+    todo = sorted(set(texts) - set(answers))
+    tok = llm.tokenizer
+    side, tok.padding_side = tok.padding_side, "left"  # generation pads on the left
+    for i in tqdm(range(0, len(todo), batch), desc="answering the typed sentences", disable=not todo):
+        chunk = todo[i : i + batch]
+        prompts = [tok.apply_chat_template([{"role": "user", "content": t}], tokenize=False,
+                                           add_generation_prompt=True) for t in chunk]
+        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False,
+                  return_token_type_ids=False).to(llm.placement.device)
+        with torch.inference_mode():
+            out = llm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                     pad_token_id=tok.pad_token_id, eos_token_id=list(llm.eos_ids))
+        for text, row in zip(chunk, out[:, enc["input_ids"].shape[1]:]):
+            answers[text] = tok.decode(row, skip_special_tokens=True).strip()
+    tok.padding_side = side
+    if todo:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(answers, indent=0, ensure_ascii=False))
+    return answers

@@ -1,6 +1,8 @@
 """Adapter training on tiny random models: data, batches, schedule, learning, checkpoints and resume."""
 
+import json
 import random
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -79,7 +81,7 @@ def test_train_writes_an_adapter_and_resumes(tiny_llm_dir, tiny_clip_name, tmp_p
 
 
 def test_unknown_modality_is_refused(tiny_llm_dir, tmp_path):
-    with pytest.raises(ValueError, match="not trainable yet"):
+    with pytest.raises(ValueError, match="not trainable"):
         train(TrainConfig(modality="video", llm=str(tiny_llm_dir), device="cpu", out=str(tmp_path)))
 
 
@@ -87,3 +89,21 @@ def test_first_word_judging():
     assert first_word_of("It is a red circle, not blue.", {"red", "blue"}) == "red"
     assert first_word_of("Nothing here", {"red"}) is None
     assert random.Random(0).random() == random.Random(0).random()
+
+
+@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("flite") and shutil.which("sox")),
+                    reason="espeak-ng, flite and sox come with the README's set-up")
+def test_speech_adapter_trains_on_both_objectives(tiny_llm_dir, tiny_whisper, tmp_path, monkeypatch):
+    import models.data.speech_data as sd
+
+    path = tmp_path / "tiny-whisper.pt"
+    torch.save({"dims": tiny_whisper.dims.__dict__, "model_state_dict": tiny_whisper.state_dict()}, path)
+    cfg = TrainConfig(modality="speech", encoder=str(path), llm=str(tiny_llm_dir), hidden_dim=16, stack=5, steps=3,
+                      batch=2, warmup=1, utterances=3, behaviour=1, device="cpu", out=str(tmp_path / "s"))
+    calls = []
+    real = sd.typed_answers
+    monkeypatch.setattr(sd, "typed_answers", lambda *a, **k: calls.append(1) or real(*a, **k))
+    out = train(cfg)
+    config = json.loads((out / "config.json").read_text())
+    assert config["modality"] == "speech" and config["stack"] == 5 and config["encoder"] == "tiny-whisper.pt"
+    assert calls and json.loads((out / "train.json").read_text())["steps"] == 3
