@@ -1,5 +1,7 @@
-"""python -m models.evaluate: score a trained image adapter on held-out data and write docs/EVALUATION.md rows.
+"""python -m models.evaluate: score a trained adapter on held-out data.
 
+Speech metrics: word error rate of transcription through the adapter on held-out voices and sentences and on the
+human recordings of alsa-utils, and spoken questions answered natively against the same questions typed.
 Image metrics: easy-vqa test accuracy, colour and shape accuracy on held-out procedural scenes (another seed), and
 the answers for the sample photos shipped with scikit-image. Answers are generated greedily, exactly as the
 assistant would, and scored by the first answer-vocabulary word they contain.
@@ -101,11 +103,111 @@ def photo_answers(llm, projector, encoder) -> dict[str, str]:
     return out
 
 
+FACT_QUESTIONS = [  # (question, a word the right answer contains); SmolLM2 answers most of these typed
+    ("What is the capital of France?", "paris"), ("What is the capital of Japan?", "tokyo"),
+    ("What is the capital of Italy?", "rome"), ("What is the capital of Germany?", "berlin"),
+    ("What is the largest planet in the solar system?", "jupiter"), ("What color is the sky on a clear day?", "blue"),
+    ("How many days are in a week?", "seven"), ("What is the opposite of hot?", "cold"),
+    ("What do bees make?", "honey"), ("What is frozen water called?", "ice"),
+    ("Which animal is known as the king of the jungle?", "lion"), ("What gas do plants absorb?", "carbon"),
+    ("What is the capital of Spain?", "madrid"), ("What is the closest star to the Earth?", "sun"),
+    ("How many legs does a dog have?", "four"), ("What is the capital of England?", "london"),
+]
+NUMBER_WORDS = {"7": "seven", "4": "four"}
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level Levenshtein distance over the reference length (lower case, punctuation ignored)."""
+    ref, hyp = re.findall(r"[a-z0-9']+", reference.lower()), re.findall(r"[a-z0-9']+", hypothesis.lower())
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[len(hyp)] / max(1, len(ref))
+
+
+def _mentions(text: str, word: str) -> bool:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return word in [NUMBER_WORDS.get(w, w) for w in words]
+
+
+def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int, device: str) -> dict:
+    """Adapter WER on held-out synthetic voices and on real recordings, and spoken-vs-typed question accuracy."""
+    from models.data.speech_data import Utterance, split, synthesize, utterances
+    from models.speech import SpeechEncoder, Transcriber, load_whisper
+    from models.train import TRANSCRIBE_PROMPT
+
+    placement = choose_placement(device)
+    llm = LLM.load(llm_name, resolve(llm_name, "llm").path, placement)
+    r = resolve(whisper_name, "whisper")
+    encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
+    whisper_only = Transcriber(encoder.model, int8=placement.device.type == "cpu")
+    projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size).to(placement.device)
+    _, held_sentences, _, held_voices = split(0)
+    results: dict = {}
+    rows = []
+    for i, u in enumerate(utterances(held_sentences, held_voices, limit, seed=99)):
+        feats = encoder.encode(synthesize(u, 10_000 + i))[0]
+        got, base = answer(llm, projector, feats, TRANSCRIBE_PROMPT), whisper_only(feats[None])
+        rows.append((u.text, got, word_error_rate(u.text, got), word_error_rate(u.text, base)))
+    results["held_out_voices_wer"] = sum(r[2] for r in rows) / max(1, len(rows))
+    results["held_out_voices_whisper_wer"] = sum(r[3] for r in rows) / max(1, len(rows))
+    results["held_out_rows"] = rows
+    real = _real_recordings()
+    real_rows = []
+    for text, audio in real:
+        feats = encoder.encode(audio)[0]
+        got = answer(llm, projector, feats, TRANSCRIBE_PROMPT)
+        real_rows.append((text, got, word_error_rate(text, got)))
+    results["real_clips_wer"] = sum(r[2] for r in real_rows) / max(1, len(real_rows)) if real_rows else None
+    results["real_rows"] = real_rows
+    typed = spoken = 0
+    qa_rows = []
+    for i, (q, word) in enumerate(FACT_QUESTIONS):
+        typed_answer = _typed(llm, q)
+        feats = encoder.encode(synthesize(Utterance(q, "espeak:en-us+f3", 1.0, 50, float("inf"), 0.0), i))[0]
+        spoken_answer = answer(llm, projector, feats, "")
+        typed += _mentions(typed_answer, word)
+        spoken += _mentions(spoken_answer, word)
+        qa_rows.append((q, typed_answer, spoken_answer))
+    results["typed_accuracy"] = typed / len(FACT_QUESTIONS)
+    results["spoken_accuracy"] = spoken / len(FACT_QUESTIONS)
+    results["spoken_vs_typed"] = spoken / max(1, typed)
+    results["qa_rows"] = qa_rows
+    return results
+
+
+def _typed(llm: LLM, question: str) -> str:
+    ids, _ = llm.prompt_ids([{"role": "user", "content": question}], [])
+    embeds = llm.model.get_input_embeddings()(torch.tensor([ids], device=llm.placement.device))
+    stream = TokenStream(llm.model, embeds, DynamicCache(), GREEDY, llm.eos_ids,
+                         lambda t: llm.tokenizer.decode(t, skip_special_tokens=True))
+    return "".join(stream).strip()
+
+
+def _real_recordings() -> list[tuple[str, "np.ndarray"]]:
+    """Human speech shipped by Debian's alsa-utils ("Front Center", ...), 16 kHz mono via sox."""
+    import subprocess
+    import tempfile
+
+    import numpy as np
+
+    clips = []
+    for path in sorted(Path("/usr/share/sounds/alsa").glob("*_*.wav")):
+        with tempfile.NamedTemporaryFile(suffix=".raw") as tmp:
+            subprocess.run(["sox", str(path), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", "-t", "raw",
+                            tmp.name], check=True)
+            audio = np.fromfile(tmp.name, np.int16).astype(np.float32) / 32768.0
+        clips.append((path.stem.replace("_", " "), audio))
+    return clips
+
+
 def main(argv: list[str] | None = None) -> int:
     """Evaluate and print a JSON summary (and the table rows for docs/EVALUATION.md)."""
     parser = argparse.ArgumentParser(prog="python -m models.evaluate")
-    parser.add_argument("--modality", choices=("image",), default="image")
-    parser.add_argument("--encoder", default="efficientnet-lite0")
+    parser.add_argument("--modality", choices=("image", "speech"), default="image")
+    parser.add_argument("--encoder", default="", help="default: efficientnet-lite0 (image), whisper-base (speech)")
     parser.add_argument("--llm", default="smollm2-135m-instruct")
     parser.add_argument("--adapter", type=Path)
     parser.add_argument("--limit", type=int, default=200, help="questions per metric")
@@ -114,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from models.train import TRAINED_ROOT
 
-    adapter = args.adapter or TRAINED_ROOT / f"{args.modality}--{args.encoder}--{args.llm}"
+    encoder = args.encoder or ("efficientnet-lite0" if args.modality == "image" else "whisper-base")
+    adapter = args.adapter or TRAINED_ROOT / f"{args.modality}--{encoder}--{args.llm}"
     start = time.perf_counter()
-    results = evaluate_image(adapter, args.encoder, args.llm, args.limit, args.device)
+    evaluate = evaluate_image if args.modality == "image" else evaluate_speech
+    results = evaluate(adapter, encoder, args.llm, args.limit, args.device)
     results["wall_s"] = round(time.perf_counter() - start, 1)
     results["hardware"] = platform.machine() + (", cuda" if torch.cuda.is_available() else ", cpu")
     if args.json:
