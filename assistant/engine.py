@@ -14,10 +14,10 @@ from typing import Callable, Iterator
 import torch
 from transformers import DynamicCache
 
-from assistant.conversation import AudioPart, Done, Error, Event, ImagePart, Message, TokenDelta, Transcript
+from assistant.conversation import AudioPart, Done, Error, Event, ImagePart, Message, TextPart, TokenDelta, Transcript
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt
-from models.adapters import AdapterMismatchError, Projector, load_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, load_adapter, splice
 from models.device import Placement, choose_placement
 from models.generation import SamplingOptions, TokenStream
 from models.llm import LLM
@@ -223,9 +223,9 @@ class Engine:
 
     def transcribe_with_adapter(self, source) -> str:
         """Transcription by the LLM from speech-adapter tokens (the adapter's alignment objective)."""
-        convo = [Message("user", (AudioPart(source),)), ]
-        prompt = build_prompt(convo, "Repeat exactly what the user said.", self.image_tokens,
-                              self.speech_tokens, lambda p: self.transcribe_audio(p.source), native_voice=True)
+        convo = [Message("user", (AudioPart(source), TextPart(TRANSCRIBE_PROMPT)))]  # as the adapter was trained
+        prompt = build_prompt(convo, "", self.image_tokens, self.speech_tokens,
+                              lambda p: self.transcribe_audio(p.source), native_voice=True)
         return "".join(e.text for e in self._generate(prompt, SamplingOptions(temperature=0), None, time.perf_counter())
                        if isinstance(e, TokenDelta)).strip()
 

@@ -11,6 +11,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 
+# The instruction the speech adapter's alignment objective is trained with (and transcription uses).
+TRANSCRIBE_PROMPT = "Transcribe this recording exactly."
+
+
 class AdapterMismatchError(ValueError):
     """An adapter was trained for a different encoder or LLM than the ones loaded."""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from transformers import DynamicCache
 
-from models.adapters import Projector, load_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, Projector, load_adapter, splice
 from models.data.scenes import COLOURS, SHAPES
 from models.device import choose_placement
 from models.generation import SamplingOptions, TokenStream
@@ -136,7 +136,6 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     """Adapter WER on held-out synthetic voices and on real recordings, and spoken-vs-typed question accuracy."""
     from models.data.speech_data import Utterance, split, synthesize, utterances
     from models.speech import SpeechEncoder, Transcriber, load_whisper
-    from models.train import TRANSCRIBE_PROMPT
 
     placement = choose_placement(device)
     llm = LLM.load(llm_name, resolve(llm_name, "llm").path, placement)

@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from models.adapters import AdapterConfig, Projector, save_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, save_adapter, splice
 from models.device import choose_placement
 from models.llm import LLM, MEDIA_MARK
 from models.weights import cache_dir, resolve
@@ -114,9 +114,6 @@ def load_data(cfg: TrainConfig, placement, llm: LLM):
     if cfg.modality == "speech":
         return _speech_data(cfg, placement, llm)
     raise ValueError(f"modality {cfg.modality!r} is not trainable (image or speech)")
-
-
-TRANSCRIBE_PROMPT = "Transcribe this recording exactly."
 
 
 def _speech_data(cfg: TrainConfig, placement, llm: LLM):
