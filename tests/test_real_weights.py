@@ -109,3 +109,13 @@ def test_whisper_conversion_matches_the_ctranslate2_tensors(engine, tmp_path):
     assert torch.equal(sd["decoder.blocks.1.cross_attn.value.weight"], kv[512:])
     assert torch.equal(sd["encoder.ln_post.weight"], torch.from_numpy(ct2["encoder/layer_norm/gamma"].astype("float32")))
     assert BUNDLED["whisper-base"].kind == "whisper"
+
+
+def test_shipped_image_adapter_names_the_shape(engine, tmp_path):
+    from assistant.demo import sample_image
+
+    if not engine.has_adapter("image"):
+        pytest.skip("no image adapter shipped")
+    image = sample_image(tmp_path / "red-circle.png")
+    events = list(engine.respond([Message.user("What shape is this?", images=[image])], GREEDY))
+    assert isinstance(events[-1], Done) and "circle" in events[-1].answer.lower()
