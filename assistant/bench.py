@@ -114,7 +114,8 @@ def run_bench(config: EngineConfig) -> dict:
                 start = time.perf_counter()
                 engine.speech.encode(samples, pad_to_30s=pad)
                 times.append((time.perf_counter() - start) * 1000)
-            results[f"whisper_encoder_3s_{'padded_30s' if pad else 'real_length'}_ms"] = round(statistics.median(times), 1)
+            label = "padded_30s" if pad else "real_length"
+            results[f"whisper_encoder_3s_{label}_ms"] = round(statistics.median(times), 1)
 
         results.update(_turn_latency(engine))
     return results

@@ -280,7 +280,8 @@ class Engine:
         embeds = llm.model.get_input_embeddings()(torch.tensor([ids[reused:]], device=device))  # (1, L, H)
         mask = torch.tensor([media_index[reused:]], device=device) >= 0  # (1, L)
         if mask.any():
-            rows = [prompt.media[media_index[p]].embeds[keys[p][1]] for p in range(reused, len(ids)) if media_index[p] >= 0]
+            rows = [prompt.media[media_index[p]].embeds[keys[p][1]]
+                    for p in range(reused, len(ids)) if media_index[p] >= 0]
             embeds = splice(embeds, mask, torch.stack(rows))  # (1, L, H)
         stream = TokenStream(llm.model, embeds, self._prefix.cache, options, llm.eos_ids,
                              lambda t: llm.tokenizer.decode(t, skip_special_tokens=True),

@@ -10,7 +10,6 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-
 # The instruction the speech adapter's alignment objective is trained with (and transcription uses).
 TRANSCRIBE_PROMPT = "Transcribe this recording exactly."
 

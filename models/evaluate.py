@@ -17,6 +17,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import DynamicCache
 
@@ -185,12 +186,10 @@ def _typed(llm: LLM, question: str) -> str:
     return "".join(stream).strip()
 
 
-def _real_recordings() -> list[tuple[str, "np.ndarray"]]:
+def _real_recordings() -> list[tuple[str, np.ndarray]]:
     """Human speech shipped by Debian's alsa-utils ("Front Center", ...), 16 kHz mono via sox."""
     import subprocess
     import tempfile
-
-    import numpy as np
 
     clips = []
     for path in sorted(Path("/usr/share/sounds/alsa").glob("*_*.wav")):

@@ -92,7 +92,8 @@ class TokenStream:
                 emitted = text[:safe]
             if self.finish_reason:
                 return
-            out = self.model(input_ids=torch.tensor([[token]], device=device), past_key_values=self.cache, use_cache=True)
+            step = torch.tensor([[token]], device=device)
+            out = self.model(input_ids=step, past_key_values=self.cache, use_cache=True)
         if len(self.decode(self.tokens)) > len(emitted):
             yield self.decode(self.tokens)[len(emitted) :]
 

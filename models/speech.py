@@ -7,11 +7,10 @@ positions, so we run it on the clip's own frames with the first T positional emb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import copy
 import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch

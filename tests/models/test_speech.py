@@ -1,6 +1,5 @@
 """Whisper encoder wrapper (real-length encoding) and transcription on a tiny random Whisper."""
 
-import numpy as np
 import pytest
 import torch
 
