@@ -38,6 +38,11 @@ def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str
     ids, index = llm.prompt_ids([{"role": "user", "content": f"{MEDIA_MARK.format(0)}\n{question}"}], [soft.shape[0]])
     embeds = llm.model.get_input_embeddings()(torch.tensor([ids], device=llm.placement.device))
     embeds = splice(embeds, torch.tensor([index], device=embeds.device) >= 0, soft)
+    return _greedy(llm, embeds)
+
+
+def _greedy(llm: LLM, embeds: torch.Tensor) -> str:
+    """The greedy answer after prompt embeddings (1, L, H)."""
     stream = TokenStream(llm.model, embeds, DynamicCache(), GREEDY, llm.eos_ids,
                          lambda t: llm.tokenizer.decode(t, skip_special_tokens=True))
     return "".join(stream).strip()
@@ -180,10 +185,7 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
 
 def _typed(llm: LLM, question: str) -> str:
     ids, _ = llm.prompt_ids([{"role": "user", "content": question}], [])
-    embeds = llm.model.get_input_embeddings()(torch.tensor([ids], device=llm.placement.device))
-    stream = TokenStream(llm.model, embeds, DynamicCache(), GREEDY, llm.eos_ids,
-                         lambda t: llm.tokenizer.decode(t, skip_special_tokens=True))
-    return "".join(stream).strip()
+    return _greedy(llm, llm.model.get_input_embeddings()(torch.tensor([ids], device=llm.placement.device)))
 
 
 def _real_recordings() -> list[tuple[str, np.ndarray]]:

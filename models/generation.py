@@ -94,8 +94,9 @@ class TokenStream:
                 return
             step = torch.tensor([[token]], device=device)
             out = self.model(input_ids=step, past_key_values=self.cache, use_cache=True)
-        if len(self.decode(self.tokens)) > len(emitted):
-            yield self.decode(self.tokens)[len(emitted) :]
+        text = self.decode(self.tokens)
+        if len(text) > len(emitted):
+            yield text[len(emitted) :]
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
