@@ -163,7 +163,8 @@ class Engine:
                 hint = "" if modality == "image" else "; use --voice-mode cascade"
                 raise UserInputError(f"{what} adapter for {encoder.name} -> {self.llm.name}; "
                                      f"none is installed at {directory}{hint}")
-            proj = load_adapter(directory, encoder.name, self.llm.name, encoder.dim, self.llm.hidden_size)
+            proj = load_adapter(directory, encoder.name, self.llm.name, encoder.dim, self.llm.hidden_size,
+                                vocab=self.llm.model.get_input_embeddings().weight)
             self._adapters[modality] = proj.to(self.placement.device, self.placement.dtype)
         return self._adapters[modality]
 

@@ -29,10 +29,18 @@ class AdapterConfig:
     out_dim: int  # LLM hidden size
     hidden_dim: int
     stack: int = 1  # speech: encoder frames stacked per soft token (50 fps / stack tokens per second)
+    ctc: bool = False  # speech: CTC over the LLM's vocabulary, one soft token per emitted token (see Projector)
 
 
 class Projector(nn.Module):
-    """Stack `stack` consecutive frames, then a 2-layer GELU MLP (LLaVA-1.5 style): (B, T, D) -> (B, T/stack, H)."""
+    """Stack `stack` consecutive frames, then a 2-layer GELU MLP (LLaVA-1.5 style): (B, T, D) -> (B, T/stack, H).
+
+    With `cfg.ctc` (speech), each frame's output h scores every LLM token by h . E[v] (E: the frozen LLM's input
+    embeddings, attached with `attach_vocab`) plus a learned blank score, and is trained with CTC on the transcript's
+    LLM tokens. At inference, frames are collapsed CTC-style (blanks and repeats dropped) and each kept frame becomes
+    one soft token: the posterior-weighted mix of token embeddings, softmax(h E^T) E. A spoken question then reaches
+    the LLM as a few soft tokens per word, close to the embeddings of the same question typed (LegoSLM-style).
+    """
 
     def __init__(self, cfg: AdapterConfig):
         super().__init__()
@@ -43,15 +51,47 @@ class Projector(nn.Module):
             nn.GELU(),
             nn.Linear(cfg.hidden_dim, cfg.out_dim),
         )
+        self.blank = nn.Linear(cfg.out_dim, 1) if cfg.ctc else None
+        self.vocab: torch.Tensor | None = None  # (V, H) LLM input embeddings; a reference, never saved
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) encoder features -> (B, ceil(T/stack), out_dim) soft tokens."""
+    def attach_vocab(self, embeddings: torch.Tensor) -> Projector:
+        """Give a CTC projector the frozen LLM's (V, H) input embedding matrix."""
+        self.vocab = embeddings.detach()
+        return self
+
+    def frames(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) encoder features -> (B, ceil(T/stack), out_dim) per-frame outputs."""
         b, t, d = features.shape
         pad = -t % self.cfg.stack
         if pad:
             features = torch.nn.functional.pad(features, (0, 0, 0, pad))
         x = features.reshape(b, (t + pad) // self.cfg.stack, d * self.cfg.stack)
         return self.net(x.to(self.net[1].weight.dtype))
+
+    def ctc_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T', V + 1) CTC scores over the LLM vocabulary; the blank is the last class."""
+        if self.vocab is None:
+            raise RuntimeError("a CTC adapter needs the LLM's embeddings: call attach_vocab first")
+        h = self.frames(features)
+        return torch.cat([h @ self.vocab.to(h.dtype).T, self.blank(h)], dim=-1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) encoder features -> (B, N, out_dim) soft tokens.
+
+        Plain: N = ceil(T/stack). CTC: N = tokens emitted by greedy CTC collapse (at least 1); B must be 1.
+        """
+        if not self.cfg.ctc:
+            return self.frames(features)
+        if features.shape[0] != 1:
+            raise ValueError("a CTC adapter emits a variable number of tokens: pass one recording at a time")
+        logits = self.ctc_logits(features)[0]  # (T', V + 1)
+        best = logits.argmax(-1)
+        blank = logits.shape[-1] - 1
+        keep = (best != blank) & torch.cat([best.new_ones(1, dtype=torch.bool), best[1:] != best[:-1]])
+        if not bool(keep.any()):  # silence: keep the frame most likely to be speech
+            keep[logits[:, :blank].max(-1).values.sub(logits[:, blank]).argmax()] = True
+        posterior = logits[keep, :blank].softmax(-1)  # (N, V)
+        return (posterior @ self.vocab.to(posterior.dtype))[None]
 
 
 def save_adapter(projector: Projector, directory: Path) -> None:
@@ -61,8 +101,12 @@ def save_adapter(projector: Projector, directory: Path) -> None:
     (directory / "config.json").write_text(json.dumps(asdict(projector.cfg), indent=2))
 
 
-def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: int) -> Projector:
-    """Load strictly; refuse an adapter whose config names another encoder/LLM or other widths."""
+def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: int,
+                 vocab: torch.Tensor | None = None) -> Projector:
+    """Load strictly; refuse an adapter whose config names another encoder/LLM or other widths.
+
+    vocab: the LLM's input embeddings, which a CTC adapter needs (attached, not copied).
+    """
     cfg = AdapterConfig(**json.loads((directory / "config.json").read_text()))
     wanted = {"encoder": encoder, "llm": llm, "in_dim": in_dim, "out_dim": out_dim}
     got = {k: getattr(cfg, k) for k in wanted}
@@ -71,6 +115,10 @@ def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: 
         raise AdapterMismatchError(f"{directory}: {cfg.modality} adapter was trained for {diff}")
     projector = Projector(cfg)
     projector.load_state_dict(load_file(directory / "model.safetensors"), strict=True)
+    if cfg.ctc:
+        if vocab is None:
+            raise ValueError(f"{directory}: a CTC adapter needs the LLM's input embeddings")
+        projector.attach_vocab(vocab)
     return projector.eval().requires_grad_(False)
 
 

@@ -23,6 +23,7 @@ from transformers import DynamicCache
 
 from models.adapters import TRANSCRIBE_PROMPT, Projector, load_adapter, splice
 from models.data.scenes import COLOURS, SHAPES
+from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
 from models.generation import SamplingOptions, TokenStream
 from models.llm import LLM, MEDIA_MARK
@@ -75,7 +76,8 @@ def evaluate_image(adapter: Path, encoder_name: str, llm_name: str, limit: int, 
     placement = choose_placement(device)
     llm = LLM.load(llm_name, resolve(llm_name, "llm").path, placement)
     encoder = load_vision(encoder_name, resolve(encoder_name, "vision").path, placement)
-    projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size).to(placement.device)
+    projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size,
+                             vocab=llm.model.get_input_embeddings().weight).to(placement.device)
     features = cache_dir() / "features"
     results: dict = {}
     import easy_vqa
@@ -109,16 +111,6 @@ def photo_answers(llm, projector, encoder) -> dict[str, str]:
     return out
 
 
-FACT_QUESTIONS = [  # (question, a word the right answer contains); SmolLM2 answers most of these typed
-    ("What is the capital of France?", "paris"), ("What is the capital of Japan?", "tokyo"),
-    ("What is the capital of Italy?", "rome"), ("What is the capital of Germany?", "berlin"),
-    ("What is the largest planet in the solar system?", "jupiter"), ("What color is the sky on a clear day?", "blue"),
-    ("How many days are in a week?", "seven"), ("What is the opposite of hot?", "cold"),
-    ("What do bees make?", "honey"), ("What is frozen water called?", "ice"),
-    ("Which animal is known as the king of the jungle?", "lion"), ("What gas do plants absorb?", "carbon"),
-    ("What is the capital of Spain?", "madrid"), ("What is the closest star to the Earth?", "sun"),
-    ("How many legs does a dog have?", "four"), ("What is the capital of England?", "london"),
-]
 NUMBER_WORDS = {"7": "seven", "4": "four"}
 
 
@@ -148,7 +140,8 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     r = resolve(whisper_name, "whisper")
     encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
     whisper_only = Transcriber(encoder.model, int8=placement.device.type == "cpu")
-    projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size).to(placement.device)
+    projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size,
+                             vocab=llm.model.get_input_embeddings().weight).to(placement.device)
     _, held_sentences, _, held_voices = split(0)
     results: dict = {}
     rows = []

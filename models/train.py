@@ -37,6 +37,9 @@ class TrainConfig:
     llm: str = "smollm2-135m-instruct"
     hidden_dim: int = 1024
     stack: int = 1  # speech: encoder frames per soft token
+    ctc: int = 0  # speech: 1 = CTC adapter (one soft token per emitted LLM token; see adapters.Projector)
+    objective: str = "llm"  # "llm": next-token loss through the frozen LLM; "ctc": CTC on transcripts (ctc=1)
+    init: str = ""  # start from the weights of this adapter directory (same shape), e.g. a CTC-trained one
     steps: int = 300
     batch: int = 8
     lr: float = 1e-3
@@ -65,13 +68,15 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def build_batch(llm: LLM, features: list[torch.Tensor], questions: list[str], answers: list[str], stack: int):
-    """Token ids (B, L), labels (B, L; -100 outside answers), attention mask and media mask for one batch."""
+def build_batch(llm: LLM, counts: list[int], questions: list[str], answers: list[str]):
+    """Token ids (B, L), labels (B, L; -100 outside answers), attention mask and media mask for one batch.
+
+    counts: the number of soft tokens each example's media block has.
+    """
     end = llm.tokenizer.convert_tokens_to_ids("<|im_end|>")
     end = end if isinstance(end, int) and end != llm.tokenizer.unk_token_id else llm.tokenizer.eos_token_id
     rows = []
-    for feats, q, a in zip(features, questions, answers):
-        n = math.ceil(feats.shape[0] / stack)
+    for n, q, a in zip(counts, questions, answers):
         ids, index = llm.prompt_ids([{"role": "user", "content": f"{MEDIA_MARK.format(0)}\n{q}".strip()}], [n])
         target = llm.tokenizer.encode(a, add_special_tokens=False) + [end]
         rows.append((ids + target, [-100] * len(ids) + target, [i >= 0 for i in index] + [False] * len(target)))
@@ -88,15 +93,32 @@ def build_batch(llm: LLM, features: list[torch.Tensor], questions: list[str], an
     return ids, labels, attention, media
 
 
-def adapter_loss(llm: LLM, projector: torch.nn.Module, features: list[torch.Tensor], questions, answers,
-                 stack: int) -> torch.Tensor:
+def adapter_loss(llm: LLM, projector: torch.nn.Module, features: list[torch.Tensor], questions,
+                 answers) -> torch.Tensor:
     """Next-token loss on the answers, with the adapter's soft tokens spliced into each prompt."""
     device = llm.placement.device
-    ids, labels, attention, media = (t.to(device) for t in build_batch(llm, features, questions, answers, stack))
-    soft = torch.cat([projector(f.to(device).float()[None])[0] for f in features])  # (sum N, H)
+    per_example = [projector(f.to(device).float()[None])[0] for f in features]
+    ids, labels, attention, media = (t.to(device) for t in build_batch(llm, [len(s) for s in per_example],
+                                                                        questions, answers))
+    soft = torch.cat(per_example)  # (sum N, H)
     embeds = splice(llm.model.get_input_embeddings()(ids), media, soft)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         return llm.model(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
+
+
+def ctc_loss(llm: LLM, projector: Projector, features: list[torch.Tensor], texts: list[str]) -> torch.Tensor:
+    """CTC between the adapter's per-frame scores over the LLM vocabulary and each transcript's LLM tokens."""
+    device = llm.placement.device
+    batch = torch.nn.utils.rnn.pad_sequence([f.float() for f in features], batch_first=True).to(device)
+    stack = projector.cfg.stack
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        logits = projector.ctc_logits(batch)  # (B, T', V + 1)
+    log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T', B, V + 1)
+    targets = [llm.tokenizer.encode(t, add_special_tokens=False) for t in texts]
+    return torch.nn.functional.ctc_loss(
+        log_probs, torch.tensor([i for t in targets for i in t], device=device),
+        torch.tensor([math.ceil(f.shape[0] / stack) for f in features]), torch.tensor([len(t) for t in targets]),
+        blank=logits.shape[-1] - 1, zero_infinity=True)
 
 
 def load_data(cfg: TrainConfig, placement, llm: LLM):
@@ -119,17 +141,17 @@ def load_data(cfg: TrainConfig, placement, llm: LLM):
 def _speech_data(cfg: TrainConfig, placement, llm: LLM):
     """Alignment (recording -> transcript) and behaviour (spoken question -> the typed answer) examples."""
     from models.data.example import Example
-    from models.data.speech_data import encode_utterances, split, typed_answers, utterances
+    from models.data.speech_data import encode_utterances, split, training_texts, typed_answers, utterances
     from models.speech import SpeechEncoder, load_whisper
 
     r = resolve(cfg.encoder, "whisper")
     encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
     train_sentences, _, train_voices, _ = split(cfg.seed)
-    utts = utterances(train_sentences, train_voices, cfg.utterances, cfg.seed)
+    utts = utterances(training_texts(train_sentences, cfg.seed), train_voices, cfg.utterances, cfg.seed)
     features = cache_dir() / "features"
-    bank = encode_utterances(encoder, utts, features / f"speech-{r.name}-{cfg.utterances}-{cfg.seed}.pt", cfg.seed)
+    bank = encode_utterances(encoder, utts, features / f"speech2-{r.name}-{cfg.utterances}-{cfg.seed}.pt", cfg.seed)
     examples = [Example(i, TRANSCRIBE_PROMPT, u.text) for i, u in enumerate(utts)]
-    if cfg.behaviour:
+    if cfg.behaviour and cfg.objective == "llm":
         typed = typed_answers(llm, [u.text for u in utts], features / f"typed-{llm.name}.json")
         examples += [Example(i, "", typed[u.text]) for i, u in enumerate(utts) if typed[u.text]]
     random.Random(cfg.seed).shuffle(examples)
@@ -149,9 +171,21 @@ def train(cfg: TrainConfig) -> Path:
     placement = choose_placement(cfg.device)
     llm = LLM.load(cfg.llm, resolve(cfg.llm, "llm").path, placement)
     bank, examples, enc_name, enc_dim = load_data(cfg, placement, llm)
-    acfg = AdapterConfig(cfg.modality, enc_name, llm.name, enc_dim, llm.hidden_size, cfg.hidden_dim, cfg.stack)
-    projector = Projector(acfg).to(placement.device)
-    model = torch.nn.parallel.DistributedDataParallel(projector) if distributed else projector
+    if cfg.objective not in ("llm", "ctc") or (cfg.objective == "ctc" and not cfg.ctc):
+        raise ValueError("objective is 'llm' or 'ctc'; 'ctc' needs --ctc 1")
+    acfg = AdapterConfig(cfg.modality, enc_name, llm.name, enc_dim, llm.hidden_size, cfg.hidden_dim, cfg.stack,
+                         bool(cfg.ctc))
+    projector = Projector(acfg)
+    if cfg.init:
+        from safetensors.torch import load_file
+
+        projector.load_state_dict(load_file(Path(cfg.init) / "model.safetensors"), strict=True)
+    projector = projector.to(placement.device)
+    if acfg.ctc:
+        projector.attach_vocab(llm.model.get_input_embeddings().weight)
+    # CTC scores come from projector.ctc_logits, which DDP's forward hooks do not see: average gradients by hand.
+    ddp = distributed and cfg.objective == "llm"
+    model = torch.nn.parallel.DistributedDataParallel(projector) if ddp else projector
     opt = torch.optim.AdamW(projector.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     out = out_dir(cfg)
@@ -169,10 +203,18 @@ def train(cfg: TrainConfig) -> Path:
     began = time.perf_counter()
     for step in bar:
         batch = rng.sample(examples, cfg.batch)
-        loss = adapter_loss(llm, model, [bank[e.feature] for e in batch], [e.question for e in batch],
-                            [e.answer for e in batch], cfg.stack)
+        feats = [bank[e.feature] for e in batch]
+        if cfg.objective == "ctc":
+            loss = ctc_loss(llm, projector, feats, [e.answer for e in batch])
+        else:
+            loss = adapter_loss(llm, model, feats, [e.question for e in batch], [e.answer for e in batch])
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if distributed and not ddp:
+            for p in projector.parameters():
+                if p.grad is not None:
+                    dist.all_reduce(p.grad)
+                    p.grad /= dist.get_world_size()
         torch.nn.utils.clip_grad_norm_(projector.parameters(), 1.0)
         opt.step()
         sched.step()

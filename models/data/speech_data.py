@@ -36,6 +36,48 @@ _STATEMENTS = ["I think {s} is fascinating.", "My brother told me about {s} {w}.
                "The meeting about {s} has been moved to {w}.", "We are going to read about {s} {w}.",
                "I forgot to bring the {t} {w}, so we will have to go back."]
 
+# Everyday vocabulary for general questions and random word strings, so the adapter hears far more than the
+# templates above (a CTC adapter can only emit tokens it has heard).
+_COUNTRIES = ["Canada", "Brazil", "Mexico", "Egypt", "India", "China", "Korea", "Australia", "Norway", "Sweden",
+              "Greece", "Turkey", "Kenya", "Peru", "Argentina", "Poland", "Portugal", "Ireland", "Vietnam",
+              "Thailand", "Chile", "Nigeria", "Austria", "Belgium", "Denmark", "Finland", "Iceland", "Morocco"]
+_ANIMALS = ["cats", "dogs", "horses", "elephants", "tigers", "penguins", "dolphins", "whales", "owls", "frogs",
+            "sharks", "rabbits", "wolves", "bears", "camels", "snakes", "eagles", "ants", "spiders", "monkeys",
+            "giraffes", "zebras", "turtles", "parrots", "cows", "sheep", "goats", "ducks", "foxes", "mice"]
+_FOODS = ["pasta", "soup", "pancakes", "salad", "chicken", "potatoes", "noodles", "bananas", "cheese", "bread",
+          "carrots", "tomatoes", "chocolate", "pizza", "fish", "beans", "oranges", "strawberries", "cookies", "tea"]
+_ADJECTIVES = ["big", "small", "fast", "slow", "happy", "sad", "bright", "dark", "loud", "quiet", "heavy", "light",
+               "young", "old", "cheap", "expensive", "easy", "difficult", "warm", "cold", "wet", "dry", "strong",
+               "weak", "early", "late", "rich", "poor", "sweet", "sour", "deep", "shallow", "wide", "narrow"]
+_THINGS_SEEN = ["banana", "tomato", "lemon", "cloud", "rose", "carrot", "leaf", "snowflake", "pumpkin", "grape",
+                "school bus", "fire truck", "zebra", "flamingo", "crow", "pearl", "coal", "emerald", "cherry"]
+_VERBS = ["learn", "cook", "draw", "swim", "paint", "sleep", "study", "relax", "save money", "lose weight",
+          "write a letter", "plant a tree", "fix a bike", "tie a knot", "start a fire", "make friends",
+          "speak French", "play chess", "ride a horse", "bake a cake", "change a tire", "build a website"]
+_UNITS = [("minutes", "hour"), ("hours", "day"), ("months", "year"), ("seconds", "minute"), ("centimeters", "meter"),
+          ("grams", "kilogram"), ("days", "year"), ("weeks", "year"), ("inches", "foot"), ("years", "century")]
+_NUMBERS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "twenty", "fifty",
+            "a hundred", "a thousand"]
+_GENERAL = ["What is the capital of {c}?", "What language do people speak in {c}?", "How big is {c}?",
+            "What is the weather like in {c}?", "What do {a} eat?", "Where do {a} live?", "How long do {a} live?",
+            "Can {a} swim?", "Why do {a} sleep so much?", "How do I cook {f}?", "Is {f} good for you?",
+            "What goes well with {f}?", "What is the opposite of {j}?", "What color is a {t}?",
+            "How many {u} are in a {v}?", "How do I {b}?", "What is the best way to {b}?", "Teach me to {b}.",
+            "What is {n} plus {m}?", "What is {n} times {m}?", "Name {n} {a}.", "Tell me a story about {a}.",
+            "Write a poem about {f}.", "Which is bigger, {c} or {d}?", "Is it {j} in {c} in winter?",
+            "Translate {j} into Korean.", "Give me a word that means {j}.", "Are {a} {j}?"]
+# Held out of every training set: the spoken-vs-typed evaluation asks these (models.evaluate).
+FACT_QUESTIONS = [  # (question, a word the right answer contains); SmolLM2 answers most of these typed
+    ("What is the capital of France?", "paris"), ("What is the capital of Japan?", "tokyo"),
+    ("What is the capital of Italy?", "rome"), ("What is the capital of Germany?", "berlin"),
+    ("What is the largest planet in the solar system?", "jupiter"), ("What color is the sky on a clear day?", "blue"),
+    ("How many days are in a week?", "seven"), ("What is the opposite of hot?", "cold"),
+    ("What do bees make?", "honey"), ("What is frozen water called?", "ice"),
+    ("Which animal is known as the king of the jungle?", "lion"), ("What gas do plants absorb?", "carbon"),
+    ("What is the capital of Spain?", "madrid"), ("What is the closest star to the Earth?", "sun"),
+    ("How many legs does a dog have?", "four"), ("What is the capital of England?", "london"),
+]
+
 ESPEAK_ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-us-nyc"]
 ESPEAK_VARIANTS = ["", "+f1", "+f2", "+f3", "+f4", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+klatt"]
 FLITE_VOICES = ["slt", "kal16", "awb", "rms"]
@@ -55,6 +97,49 @@ def sentences(seed: int = 0) -> list[str]:
     ordered = sorted(out)
     random.Random(seed).shuffle(ordered)
     return ordered
+
+
+def general_questions(seed: int = 0) -> list[str]:
+    """Everyday questions and requests over the vocabulary above (none of FACT_QUESTIONS), shuffled."""
+    rng = random.Random(seed)
+    out = set()
+    for frame in _GENERAL:
+        for _ in range(60):
+            c, d = rng.sample(_COUNTRIES, 2)
+            n, m = rng.sample(_NUMBERS[:9], 2)
+            u, v = rng.choice(_UNITS)
+            out.add(frame.format(c=c, d=d, a=rng.choice(_ANIMALS), f=rng.choice(_FOODS), j=rng.choice(_ADJECTIVES),
+                                 t=rng.choice(_THINGS_SEEN), u=u, v=v, b=rng.choice(_VERBS), n=n, m=m))
+    ordered = sorted(out - {q for q, _ in FACT_QUESTIONS})
+    rng.shuffle(ordered)
+    return ordered
+
+
+def prose_sentences() -> list[str]:
+    """Plain English sentences from the Python standard library's own documentation (offline, fixed per version)."""
+    import re
+
+    from pydoc_data.topics import topics
+
+    text = re.sub(r"\s+", " ", " ".join(topics[k] for k in sorted(topics)))
+    found = {s for s in re.split(r"(?<=[.?!])\s+", text)
+             if re.fullmatch(r"[A-Z][a-z ,']+[a-z][.?!]", s) and 4 <= len(s.split()) <= 14}
+    return sorted(found)
+
+
+def word_strings(n: int, seed: int = 0) -> list[str]:
+    """Random strings of 3-8 everyday words: sounds and words without the templates' grammar."""
+    rng = random.Random(seed)
+    pool = sorted({w for group in (_COUNTRIES, _ANIMALS, _FOODS, _ADJECTIVES, _THINGS_SEEN, _NUMBERS, _THINGS,
+                                   _TIMES) for phrase in group for w in phrase.split()} |
+                  {w for v in _VERBS for w in v.split()} | {w for pair in _UNITS for w in pair})
+    return [" ".join(rng.choice(pool) for _ in range(rng.randint(3, 8))).capitalize() + "." for _ in range(n)]
+
+
+def training_texts(train_sentences: list[str], seed: int = 0) -> list[str]:
+    """Everything a speech adapter may hear in training: the templates' training split, everyday questions,
+    documentation prose and random word strings. Held-out template sentences and FACT_QUESTIONS never appear."""
+    return train_sentences + general_questions(seed) + prose_sentences() + word_strings(1000, seed)
 
 
 def voices() -> list[str]:

@@ -55,3 +55,53 @@ def test_splice_fills_only_masked_positions():
     assert torch.equal(out[0, [1, 2, 4]], media) and out[0, [0, 3, 5]].abs().sum() == 0
     with pytest.raises(ValueError, match="3 placeholder slots but 2"):
         splice(text, mask, media[:2])
+
+
+CTC_CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_dim=8, out_dim=12, hidden_dim=16,
+                        stack=2, ctc=True)
+
+
+def _ctc_projector(pattern: list[int], vocab: torch.Tensor) -> Projector:
+    """A CTC projector whose per-frame best class follows `pattern` (len(vocab) = blank)."""
+    proj = Projector(CTC_CFG).attach_vocab(vocab)
+    logits = torch.full((1, len(pattern), len(vocab) + 1), -5.0)
+    logits[0, torch.arange(len(pattern)), torch.tensor(pattern)] = 5.0
+    proj.ctc_logits = lambda features: logits
+    return proj
+
+
+def test_ctc_collapse_drops_blanks_and_repeats_and_mixes_embeddings():
+    vocab = torch.randn(4, 12)
+    proj = _ctc_projector([1, 1, 4, 2, 2, 4, 1], vocab)  # 4 = blank -> tokens 1, 2, 1
+    soft = proj(torch.randn(1, 14, 8))
+    assert soft.shape == (1, 3, 12)
+    posterior = torch.full((4,), -5.0).index_fill(0, torch.tensor([1]), 5.0).softmax(-1)
+    assert torch.allclose(soft[0, 0], posterior @ vocab, atol=1e-5)
+    assert torch.allclose(soft[0, 0], soft[0, 2]) and not torch.allclose(soft[0, 0], soft[0, 1])
+
+
+def test_ctc_silence_still_gives_one_token_and_batches_are_refused():
+    proj = _ctc_projector([4, 4, 4], torch.randn(4, 12))
+    assert proj(torch.randn(1, 6, 8)).shape == (1, 1, 12)
+    with pytest.raises(ValueError, match="one recording"):
+        proj(torch.randn(2, 6, 8))
+
+
+def test_ctc_scores_cover_the_vocabulary_plus_blank(tmp_path):
+    vocab = torch.randn(7, 12)
+    proj = Projector(CTC_CFG)
+    with pytest.raises(RuntimeError, match="attach_vocab"):
+        proj.ctc_logits(torch.randn(1, 10, 8))
+    proj.attach_vocab(vocab)
+    assert proj.ctc_logits(torch.randn(3, 10, 8)).shape == (3, 5, 8)
+    save_adapter(proj, tmp_path)
+    from safetensors.torch import load_file
+
+    assert set(load_file(tmp_path / "model.safetensors")) == {f"net.{i}.{p}" for i in (0, 1, 3)
+                                                              for p in ("weight", "bias")} | {"blank.weight",
+                                                                                              "blank.bias"}
+    with pytest.raises(ValueError, match="input embeddings"):
+        load_adapter(tmp_path, "whisper-base", "smollm2-135m-instruct", 8, 12)
+    loaded = load_adapter(tmp_path, "whisper-base", "smollm2-135m-instruct", 8, 12, vocab=vocab)
+    x = torch.randn(1, 10, 8)
+    assert torch.equal(loaded(x), proj.eval()(x))
