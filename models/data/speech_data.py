@@ -118,7 +118,6 @@ def general_questions(seed: int = 0) -> list[str]:
 def prose_sentences() -> list[str]:
     """Plain English sentences from the Python standard library's own documentation (offline, fixed per version)."""
     import re
-
     from pydoc_data.topics import topics
 
     text = re.sub(r"\s+", " ", " ".join(topics[k] for k in sorted(topics)))

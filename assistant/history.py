@@ -1,0 +1,242 @@
+"""Conversation history in SQLite (WAL): conversations, messages and content-addressed attachments.
+
+Crash safety: the question is committed before generation starts, the answer row is created as "streaming" and
+its partial text is committed as it grows, so a crash or kill loses at most the last fraction of a second. On the
+next start, `recover()` marks answers left "streaming" as "interrupted"; nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.conversation import AudioPart, FilePart, ImagePart, Message, TextPart
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id INTEGER PRIMARY KEY, title TEXT NOT NULL, template TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY, conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL, text TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'done',
+    meta TEXT NOT NULL DEFAULT '{}', created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS attachments (
+    id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
+CREATE INDEX IF NOT EXISTS attachments_by_message ON attachments(message_id);
+"""
+KINDS = ("image", "audio", "file")
+STATUSES = ("done", "streaming", "interrupted", "stopped", "error")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file copied into the store; `path` is its content-addressed copy."""
+
+    kind: str  # image | audio | file
+    name: str  # the user's file name
+    path: Path
+    size: int
+
+
+@dataclass
+class StoredMessage:
+    """One row of a conversation."""
+
+    id: int
+    role: str
+    text: str
+    status: str
+    meta: dict = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def to_message(self) -> Message:
+        """The engine's view of this message."""
+        parts = []
+        for a in self.attachments:
+            parts.append({"image": ImagePart, "audio": AudioPart}.get(a.kind, lambda p: FilePart(p))(a.path))
+        if self.text:
+            parts.append(TextPart(self.text))
+        return Message(self.role, tuple(parts))
+
+
+@dataclass(frozen=True)
+class ConversationInfo:
+    """A row of the conversation list."""
+
+    id: int
+    title: str
+    template: str
+    updated: float
+
+
+class History:
+    """All conversations of one user. Not shared across threads: each thread opens its own History."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.blobs = self.directory / "attachments"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.directory / "history.sqlite3", timeout=10)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across application crashes
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    # ---- conversations ----------------------------------------------------------------------------------
+    def create(self, title: str = "New conversation", template: str = "") -> int:
+        """A new, empty conversation; returns its id."""
+        now = time.time()
+        with self.db:
+            cur = self.db.execute("INSERT INTO conversations(title, template, created, updated) VALUES (?,?,?,?)",
+                                  (title, template, now, now))
+        return int(cur.lastrowid)
+
+    def conversations(self, search: str = "") -> list[ConversationInfo]:
+        """Newest first; `search` matches titles and message text (case-insensitive)."""
+        sql = "SELECT id, title, template, updated FROM conversations"
+        args: tuple = ()
+        if search:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
+            sql += (r" WHERE title LIKE ? ESCAPE '\' OR id IN (SELECT conversation_id FROM messages"
+                    r" WHERE text LIKE ? ESCAPE '\')")
+            args = (like, like)
+        rows = self.db.execute(sql + " ORDER BY updated DESC, id DESC", args).fetchall()
+        return [ConversationInfo(*r) for r in rows]
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        """Give a conversation a new title (blank titles are refused)."""
+        if not title.strip():
+            raise ValueError("a conversation needs a title")
+        with self.db:
+            self.db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip(), conversation_id))
+
+    def set_template(self, conversation_id: int, template: str) -> None:
+        """Apply a prompt template (by name) to a conversation."""
+        with self.db:
+            self.db.execute("UPDATE conversations SET template=? WHERE id=?", (template, conversation_id))
+
+    def info(self, conversation_id: int) -> ConversationInfo:
+        """One conversation's list row."""
+        row = self.db.execute("SELECT id, title, template, updated FROM conversations WHERE id=?",
+                              (conversation_id,)).fetchone()
+        if row is None:
+            raise KeyError(conversation_id)
+        return ConversationInfo(*row)
+
+    def delete(self, conversation_id: int) -> None:
+        """Delete a conversation with its messages; attachment files no other message uses are removed."""
+        with self.db:
+            self.db.execute("DELETE FROM conversations WHERE id=?", (conversation_id,))
+        self._collect_garbage()
+
+    # ---- messages ---------------------------------------------------------------------------------------
+    def add_message(self, conversation_id: int, role: str, text: str = "", status: str = "done",
+                    attachments: list[tuple[str, Path]] = (), meta: dict | None = None) -> int:
+        """Store a message (attachments are (kind, path) pairs, copied in by content hash); returns its id."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        stored = [(kind, Path(p).name, *self._store_blob(Path(p))) for kind, p in attachments]
+        now = time.time()
+        with self.db:
+            cur = self.db.execute(
+                "INSERT INTO messages(conversation_id, role, text, status, meta, created) VALUES (?,?,?,?,?,?)",
+                (conversation_id, role, text, status, json.dumps(meta or {}), now))
+            mid = int(cur.lastrowid)
+            for kind, name, digest, size in stored:
+                if kind not in KINDS:
+                    raise ValueError(f"unknown attachment kind {kind!r}")
+                self.db.execute("INSERT INTO attachments(message_id, kind, name, sha256, size) VALUES (?,?,?,?,?)",
+                                (mid, kind, name, digest, size))
+            self.db.execute("UPDATE conversations SET updated=? WHERE id=?", (now, conversation_id))
+        return mid
+
+    def update_message(self, message_id: int, text: str | None = None, status: str | None = None,
+                       meta: dict | None = None) -> None:
+        """Replace a message's text/status/meta (the streaming answer calls this as it grows)."""
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        sets, args = [], []
+        for column, value in (("text", text), ("status", status),
+                              ("meta", None if meta is None else json.dumps(meta))):
+            if value is not None:
+                sets.append(f"{column}=?")
+                args.append(value)
+        if sets:
+            with self.db:
+                self.db.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id=?", (*args, message_id))
+
+    def messages(self, conversation_id: int) -> list[StoredMessage]:
+        """A conversation's messages, oldest first, with attachments."""
+        rows = self.db.execute("SELECT id, role, text, status, meta FROM messages WHERE conversation_id=? "
+                               "ORDER BY id", (conversation_id,)).fetchall()
+        out = [StoredMessage(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        by_id = {m.id: m for m in out}
+        if by_id:
+            marks = ",".join("?" * len(by_id))
+            for mid, kind, name, digest, size in self.db.execute(
+                    f"SELECT message_id, kind, name, sha256, size FROM attachments WHERE message_id IN ({marks}) "
+                    "ORDER BY id", tuple(by_id)):
+                by_id[mid].attachments.append(Attachment(kind, name, self._blob_path(digest, name), size))
+        return out
+
+    def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
+        """Delete a message and everything after it (regenerate, edit-and-resend)."""
+        with self.db:
+            self.db.execute("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))
+        self._collect_garbage()
+
+    def recover(self) -> int:
+        """Mark answers a crash left "streaming" as "interrupted"; returns how many."""
+        with self.db:
+            cur = self.db.execute("UPDATE messages SET status='interrupted' WHERE status='streaming'")
+        return cur.rowcount
+
+    def export_markdown(self, conversation_id: int) -> str:
+        """The conversation as a Markdown document."""
+        info = self.info(conversation_id)
+        lines = [f"# {info.title}", ""]
+        for m in self.messages(conversation_id):
+            who = {"user": "You", "assistant": "Assistant", "system": "System"}.get(m.role, m.role)
+            lines.append(f"**{who}**" + (f" _({m.status})_" if m.status not in ("done",) else ""))
+            lines += [f"- attached {a.kind}: `{a.name}`" for a in m.attachments]
+            if m.meta.get("transcript"):
+                lines.append(f"> (heard) {m.meta['transcript']}")
+            lines += ["", m.text, ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    # ---- blobs ------------------------------------------------------------------------------------------
+    def _blob_path(self, digest: str, name: str) -> Path:
+        """attachments/ab/abcdef...<suffix>: the suffix keeps the file type readable for the document readers."""
+        return self.blobs / digest[:2] / (digest + Path(name).suffix.lower()[:16])
+
+    def _store_blob(self, source: Path) -> tuple[str, int]:
+        h = hashlib.sha256()
+        with source.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        digest = h.hexdigest()
+        target = self._blob_path(digest, source.name)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".part")
+            shutil.copyfile(source, tmp)
+            tmp.replace(target)
+        return digest, target.stat().st_size
+
+    def _collect_garbage(self) -> None:
+        used = {self._blob_path(*r).name for r in self.db.execute("SELECT DISTINCT sha256, name FROM attachments")}
+        for blob in self.blobs.glob("*/*"):
+            if blob.name not in used and blob.suffix != ".part":
+                blob.unlink(missing_ok=True)
