@@ -1,0 +1,350 @@
+"""The desktop window on a fake engine: every flow of the app, offscreen."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication
+
+from assistant.conversation import AudioPart, FilePart, ImagePart
+from assistant.history import History
+from assistant.settings import Settings
+from assistant.templates import PromptTemplate
+from tests.ui.conftest import FakeEngine, wait_idle, write_wav
+
+
+def ask(qtbot, w, text):
+    w.input.setPlainText(text)
+    qtbot.keyClick(w.input, Qt.Key_Return)
+    wait_idle(qtbot, w)
+
+
+def test_window_is_usable_before_the_models_load(make_window, qtbot):
+    w = make_window(FakeEngine(load_delay=0.5), load=False)
+    w.load_models()
+    assert not w.ready and w.progress.isVisible()
+    w.input.setPlainText("early question")
+    assert not w.send()
+    assert w.input.toPlainText() == "early question"  # kept, not lost
+    qtbot.waitUntil(lambda: w.ready, timeout=10_000)
+    assert "fake-llm" in w.status_text.text() and not w.progress.isVisible()
+
+
+def test_text_question_streams_and_is_stored_with_stats(make_window, qtbot, fake):
+    w = make_window(fake)
+    ask(qtbot, w, "Say hello")
+    widgets = w.message_widgets()
+    assert [m.role for m in widgets] == ["user", "assistant"]
+    assert widgets[1].text == "Hello there, friend."
+    assert "first token 12 ms" in widgets[1].meta.text() and "42.5" in widgets[1].meta.text()
+    stored = w.history.messages(w.conversation)
+    assert [(m.role, m.text, m.status) for m in stored] == [("user", "Say hello", "done"),
+                                                           ("assistant", "Hello there, friend.", "done")]
+    assert stored[1].meta["model"] == "fake-llm"
+    assert w.list.count() == 1 and w.list.item(0).text() == "Say hello"
+
+
+def test_shift_enter_makes_a_new_line(make_window, qtbot, fake):
+    w = make_window(fake)
+    qtbot.keyClicks(w.input, "one")
+    qtbot.keyClick(w.input, Qt.Key_Return, Qt.ShiftModifier)
+    qtbot.keyClicks(w.input, "two")
+    assert w.input.toPlainText() == "one\ntwo" and not fake.seen
+
+
+def test_markdown_code_block_is_highlighted_with_a_copy_link(make_window, qtbot):
+    w = make_window(FakeEngine("Here:\n```python\nprint('hi')\n```"))
+    ask(qtbot, w, "code please")
+    answer = w.message_widgets()[-1]
+    html = answer.body.toHtml()
+    assert "copy:0" in html and "print" in html
+    answer._anchor(QUrl("copy:0"))
+    assert QApplication.clipboard().text() == "print('hi')\n"
+
+
+def test_stop_keeps_the_partial_answer_marked_stopped(make_window, qtbot):
+    w = make_window(FakeEngine(" ".join(["word"] * 200), delay=0.02))
+    w.input.setPlainText("long answer")
+    w.send()
+    assert w.stop_button.isVisible() and not w.send_button.isVisible()
+    qtbot.waitUntil(lambda: len(w.answer.text) > 20 if w.answer else True, timeout=5000)
+    qtbot.mouseClick(w.stop_button, Qt.LeftButton)
+    wait_idle(qtbot, w)
+    answer = w.history.messages(w.conversation)[-1]
+    assert answer.status == "stopped" and 0 < len(answer.text.split()) < 200
+    assert "stopped" in w.message_widgets()[-1].header.text()
+
+
+def test_regenerate_replaces_the_last_answer(make_window, qtbot, fake):
+    w = make_window(fake)
+    ask(qtbot, w, "first")
+    fake.answer = "A different answer."
+    button = w.message_widgets()[-1].findChild(type(w.send_button), "regenerate")
+    qtbot.mouseClick(button, Qt.LeftButton)
+    wait_idle(qtbot, w)
+    stored = w.history.messages(w.conversation)
+    assert [m.text for m in stored] == ["first", "A different answer."]
+    assert len(fake.seen) == 2 and fake.seen[1][0][-1].text == "first"
+
+
+def test_edit_and_resend_replaces_the_last_question(make_window, qtbot, fake):
+    w = make_window(fake)
+    ask(qtbot, w, "first question")
+    ask(qtbot, w, "secnd question")
+    button = w.message_widgets()[-2].findChild(type(w.send_button), "edit")
+    qtbot.mouseClick(button, Qt.LeftButton)
+    assert w.input.toPlainText() == "secnd question"
+    w.input.setPlainText("second question")
+    qtbot.keyClick(w.input, Qt.Key_Return)
+    wait_idle(qtbot, w)
+    assert [m.text for m in w.history.messages(w.conversation)] == [
+        "first question", fake.answer, "second question", fake.answer]
+
+
+def test_attachments_from_files_paste_and_drop_reach_the_engine(make_window, qtbot, fake, tmp_path):
+    w = make_window(fake)
+    img = tmp_path / "red.png"
+    q = QImage(32, 32, QImage.Format_RGB32)
+    q.fill(QColor("red"))
+    q.save(str(img))
+    doc = tmp_path / "notes.txt"
+    doc.write_text("meeting at noon")
+    wav = write_wav(tmp_path / "q.wav", 2.0)
+    w.add_files([img, doc, tmp_path / "missing.txt"])
+    assert "Not a file" in w.status_text.text()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(wav))])
+    drop = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    w.dropEvent(drop)
+    pasted = QMimeData()
+    pasted.setImageData(q)
+    w.input.insertFromMimeData(pasted)
+    chips = w.attachments.chips
+    assert [c.kind for c in chips] == ["image", "file", "audio", "image"]
+    assert "0:02" in chips[2].label.text() and not chips[0].findChild(type(chips[0].label)).pixmap().isNull()
+    w.attachments.remove(chips[3])
+    ask(qtbot, w, "what are these?")
+    parts = fake.seen[-1][0][-1].parts
+    assert [type(p) for p in parts[:3]] == [ImagePart, FilePart, AudioPart]
+    stored = w.history.messages(w.conversation)[0]
+    assert [a.name for a in stored.attachments] == ["red.png", "notes.txt", "q.wav"]
+    assert all(w.history.blobs in a.path.parents for a in stored.attachments)
+    assert "Heard: what is the capital of France" in w.message_widgets()[0].heard.text()
+    assert stored.meta["transcript"] == "what is the capital of France"
+
+
+def test_a_file_over_the_size_limit_is_refused(make_window, tmp_path, fake):
+    w = make_window(fake, Settings(max_file_mb=1))
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"0" * (2 * 1024 * 1024))
+    w.add_files([big])
+    assert not w.attachments.chips and "limit" in w.status_text.text()
+
+
+class FakeRecorder:
+    def __init__(self, wav=None, ok=True):
+        self.wav, self.ok, self.recording = wav, ok, False
+
+    def start(self, device=""):
+        self.recording = self.ok
+        return self.ok
+
+    def stop(self):
+        self.recording = False
+        return self.wav
+
+
+def test_push_to_talk_records_sends_and_keeps_the_recording(make_window, qtbot, fake, tmp_path):
+    from ui.recorder import to_wav
+
+    w = make_window(fake)
+    w.recorder = FakeRecorder(to_wav(np.zeros(16000 * 3, np.float32)))
+    w.activateWindow()
+    w.start_recording()
+    assert w.level.isVisible() and w.talk_button.property("recording")
+    w.stop_recording()
+    wait_idle(qtbot, w)
+    question = w.history.messages(w.conversation)[0]
+    assert question.attachments[0].kind == "audio" and question.attachments[0].path.read_bytes()[:4] == b"RIFF"
+    assert "0:03" in w.message_widgets()[0].chips[0].label.text()
+    assert fake.seen[-1][2] == "cascade"
+
+
+def test_push_to_talk_with_the_f8_key(make_window, qtbot, fake):
+    from ui.recorder import to_wav
+
+    w = make_window(fake)
+    w.recorder = FakeRecorder(to_wav(np.zeros(16000, np.float32)))
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+    qtbot.keyPress(w.input, Qt.Key_F8)
+    assert w.recorder.recording
+    qtbot.keyRelease(w.input, Qt.Key_F8)
+    wait_idle(qtbot, w)
+    assert len(fake.seen) == 1
+
+
+def test_no_microphone_gives_a_clear_message(make_window, monkeypatch, fake):
+    from PySide6.QtMultimedia import QMediaDevices
+
+    monkeypatch.setattr(QMediaDevices, "audioInputs", staticmethod(lambda: []))
+    w = make_window(fake)
+    w.start_recording()
+    assert not w.recorder.recording and "No microphone" in w.status_text.text()
+
+
+def test_native_voice_mode_is_passed_on(make_window, qtbot, fake, tmp_path):
+    w = make_window(fake, Settings(voice_mode="native"))
+    w.add_files([write_wav(tmp_path / "q.wav")])
+    assert w.send()
+    wait_idle(qtbot, w)
+    assert fake.seen[-1][2] == "native" and w.history.info(w.conversation).title == "Voice question"
+
+
+def test_personal_data_is_masked_as_it_streams(make_window, qtbot):
+    w = make_window(FakeEngine("Mail jane@example.com or call 010-1234-5678 now.", delay=0.01))
+    shown = []
+    w.worker.token.connect(lambda *_: shown.append(w.answer.text if w.answer else ""))
+    ask(qtbot, w, "contact?")
+    assert not any("jane@" in s or "5678" in s for s in shown)
+    final = w.history.messages(w.conversation)[-1].text
+    assert final == "Mail [e-mail hidden] or call [phone number hidden] now."
+
+
+def test_guard_off_shows_the_text_as_is(make_window, qtbot):
+    w = make_window(FakeEngine("Mail jane@example.com now."), Settings(pii_guard=False))
+    ask(qtbot, w, "contact?")
+    assert "jane@example.com" in w.history.messages(w.conversation)[-1].text
+
+
+def test_engine_errors_are_shown_and_stored(make_window, qtbot):
+    w = make_window(FakeEngine(error="image questions need an image adapter"))
+    ask(qtbot, w, "what is this?")
+    answer = w.history.messages(w.conversation)[-1]
+    assert answer.status == "error" and "adapter" in answer.text and "adapter" in w.status_text.text()
+    assert w.send_button.isVisible()
+
+
+def test_interrupted_answers_are_there_after_a_restart(make_window, qtbot, fake, tmp_path):
+    h = History(tmp_path / "data")
+    cid = h.create("Before the crash")
+    h.add_message(cid, "user", "Tell me a story")
+    h.add_message(cid, "assistant", "Once upon", status="streaming")
+    h.close()
+    w = make_window(fake)
+    assert "1 interrupted" in w.status_text.text()
+    w.open_conversation(cid)
+    widgets = w.message_widgets()
+    assert widgets[1].text == "Once upon" and "interrupted" in widgets[1].header.text()
+
+
+def test_conversation_list_new_rename_search_delete_export(make_window, qtbot, fake, tmp_path):
+    w = make_window(fake)
+    ask(qtbot, w, "about cats")
+    first = w.conversation
+    w.new_conversation()
+    assert w.conversation is None and not w.message_widgets() and w.empty.isVisible()
+    ask(qtbot, w, "about dogs")
+    assert w.list.count() == 2
+    w.rename_conversation(first, "Cats")
+    w.search.setText("cat")
+    assert [w.list.item(i).text() for i in range(w.list.count())] == ["Cats"]
+    w.search.setText("")
+    w.list.setCurrentRow(1)
+    assert w.conversation == first and w.message_widgets()[0].text == "about cats"
+    path = w.export_conversation(first, tmp_path / "cats.md")
+    assert path.read_text().startswith("# Cats")
+    w.delete_conversation(first, confirm=False)
+    assert w.list.count() == 1 and w.conversation is None
+
+
+def test_templates_are_applied_to_the_conversation(make_window, qtbot, fake):
+    settings = Settings(system_prompt="Be kind.", templates=[PromptTemplate("Few", "Classify.", (("good", "pos"),))])
+    w = make_window(fake, settings)
+    w.template_box.setCurrentIndex(w.template_box.findData("Few"))
+    ask(qtbot, w, "bad")
+    convo = fake.seen[-1][0]
+    assert convo[0].role == "system" and convo[0].text == "Be kind.\n\nClassify."
+    assert [m.text for m in convo[1:]] == ["good", "pos", "bad"]
+    assert w.history.info(w.conversation).template == "Few"
+
+
+def test_settings_persist_and_reload_models_when_they_change(make_window, qtbot, fake, tmp_path):
+    w = make_window(fake)
+    from dataclasses import replace
+
+    w.apply_settings(replace(w.settings, temperature=0.3, theme="dark", llm="qwen2.5-coder-0.5b-instruct"))
+    assert not w.ready  # a new language model means a reload
+    qtbot.waitUntil(lambda: w.ready, timeout=10_000)
+    saved = json.loads((tmp_path / "config" / "settings.json").read_text())
+    assert saved["temperature"] == 0.3 and saved["theme"] == "dark"
+    assert QApplication.palette().color(QApplication.palette().ColorRole.Window).name() == "#1e1f22"
+    ask(qtbot, w, "hi")
+    assert fake.seen[-1][1].temperature == 0.3
+
+
+def test_settings_dialog_round_trips_every_field(qtbot):
+    from ui.settings_dialog import SettingsDialog, _parse_examples
+
+    s = Settings(temperature=0.5, max_tokens=99, language="ko", theme="dark", voice_mode="native", pii_guard=False)
+    d = SettingsDialog(s)
+    qtbot.addWidget(d)
+    assert d.result_settings() == s
+    d.temperature.setValue(1.1)
+    d.template_list.setCurrentRow(0)
+    d.template_examples.setPlainText("Q: 1+1?\nA: 2\nQ: dangling")
+    out = d.result_settings()
+    assert out.temperature == 1.1 and out.templates[0].examples == (("1+1?", "2"),)
+    assert _parse_examples("A: no question") == ()
+    d.llm.setEditText("/models/my-llm")
+    assert d.result_settings().llm == "/models/my-llm"
+
+
+def test_korean_ui(make_window, qtbot, fake):
+    from ui.i18n import install_language
+
+    app = QApplication.instance()
+    try:
+        assert install_language(app, "ko")
+        w = make_window(fake, Settings(language="ko"))
+        assert w.send_button.text() == "보내기" and w.new_button.text() == "새 대화"
+        ask(qtbot, w, "안녕")
+        assert "첫 토큰" in w.message_widgets()[-1].meta.text()
+    finally:
+        install_language(app, "en")
+
+
+@pytest.mark.parametrize("language", ["ko"])
+def test_every_string_has_a_translation(language):
+    import xml.etree.ElementTree as ET
+
+    from ui.i18n import HERE
+
+    root = ET.parse(HERE / f"omni_{language}.ts").getroot()
+    missing = [m.findtext("source") for m in root.iter("message")
+               if m.find("translation").get("type") in ("unfinished", "obsolete") or not m.findtext("translation")]
+    assert not [s for s in missing if s], missing
+    assert (HERE / f"omni_{language}.qm").stat().st_mtime >= (HERE / f"omni_{language}.ts").stat().st_mtime - 5
+
+
+def test_closing_mid_answer_keeps_it(make_window, qtbot, tmp_path):
+    w = make_window(FakeEngine(" ".join(["word"] * 300), delay=0.02))
+    w.input.setPlainText("long")
+    w.send()
+    qtbot.waitUntil(lambda: w.answer is not None and len(w.answer.text) > 10, timeout=5000)
+    cid = w.conversation
+    w.close()
+    h = History(tmp_path / "data")
+    answer = h.messages(cid)[-1]
+    assert answer.status in ("interrupted", "stopped") and answer.text.startswith("word")
+    h.close()
+
+
+def test_input_accepts_pasted_text_normally(make_window, fake):
+    w = make_window(fake)
+    mime = QMimeData()
+    mime.setText("plain words")
+    w.input.insertFromMimeData(mime)
+    assert w.input.toPlainText() == "plain words" and not w.attachments.chips

@@ -1,0 +1,1 @@
+"""The PySide6 desktop app over the assistant core."""

@@ -1,0 +1,483 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="ko_KR">
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../window.py" line="189" />
+        <source>Omni Assistant</source>
+        <translation>옴니 어시스턴트</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="190" />
+        <location filename="../window.py" line="313" />
+        <source>New conversation</source>
+        <translation>새 대화</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="191" />
+        <source>Search conversations</source>
+        <translation>대화 검색</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="192" />
+        <source>Template:</source>
+        <translation>템플릿:</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="193" />
+        <location filename="../window.py" line="285" />
+        <source>Export</source>
+        <translation>내보내기</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="194" />
+        <source>Settings</source>
+        <translation>설정</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="195" />
+        <location filename="../window.py" line="410" />
+        <source>Attach</source>
+        <translation>첨부</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="196" />
+        <source>Hold to talk (F8)</source>
+        <translation>눌러서 말하기 (F8)</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="197" />
+        <source>Send</source>
+        <translation>보내기</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="198" />
+        <source>Stop</source>
+        <translation>중지</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="199" />
+        <source>Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop images, audio and documents.</source>
+        <translation>무엇이든 물어보세요. Enter로 보내고 Shift+Enter로 줄을 바꿉니다. 이미지, 오디오, 문서를 붙여넣거나 끌어다 놓으세요.</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="201" />
+        <source>Type a question, drop an image or a document, or hold F8 and speak.</source>
+        <translation>질문을 입력하거나 이미지나 문서를 끌어다 놓거나, F8을 누른 채 말하세요.</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="205" />
+        <source>Loading models in the background…</source>
+        <translation>백그라운드에서 모델을 불러오는 중…</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="250" />
+        <location filename="../window.py" line="258" />
+        <source>Rename</source>
+        <translation>이름 바꾸기</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="251" />
+        <source>Export to Markdown</source>
+        <translation>마크다운으로 내보내기</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="252" />
+        <location filename="../window.py" line="271" />
+        <source>Delete</source>
+        <translation>삭제</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="258" />
+        <source>Title:</source>
+        <translation>제목:</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="271" />
+        <source>Delete this conversation?</source>
+        <translation>이 대화를 삭제할까요?</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="291" />
+        <source>Exported to %1</source>
+        <translation>%1(으)로 내보냈습니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="297" />
+        <source>None</source>
+        <translation>없음</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="299" />
+        <source>zero-shot</source>
+        <translation>제로샷</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="299" />
+        <source>one-shot</source>
+        <translation>원샷</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="300" />
+        <source>few-shot</source>
+        <translation>퓨샷</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="342" />
+        <location filename="../window.py" line="580" />
+        <source>Heard: %1</source>
+        <translation>들은 내용: %1</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="345" />
+        <source>Copy</source>
+        <translation>복사</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="349" />
+        <source>Regenerate</source>
+        <translation>다시 생성</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="354" />
+        <source>Edit</source>
+        <translation>편집</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="358" />
+        <source>Code copied</source>
+        <translation>코드를 복사했습니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="364" />
+        <source>You</source>
+        <translation>나</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="364" />
+        <source>Assistant</source>
+        <translation>어시스턴트</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="365" />
+        <source>interrupted</source>
+        <translation>중단됨</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="365" />
+        <source>stopped</source>
+        <translation>멈춤</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="365" />
+        <source>error</source>
+        <translation>오류</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="372" />
+        <source>%1 · first token %2 ms · %3 tokens/s</source>
+        <translation>%1 · 첫 토큰 %2 ms · 초당 %3 토큰</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="388" />
+        <source>Not a file: %1</source>
+        <translation>파일이 아닙니다: %1</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="392" />
+        <source>%1 is larger than the %2 MB limit</source>
+        <translation>%1 파일이 %2 MB 제한보다 큽니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="444" />
+        <source>Listening… release to send</source>
+        <translation>듣는 중… 놓으면 보냅니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="455" />
+        <source>Nothing was recorded</source>
+        <translation>녹음된 내용이 없습니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="489" />
+        <source>The models are still loading; your message is kept.</source>
+        <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="494" />
+        <source>Image question</source>
+        <translation>이미지 질문</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="495" />
+        <source>Voice question</source>
+        <translation>음성 질문</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="496" />
+        <source>Document question</source>
+        <translation>문서 질문</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="556" />
+        <source>Editing the last question; send to replace it</source>
+        <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="561" />
+        <source>Loading: %1</source>
+        <translation>불러오는 중: %1</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="566" />
+        <source>Ready: %1 (loaded in %2 s)</source>
+        <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="569" />
+        <source>%1 interrupted answer(s) from the last session were kept</source>
+        <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="575" />
+        <source>Could not load the models: %1</source>
+        <translation>모델을 불러오지 못했습니다: %1</translation>
+    </message>
+</context>
+<context>
+    <name>MessageWidget</name>
+    <message>
+        <location filename="../widgets.py" line="170" />
+        <source>Copy</source>
+        <translation>복사</translation>
+    </message>
+</context>
+<context>
+    <name>Recorder</name>
+    <message>
+        <location filename="../recorder.py" line="72" />
+        <source>No microphone was found. Connect one, or attach an audio file instead.</source>
+        <translation>마이크를 찾을 수 없습니다. 마이크를 연결하거나 오디오 파일을 첨부하세요.</translation>
+    </message>
+    <message>
+        <location filename="../recorder.py" line="87" />
+        <source>The microphone '%1' could not be opened (access denied or busy).</source>
+        <translation>마이크 '%1'을(를) 열 수 없습니다 (권한이 없거나 사용 중).</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../settings_dialog.py" line="57" />
+        <source>Settings</source>
+        <translation>설정</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="73" />
+        <source>A bundled model, a Hugging Face id or a local path</source>
+        <translation>내장 모델, Hugging Face ID 또는 로컬 경로</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="74" />
+        <source>Automatic</source>
+        <translation>자동</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="76" />
+        <source>Full precision</source>
+        <translation>전체 정밀도</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="76" />
+        <source>int8 (faster on CPU)</source>
+        <translation>int8 (CPU에서 더 빠름)</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="78" />
+        <source>Language model</source>
+        <translation>언어 모델</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="79" />
+        <source>Speech model</source>
+        <translation>음성 모델</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="80" />
+        <source>Vision model</source>
+        <translation>비전 모델</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="81" />
+        <source>Device</source>
+        <translation>장치</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="82" />
+        <source>Precision</source>
+        <translation>정밀도</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="83" />
+        <source>Models</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="87" />
+        <source>Transcribe first (Whisper)</source>
+        <translation>먼저 받아쓰기 (Whisper)</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="88" />
+        <source>Native (speech adapter)</source>
+        <translation>네이티브 (음성 어댑터)</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="90" />
+        <source>System default</source>
+        <translation>시스템 기본값</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="92" />
+        <source>No microphone was found</source>
+        <translation>마이크를 찾을 수 없습니다</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="93" />
+        <source>Voice mode</source>
+        <translation>음성 모드</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="94" />
+        <source>Microphone</source>
+        <translation>마이크</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="95" />
+        <source>Voice</source>
+        <translation>음성</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="107" />
+        <source>Instructions the assistant follows in every conversation</source>
+        <translation>모든 대화에서 어시스턴트가 따르는 지시</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="108" />
+        <source>Temperature</source>
+        <translation>온도</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="109" />
+        <source>Max tokens</source>
+        <translation>최대 토큰</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="110" />
+        <source>System prompt</source>
+        <translation>시스템 프롬프트</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="111" />
+        <source>Generation</source>
+        <translation>생성</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="119" />
+        <source>Add</source>
+        <translation>추가</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="119" />
+        <source>Remove</source>
+        <translation>제거</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="131" />
+        <source>Q: an example question
+A: the answer you want</source>
+        <translation>Q: 예시 질문
+A: 원하는 답변</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="134" />
+        <source>Name</source>
+        <translation>이름</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="135" />
+        <source>Instruction</source>
+        <translation>지시</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="136" />
+        <source>Examples</source>
+        <translation>예시</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="137" />
+        <source>None</source>
+        <translation>없음</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="139" />
+        <source>New conversations use</source>
+        <translation>새 대화에 사용</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="142" />
+        <source>Templates</source>
+        <translation>템플릿</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="146" />
+        <source>Hide e-mail addresses, phone, card and ID numbers in answers</source>
+        <translation>답변의 이메일 주소, 전화번호, 카드 번호, 주민등록번호 가리기</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="149" />
+        <source>Light</source>
+        <translation>밝게</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="149" />
+        <source>Dark</source>
+        <translation>어둡게</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="156" />
+        <source>Personal data</source>
+        <translation>개인정보</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="157" />
+        <source>Language</source>
+        <translation>언어</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="158" />
+        <source>Theme</source>
+        <translation>테마</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="159" />
+        <source>Largest file (MB)</source>
+        <translation>최대 파일 크기 (MB)</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="160" />
+        <source>Most PDF pages</source>
+        <translation>최대 PDF 페이지 수</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="161" />
+        <source>General</source>
+        <translation>일반</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="190" />
+        <source>New template</source>
+        <translation>새 템플릿</translation>
+    </message>
+</context>
+</TS>

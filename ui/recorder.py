@@ -1,0 +1,113 @@
+"""Push-to-talk recording with QtMultimedia: 16 kHz mono 16-bit, a live level, WAV bytes on release."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSource, QMediaDevices
+
+RATE = 16000
+
+
+def to_wav(samples: np.ndarray, rate: int = RATE) -> bytes:
+    """16-bit mono WAV bytes of float samples in [-1, 1]."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def _decode(data: bytes, fmt: QAudioFormat) -> np.ndarray:
+    """Raw PCM in the device's format -> float32 mono at RATE."""
+    kind = fmt.sampleFormat()
+    if kind == QAudioFormat.Int16:
+        x = np.frombuffer(data, "<i2").astype(np.float32) / 32768
+    elif kind == QAudioFormat.Int32:
+        x = np.frombuffer(data, "<i4").astype(np.float32) / 2**31
+    elif kind == QAudioFormat.Float:
+        x = np.frombuffer(data, "<f4").astype(np.float32)
+    else:  # UInt8
+        x = (np.frombuffer(data, np.uint8).astype(np.float32) - 128) / 128
+    channels = max(1, fmt.channelCount())
+    x = x[: len(x) // channels * channels].reshape(-1, channels).mean(1)
+    if fmt.sampleRate() != RATE and len(x):
+        n = int(len(x) * RATE / fmt.sampleRate())
+        x = np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
+    return x
+
+
+def microphones() -> list[tuple[str, str]]:
+    """(id, description) of every audio input."""
+    return [(bytes(d.id()).decode(errors="replace"), d.description()) for d in QMediaDevices.audioInputs()]
+
+
+class Recorder(QObject):
+    """start() while the talk key is held, stop() on release. Emits level (0..1) while recording."""
+
+    level = Signal(float)
+    failed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.source: QAudioSource | None = None
+        self.io = None
+        self.chunks: list[bytes] = []
+        self.format = QAudioFormat()
+
+    @property
+    def recording(self) -> bool:
+        """Whether the microphone is open."""
+        return self.source is not None
+
+    def start(self, device_id: str = "") -> bool:
+        """Open the chosen microphone (or the default); False (and `failed`) if there is none or it fails."""
+        inputs = QMediaDevices.audioInputs()
+        if not inputs:
+            self.failed.emit(self.tr("No microphone was found. Connect one, or attach an audio file instead."))
+            return False
+        device = next((d for d in inputs if bytes(d.id()).decode(errors="replace") == device_id),
+                      QMediaDevices.defaultAudioInput() if not QMediaDevices.defaultAudioInput().isNull()
+                      else inputs[0])
+        fmt = QAudioFormat()
+        fmt.setSampleRate(RATE)
+        fmt.setChannelCount(1)
+        fmt.setSampleFormat(QAudioFormat.Int16)
+        self.format = fmt if device.isFormatSupported(fmt) else device.preferredFormat()
+        self.source = QAudioSource(device, self.format, self)
+        self.chunks = []
+        self.io = self.source.start()
+        if self.io is None or self.source.error() != QAudio.NoError:
+            self.source = None
+            self.failed.emit(self.tr("The microphone '%1' could not be opened (access denied or busy).")
+                             .replace("%1", device.description()))
+            return False
+        self.io.readyRead.connect(self._read)
+        return True
+
+    def _read(self) -> None:
+        data = bytes(self.io.readAll())
+        if data:
+            self.chunks.append(data)
+            x = _decode(data, self.format)
+            if len(x):
+                self.level.emit(min(1.0, float(np.sqrt(np.mean(x**2))) * 6))
+
+    def stop(self) -> bytes | None:
+        """Close the microphone; the recording as 16 kHz mono WAV bytes (None if nothing was recorded)."""
+        if self.source is None:
+            return None
+        if self.io is not None:
+            self._read()
+        self.source.stop()
+        self.source.deleteLater()
+        self.source = self.io = None
+        self.level.emit(0.0)
+        samples = _decode(b"".join(self.chunks), self.format)
+        self.chunks = []
+        return to_wav(samples) if len(samples) >= RATE // 10 else None

@@ -1,0 +1,211 @@
+"""The settings dialog: models, voice, generation, templates, privacy, appearance."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QHBoxLayout, QLineEdit, QListWidget, QPlainTextEdit, QPushButton, QSpinBox, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from assistant.settings import Settings
+from assistant.templates import PromptTemplate
+from models.weights import BUNDLED
+from ui.recorder import microphones
+
+
+def _combo(values: list[tuple[str, str]], current: str, editable: bool = False) -> QComboBox:
+    box = QComboBox()
+    box.setEditable(editable)
+    for data, label in values:
+        box.addItem(label, data)
+    index = box.findData(current)
+    if index >= 0:
+        box.setCurrentIndex(index)
+    elif editable:
+        box.setEditText(current)
+    return box
+
+
+def _value(box: QComboBox) -> str:
+    if box.isEditable() and box.currentText() != box.itemText(box.currentIndex()):
+        return box.currentText().strip()
+    return box.currentData()
+
+
+def _examples_text(t: PromptTemplate) -> str:
+    return "\n".join(f"Q: {q}\nA: {a}" for q, a in t.examples)
+
+
+def _parse_examples(text: str) -> tuple[tuple[str, str], ...]:
+    """'Q: ...' / 'A: ...' lines -> pairs (a question without an answer is dropped)."""
+    pairs, question = [], None
+    for line in text.splitlines():
+        if line.startswith("Q:"):
+            question = line[2:].strip()
+        elif line.startswith("A:") and question is not None:
+            pairs.append((question, line[2:].strip()))
+            question = None
+    return tuple(pairs)
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; `result_settings()` after OK."""
+
+    def __init__(self, settings: Settings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Settings"))
+        self.resize(620, 480)
+        self.original = settings
+        self.templates = list(settings.templates)
+        tabs = QTabWidget()
+        self.tabs = tabs
+
+        def bundled(kind):
+            return [(name, name) for name, spec in BUNDLED.items() if spec.kind == kind]
+
+        models = QWidget()
+        form = QFormLayout(models)
+        self.llm = _combo(bundled("llm"), settings.llm, editable=True)
+        self.whisper = _combo(bundled("whisper"), settings.whisper, editable=True)
+        self.vision = _combo(bundled("vision"), settings.vision, editable=True)
+        for box in (self.llm, self.whisper, self.vision):
+            box.setToolTip(self.tr("A bundled model, a Hugging Face id or a local path"))
+        self.device = _combo([("auto", self.tr("Automatic")), ("cpu", "CPU"), ("cuda", "GPU (CUDA)")],
+                             settings.device)
+        self.quantize = _combo([("none", self.tr("Full precision")), ("int8", self.tr("int8 (faster on CPU)"))],
+                               settings.quantize)
+        form.addRow(self.tr("Language model"), self.llm)
+        form.addRow(self.tr("Speech model"), self.whisper)
+        form.addRow(self.tr("Vision model"), self.vision)
+        form.addRow(self.tr("Device"), self.device)
+        form.addRow(self.tr("Precision"), self.quantize)
+        tabs.addTab(models, self.tr("Models"))
+
+        voice = QWidget()
+        form = QFormLayout(voice)
+        self.voice_mode = _combo([("cascade", self.tr("Transcribe first (Whisper)")),
+                                  ("native", self.tr("Native (speech adapter)"))], settings.voice_mode)
+        mics = microphones()
+        self.microphone = _combo([("", self.tr("System default"))] + mics, settings.microphone)
+        if not mics:
+            self.microphone.setToolTip(self.tr("No microphone was found"))
+        form.addRow(self.tr("Voice mode"), self.voice_mode)
+        form.addRow(self.tr("Microphone"), self.microphone)
+        tabs.addTab(voice, self.tr("Voice"))
+
+        gen = QWidget()
+        form = QFormLayout(gen)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(settings.temperature)
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(1, 8192)
+        self.max_tokens.setValue(settings.max_tokens)
+        self.system_prompt = QPlainTextEdit(settings.system_prompt)
+        self.system_prompt.setPlaceholderText(self.tr("Instructions the assistant follows in every conversation"))
+        form.addRow(self.tr("Temperature"), self.temperature)
+        form.addRow(self.tr("Max tokens"), self.max_tokens)
+        form.addRow(self.tr("System prompt"), self.system_prompt)
+        tabs.addTab(gen, self.tr("Generation"))
+
+        tpl = QWidget()
+        row = QHBoxLayout(tpl)
+        left = QVBoxLayout()
+        self.template_list = QListWidget()
+        self.template_list.addItems([t.name for t in self.templates])
+        self.template_list.currentRowChanged.connect(self._show_template)
+        add, remove = QPushButton(self.tr("Add")), QPushButton(self.tr("Remove"))
+        add.clicked.connect(self._add_template)
+        remove.clicked.connect(self._remove_template)
+        left.addWidget(self.template_list)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        left.addLayout(buttons)
+        right = QFormLayout()
+        self.template_name = QLineEdit()
+        self.template_system = QPlainTextEdit()
+        self.template_examples = QPlainTextEdit()
+        self.template_examples.setPlaceholderText(self.tr("Q: an example question\nA: the answer you want"))
+        for w in (self.template_name, self.template_system, self.template_examples):
+            (w.textChanged if isinstance(w, QLineEdit) else w.textChanged).connect(self._store_template)
+        right.addRow(self.tr("Name"), self.template_name)
+        right.addRow(self.tr("Instruction"), self.template_system)
+        right.addRow(self.tr("Examples"), self.template_examples)
+        self.default_template = _combo([("", self.tr("None"))] + [(t.name, t.name) for t in self.templates],
+                                       settings.template)
+        right.addRow(self.tr("New conversations use"), self.default_template)
+        row.addLayout(left, 1)
+        row.addLayout(right, 2)
+        tabs.addTab(tpl, self.tr("Templates"))
+
+        look = QWidget()
+        form = QFormLayout(look)
+        self.pii_guard = QCheckBox(self.tr("Hide e-mail addresses, phone, card and ID numbers in answers"))
+        self.pii_guard.setChecked(settings.pii_guard)
+        self.language = _combo([("en", "English"), ("ko", "한국어")], settings.language)
+        self.theme = _combo([("light", self.tr("Light")), ("dark", self.tr("Dark"))], settings.theme)
+        self.max_file_mb = QSpinBox()
+        self.max_file_mb.setRange(1, 2048)
+        self.max_file_mb.setValue(settings.max_file_mb)
+        self.max_pdf_pages = QSpinBox()
+        self.max_pdf_pages.setRange(1, 100000)
+        self.max_pdf_pages.setValue(settings.max_pdf_pages)
+        form.addRow(self.tr("Personal data"), self.pii_guard)
+        form.addRow(self.tr("Language"), self.language)
+        form.addRow(self.tr("Theme"), self.theme)
+        form.addRow(self.tr("Largest file (MB)"), self.max_file_mb)
+        form.addRow(self.tr("Most PDF pages"), self.max_pdf_pages)
+        tabs.addTab(look, self.tr("General"))
+
+        box = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(box)
+        if self.templates:
+            self.template_list.setCurrentRow(0)
+
+    def _show_template(self, row: int) -> None:
+        self._loading = True
+        t = self.templates[row] if 0 <= row < len(self.templates) else PromptTemplate("")
+        self.template_name.setText(t.name)
+        self.template_system.setPlainText(t.system)
+        self.template_examples.setPlainText(_examples_text(t))
+        self._loading = False
+
+    def _store_template(self, *_) -> None:
+        row = self.template_list.currentRow()
+        if getattr(self, "_loading", False) or not 0 <= row < len(self.templates):
+            return
+        name = self.template_name.text().strip() or self.templates[row].name
+        self.templates[row] = PromptTemplate(name, self.template_system.toPlainText().strip(),
+                                             _parse_examples(self.template_examples.toPlainText()))
+        self.template_list.item(row).setText(name)
+
+    def _add_template(self) -> None:
+        self.templates.append(PromptTemplate(self.tr("New template")))
+        self.template_list.addItem(self.templates[-1].name)
+        self.template_list.setCurrentRow(len(self.templates) - 1)
+
+    def _remove_template(self) -> None:
+        row = self.template_list.currentRow()
+        if 0 <= row < len(self.templates):
+            del self.templates[row]
+            self.template_list.takeItem(row)
+
+    def result_settings(self) -> Settings:
+        """The edited settings."""
+        names = {t.name for t in self.templates}
+        return dataclasses.replace(
+            self.original, llm=_value(self.llm), whisper=_value(self.whisper), vision=_value(self.vision),
+            device=_value(self.device), quantize=_value(self.quantize), voice_mode=_value(self.voice_mode),
+            microphone=_value(self.microphone), temperature=self.temperature.value(),
+            max_tokens=self.max_tokens.value(), system_prompt=self.system_prompt.toPlainText().strip(),
+            templates=list(self.templates),
+            template=_value(self.default_template) if _value(self.default_template) in names else "",
+            pii_guard=self.pii_guard.isChecked(), language=_value(self.language), theme=_value(self.theme),
+            max_file_mb=self.max_file_mb.value(), max_pdf_pages=self.max_pdf_pages.value())

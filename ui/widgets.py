@@ -1,0 +1,244 @@
+"""The window's building blocks: message bubbles, attachment chips and the input box."""
+
+from __future__ import annotations
+
+import math
+import wave
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QTextBrowser,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from ui.markdown import render
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".ogg", ".flac", ".opus", ".aac", ".webm"}
+
+
+def kind_of(path: Path) -> str:
+    """image, audio or file, by suffix."""
+    suffix = path.suffix.lower()
+    return "image" if suffix in IMAGE_SUFFIXES else "audio" if suffix in AUDIO_SUFFIXES else "file"
+
+
+def audio_seconds(path: Path) -> float | None:
+    """Duration of a WAV file (others: None, without spawning ffmpeg on the GUI thread)."""
+    try:
+        with wave.open(str(path)) as w:
+            return w.getnframes() / w.getframerate()
+    except (OSError, wave.Error, EOFError, ZeroDivisionError):
+        return None
+
+
+class AutoText(QTextBrowser):
+    """A read-only rich text view as tall as its content (no inner scroll bar)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+
+    def _fit(self, *_):
+        self.setFixedHeight(math.ceil(self.document().size().height()) + 4)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.document().setTextWidth(self.viewport().width())
+        self._fit()
+
+
+class Chip(QFrame):
+    """An attachment before sending (removable) or inside a message: thumbnail, name, audio duration, play."""
+
+    removed = Signal(object)
+    play = Signal(object)
+
+    def __init__(self, kind: str, path: Path, name: str = "", removable: bool = True, parent=None):
+        super().__init__(parent)
+        self.setObjectName("chip")
+        self.kind, self.path = kind, Path(path)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 4, 6, 4)
+        icon = QLabel()
+        if kind == "image":
+            reader = QImageReader(str(path))
+            reader.setScaledSize(QSize(40, 40))
+            image = reader.read()
+            icon.setPixmap(QPixmap.fromImage(image) if not image.isNull() else QPixmap())
+            if image.isNull():
+                icon.setText("🖼")
+        else:
+            icon.setText({"audio": "🎤", "file": "📄"}.get(kind, "📎"))
+        row.addWidget(icon)
+        label = name or self.path.name
+        if kind == "audio":
+            seconds = audio_seconds(self.path)
+            if seconds is not None:
+                label += f"  {int(seconds) // 60}:{int(seconds) % 60:02d}"
+            button = QToolButton()
+            button.setText("▶")
+            button.setObjectName("play")
+            button.clicked.connect(lambda: self.play.emit(self.path))
+            row.addWidget(button)
+        self.label = QLabel(label)
+        row.addWidget(self.label)
+        if removable:
+            close = QToolButton()
+            close.setText("✕")
+            close.setObjectName("remove")
+            close.clicked.connect(lambda: self.removed.emit(self))
+            row.addWidget(close)
+
+
+class MessageWidget(QFrame):
+    """One message: who, attachments, Markdown body (re-rendered at most every 60 ms while streaming), meta line."""
+
+    copy_code = Signal(str)
+
+    def __init__(self, role: str, text: str = "", status: str = "done", attachments=(), dark: bool = False,
+                 parent=None):
+        super().__init__(parent)
+        self.setObjectName("message")
+        self.setProperty("role", role)
+        self.role, self.text, self.status, self.dark = role, text, status, dark
+        self.blocks: list[str] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        self.header = QLabel()
+        self.header.setObjectName("meta")
+        layout.addWidget(self.header)
+        self.chips: list[Chip] = []
+        if attachments:
+            row = QHBoxLayout()
+            for a in attachments:
+                chip = Chip(a.kind, a.path, a.name, removable=False)
+                self.chips.append(chip)
+                row.addWidget(chip)
+            row.addStretch()
+            layout.addLayout(row)
+        self.heard = QLabel()
+        self.heard.setObjectName("meta")
+        self.heard.setWordWrap(True)
+        self.heard.hide()
+        layout.addWidget(self.heard)
+        self.body = AutoText()
+        self.body.anchorClicked.connect(self._anchor)
+        layout.addWidget(self.body)
+        self.actions = QHBoxLayout()
+        self.meta = QLabel()
+        self.meta.setObjectName("meta")
+        self.actions.addWidget(self.meta)
+        self.actions.addStretch()
+        layout.addLayout(self.actions)
+        self._timer = QTimer(self, singleShot=True, interval=60)
+        self._timer.timeout.connect(self.render)
+        self.render()
+
+    def add_action(self, button: QPushButton) -> None:
+        """A button on the message's bottom row (copy, regenerate, edit)."""
+        button.setFlat(True)
+        self.actions.addWidget(button)
+
+    def set_header(self, text: str) -> None:
+        """The small line above the body (who, and the status of an unfinished answer)."""
+        self.header.setText(text)
+
+    def set_heard(self, text: str) -> None:
+        """What was heard in a spoken question."""
+        self.heard.setText(text)
+        self.heard.setVisible(bool(text))
+
+    def append(self, delta: str) -> None:
+        """Add streamed text; the Markdown is re-rendered shortly (coalescing tokens)."""
+        self.text += delta
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def set_text(self, text: str) -> None:
+        """Replace the text and render now."""
+        self.text = text
+        self.render()
+
+    def render(self) -> None:
+        """Render the Markdown body now."""
+        html, self.blocks = render(self.text or " ", self.dark, self.tr("Copy"))
+        bar = self.body.verticalScrollBar().value()
+        self.body.setHtml(html)
+        self.body.verticalScrollBar().setValue(bar)
+
+    def _anchor(self, url: QUrl) -> None:
+        if url.scheme() == "copy":
+            code = self.blocks[int(url.path())]
+            QGuiApplication.clipboard().setText(code)
+            self.copy_code.emit(code)
+
+
+class InputBox(QPlainTextEdit):
+    """Enter sends, Shift+Enter starts a new line; pasted images and files become attachments."""
+
+    submit = Signal()
+    image_pasted = Signal(QImage)
+    files_pasted = Signal(list)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter) and not event.modifiers() & Qt.ShiftModifier:
+            self.submit.emit()
+            return
+        super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source) -> bool:
+        return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source) -> None:
+        if source.hasImage():
+            self.image_pasted.emit(QImage(source.imageData()))
+        elif source.hasUrls() and all(u.isLocalFile() for u in source.urls()):
+            self.files_pasted.emit([Path(u.toLocalFile()) for u in source.urls()])
+        else:
+            super().insertFromMimeData(source)
+
+
+class AttachmentBar(QWidget):
+    """Chips of the attachments waiting to be sent."""
+
+    changed = Signal()
+    play = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.row = QHBoxLayout(self)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.row.addStretch()
+        self.chips: list[Chip] = []
+        self.hide()
+
+    def add(self, kind: str, path: Path) -> Chip:
+        """Show a new chip."""
+        chip = Chip(kind, path)
+        chip.removed.connect(self.remove)
+        chip.play.connect(self.play)
+        self.chips.append(chip)
+        self.row.insertWidget(self.row.count() - 1, chip)
+        self.show()
+        self.changed.emit()
+        return chip
+
+    def remove(self, chip: Chip) -> None:
+        """Drop one attachment."""
+        self.chips.remove(chip)
+        chip.deleteLater()
+        self.setVisible(bool(self.chips))
+        self.changed.emit()
+
+    def take(self) -> list[tuple[str, Path]]:
+        """All attachments as (kind, path), clearing the bar."""
+        items = [(c.kind, c.path) for c in self.chips]
+        for chip in list(self.chips):
+            self.remove(chip)
+        return items
