@@ -7,7 +7,7 @@ import wave
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSource, QMediaDevices
+from PySide6.QtMultimedia import QAudioFormat, QAudioSource, QMediaDevices, QtAudio
 
 RATE = 16000
 
@@ -82,7 +82,7 @@ class Recorder(QObject):
         self.source = QAudioSource(device, self.format, self)
         self.chunks = []
         self.io = self.source.start()
-        if self.io is None or self.source.error() != QAudio.NoError:
+        if self.io is None or self.source.error() != QtAudio.Error.NoError:
             self.source = None
             self.failed.emit(self.tr("The microphone '%1' could not be opened (access denied or busy).")
                              .replace("%1", device.description()))

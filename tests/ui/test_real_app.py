@@ -1,0 +1,72 @@
+"""End to end: the real window on the real bundled models, for a typed, an image and a spoken question.
+
+The spoken question goes through a PulseAudio virtual microphone (a null sink whose monitor is a source), recorded
+by the app's own QtMultimedia recorder, exactly as a user holding the talk button.
+"""
+
+from dataclasses import replace
+
+import pytest
+
+from assistant.demo import sample_image, synthesize
+from assistant.history import History
+from assistant.settings import Settings
+from tests.test_real_weights import _installed
+from ui.virtual_mic import VirtualMicrophone
+
+pytestmark = [pytest.mark.weights,
+              pytest.mark.skipif(not _installed(), reason="bundled weights/espeak-ng not installed (run scripts/test)")]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from ui.window import MainWindow
+    from ui.worker import real_engine
+
+    w = MainWindow(Settings(temperature=0.0, max_tokens=48, device="cpu", voice_mode="cascade"), History(tmp_path / "data"), real_engine,
+                   tmp_path / "data", tmp_path / "settings.json")
+    qtbot.addWidget(w)
+    w.show()
+    w.load_models()
+    qtbot.waitUntil(lambda: w.ready, timeout=300_000)
+    yield w
+    w.close()
+    w.history.close()
+
+
+def _ask(qtbot, w, text, attachment=None):
+    if attachment is not None:
+        w.add_files([attachment])
+    w.input.setPlainText(text)
+    assert w.send()
+    qtbot.waitUntil(lambda: not w.busy, timeout=120_000)
+    return w.history.messages(w.conversation)
+
+
+def test_typed_image_and_spoken_questions(window, qtbot, tmp_path):
+    answer = _ask(qtbot, window, "What is the capital of France?")[-1]
+    assert "Paris" in answer.text and answer.status == "done" and answer.meta["ttft_ms"] > 0
+
+    window.new_conversation()
+    answer = _ask(qtbot, window, "What shape is this?", sample_image(tmp_path / "c.png"))[-1]
+    assert "circle" in answer.text.lower()
+
+    if not VirtualMicrophone.available():
+        pytest.skip("PulseAudio is not installed: no virtual microphone")
+    window.new_conversation()
+    speech = synthesize("What is the capital of France?", tmp_path / "q.wav", "en-us+f3", 120)
+    with VirtualMicrophone() as mic:
+        window.settings = replace(window.settings, microphone=mic.device_id)
+        window.start_recording()
+        assert window.recorder.recording, window.status_text.text()
+        qtbot.wait(300)
+        player = mic.play(speech)  # the event loop keeps running: the recorder reads as it plays
+        qtbot.waitUntil(lambda: player.poll() is not None, timeout=30_000)
+        qtbot.wait(500)
+        window.stop_recording()
+    qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
+    question, answer = window.history.messages(window.conversation)
+    assert question.attachments[0].kind == "audio"
+    heard = question.meta.get("transcript", "").lower()
+    assert "capital" in heard and "france" in heard, heard
+    assert "Paris" in answer.text

@@ -1,0 +1,153 @@
+"""`python -m ui.screenshots OUTDIR`: screenshots of the real window on the bundled models.
+
+Runs under Xvfb (started through xvfb-run when no display is set) with its own temporary data and config
+directories, so the user's history is never touched. Voice goes through a PulseAudio virtual microphone when
+PulseAudio is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+SHOTS = ["01-empty-window", "02-image-question", "03-code-answer", "04-recording", "05-voice-answer",
+         "06-dropped-document", "07-settings", "08-korean", "09-dark-theme"]
+
+
+def _wait(app, condition, timeout: float = 300) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def _settle(app, seconds: float = 0.3) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def take(out: Path) -> list[Path]:
+    """Drive the real window through each scene and save PNGs into out."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from assistant.demo import sample_image, synthesize
+    from ui.app import build
+    from ui.i18n import install_language
+    from ui.settings_dialog import SettingsDialog
+    from ui.virtual_mic import VirtualMicrophone
+
+    tmp = Path(tempfile.mkdtemp(prefix="omni-shots-"))
+    out.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+    app, window = build([sys.argv[0]])
+    window.resize(1200, 820)
+    window.show()
+
+    def shot(name: str, widget=None) -> None:
+        _settle(app)
+        path = out / f"{name}.png"
+        (widget or window).grab().save(str(path))
+        saved.append(path)
+        print(f"wrote {path}", flush=True)
+
+    window.load_models()
+    shot("01-empty-window")  # the window is up while the models are still loading
+    _wait(app, lambda: window.ready or "Could not" in window.status_text.text(), 900)
+    if not window.ready:
+        raise RuntimeError(window.status_text.text())
+
+    def ask(text: str, attachment: Path | None = None) -> None:
+        if attachment is not None:
+            window.add_files([attachment])
+        window.input.setPlainText(text)
+        window.send()
+        _wait(app, lambda: not window.busy)
+
+    window.settings = replace(window.settings, temperature=0.0)
+    ask("What shape is this?", sample_image(tmp / "circle.png"))
+    shot("02-image-question")
+    window.new_conversation()
+    ask("Write a Python function that adds two numbers.")
+    shot("03-code-answer")
+
+    window.new_conversation()
+    speech = synthesize("What is the capital of France?", tmp / "question.wav", "en-us+f3", 120)
+    if VirtualMicrophone.available():
+        with VirtualMicrophone() as mic:
+            window.settings = replace(window.settings, microphone=mic.device_id)
+            window.start_recording()
+            player = mic.play(speech)
+            _settle(app, 1.2)
+            shot("04-recording")
+            player.wait()
+            _settle(app, 0.5)
+            window.stop_recording()
+            _wait(app, lambda: not window.busy)
+    else:  # no PulseAudio: the same question as an audio file
+        ask("", speech)
+    shot("05-voice-answer")
+
+    window.new_conversation()
+    doc = tmp / "meeting-notes.md"
+    doc.write_text("# Team meeting, 3 March\n\n- The launch moves to 14 April.\n- Mina owns the release notes.\n"
+                   "- Budget for the beta: 12,000 euros.\n", encoding="utf-8")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(doc))])
+    window.dropEvent(QDropEvent(QPointF(400, 400), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    window.input.setPlainText("When is the launch?")
+    shot("06-dropped-document")
+    window.send()
+    _wait(app, lambda: not window.busy)
+
+    dialog = SettingsDialog(window.settings, window)
+    dialog.resize(680, 500)
+    dialog.show()
+    shot("07-settings", dialog)
+    dialog.close()
+
+    install_language(app, "ko")
+    window.apply_settings(replace(window.settings, language="ko"))
+    window.open_conversation(window.history.conversations()[0].id)
+    shot("08-korean")
+    install_language(app, "en")
+    window.apply_settings(replace(window.settings, language="en", theme="dark"))
+    window.open_conversation(window.history.conversations()[-1].id)
+    shot("09-dark-theme")
+    window.close()
+    window.history.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-run under xvfb-run when there is no display; otherwise take the screenshots."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m ui.screenshots OUTDIR", file=sys.stderr)
+        return 2
+    if not os.environ.get("DISPLAY") and not os.environ.get("OMNI_UNDER_XVFB"):
+        if shutil.which("xvfb-run") is None:
+            print("no display and no xvfb-run (apt-get install xvfb)", file=sys.stderr)
+            return 1
+        env = {**os.environ, "OMNI_UNDER_XVFB": "1"}
+        return subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24", sys.executable, "-m",
+                               "ui.screenshots", *argv], env=env, check=False).returncode
+    tmp = Path(tempfile.mkdtemp(prefix="omni-shots-home-"))
+    os.environ["ASSISTANT_DATA_DIR"], os.environ["ASSISTANT_CONFIG_DIR"] = str(tmp / "data"), str(tmp / "config")
+    take(Path(argv[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""`python -m ui.stall`: how long the window's event loop stalls while the real models load and answer.
+
+A 5 ms timer runs on the GUI thread; every gap beyond its interval is a stall the user could feel. The window is
+real (offscreen unless a display is set), the engine is the real one on the bundled models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+
+
+class StallMeter(QObject):
+    """Records event-loop gaps (ms) beyond a short timer's interval, per named phase."""
+
+    def __init__(self, interval_ms: int = 5, parent=None):
+        super().__init__(parent)
+        self.interval = interval_ms
+        self.timer = QTimer(self, interval=interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.phase = "idle"
+        self.gaps: dict[str, list[float]] = {}
+        self.last = 0.0
+
+    def start(self, phase: str) -> None:
+        """Begin (or switch to) a phase."""
+        self.phase = phase
+        self.gaps.setdefault(phase, [])
+        self.last = time.perf_counter()
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps[self.phase].append(max(0.0, (now - self.last) * 1000 - self.interval))
+        self.last = now
+
+    def summary(self) -> dict:
+        """Per phase: longest stall, 99th percentile and the count of stalls over 50 ms."""
+        out = {}
+        for phase, gaps in self.gaps.items():
+            if gaps:
+                ordered = sorted(gaps)
+                out[phase] = {"max_ms": round(ordered[-1], 1), "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 1),
+                              "over_50ms": sum(g > 50 for g in gaps), "ticks": len(gaps)}
+        return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the bundled models and answer a text, an image and a spoken question, measuring stalls."""
+    parser = argparse.ArgumentParser(prog="python -m ui.stall", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the summary here")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = Path(tempfile.mkdtemp(prefix="omni-stall-"))
+    os.environ["ASSISTANT_DATA_DIR"], os.environ["ASSISTANT_CONFIG_DIR"] = str(tmp / "data"), str(tmp / "config")
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.demo import sample_image, synthesize
+    from ui.app import build
+
+    app, window = build([sys.argv[0]])
+    meter = StallMeter()
+    window.show()
+    meter.start("loading")
+    window.load_models()
+
+    def wait(condition, timeout=600):
+        end = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > end:
+                raise TimeoutError("the app did not finish in time")
+            app.processEvents()
+            time.sleep(0.001)
+
+    wait(lambda: window.ready or "Could not load" in window.status_text.text())
+    if not window.ready:
+        print(window.status_text.text(), file=sys.stderr)
+        return 1
+    questions = [("text", "Give me three tips for staying focused while studying.", None),
+                 ("image", "What shape is this?", sample_image(tmp / "circle.png")),
+                 ("voice", "", synthesize("What is the capital of France?", tmp / "q.wav", "en-us+f3", 120))]
+    for name, text, attachment in questions:
+        meter.start(f"answering ({name})")
+        if attachment is not None:
+            window.add_files([attachment])
+        window.input.setPlainText(text)
+        window.send()
+        wait(lambda: not window.busy)
+    summary = meter.summary()
+    summary["answers"] = [m.text[:80] for m in window.message_widgets() if m.role == "assistant"]
+    print(json.dumps(summary, indent=1, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    window.close()
+    QApplication.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
