@@ -6,7 +6,7 @@ import io
 import wave
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtMultimedia import QAudioFormat, QAudioSource, QMediaDevices, QtAudio
 
 RATE = 16000
@@ -59,6 +59,9 @@ class Recorder(QObject):
         self.io = None
         self.chunks: list[bytes] = []
         self.format = QAudioFormat()
+        # Poll rather than wait for readyRead: not every QtMultimedia backend emits it for pull-mode sources.
+        self.poll = QTimer(self, interval=50)
+        self.poll.timeout.connect(self._read)
 
     @property
     def recording(self) -> bool:
@@ -87,10 +90,12 @@ class Recorder(QObject):
             self.failed.emit(self.tr("The microphone '%1' could not be opened (access denied or busy).")
                              .replace("%1", device.description()))
             return False
-        self.io.readyRead.connect(self._read)
+        self.poll.start()
         return True
 
     def _read(self) -> None:
+        if self.io is None:
+            return
         data = bytes(self.io.readAll())
         if data:
             self.chunks.append(data)
@@ -102,8 +107,8 @@ class Recorder(QObject):
         """Close the microphone; the recording as 16 kHz mono WAV bytes (None if nothing was recorded)."""
         if self.source is None:
             return None
-        if self.io is not None:
-            self._read()
+        self.poll.stop()
+        self._read()
         self.source.stop()
         self.source.deleteLater()
         self.source = self.io = None

@@ -90,7 +90,7 @@ def take(out: Path) -> list[Path]:
             player = mic.play(speech)
             _settle(app, 1.2)
             shot("04-recording")
-            player.wait()
+            _wait(app, lambda: player.poll() is not None, 60)  # keep the event loop (and the recorder) running
             _settle(app, 0.5)
             window.stop_recording()
             _wait(app, lambda: not window.busy)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QKeyEvent, QPixmap
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QTextBrowser,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QStyle,
+                               QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
 from ui.markdown import render
 
@@ -70,11 +70,13 @@ class Chip(QFrame):
             reader = QImageReader(str(path))
             reader.setScaledSize(QSize(40, 40))
             image = reader.read()
-            icon.setPixmap(QPixmap.fromImage(image) if not image.isNull() else QPixmap())
             if image.isNull():
-                icon.setText("🖼")
-        else:
-            icon.setText({"audio": "🎤", "file": "📄"}.get(kind, "📎"))
+                icon.setPixmap(self.style().standardIcon(QStyle.SP_FileIcon).pixmap(24, 24))
+            else:
+                icon.setPixmap(QPixmap.fromImage(image))
+        else:  # the style's own icons: emoji need a font that may not be installed
+            standard = QStyle.SP_MediaVolume if kind == "audio" else QStyle.SP_FileIcon
+            icon.setPixmap(self.style().standardIcon(standard).pixmap(24, 24))
         row.addWidget(icon)
         label = name or self.path.name
         if kind == "audio":
@@ -82,7 +84,7 @@ class Chip(QFrame):
             if seconds is not None:
                 label += f"  {int(seconds) // 60}:{int(seconds) % 60:02d}"
             button = QToolButton()
-            button.setText("▶")
+            button.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay))
             button.setObjectName("play")
             button.clicked.connect(lambda: self.play.emit(self.path))
             row.addWidget(button)
@@ -90,7 +92,7 @@ class Chip(QFrame):
         row.addWidget(self.label)
         if removable:
             close = QToolButton()
-            close.setText("✕")
+            close.setIcon(self.style().standardIcon(QStyle.SP_TitleBarCloseButton))
             close.setObjectName("remove")
             close.clicked.connect(lambda: self.removed.emit(self))
             row.addWidget(close)
@@ -232,6 +234,8 @@ class AttachmentBar(QWidget):
     def remove(self, chip: Chip) -> None:
         """Drop one attachment."""
         self.chips.remove(chip)
+        chip.hide()  # at once: deleteLater waits for the event loop
+        chip.setParent(None)
         chip.deleteLater()
         self.setVisible(bool(self.chips))
         self.changed.emit()

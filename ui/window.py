@@ -84,6 +84,8 @@ class MainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.refresh_list)
         self.list = QListWidget()
+        self.list.setTextElideMode(Qt.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.list.currentItemChanged.connect(self._on_pick)
         self.list.setContextMenuPolicy(Qt.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._list_menu)
@@ -122,6 +124,7 @@ class MainWindow(QMainWindow):
         self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignCenter)
         self.empty.setWordWrap(True)
+        self.empty.setMinimumHeight(360)
         self.empty.setStyleSheet(f"color: {self.colours['muted']}; font-size: 15px")
         self.messages_layout.insertWidget(0, self.empty)
         chat_layout.addWidget(self.scroll, 1)
@@ -160,7 +163,7 @@ class MainWindow(QMainWindow):
         self.level = QProgressBar()
         self.level.setRange(0, 100)
         self.level.setTextVisible(False)
-        self.level.setFixedHeight(6)
+        self.level.setFixedHeight(10)
         self.level.hide()
         self.recorder.level.connect(lambda v: self.level.setValue(int(v * 100)))
         self.recorder.failed.connect(self._on_mic_failed)
@@ -236,6 +239,7 @@ class MainWindow(QMainWindow):
         self.edit_from = None
         self._show_messages(self.history.messages(conversation_id))
         self._show_title()
+        self.refresh_list()  # keeps the list's selection on the open conversation
 
     def _on_pick(self, item, _previous=None) -> None:
         if item is not None and item.data(Qt.UserRole) != self.conversation:
@@ -320,9 +324,11 @@ class MainWindow(QMainWindow):
     # ---- the message thread -------------------------------------------------------------------------------
     def _clear_messages(self) -> None:
         while self.messages_layout.count() > 2:
-            item = self.messages_layout.takeAt(1)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = self.messages_layout.takeAt(1).widget()
+            if widget is not None:  # hide now: deleteLater only runs once control is back in the event loop
+                widget.hide()
+                widget.setParent(None)
+                widget.deleteLater()
 
     def _show_messages(self, messages: list[StoredMessage]) -> None:
         self._clear_messages()
