@@ -30,7 +30,13 @@ from models.llm import LLM, MEDIA_MARK
 from models.weights import cache_dir, resolve
 
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=24, repetition_penalty=1.0)
-PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")
+# Real photographs shipped with scikit-image and matplotlib (none seen in training) and words that name their main
+# object; an answer names it if it contains one of them.
+PHOTOS = {"chelsea": {"cat", "tabby", "kitten"}, "coffee": {"coffee", "espresso", "cup", "mug"},
+          "astronaut": {"astronaut", "person", "man", "woman", "spacesuit"},
+          "rocket": {"rocket", "missile", "projectile", "shuttle"},
+          "motorcycle": {"motorcycle", "motorbike", "moped", "scooter", "bike"},
+          "grace_hopper": {"woman", "person", "lady", "officer", "uniform"}}
 
 
 def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str) -> str:
@@ -93,22 +99,40 @@ def evaluate_image(adapter: Path, encoder_name: str, llm_name: str, limit: int, 
     results["scene_shape_accuracy"], results["scene_shape_rows"] = score(llm, projector, bank, shape_qs,
                                                                          set(SHAPES), limit)
     results["photos"] = photo_answers(llm, projector, encoder)
+    results["photos_named"] = f"{sum(r['named'] for r in results['photos'].values())}/{len(results['photos'])}"
     return results
 
 
-def photo_answers(llm, projector, encoder) -> dict[str, str]:
-    """What the adapter says about scikit-image's sample photos (real photographs, none seen in training)."""
-    try:
-        from skimage import data
-    except ImportError:
-        return {}
+def photo_images() -> dict:
+    """The sample photographs as PIL images (those whose package is installed)."""
     from PIL import Image
 
     out = {}
-    for name in PHOTOS:
-        img = Image.fromarray(getattr(data, name)()).convert("RGB")
-        out[name] = answer(llm, projector, encoder.encode([img])[0], "What is in this picture?")
+    try:
+        from skimage import data
+
+        for name in ("chelsea", "coffee", "astronaut", "rocket"):
+            out[name] = Image.fromarray(getattr(data, name)()).convert("RGB")
+        out["motorcycle"] = Image.fromarray(data.stereo_motorcycle()[0]).convert("RGB")
+    except ImportError:
+        pass
+    try:
+        from matplotlib import cbook
+
+        with cbook.get_sample_data("grace_hopper.jpg") as f:
+            out["grace_hopper"] = Image.open(f).convert("RGB")
+    except (ImportError, OSError, ValueError):
+        pass
     return out
+
+
+def photo_answers(llm, projector, encoder) -> dict:
+    """What the adapter says about real sample photos, and whether it names the main object."""
+    rows = {}
+    for name, img in photo_images().items():
+        said = answer(llm, projector, encoder.encode([img])[0], "What is in this picture?")
+        rows[name] = {"answer": said, "named": bool(set(re.findall(r"[a-z]+", said.lower())) & PHOTOS[name])}
+    return rows
 
 
 NUMBER_WORDS = {"7": "seven", "4": "four"}

@@ -48,6 +48,7 @@ class TrainConfig:
     seed: int = 0
     scenes: int = 2000  # procedural training scenes (image)
     easy_vqa: int = 4000  # easy-vqa training images (image)
+    pseudo_photos: int = 0  # image: pseudo-photo feature maps from the tower's ImageNet classifier (CapDec-style)
     utterances: int = 3000  # synthetic training utterances (speech)
     behaviour: int = 1  # speech: also train "spoken question -> the answer the LLM gives it typed" (1) or not (0)
     checkpoint_every: int = 50
@@ -131,6 +132,10 @@ def load_data(cfg: TrainConfig, placement, llm: LLM):
         sources = [scene_examples(encoder, cfg.scenes, TRAIN_SEED, cache_dir() / "features")]
         if cfg.easy_vqa:
             sources.append(easy_vqa_examples(encoder, "train", cache_dir() / "features", cfg.easy_vqa))
+        if cfg.pseudo_photos:
+            from models.data.pseudo_photos import pseudo_photo_examples
+
+            sources.append(pseudo_photo_examples(encoder, cfg.pseudo_photos, cfg.seed))
         bank, examples = mix(sources, cfg.seed)
         return bank, examples, encoder.name, encoder.dim
     if cfg.modality == "speech":
