@@ -33,6 +33,12 @@ class FilePart:
     """A document the user attached; its contents are data for the model, never instructions."""
 
     path: Path
+    name: str = ""  # the user's file name (the stored copy may be named by its hash)
+
+    @property
+    def label(self) -> str:
+        """The name to show and cite."""
+        return self.name or self.path.name
 
 
 Part = Union[TextPart, ImagePart, AudioPart, FilePart]
@@ -92,6 +98,7 @@ class Done:
     finish_reason: str
     timings: dict = field(default_factory=dict)  # ttft_ms, total_ms, tokens, tokens_per_s, prompt_tokens, ...
     models: dict = field(default_factory=dict)  # role -> model name
+    sources: tuple[str, ...] = ()  # "file, page 3" for each document part handed to the model
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Callable, Iterator
 import torch
 from transformers import DynamicCache
 
-from assistant.conversation import AudioPart, Done, Error, Event, ImagePart, Message, TextPart, TokenDelta, Transcript
+from assistant.conversation import (AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, TokenDelta,
+                                    Transcript)
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt
 from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, load_adapter, splice
@@ -42,6 +43,8 @@ class EngineConfig:
     quantize: str = "none"  # "int8": dynamic int8 Linear weights on CPU (faster decoding, weaker answers)
     system_prompt: str = ""
     threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+    max_file_mb: int = 20  # documents over this are refused
+    max_pdf_pages: int = 300
 
 
 def adapter_dir(modality: str, encoder: str, llm: str, override: str = "") -> Path:
@@ -104,6 +107,10 @@ class Engine:
         self._adapters: dict[str, Projector] = {}
         self._prefix = _PrefixCache()
         self._media = _LRU(64)  # content hash -> soft tokens / transcript
+        self._documents = _LRU(16)  # content hash -> Document
+        self._embeddings = _LRU(4096)  # chunk text hash -> embedding
+        self._embedder = None
+        self._ocr = None
 
     # ---- lazily loaded models -------------------------------------------------------------------------
     def _timed(self, role: str, loader: Callable):
@@ -222,6 +229,44 @@ class Engine:
             return " ".join(t for t in texts if t).strip()
         return self._cached("txt:" + _digest(data), compute)
 
+    # ---- documents ------------------------------------------------------------------------------------
+    def document(self, part: FilePart, question: str, budget: int) -> tuple[str, list[str]]:
+        """A dropped file as quoted prompt text fitted to `budget` characters, and the parts it cites."""
+        from assistant.documents import Limits, read
+        from assistant.retrieval import quote, select
+
+        data = read_bytes(part.path)
+        limits = Limits(max_bytes=self.config.max_file_mb * 1024 * 1024, max_pages=self.config.max_pdf_pages)
+        key = f"doc:{_digest(data)}:{part.label}:{limits}"
+        doc = self._documents.get(key)
+        if doc is None:
+            doc = read(part.path, limits, ocr=self.ocr, transcribe=self.transcribe_audio)
+            doc.name = part.label
+            self._documents.put(key, doc)
+        excerpt = select(doc, question, budget, self.embed)
+        return quote(excerpt), excerpt.sources
+
+    def embed(self, texts: list[str]) -> torch.Tensor:
+        """MiniLM sentence embeddings (loaded on first use, cached per text)."""
+        if self._embedder is None:
+            from models.embeddings import Embedder
+
+            self._embedder = self._timed("embedding", lambda: Embedder())
+        keys = [_digest(t.encode()) for t in texts]
+        missing = [t for t, k in zip(texts, keys) if k not in self._embeddings]
+        if missing:
+            for k, v in zip([_digest(t.encode()) for t in missing], self._embedder.encode(missing)):
+                self._embeddings.put(k, v)
+        return torch.stack([self._embeddings[k] for k in keys])
+
+    def ocr(self, image_bytes: bytes) -> list[str]:
+        """Printed text in an image (EasyOCR, loaded on first use)."""
+        if self._ocr is None:
+            from models.ocr import OCR
+
+            self._ocr = self._timed("OCR", lambda: OCR(gpu=self.placement.device.type == "cuda"))
+        return self._ocr(image_bytes)
+
     def transcribe_with_adapter(self, source) -> str:
         """Transcription by the LLM from speech-adapter tokens (the adapter's alignment objective)."""
         convo = [Message("user", (AudioPart(source), TextPart(TRANSCRIBE_PROMPT)))]  # as the adapter was trained
@@ -246,7 +291,8 @@ class Engine:
             return
         try:
             prompt = build_prompt(conversation, self.config.system_prompt, self.image_tokens, self.speech_tokens,
-                                  lambda p: self.transcribe_audio(p.source), native_voice=voice_mode == "native")
+                                  lambda p: self.transcribe_audio(p.source), native_voice=voice_mode == "native",
+                                  document=self.document)
             audio = [p for p in conversation[-1].parts if isinstance(p, AudioPart)]
             if audio and voice_mode == "cascade":
                 yield Transcript(" ".join(self.transcribe_audio(p.source) for p in audio))
@@ -304,7 +350,7 @@ class Engine:
             "tokens_per_s": round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else 0.0,
             "prompt_tokens": len(ids),
             "reused_prompt_tokens": reused,
-        }, self.model_names())
+        }, self.model_names(), tuple(prompt.sources))
 
     def model_names(self) -> dict:
         """The models in use, by role."""

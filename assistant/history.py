@@ -60,7 +60,8 @@ class StoredMessage:
         """The engine's view of this message."""
         parts = []
         for a in self.attachments:
-            parts.append({"image": ImagePart, "audio": AudioPart}.get(a.kind, lambda p: FilePart(p))(a.path))
+            parts.append(ImagePart(a.path) if a.kind == "image" else AudioPart(a.path) if a.kind == "audio"
+                         else FilePart(a.path, a.name))
         if self.text:
             parts.append(TextPart(self.text))
         return Message(self.role, tuple(parts))

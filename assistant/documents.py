@@ -1,0 +1,369 @@
+"""Readers for dropped files: text, Markdown, code, CSV/TSV, JSON, PDF, DOCX, XLSX, images (OCR) and audio.
+
+Every reader returns a Document: segments of text that each know where they came from ("page 3", "rows 2-51",
+"lines 40-79"), plus, for tables, statistics computed here by code so the LLM never has to guess them. Bad input
+(corrupt, encrypted, empty, truncated, mislabelled, enormous, deeply nested) raises UserInputError with one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import statistics
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.files import decode_text
+from assistant.media import UserInputError, read_bytes
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a reader accepts; the app's settings set the first two."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    max_pages: int = 300
+    max_rows: int = 200_000
+    max_json_depth: int = 64
+    max_chars: int = 5_000_000
+    max_zip_ratio: int = 200  # uncompressed / compressed size of an Office file (zip bombs)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a document and where it is."""
+
+    text: str
+    where: str  # "page 3", "lines 1-40", "rows 2-51", "sheet Sales rows 2-51", "paragraphs 1-12", ...
+
+
+@dataclass
+class Document:
+    """What a reader made of a file."""
+
+    name: str
+    kind: str  # text | markdown | code | table | json | pdf | docx | image | audio
+    segments: list[Segment] = field(default_factory=list)
+    language: str = ""  # source code language
+    facts: str = ""  # statistics computed by code (tables)
+
+    @property
+    def text(self) -> str:
+        """All segments joined."""
+        return "\n".join(s.text for s in self.segments)
+
+
+CODE_LANGUAGES = {
+    ".py": "python", ".js": "javascript", ".mjs": "javascript", ".ts": "typescript", ".tsx": "tsx", ".jsx": "jsx",
+    ".java": "java", ".kt": "kotlin", ".c": "c", ".h": "c", ".cpp": "cpp", ".cc": "cpp", ".hpp": "cpp",
+    ".cs": "csharp", ".go": "go", ".rs": "rust", ".rb": "ruby", ".php": "php", ".swift": "swift", ".scala": "scala",
+    ".sh": "bash", ".bash": "bash", ".ps1": "powershell", ".sql": "sql", ".r": "r", ".lua": "lua", ".pl": "perl",
+    ".html": "html", ".css": "css", ".scss": "scss", ".xml": "xml", ".yaml": "yaml", ".yml": "yaml",
+    ".toml": "toml", ".ini": "ini", ".dockerfile": "docker", ".m": "matlab", ".dart": "dart", ".hs": "haskell",
+}
+TEXT_SUFFIXES = {".txt", ".text", ".log", ".rst", ".cfg", ".conf", ""}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".ogg", ".flac", ".opus", ".aac", ".webm"}
+_MAGIC = [(b"%PDF", "a PDF"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+          (b"PK\x03\x04", "a ZIP archive (or Office file)"), (b"RIFF", "a RIFF (WAV/WebP) file"), (b"ID3", "an MP3 file"),
+          (b"OggS", "an Ogg file"), (b"fLaC", "a FLAC file"), (b"\x1f\x8b", "a gzip archive"), (b"BM", "a BMP image"),
+          (b"\x7fELF", "a program"), (b"MZ", "a Windows program")]
+LINES_PER_SEGMENT = 40
+ROWS_PER_SEGMENT = 50
+
+
+def looks_like(data: bytes) -> str:
+    """What the first bytes say the file is ("" when they say nothing)."""
+    return next((what for magic, what in _MAGIC if data.startswith(magic)), "")
+
+
+def kind_for(path: Path) -> str:
+    """The reader a file name asks for."""
+    s = path.suffix.lower()
+    if s in (".csv", ".tsv"):
+        return "table"
+    if s == ".json":
+        return "json"
+    if s in (".pdf", ".docx", ".xlsx"):
+        return s[1:]
+    if s in IMAGE_SUFFIXES:
+        return "image"
+    if s in AUDIO_SUFFIXES:
+        return "audio"
+    if s in CODE_LANGUAGES:
+        return "code"
+    if s in MARKDOWN_SUFFIXES:
+        return "markdown"
+    return "text"
+
+
+def read(path: Path, limits: Limits = Limits(), ocr: Callable[[bytes], list[str]] | None = None,
+         transcribe: Callable[[bytes], str] | None = None) -> Document:
+    """Read any supported file. `ocr(image bytes)` and `transcribe(audio bytes)` come from the engine."""
+    path = Path(path)
+    name = path.name
+    if path.is_file() and path.stat().st_size > limits.max_bytes:
+        raise UserInputError(f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the "
+                             f"{limits.max_bytes / 1e6:.0f} MB file limit")
+    data = read_bytes(path)
+    if len(data) > limits.max_bytes:
+        raise UserInputError(f"{name}: over the {limits.max_bytes / 1e6:.0f} MB file limit")
+    kind = kind_for(path)
+    seen = looks_like(data)
+    expected = {"pdf": "a PDF", "docx": "a ZIP", "xlsx": "a ZIP"}.get(kind)
+    if expected and not seen.startswith(expected):
+        raise UserInputError(f"{name} is not {expected.replace('a ZIP', 'an Office file')}"
+                             + (f" (it looks like {seen})" if seen else ""))
+    if kind in ("text", "markdown", "code", "table", "json") and seen and not seen.startswith("a RIFF"):
+        raise UserInputError(f"{name}: this is {seen}, not a text file")
+    readers = {"text": _read_text, "markdown": _read_text, "code": _read_text, "table": _read_table,
+               "json": _read_json, "pdf": _read_pdf, "docx": _read_docx, "xlsx": _read_xlsx}
+    if kind == "image":
+        doc = _read_image(name, data, ocr)
+    elif kind == "audio":
+        doc = _read_audio(name, data, transcribe)
+    else:
+        doc = readers[kind](name, data, limits)
+    doc.kind = doc.kind or kind
+    if kind == "code":
+        doc.language = CODE_LANGUAGES[path.suffix.lower()]
+    if not doc.segments or not any(s.text.strip() for s in doc.segments):
+        raise UserInputError(f"{name}: no text found" + (" (a scanned PDF needs OCR)" if kind == "pdf" else ""))
+    return doc
+
+
+# ---- text-like ----------------------------------------------------------------------------------------------
+def _line_segments(text: str, label: str = "lines") -> list[Segment]:
+    lines = text.splitlines()
+    return [Segment("\n".join(lines[i : i + LINES_PER_SEGMENT]), f"{label} {i + 1}-{min(len(lines), i + LINES_PER_SEGMENT)}")
+            for i in range(0, len(lines), LINES_PER_SEGMENT)]
+
+
+def _decode(name: str, data: bytes, limits: Limits) -> str:
+    text = decode_text(data, name)
+    if len(text) > limits.max_chars:
+        raise UserInputError(f"{name}: {len(text):,} characters is more than the {limits.max_chars:,} this app reads")
+    return text
+
+
+def _read_text(name: str, data: bytes, limits: Limits) -> Document:
+    return Document(name, "", _line_segments(_decode(name, data, limits)))
+
+
+def _read_json(name: str, data: bytes, limits: Limits) -> Document:
+    text = _decode(name, data, limits)
+    depth = max_depth = 0
+    in_string = escaped = False
+    for ch in text:  # bracket depth outside strings, before parsing (deep nesting would exhaust the stack)
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            max_depth = max(max_depth, depth)
+        elif ch in "]}":
+            depth -= 1
+    if max_depth > limits.max_json_depth:
+        raise UserInputError(f"{name}: JSON nested {max_depth} levels deep (the limit is {limits.max_json_depth})")
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise UserInputError(f"{name}: not valid JSON ({e})") from None
+    doc = Document(name, "json", _line_segments(json.dumps(value, indent=2, ensure_ascii=False)))
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        columns = list(dict.fromkeys(k for v in value for k in v))
+        rows = [[_cell(v.get(c)) for c in columns] for v in value]
+        doc.facts = table_facts(name, columns, rows)
+    return doc
+
+
+def _cell(v) -> str:
+    return "" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
+
+
+# ---- tables -------------------------------------------------------------------------------------------------
+def _number(s: str) -> float | None:
+    t = s.strip().replace(",", "")
+    if not t or len(t) > 40:
+        return None
+    try:
+        x = float(t)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
+
+
+def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
+    """Exact statistics of a table: size, and per column its type, missing values, and min/max/mean or top values."""
+    width = len(header)
+    lines = [f"Table {label}: {len(rows)} data rows x {width} columns (computed exactly, not estimated)."]
+    for j, col in enumerate(header):
+        values = [r[j].strip() if j < len(r) and r[j] is not None else "" for r in rows]
+        present = [v for v in values if v]
+        missing = len(values) - len(present)
+        numbers = [n for n in map(_number, present) if n is not None]
+        name = col or f"column {j + 1}"
+        if present and len(numbers) == len(present):
+            kind = "integer" if all(n.is_integer() for n in numbers) else "number"
+            mean = statistics.fmean(numbers)
+            lines.append(f"- {name}: {kind}, {missing} missing, min {_fmt(min(numbers))}, max {_fmt(max(numbers))}, "
+                         f"mean {_fmt(mean)}, sum {_fmt(math.fsum(numbers))}")
+        elif present and all(_DATE.match(v) for v in present):
+            lines.append(f"- {name}: date, {missing} missing, earliest {min(present)}, latest {max(present)}")
+        else:
+            counts: dict[str, int] = {}
+            for v in present:
+                counts[v] = counts.get(v, 0) + 1
+            top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            lines.append(f"- {name}: text, {missing} missing, {len(counts)} distinct"
+                         + (", most common " + ", ".join(f"{v!r} ({n})" for v, n in top) if top else ""))
+    return "\n".join(lines)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:.4g}"
+
+
+def _row_segments(header: list[str], rows: list[list[str]], label: str = "") -> list[Segment]:
+    out = []
+    head = ",".join(header)
+    for i in range(0, len(rows), ROWS_PER_SEGMENT):
+        chunk = rows[i : i + ROWS_PER_SEGMENT]
+        body = "\n".join(",".join(str(c) for c in r) for r in chunk)
+        out.append(Segment(f"{head}\n{body}", f"{label}rows {i + 2}-{i + 1 + len(chunk)}"))  # row 1 is the header
+    return out
+
+
+def _read_table(name: str, data: bytes, limits: Limits) -> Document:
+    text = _decode(name, data, limits)
+    delimiter = "\t" if name.lower().endswith(".tsv") else ","
+    try:
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+    except csv.Error:
+        pass
+    try:
+        rows = []
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            rows.append(row)
+            if len(rows) > limits.max_rows + 1:
+                raise UserInputError(f"{name}: more than {limits.max_rows:,} rows")
+    except csv.Error as e:
+        raise UserInputError(f"{name}: not a readable table ({e})") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise UserInputError(f"{name}: the table is empty")
+    header, body = rows[0], rows[1:]
+    return Document(name, "table", _row_segments(header, body), facts=table_facts(name, header, body))
+
+
+# ---- office and PDF -----------------------------------------------------------------------------------------
+def _check_zip(name: str, data: bytes, limits: Limits, member: str) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = z.namelist()
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise UserInputError(f"{name}: damaged or truncated file ({e})") from None
+    if member not in names:
+        raise UserInputError(f"{name}: a ZIP file, but not a {name.rsplit('.', 1)[-1].upper()} document")
+    if total > max(len(data), 1) * limits.max_zip_ratio or total > 20 * limits.max_bytes:
+        raise UserInputError(f"{name}: unpacks to {total / 1e6:.0f} MB, too large to read safely")
+
+
+def _read_pdf(name: str, data: bytes, limits: Limits) -> Document:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UserInputError(f"{name}: the PDF is encrypted with a password")
+        pages = reader.pages
+        if len(pages) > limits.max_pages:
+            raise UserInputError(f"{name}: {len(pages)} pages is over the {limits.max_pages}-page limit")
+        segments = []
+        for i, page in enumerate(pages, 1):
+            text = page.extract_text() or ""
+            if text.strip():
+                segments.append(Segment(text.strip(), f"page {i}"))
+    except UserInputError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError,
+            AssertionError, ZeroDivisionError, NotImplementedError) as e:
+        raise UserInputError(f"{name}: damaged or unreadable PDF ({type(e).__name__})") from None
+    return Document(name, "pdf", segments)
+
+
+def _read_docx(name: str, data: bytes, limits: Limits) -> Document:
+    import docx
+
+    _check_zip(name, data, limits, "word/document.xml")
+    try:
+        d = docx.Document(io.BytesIO(data))
+        paragraphs = [p.text for p in d.paragraphs if p.text.strip()]
+        for t, table in enumerate(d.tables, 1):
+            rows = [[c.text.strip() for c in row.cells] for row in table.rows]
+            if rows:
+                paragraphs.append(f"[table {t}]\n" + "\n".join(" | ".join(r) for r in rows))
+    except Exception as e:  # python-docx raises many kinds on damaged XML
+        raise UserInputError(f"{name}: damaged or unreadable DOCX ({type(e).__name__})") from None
+    step = 12
+    return Document(name, "docx", [Segment("\n".join(paragraphs[i : i + step]),
+                                           f"paragraphs {i + 1}-{min(len(paragraphs), i + step)}")
+                                   for i in range(0, len(paragraphs), step)])
+
+
+def _read_xlsx(name: str, data: bytes, limits: Limits) -> Document:
+    import openpyxl
+
+    _check_zip(name, data, limits, "xl/workbook.xml")
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        segments, facts = [], []
+        for sheet in book.worksheets:
+            rows = []
+            for row in sheet.iter_rows(values_only=True):
+                rows.append(["" if v is None else str(v) for v in row])
+                if len(rows) > limits.max_rows + 1:
+                    raise UserInputError(f"{name}: sheet {sheet.title} has more than {limits.max_rows:,} rows")
+            rows = [r for r in rows if any(c.strip() for c in r)]
+            if rows:
+                segments += _row_segments(rows[0], rows[1:], f"sheet {sheet.title} ")
+                facts.append(table_facts(f"{name} / sheet {sheet.title}", rows[0], rows[1:]))
+        book.close()
+    except UserInputError:
+        raise
+    except Exception as e:  # openpyxl raises many kinds on damaged files
+        raise UserInputError(f"{name}: damaged or unreadable XLSX ({type(e).__name__})") from None
+    return Document(name, "table", segments, facts="\n".join(facts))
+
+
+# ---- media --------------------------------------------------------------------------------------------------
+def _read_image(name: str, data: bytes, ocr) -> Document:
+    from assistant.media import load_image
+
+    load_image(data)  # refuses corrupt images and decompression bombs with one line
+    lines = ocr(data) if ocr is not None else []
+    return Document(name, "image", [Segment("\n".join(lines), "text in the image")] if lines else
+                    [Segment("(no printed text found in the image)", "text in the image")])
+
+
+def _read_audio(name: str, data: bytes, transcribe) -> Document:
+    if transcribe is None:
+        raise UserInputError(f"{name}: audio files need the speech model")
+    return Document(name, "audio", [Segment(transcribe(data), "transcript")])
