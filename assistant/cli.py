@@ -81,7 +81,10 @@ def answer_once(engine: Engine, message: Message, opts: SamplingOptions, voice_m
             stream_to.flush()
         elif isinstance(event, Done):
             result.update(answer=event.answer, finish_reason=event.finish_reason, models=event.models,
+                          sources=list(event.sources),
                           **{k: event.timings[k] for k in ("ttft_ms", "tokens", "tokens_per_s")})
+            if stream_to is not None and event.sources:
+                stream_to.write("\n\nSources: " + "; ".join(event.sources))
         elif isinstance(event, Error):
             raise UserInputError(event.message)
     return result

@@ -221,8 +221,8 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
         if present and len(numbers) == len(present):
             kind = "integer" if all(n.is_integer() for n in numbers) else "number"
             mean = statistics.fmean(numbers)
-            lines.append(f"- {name}: {kind}, {missing} missing, min {_fmt(min(numbers))}, max {_fmt(max(numbers))}, "
-                         f"mean {_fmt(mean)}, sum {_fmt(math.fsum(numbers))}")
+            lines.append(f"- {name}: {kind}, {missing} missing, smallest {_fmt(min(numbers))}, "
+                         f"largest {_fmt(max(numbers))}, average {_fmt(mean)}, total {_fmt(math.fsum(numbers))}")
         elif present and all(_DATE.match(v) for v in present):
             lines.append(f"- {name}: date, {missing} missing, earliest {min(present)}, latest {max(present)}")
         else:

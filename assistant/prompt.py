@@ -60,8 +60,15 @@ def build_prompt(
         question = "\n".join(p.text for p in message.parts if isinstance(p, TextPart))
         files = [p for p in message.parts if isinstance(p, FilePart)]
         sources = []
-        for part in message.parts:
-            if isinstance(part, TextPart):
+        ordered = [p for p in message.parts if isinstance(p, FilePart)] + \
+                  [p for p in message.parts if not isinstance(p, FilePart)]
+        for part in ordered if files else message.parts:
+            if isinstance(part, TextPart) and files and part.text.strip():
+                # After the quoted files, say plainly that this is the question (small models otherwise tend to
+                # treat the last line as more document: 6 of 12 file questions right with this, 5 without).
+                which = "file" if len(files) == 1 else "files"
+                chunks.append(f"Using the {which} above, answer this question: {part.text}")
+            elif isinstance(part, TextPart):
                 chunks.append(part.text)
             elif isinstance(part, ImagePart):
                 chunks.append(MEDIA_MARK.format(len(media)))

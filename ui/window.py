@@ -23,6 +23,12 @@ from ui.widgets import AttachmentBar, InputBox, MessageWidget, kind_of
 from ui.worker import EngineWorker
 
 TALK_KEY = Qt.Key_F8
+QUICK_ACTIONS = {  # sent in English: the bundled LLM follows English instructions best
+    "summarize": "Summarize the attached file in a few sentences.",
+    "explain": "Explain what this code does, step by step.",
+    "table": "Describe this table: its columns, size and notable values.",
+    "extract": "Extract the text from the attached file.",
+}
 SAVE_EVERY_S = 0.5  # partial answers reach the database at least this often
 
 
@@ -131,7 +137,19 @@ class MainWindow(QMainWindow):
 
         self.attachments = AttachmentBar()
         self.attachments.play.connect(self.play_audio)
+        self.attachments.changed.connect(self._offer_actions)
         chat_layout.addWidget(self.attachments)
+        self.actions_row = QHBoxLayout()
+        self.quick: dict[str, QPushButton] = {}
+        for key in QUICK_ACTIONS:
+            button = QPushButton()
+            button.setObjectName(f"quick-{key}")
+            button.clicked.connect(lambda _=False, key=key: self.quick_action(key))
+            button.hide()
+            self.quick[key] = button
+            self.actions_row.addWidget(button)
+        self.actions_row.addStretch()
+        chat_layout.addLayout(self.actions_row)
         row = QHBoxLayout()
         self.attach_button = QPushButton()
         self.attach_button.clicked.connect(self.pick_files)
@@ -202,6 +220,10 @@ class MainWindow(QMainWindow):
         self.input.setPlaceholderText(self.tr("Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop "
                                               "images, audio and documents."))
         self.empty.setText(self.tr("Type a question, drop an image or a document, or hold F8 and speak."))
+        labels = {"summarize": self.tr("Summarize"), "explain": self.tr("Explain this code"),
+                  "table": self.tr("Describe this table"), "extract": self.tr("Extract the text")}
+        for key, button in self.quick.items():
+            button.setText(labels[key])
         self._fill_templates()
         self._show_title()
         if not self.ready:
@@ -375,8 +397,11 @@ class MainWindow(QMainWindow):
     def _stats(self, meta: dict) -> str:
         if "ttft_ms" not in meta:
             return ""
-        return self.tr("%1 · first token %2 ms · %3 tokens/s").replace("%1", meta.get("model", "")).replace(
+        text = self.tr("%1 · first token %2 ms · %3 tokens/s").replace("%1", meta.get("model", "")).replace(
             "%2", f"{meta['ttft_ms']:.0f}").replace("%3", f"{meta.get('tokens_per_s', 0):.1f}")
+        if meta.get("sources"):
+            text += "\n" + self.tr("Sources: %1").replace("%1", "; ".join(meta["sources"]))
+        return text
 
     def _stick_to_bottom(self, _low, high) -> None:
         self.scroll.verticalScrollBar().setValue(high)
@@ -437,6 +462,25 @@ class MainWindow(QMainWindow):
             self.player.setAudioOutput(QAudioOutput(self.player))
         self.player.setSource(QUrl.fromLocalFile(str(path)))
         self.player.play()
+
+    def _offer_actions(self) -> None:
+        """Quick actions that fit the attached files."""
+        from assistant.documents import kind_for
+
+        kinds = {kind_for(c.path) for c in self.attachments.chips if c.kind != "audio"}
+        wanted = {"summarize": bool(kinds - {"image"}), "explain": "code" in kinds,
+                  "table": bool(kinds & {"table", "xlsx"}), "extract": bool(kinds & {"pdf", "docx", "image"})}
+        for key, button in self.quick.items():
+            button.setVisible(wanted[key])
+
+    def quick_action(self, key: str) -> bool:
+        """Ask the quick action's question about the attached files. Extract reads images as documents (OCR)."""
+        if key == "extract":
+            for chip in self.attachments.chips:
+                if chip.kind == "image":
+                    chip.kind = "file"  # read its printed text, and still show it to the vision tower
+        self.input.setPlainText(QUICK_ACTIONS[key])
+        return self.send()
 
     # ---- voice --------------------------------------------------------------------------------------------
     def start_recording(self) -> None:
@@ -614,7 +658,7 @@ class MainWindow(QMainWindow):
         t = result["timings"]
         meta = {"model": result["models"].get("llm", ""), "ttft_ms": t.get("ttft_ms", 0),
                 "tokens_per_s": t.get("tokens_per_s", 0), "tokens": t.get("tokens", 0),
-                "finish_reason": result["finish_reason"]}
+                "finish_reason": result["finish_reason"], "sources": result.get("sources", [])}
         self._finish("stopped" if result["finish_reason"] == "cancelled" else "done", meta)
         self.status_text.setText(self._stats(meta))
 

@@ -59,7 +59,8 @@ class EngineWorker(QObject):
                 self.transcript.emit(request, event.text)
             elif isinstance(event, Done):
                 self.finished.emit(request, {"answer": event.answer, "finish_reason": event.finish_reason,
-                                             "timings": dict(event.timings), "models": dict(event.models)})
+                                             "timings": dict(event.timings), "models": dict(event.models),
+                                             "sources": list(event.sources)})
             elif isinstance(event, Error):
                 self.failed.emit(request, event.message)
 
@@ -69,5 +70,6 @@ def real_engine(settings, progress):
     from assistant.engine import Engine, EngineConfig
 
     config = EngineConfig(llm=settings.llm, whisper=settings.whisper, vision=settings.vision, device=settings.device,
-                          quantize=settings.quantize)
+                          quantize=settings.quantize, max_file_mb=settings.max_file_mb,
+                          max_pdf_pages=settings.max_pdf_pages)
     return Engine(config, progress=progress)

@@ -33,8 +33,8 @@ def test_csv_statistics_are_computed_exactly(files):
     assert doc.kind == "table" and doc.segments[0].where == "rows 2-5"
     facts = doc.facts
     assert "4 data rows x 4 columns" in facts
-    assert "- population: integer, 1 missing, min 800, max 5400, mean 2467, sum 7400" in facts
-    assert "- area_km2: number, 0 missing, min 2, max 12.25, mean 6.188, sum 24.75" in facts
+    assert "- population: integer, 1 missing, smallest 800, largest 5400, average 2467, total 7400" in facts
+    assert "- area_km2: number, 0 missing, smallest 2, largest 12.25, average 6.188, total 24.75" in facts
     assert "- founded: date, 0 missing, earliest 1790-09-12, latest 1902-01-30" in facts
     assert "- city: text, 0 missing, 4 distinct" in facts
 
@@ -43,9 +43,9 @@ def test_docx_xlsx_json_code_markdown(files):
     docx = read(files["docx"])
     assert "Kyoto" in docx.text and "train | 140" in docx.text and docx.segments[0].where.startswith("paragraphs 1-")
     xlsx = read(files["xlsx"])
-    assert xlsx.segments[0].where == "sheet Sales rows 2-4" and "min 10, max 30, mean 20" in xlsx.facts
+    assert xlsx.segments[0].where == "sheet Sales rows 2-4" and "smallest 10, largest 30, average 20" in xlsx.facts
     js = read(files["json"])
-    assert js.kind == "json" and "- age: integer, 1 missing, min 31, max 45" in js.facts
+    assert js.kind == "json" and "- age: integer, 1 missing, smallest 31, largest 45" in js.facts
     code = read(files["code"])
     assert code.kind == "code" and code.language == "python" and code.segments[0].where == "lines 1-5"
     assert read(files["markdown"]).kind == "markdown"

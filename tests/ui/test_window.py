@@ -348,3 +348,34 @@ def test_input_accepts_pasted_text_normally(make_window, fake):
     mime.setText("plain words")
     w.input.insertFromMimeData(mime)
     assert w.input.toPlainText() == "plain words" and not w.attachments.chips
+
+
+def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, qtbot, tmp_path):
+    from assistant.conversation import Done, TokenDelta
+
+    class CitingEngine(FakeEngine):
+        def respond(self, conversation, options, voice_mode="cascade", cancel=None):
+            self.seen.append((conversation, options, voice_mode))
+            yield TokenDelta("Seven thousand three hundred euros.")
+            yield Done("Seven thousand three hundred euros.", "stop", {"ttft_ms": 3.0, "tokens_per_s": 9.0},
+                       self.model_names(), ("report.pdf, page 3",))
+
+    engine = CitingEngine()
+    w = make_window(engine)
+    code = tmp_path / "fib.py"
+    code.write_text("def fib(n): return n")
+    w.add_files([code])
+    assert w.quick["explain"].isVisibleTo(w) and w.quick["summarize"].isVisibleTo(w)
+    assert not w.quick["table"].isVisibleTo(w) and not w.quick["extract"].isVisibleTo(w)
+    w.attachments.take()
+    img = tmp_path / "scan.png"
+    QImage(8, 8, QImage.Format_RGB32).save(str(img))
+    w.add_files([img])
+    assert w.quick["extract"].isVisibleTo(w) and not w.quick["summarize"].isVisibleTo(w)
+    qtbot.mouseClick(w.quick["extract"], Qt.LeftButton)
+    wait_idle(qtbot, w)
+    question = engine.seen[-1][0][-1]
+    assert isinstance(question.parts[0], FilePart) and question.parts[0].label == "scan.png"
+    assert question.text.startswith("Extract the text")
+    assert "Sources: report.pdf, page 3" in w.message_widgets()[-1].meta.text()
+    assert w.history.messages(w.conversation)[-1].meta["sources"] == ["report.pdf, page 3"]
