@@ -27,8 +27,11 @@ class OCR:
     def __init__(self, gpu: bool = False):
         import easyocr
 
+        from models.weights import cache_dir
+
+        scratch = cache_dir() / "easyocr"  # EasyOCR insists on a writable "user network" folder; keep it ours
         self.reader = easyocr.Reader(["en"], gpu=gpu, model_storage_directory=str(ocr_weights_dir()),
-                                     download_enabled=False, verbose=False)
+                                     user_network_directory=str(scratch), download_enabled=False, verbose=False)
 
     def __call__(self, image_bytes: bytes, min_confidence: float = 0.3) -> list[str]:
         """Text lines found in an encoded image."""
