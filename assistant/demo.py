@@ -48,9 +48,10 @@ def cmd_demo(args) -> int:
                               "cascade"))
         else:
             print("(image question skipped: no image adapter is installed yet)")
-        voice_mode = "native" if engine.has_adapter("speech") else "cascade"
         wav = synthesize(VOICE_QUESTION, Path(tmp) / "question.wav", voice="en-us+f3", speed=120)
-        questions.append((f"Voice ({voice_mode})", Message.user(audio=wav), voice_mode))
+        questions.append(("Voice (cascade: Whisper, then the LLM)", Message.user(audio=wav), "cascade"))
+        if engine.has_adapter("speech"):  # the speech adapter is shipped but not yet the default (docs/EVALUATION.md)
+            questions.append(("Voice (native: speech adapter)", Message.user(audio=wav), "native"))
         for label, message, mode in questions:
             print(f"\n== {label} question: {message.text or '(spoken) ' + VOICE_QUESTION}")
             result = answer_once(engine, message, opts, mode, sys.stdout)

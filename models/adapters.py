@@ -10,8 +10,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-# The instruction the speech adapter's alignment objective is trained with (and transcription uses).
-TRANSCRIBE_PROMPT = "Transcribe this recording exactly."
+# The instruction for transcription through the LLM (an alignment objective trains with it). For the shipped CTC
+# adapter, this wording gave 84% WER against 241% for "Transcribe this recording exactly." on 12 held-out clips.
+TRANSCRIBE_PROMPT = "Repeat the sentence above exactly, word for word."
 
 
 class AdapterMismatchError(ValueError):

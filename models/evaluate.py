@@ -10,6 +10,7 @@ assistant would, and scored by the first answer-vocabulary word they contain.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import random
@@ -39,18 +40,19 @@ PHOTOS = {"chelsea": {"cat", "tabby", "kitten"}, "coffee": {"coffee", "espresso"
           "grace_hopper": {"woman", "person", "lady", "officer", "uniform"}}
 
 
-def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str) -> str:
+def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str, max_new_tokens: int = 24) -> str:
     """Greedy answer to a question about (T, D) features, through the same prompt shape as the assistant."""
     soft = projector(features.float()[None].to(llm.placement.device))[0]  # (N, H)
     ids, index = llm.prompt_ids([{"role": "user", "content": f"{MEDIA_MARK.format(0)}\n{question}"}], [soft.shape[0]])
     embeds = llm.model.get_input_embeddings()(torch.tensor([ids], device=llm.placement.device))
     embeds = splice(embeds, torch.tensor([index], device=embeds.device) >= 0, soft)
-    return _greedy(llm, embeds)
+    return _greedy(llm, embeds, max_new_tokens)
 
 
-def _greedy(llm: LLM, embeds: torch.Tensor) -> str:
+def _greedy(llm: LLM, embeds: torch.Tensor, max_new_tokens: int = 24) -> str:
     """The greedy answer after prompt embeddings (1, L, H)."""
-    stream = TokenStream(llm.model, embeds, DynamicCache(), GREEDY, llm.eos_ids,
+    options = dataclasses.replace(GREEDY, max_new_tokens=max_new_tokens)
+    stream = TokenStream(llm.model, embeds, DynamicCache(), options, llm.eos_ids,
                          lambda t: llm.tokenizer.decode(t, skip_special_tokens=True))
     return "".join(stream).strip()
 
@@ -171,18 +173,24 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     rows = []
     for i, u in enumerate(utterances(held_sentences, held_voices, limit, seed=99)):
         feats = encoder.encode(synthesize(u, 10_000 + i))[0]
-        got, base = answer(llm, projector, feats, TRANSCRIBE_PROMPT), whisper_only(feats[None])
-        rows.append((u.text, got, word_error_rate(u.text, got), word_error_rate(u.text, base)))
+        got, base = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64), whisper_only(feats[None])
+        direct = ctc_transcript(llm, projector, feats)
+        rows.append((u.text, got, word_error_rate(u.text, got), word_error_rate(u.text, base),
+                     direct, word_error_rate(u.text, direct) if direct is not None else None))
     results["held_out_voices_wer"] = sum(r[2] for r in rows) / max(1, len(rows))
     results["held_out_voices_whisper_wer"] = sum(r[3] for r in rows) / max(1, len(rows))
+    if rows and rows[0][5] is not None:
+        results["held_out_voices_ctc_wer"] = sum(r[5] for r in rows) / len(rows)
     results["held_out_rows"] = rows
     real = _real_recordings()
     real_rows = []
     for text, audio in real:
         feats = encoder.encode(audio)[0]
-        got = answer(llm, projector, feats, TRANSCRIBE_PROMPT)
-        real_rows.append((text, got, word_error_rate(text, got)))
+        got = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64)
+        real_rows.append((text, got, word_error_rate(text, got), whisper_only(feats[None])))
     results["real_clips_wer"] = sum(r[2] for r in real_rows) / max(1, len(real_rows)) if real_rows else None
+    results["real_clips_whisper_wer"] = (sum(word_error_rate(r[0], r[3]) for r in real_rows) / len(real_rows)
+                                         if real_rows else None)
     results["real_rows"] = real_rows
     typed = spoken = 0
     qa_rows = []
@@ -198,6 +206,18 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     results["spoken_vs_typed"] = spoken / max(1, typed)
     results["qa_rows"] = qa_rows
     return results
+
+
+def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> str | None:
+    """A CTC adapter's own greedy transcript (its tokens decoded, no LLM): shows what the LLM is handed."""
+    if not projector.cfg.ctc:
+        return None
+    with torch.inference_mode():
+        logits = projector.ctc_logits(features.float()[None].to(llm.placement.device))[0]
+    best = logits.argmax(-1).tolist()
+    blank = logits.shape[-1] - 1
+    tokens = [t for i, t in enumerate(best) if t != blank and (i == 0 or t != best[i - 1])]
+    return llm.tokenizer.decode(tokens).strip()
 
 
 def _typed(llm: LLM, question: str) -> str:
