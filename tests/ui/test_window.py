@@ -379,3 +379,27 @@ def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, 
     assert question.text.startswith("Extract the text")
     assert "Sources: report.pdf, page 3" in w.message_widgets()[-1].meta.text()
     assert w.history.messages(w.conversation)[-1].meta["sources"] == ["report.pdf, page 3"]
+
+
+def test_switching_language_retranslates_the_open_window(make_window, qtbot, fake):
+    from dataclasses import replace
+
+    from ui.i18n import install_language
+
+    w = make_window(fake)
+    assert w.send_button.text() == "Send"
+    try:
+        w.apply_settings(replace(w.settings, language="ko"))
+        assert w.send_button.text() == "보내기" and w.windowTitle() == "옴니 어시스턴트"
+    finally:
+        install_language(QApplication.instance(), "en")
+    w.apply_settings(replace(w.settings, language="en"))
+    assert w.send_button.text() == "Send"
+
+
+def test_recordings_can_be_played_back(make_window, qtbot, fake, tmp_path):
+    w = make_window(fake)
+    wav = write_wav(tmp_path / "q.wav")
+    w.add_files([wav])
+    w.attachments.chips[0].play.emit(wav)
+    assert w.player is not None and w.player.source() == QUrl.fromLocalFile(str(wav))
