@@ -3,243 +3,268 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../window.py" line="189" />
+        <location filename="../window.py" line="210" />
         <source>Omni Assistant</source>
         <translation>옴니 어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="190" />
-        <location filename="../window.py" line="313" />
+        <location filename="../window.py" line="211" />
+        <location filename="../window.py" line="339" />
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../window.py" line="191" />
+        <location filename="../window.py" line="212" />
         <source>Search conversations</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../window.py" line="192" />
+        <location filename="../window.py" line="213" />
         <source>Template:</source>
         <translation>템플릿:</translation>
     </message>
     <message>
-        <location filename="../window.py" line="193" />
-        <location filename="../window.py" line="285" />
+        <location filename="../window.py" line="214" />
+        <location filename="../window.py" line="311" />
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="194" />
+        <location filename="../window.py" line="215" />
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../window.py" line="195" />
-        <location filename="../window.py" line="410" />
+        <location filename="../window.py" line="216" />
+        <location filename="../window.py" line="441" />
         <source>Attach</source>
         <translation>첨부</translation>
     </message>
     <message>
-        <location filename="../window.py" line="196" />
+        <location filename="../window.py" line="217" />
         <source>Hold to talk (F8)</source>
         <translation>눌러서 말하기 (F8)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="197" />
+        <location filename="../window.py" line="218" />
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="198" />
+        <location filename="../window.py" line="219" />
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../window.py" line="199" />
+        <location filename="../window.py" line="220" />
         <source>Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop images, audio and documents.</source>
         <translation>무엇이든 물어보세요. Enter로 보내고 Shift+Enter로 줄을 바꿉니다. 이미지, 오디오, 문서를 붙여넣거나 끌어다 놓으세요.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="201" />
+        <location filename="../window.py" line="222" />
         <source>Type a question, drop an image or a document, or hold F8 and speak.</source>
         <translation>질문을 입력하거나 이미지나 문서를 끌어다 놓거나, F8을 누른 채 말하세요.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="205" />
+        <location filename="../window.py" line="223" />
+        <source>Summarize</source>
+        <translation>요약</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="223" />
+        <source>Explain this code</source>
+        <translation>코드 설명</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="224" />
+        <source>Describe this table</source>
+        <translation>표 설명</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="224" />
+        <source>Extract the text</source>
+        <translation>텍스트 추출</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="230" />
         <source>Loading models in the background…</source>
         <translation>백그라운드에서 모델을 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="250" />
-        <location filename="../window.py" line="258" />
+        <location filename="../window.py" line="276" />
+        <location filename="../window.py" line="284" />
         <source>Rename</source>
         <translation>이름 바꾸기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="251" />
+        <location filename="../window.py" line="277" />
         <source>Export to Markdown</source>
         <translation>마크다운으로 내보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="252" />
-        <location filename="../window.py" line="271" />
+        <location filename="../window.py" line="278" />
+        <location filename="../window.py" line="297" />
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../window.py" line="258" />
+        <location filename="../window.py" line="284" />
         <source>Title:</source>
         <translation>제목:</translation>
     </message>
     <message>
-        <location filename="../window.py" line="271" />
+        <location filename="../window.py" line="297" />
         <source>Delete this conversation?</source>
         <translation>이 대화를 삭제할까요?</translation>
     </message>
     <message>
-        <location filename="../window.py" line="291" />
+        <location filename="../window.py" line="317" />
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="297" />
+        <location filename="../window.py" line="323" />
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../window.py" line="299" />
+        <location filename="../window.py" line="325" />
         <source>zero-shot</source>
         <translation>제로샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="299" />
+        <location filename="../window.py" line="325" />
         <source>one-shot</source>
         <translation>원샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="300" />
+        <location filename="../window.py" line="326" />
         <source>few-shot</source>
         <translation>퓨샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="342" />
-        <location filename="../window.py" line="580" />
+        <location filename="../window.py" line="370" />
+        <location filename="../window.py" line="630" />
         <source>Heard: %1</source>
         <translation>들은 내용: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="345" />
+        <location filename="../window.py" line="373" />
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../window.py" line="349" />
+        <location filename="../window.py" line="377" />
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../window.py" line="354" />
+        <location filename="../window.py" line="382" />
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../window.py" line="358" />
+        <location filename="../window.py" line="386" />
         <source>Code copied</source>
         <translation>코드를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="364" />
+        <location filename="../window.py" line="392" />
         <source>You</source>
         <translation>나</translation>
     </message>
     <message>
-        <location filename="../window.py" line="364" />
+        <location filename="../window.py" line="392" />
         <source>Assistant</source>
         <translation>어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="365" />
+        <location filename="../window.py" line="393" />
         <source>interrupted</source>
         <translation>중단됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="365" />
+        <location filename="../window.py" line="393" />
         <source>stopped</source>
         <translation>멈춤</translation>
     </message>
     <message>
-        <location filename="../window.py" line="365" />
+        <location filename="../window.py" line="393" />
         <source>error</source>
         <translation>오류</translation>
     </message>
     <message>
-        <location filename="../window.py" line="372" />
+        <location filename="../window.py" line="400" />
         <source>%1 · first token %2 ms · %3 tokens/s</source>
         <translation>%1 · 첫 토큰 %2 ms · 초당 %3 토큰</translation>
     </message>
     <message>
-        <location filename="../window.py" line="388" />
+        <location filename="../window.py" line="403" />
+        <source>Sources: %1</source>
+        <translation>출처: %1</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="419" />
         <source>Not a file: %1</source>
         <translation>파일이 아닙니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="392" />
+        <location filename="../window.py" line="423" />
         <source>%1 is larger than the %2 MB limit</source>
         <translation>%1 파일이 %2 MB 제한보다 큽니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="444" />
+        <location filename="../window.py" line="494" />
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="455" />
+        <location filename="../window.py" line="505" />
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="489" />
+        <location filename="../window.py" line="539" />
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="494" />
+        <location filename="../window.py" line="544" />
         <source>Image question</source>
         <translation>이미지 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="495" />
+        <location filename="../window.py" line="545" />
         <source>Voice question</source>
         <translation>음성 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="496" />
+        <location filename="../window.py" line="546" />
         <source>Document question</source>
         <translation>문서 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="556" />
+        <location filename="../window.py" line="606" />
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="561" />
+        <location filename="../window.py" line="611" />
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="566" />
+        <location filename="../window.py" line="616" />
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="569" />
+        <location filename="../window.py" line="619" />
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="575" />
+        <location filename="../window.py" line="625" />
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
@@ -247,7 +272,7 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../widgets.py" line="170" />
+        <location filename="../widgets.py" line="172" />
         <source>Copy</source>
         <translation>복사</translation>
     </message>
@@ -255,12 +280,12 @@
 <context>
     <name>Recorder</name>
     <message>
-        <location filename="../recorder.py" line="72" />
+        <location filename="../recorder.py" line="75" />
         <source>No microphone was found. Connect one, or attach an audio file instead.</source>
         <translation>마이크를 찾을 수 없습니다. 마이크를 연결하거나 오디오 파일을 첨부하세요.</translation>
     </message>
     <message>
-        <location filename="../recorder.py" line="87" />
+        <location filename="../recorder.py" line="90" />
         <source>The microphone '%1' could not be opened (access denied or busy).</source>
         <translation>마이크 '%1'을(를) 열 수 없습니다 (권한이 없거나 사용 중).</translation>
     </message>
