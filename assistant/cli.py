@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -66,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a short tour: a text, an image (if an adapter exists) and a voice question")
     add_dataclass_flags(demo, EngineConfig)
+
+    serve = sub.add_parser("serve", help="an OpenAI-compatible chat-completions API over the engine")
+    serve.add_argument("--host", default="127.0.0.1", help="loopback by default; any other address needs an API key")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--api-key", default=os.environ.get("ASSISTANT_API_KEY", ""),
+                       help="required as 'Authorization: Bearer KEY' when set (default: $ASSISTANT_API_KEY)")
+    serve.add_argument("--voice-mode", choices=("cascade", "native"), default="cascade",
+                       help="how input_audio parts are heard")
+    add_dataclass_flags(serve, EngineConfig)
     return parser
 
 
@@ -182,13 +192,29 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """serve: load the models, then answer OpenAI-style requests until interrupted."""
+    from assistant.server import make_server
+
+    engine = Engine(from_flags(EngineConfig, args), progress=lambda m: print(f"[{m}]", file=sys.stderr))
+    server = make_server(engine, args.host, args.port, args.api_key, voice_mode=args.voice_mode)
+    engine.preload(speech=True, vision=engine.has_adapter("image"))
+    host, port = server.server_address[:2]
+    print(f"serving {server.model_id} on http://{host}:{port}/v1 (Ctrl+C stops)", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
     args = build_parser().parse_args(argv)
     from assistant import bench, demo
 
     commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models,
-                "bench": bench.cmd_bench, "demo": demo.cmd_demo}
+                "bench": bench.cmd_bench, "demo": demo.cmd_demo, "serve": cmd_serve}
     try:
         return commands[args.command](args)
     except (UserInputError, MissingWeightsError, ValueError) as e:

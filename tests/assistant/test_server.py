@@ -1,0 +1,212 @@
+"""The OpenAI-compatible server, driven by the official `openai` client (and raw HTTP for what a client won't send)."""
+
+import base64
+import http.client
+import io
+import json
+import socket
+import threading
+import time
+
+import numpy as np
+import openai
+import pytest
+from PIL import Image
+
+from assistant.conversation import AudioPart, Done, Error, ImagePart, TokenDelta
+from assistant.media import UserInputError
+from assistant.server import make_server
+
+
+class FakeEngine:
+    def __init__(self, delay=0.0):
+        self.delay = delay
+        self.seen = []
+        self.cancelled = threading.Event()
+
+    def model_names(self):
+        return {"llm": "fake-llm"}
+
+    def respond(self, conversation, options, voice_mode="cascade", cancel=None):
+        self.seen.append((conversation, options, voice_mode))
+        if conversation[-1].text == "fail":
+            yield Error("that did not work")
+            return
+        kinds = "+".join(type(p).__name__ for p in conversation[-1].parts)
+        words = [f"[{kinds}]"] + ["word"] * (200 if conversation[-1].text == "long" else 3)
+        for i, w in enumerate(words):
+            if cancel is not None and cancel.is_set():
+                self.cancelled.set()
+                yield Done(" ".join(words[:i]), "cancelled", {"tokens": i, "prompt_tokens": 7}, {})
+                return
+            time.sleep(self.delay)
+            yield TokenDelta(w if i == 0 else " " + w)
+        yield Done(" ".join(words), "stop", {"tokens": len(words), "prompt_tokens": 7}, {})
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(engine=None, api_key=""):
+        engine = engine or FakeEngine()
+        server = make_server(engine, "127.0.0.1", 0, api_key)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        port = server.server_address[1]
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=api_key or "none", max_retries=0,
+                               timeout=20)
+        return engine, server, client, port
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def _png() -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _wav() -> str:
+    from ui.recorder import to_wav
+
+    return base64.b64encode(to_wav(np.zeros(8000, np.float32))).decode()
+
+
+def test_models_and_a_plain_completion_with_usage(serve):
+    engine, _, client, _ = serve()
+    assert [m.id for m in client.models.list().data] == ["fake-llm"]
+    r = client.chat.completions.create(model="fake-llm", messages=[
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
+        temperature=0.2, top_p=0.5, max_tokens=12, stop=["END"], seed=3)
+    assert r.choices[0].message.content == "[TextPart] word word word" and r.choices[0].finish_reason == "stop"
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.total_tokens) == (7, 4, 11)
+    convo, opts, _ = engine.seen[-1]
+    assert convo[0].role == "system" and convo[0].text == "Be brief."
+    assert (opts.temperature, opts.top_p, opts.max_new_tokens, opts.stop, opts.seed) == (0.2, 0.5, 12, ("END",), 3)
+
+
+def test_streaming_with_image_and_audio_parts(serve):
+    engine, _, client, _ = serve()
+    stream = client.chat.completions.create(model="fake-llm", stream=True, stream_options={"include_usage": True},
+                                            messages=[{"role": "user", "content": [
+                                                {"type": "image_url", "image_url": {"url": _png()}},
+                                                {"type": "input_audio", "input_audio": {"data": _wav(), "format": "wav"}},
+                                                {"type": "text", "text": "what is this?"}]}])
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "[ImagePart+AudioPart+TextPart] word word word"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].usage.completion_tokens == 4
+    parts = engine.seen[-1][0][-1].parts
+    assert isinstance(parts[0], ImagePart) and isinstance(parts[1], AudioPart) and parts[0].source[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("messages,status,fragment", [
+    ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,aGVsbG8="}}]}],
+     400, "undecodable image"),
+    ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}], 400, "data: URL"),
+    ([{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "!!!", "format": "wav"}}]}],
+     400, "base64"),
+    ([{"role": "user", "content": [{"type": "video", "video": {}}]}], 400, "unsupported content part"),
+    ([{"role": "assistant", "content": "hi"}], 400, "last message"),
+    ([], 400, "non-empty"),
+    ([{"role": "user", "content": "fail"}], 400, "did not work"),
+])
+def test_bad_requests_get_openai_errors(serve, messages, status, fragment):
+    _, _, client, _ = serve()
+    with pytest.raises(openai.APIStatusError) as e:
+        client.chat.completions.create(model="fake-llm", messages=messages)
+    assert e.value.status_code == status and fragment in e.value.body["message"]
+
+
+def test_unknown_model_and_bad_parameters(serve):
+    _, _, client, _ = serve()
+    with pytest.raises(openai.NotFoundError) as e:
+        client.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "hi"}])
+    assert e.value.body["code"] == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="fake-llm", messages=[{"role": "user", "content": "hi"}], temperature=5)
+    assert e.value.body["param"] == "temperature"
+
+
+def _raw(port, method, path, body=b"", headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    return r.status, json.loads(r.read() or b"{}")
+
+
+def test_malformed_and_oversized_bodies(serve):
+    _, _, _, port = serve()
+    status, body = _raw(port, "POST", "/v1/chat/completions", b"{not json", {"Content-Type": "application/json"})
+    assert status == 400 and body["error"]["code"] == "invalid_json"
+    status, body = _raw(port, "POST", "/v1/chat/completions", b"[1, 2]")
+    assert status == 400
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.putrequest("POST", "/v1/chat/completions")
+    conn.putheader("Content-Length", str(100 * 1024 * 1024))
+    conn.endheaders()
+    r = conn.getresponse()
+    assert r.status == 413 and json.loads(r.read())["error"]["code"] == "body_too_large"
+    assert _raw(port, "GET", "/nope")[0] == 404
+
+
+def test_api_key_is_checked_and_required_off_loopback(serve):
+    _, _, client, port = serve(api_key="s3cret")
+    assert client.models.list().data[0].id == "fake-llm"
+    status, body = _raw(port, "GET", "/v1/models", headers={"Authorization": "Bearer wrong"})
+    assert status == 401 and body["error"]["type"] == "authentication_error"
+    with pytest.raises(UserInputError, match="api-key"):
+        make_server(FakeEngine(), "0.0.0.0", 0, "")
+
+
+def test_a_client_that_disconnects_mid_stream_cancels_and_the_server_stays_healthy(serve):
+    engine, _, client, port = serve(FakeEngine(delay=0.01))
+    body = json.dumps({"model": "fake-llm", "stream": True, "messages": [{"role": "user", "content": "long"}]})
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
+    received = b""
+    while b"data:" not in received:
+        received += sock.recv(4096)
+    sock.close()
+    assert engine.cancelled.wait(10)
+    r = client.chat.completions.create(model="fake-llm", messages=[{"role": "user", "content": "hi"}])
+    assert r.choices[0].message.content.endswith("word")
+
+
+def test_concurrent_requests_are_served_first_come_first_served(serve):
+    engine, _, client, _ = serve(FakeEngine(delay=0.01))
+    results = {}
+
+    def ask(i):
+        r = client.chat.completions.create(model="fake-llm", messages=[{"role": "user", "content": f"q{i}"}])
+        results[i] = r.choices[0].message.content
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+        time.sleep(0.005)
+    for t in threads:
+        t.join(30)
+    assert len(results) == 6 and all(v.endswith("word word word") for v in results.values())
+    assert len(engine.seen) == 6  # one engine, every request answered exactly once
+
+
+def test_fuzzed_requests_never_take_the_server_down(serve):
+    import random
+
+    _, _, client, port = serve()
+    rng = random.Random(0)
+    good = json.dumps({"model": "fake-llm", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    for _ in range(60):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        status, _ = _raw(port, "POST", "/v1/chat/completions", bytes(data))
+        assert status in (200, 400, 404)
+    assert client.models.list().data[0].id == "fake-llm"
