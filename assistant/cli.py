@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from assistant.conversation import Done, Error, Message, TokenDelta, Transcript
-from assistant.engine import Engine, EngineConfig
+from assistant.engine import Engine, EngineConfig, create_engine
 from assistant.media import UserInputError, load_audio
 from models.generation import SamplingOptions
 from models.weights import MissingWeightsError
@@ -124,7 +124,7 @@ def _paths(value) -> list[str]:
 
 def cmd_ask(args) -> int:
     """ask: stream one answer, or answer a JSONL batch with one model load."""
-    engine = Engine(from_flags(EngineConfig, args))
+    engine = create_engine(from_flags(EngineConfig, args))
     opts = from_flags(SamplingOptions, args)
     if args.batch is None:
         message = Message.user(args.text, args.image, args.audio, args.file)
@@ -196,7 +196,7 @@ def cmd_serve(args) -> int:
     """serve: load the models, then answer OpenAI-style requests until interrupted."""
     from assistant.server import make_server
 
-    engine = Engine(from_flags(EngineConfig, args), progress=lambda m: print(f"[{m}]", file=sys.stderr))
+    engine = create_engine(from_flags(EngineConfig, args), progress=lambda m: print(f"[{m}]", file=sys.stderr))
     server = make_server(engine, args.host, args.port, args.api_key, voice_mode=args.voice_mode)
     engine.preload(speech=True, vision=engine.has_adapter("image"))
     host, port = server.server_address[:2]

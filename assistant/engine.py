@@ -44,7 +44,19 @@ class EngineConfig:
     system_prompt: str = ""
     threads: int = 0  # CPU threads for torch; 0 keeps torch's default
     max_file_mb: int = 20  # documents over this are refused
+    remote_url: str = ""  # an OpenAI-compatible endpoint (e.g. vLLM): answers come from there instead
+    remote_model: str = ""  # its model id ("" = the first it lists)
+    remote_key: str = ""
     max_pdf_pages: int = 300
+
+
+def create_engine(config: EngineConfig = EngineConfig(), progress: Callable[[str], None] | None = None):
+    """The local Engine, or a RemoteEngine when config.remote_url is set; both answer respond() the same way."""
+    if config.remote_url:
+        from assistant.remote import RemoteEngine
+
+        return RemoteEngine(config.remote_url, config.remote_model, config.remote_key, config.system_prompt)
+    return Engine(config, progress)
 
 
 def adapter_dir(modality: str, encoder: str, llm: str, override: str = "") -> Path:

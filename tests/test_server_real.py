@@ -43,3 +43,15 @@ def test_text_image_and_audio_through_the_openai_client(client, tmp_path):
     r = client.chat.completions.create(model=model, temperature=0, max_tokens=24, messages=[
         {"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": _b64(wav), "format": "wav"}}]}])
     assert "Paris" in r.choices[0].message.content
+
+
+def test_remote_backend_against_our_own_server(client):
+    from assistant.conversation import Done, Message
+    from assistant.remote import RemoteEngine
+    from models.generation import SamplingOptions
+
+    remote = RemoteEngine(str(client.base_url))
+    remote.preload()
+    done = list(remote.respond([Message.user("What is the capital of France?")],
+                               SamplingOptions(temperature=0, max_new_tokens=24)))[-1]
+    assert isinstance(done, Done) and "Paris" in done.answer and done.timings["tokens"] > 0

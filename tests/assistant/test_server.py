@@ -210,3 +210,54 @@ def test_fuzzed_requests_never_take_the_server_down(serve):
         status, _ = _raw(port, "POST", "/v1/chat/completions", bytes(data))
         assert status in (200, 400, 404)
     assert client.models.list().data[0].id == "fake-llm"
+
+
+def test_remote_backend_sends_parts_and_streams_back(serve, tmp_path):
+    from assistant.conversation import FilePart, Message
+    from assistant.engine import EngineConfig, create_engine
+    from assistant.remote import RemoteEngine
+    from models.generation import SamplingOptions
+
+    engine, _, _, port = serve()
+    remote = create_engine(EngineConfig(remote_url=f"http://127.0.0.1:{port}/v1"))
+    assert isinstance(remote, RemoteEngine)
+    remote.preload()
+    assert remote.model_names() == {"llm": "remote:fake-llm"}
+    png = tmp_path / "a.png"
+    Image.new("RGB", (8, 8), "blue").save(png)
+    wav = tmp_path / "q.wav"
+    wav.write_bytes(base64.b64decode(_wav()))
+    doc = tmp_path / "notes.md"
+    doc.write_text("The launch moves to 14 April.")
+    convo = [Message.user("first"), Message.assistant("ok"),
+             Message.user("what are these?", images=[png], audio=wav, files=[doc])]
+    events = list(remote.respond(convo, SamplingOptions(temperature=0.1, max_new_tokens=9, stop=("X",), seed=1)))
+    deltas = "".join(e.text for e in events if isinstance(e, TokenDelta))
+    done = events[-1]
+    assert isinstance(done, Done) and done.answer == deltas and done.timings["tokens"] == 4
+    sent, opts, _ = engine.seen[-1]
+    assert [type(p).__name__ for p in sent[-1].parts] == ["ImagePart", "AudioPart", "TextPart", "TextPart"]
+    assert "14 April" in sent[-1].parts[2].text and "<document" in sent[-1].parts[2].text
+    assert [m.role for m in sent] == ["system", "user", "assistant", "user"] and sent[2].text == "ok"
+    assert (opts.temperature, opts.max_new_tokens, opts.stop, opts.seed) == (0.1, 9, ("X",), 1)
+
+
+def test_remote_errors_and_cancel(serve):
+    from assistant.conversation import Message
+    from assistant.remote import RemoteEngine
+
+    engine, _, _, port = serve(FakeEngine(delay=0.01))
+    remote = RemoteEngine(f"http://127.0.0.1:{port}/v1", "fake-llm")
+    events = list(remote.respond([Message.user("fail")]))
+    assert isinstance(events[-1], Error) and "did not work" in events[-1].message
+    cancel = threading.Event()
+    seen = []
+    for e in remote.respond([Message.user("long")], cancel=cancel):
+        seen.append(e)
+        if len(seen) == 3:
+            cancel.set()
+    assert isinstance(seen[-1], Done) and seen[-1].finish_reason == "cancelled" and len(seen) < 50
+    dead = RemoteEngine("http://127.0.0.1:1/v1", "x")
+    assert isinstance(list(dead.respond([Message.user("hi")]))[-1], Error)
+    with pytest.raises(UserInputError, match="did not answer"):
+        RemoteEngine("http://127.0.0.1:1/v1").preload()

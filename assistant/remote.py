@@ -1,0 +1,163 @@
+"""A remote backend: the same respond() as the Engine, answered by any OpenAI-compatible endpoint (vLLM, this
+project's own server, ...). Images and recordings travel as content parts; documents as quoted text."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+from collections.abc import Iterator
+
+from assistant.conversation import AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, TokenDelta
+from assistant.media import UserInputError, load_audio, load_image, read_bytes
+from models.generation import SamplingOptions
+
+
+def _image_url(part: ImagePart) -> str:
+    data = read_bytes(part.source)
+    image = load_image(part.source)  # refuses what the far end could not decode either
+    mime = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}.get(
+        image.format or "", "")
+    if not mime:  # re-encode anything else as PNG
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, "PNG")
+        data, mime = buf.getvalue(), "image/png"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _audio(part: AudioPart) -> dict:
+    data = read_bytes(part.source)
+    if data[:4] == b"RIFF" or data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3"):
+        fmt = "wav" if data[:4] == b"RIFF" else "mp3"
+    else:  # other formats: decode with ffmpeg and send 16 kHz WAV
+        data, fmt = _wav(load_audio(part.source)), "wav"
+    return {"type": "input_audio", "input_audio": {"data": base64.b64encode(data).decode(), "format": fmt}}
+
+
+def _wav(samples) -> bytes:
+    """16 kHz mono 16-bit WAV bytes."""
+    import wave
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def to_openai(conversation: list[Message], system_prompt: str = "") -> list[dict]:
+    """The conversation as OpenAI chat messages with content parts."""
+    from assistant.documents import read
+    from assistant.prompt import DOCUMENT_RULE
+    from assistant.retrieval import quote, select
+
+    out: list[dict] = []
+    if conversation and conversation[0].role == "system":  # a conversation's own system prompt wins
+        system_prompt, conversation = conversation[0].text, conversation[1:]
+    if any(isinstance(p, FilePart) for m in conversation for p in m.parts):
+        system_prompt = f"{system_prompt}\n\n{DOCUMENT_RULE}".strip()
+    if system_prompt:  # one system message, first: what OpenAI-style servers accept
+        out.append({"role": "system", "content": system_prompt})
+    for m in conversation:
+        parts: list[dict] = []
+        for p in m.parts:
+            if isinstance(p, TextPart):
+                parts.append({"type": "text", "text": p.text})
+            elif isinstance(p, ImagePart):
+                parts.append({"type": "image_url", "image_url": {"url": _image_url(p)}})
+            elif isinstance(p, AudioPart):
+                parts.append(_audio(p))
+            elif isinstance(p, FilePart):
+                doc = read(p.path)
+                doc.name = p.label
+                parts.append({"type": "text", "text": quote(select(doc, m.text, 12_000, None))})
+        if m.role != "user" and all(x["type"] == "text" for x in parts):
+            out.append({"role": m.role, "content": "\n".join(x["text"] for x in parts)})
+        else:
+            out.append({"role": m.role, "content": parts})
+    return out
+
+
+class RemoteEngine:
+    """respond() over an OpenAI-compatible endpoint; preload() checks that it answers."""
+
+    def __init__(self, base_url: str, model: str = "", api_key: str = "", system_prompt: str = "",
+                 timeout: float = 120):
+        import openai
+
+        self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "none", max_retries=0, timeout=timeout)
+        self.base_url, self.model, self.system_prompt = base_url, model, system_prompt
+
+    def preload(self, speech: bool = False, vision: bool = False) -> None:
+        """Ask the endpoint for its models; pick the first if none was configured."""
+        import openai
+
+        try:
+            models = [m.id for m in self.client.models.list().data]
+        except openai.APIError as e:
+            raise UserInputError(f"the remote endpoint {self.base_url} did not answer: {e}") from None
+        if not self.model:
+            if not models:
+                raise UserInputError(f"the remote endpoint {self.base_url} lists no models")
+            self.model = models[0]
+
+    def model_names(self) -> dict:
+        """The remote model, by role."""
+        return {"llm": f"remote:{self.model}"}
+
+    def has_adapter(self, modality: str) -> bool:
+        """The far end decides what it understands."""
+        return True
+
+    def respond(self, conversation: list[Message], options: SamplingOptions = SamplingOptions(),
+                voice_mode: str = "cascade", cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Stream the remote answer as the Engine's events."""
+        import openai
+
+        start = time.perf_counter()
+        try:
+            messages = to_openai(conversation, self.system_prompt)
+            if not self.model:
+                self.preload()
+            kwargs = {"temperature": options.temperature, "top_p": options.top_p,
+                      "max_tokens": options.max_new_tokens}
+            if options.stop:
+                kwargs["stop"] = list(options.stop)
+            if options.seed is not None:
+                kwargs["seed"] = options.seed
+            stream = self.client.chat.completions.create(model=self.model, messages=messages, stream=True,
+                                                         stream_options={"include_usage": True}, **kwargs)
+            answer, first, finish, usage = [], None, "stop", None
+            for chunk in stream:
+                if cancel is not None and cancel.is_set():
+                    stream.close()
+                    finish = "cancelled"
+                    break
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        first = first or time.perf_counter()
+                        answer.append(choice.delta.content)
+                        yield TokenDelta(choice.delta.content)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+            end = time.perf_counter()
+            tokens = usage.completion_tokens if usage else len(answer)
+            yield Done("".join(answer), finish, {
+                "ttft_ms": round(((first or end) - start) * 1000, 1), "total_ms": round((end - start) * 1000, 1),
+                "tokens": tokens, "prompt_tokens": usage.prompt_tokens if usage else 0,
+                "tokens_per_s": round((tokens - 1) / (end - first), 1) if first and tokens > 1 and end > first else 0.0,
+            }, self.model_names())
+        except UserInputError as e:
+            yield Error(str(e))
+        except openai.APIStatusError as e:
+            message = (e.body or {}).get("message") if isinstance(e.body, dict) else None
+            yield Error(f"the remote endpoint refused the request ({e.status_code}): {message or e}")
+        except openai.APIError as e:
+            yield Error(f"the remote endpoint {self.base_url} failed: {e}")
