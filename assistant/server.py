@@ -82,6 +82,22 @@ class EngineQueue:
                 job.events.put(None)
 
 
+class SharedEngine:
+    """An engine shared with another front end (the desktop app): one respond() at a time, across both."""
+
+    def __init__(self, engine, lock: threading.Lock):
+        self.engine, self.lock = engine, lock
+
+    def model_names(self) -> dict:
+        """The wrapped engine's models."""
+        return self.engine.model_names()
+
+    def respond(self, *args, **kwargs):
+        """The wrapped respond(), holding the shared lock until the answer is finished."""
+        with self.lock:
+            yield from self.engine.respond(*args, **kwargs)
+
+
 def _decode_base64(data: str, what: str) -> bytes:
     try:
         return base64.b64decode(data, validate=True)
@@ -207,6 +223,9 @@ class Handler(BaseHTTPRequestHandler):
         self._json(e.status, e.body())
 
     def _authorize(self) -> None:
+        if getattr(self.server, "stopped", False):  # keep-alive connections outlive shutdown(): refuse on them
+            self.close_connection = True
+            raise APIError(503, "the server is shutting down", "server_error", "shutting_down")
         key = self.server.api_key
         if not key:
             return
@@ -344,6 +363,13 @@ def _usage(done: Done | None) -> dict:
     prompt = int(done.timings.get("prompt_tokens", 0)) if done else 0
     completion = int(done.timings.get("tokens", 0)) if done else 0
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def stop_server(server: ThreadingHTTPServer) -> None:
+    """Stop serving, including on open keep-alive connections, and close the socket."""
+    server.stopped = True
+    server.shutdown()
+    server.server_close()
 
 
 def is_loopback(host: str) -> bool:

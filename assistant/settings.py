@@ -48,6 +48,12 @@ class Settings:
     microphone: str = ""  # QtMultimedia device id; "" for the system default
     max_file_mb: int = 20
     max_pdf_pages: int = 300
+    remote_url: str = ""  # answer with an OpenAI-compatible endpoint instead of the local LLM
+    remote_model: str = ""
+    remote_key: str = ""
+    server_enabled: bool = False  # serve the local models as an OpenAI-compatible API (loopback)
+    server_port: int = 8000
+    server_key: str = ""
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:

@@ -80,7 +80,31 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Vision model"), self.vision)
         form.addRow(self.tr("Device"), self.device)
         form.addRow(self.tr("Precision"), self.quantize)
+        self.remote_url = QLineEdit(settings.remote_url)
+        self.remote_url.setPlaceholderText(self.tr("empty: answer with the local models; or e.g. http://gpu-box:8000/v1"))
+        self.remote_model = QLineEdit(settings.remote_model)
+        self.remote_model.setPlaceholderText(self.tr("empty: the first model the endpoint lists"))
+        self.remote_key = QLineEdit(settings.remote_key)
+        self.remote_key.setEchoMode(QLineEdit.Password)
+        form.addRow(self.tr("Remote endpoint (OpenAI-compatible)"), self.remote_url)
+        form.addRow(self.tr("Remote model"), self.remote_model)
+        form.addRow(self.tr("Remote API key"), self.remote_key)
         tabs.addTab(models, self.tr("Models"))
+
+        api = QWidget()
+        form = QFormLayout(api)
+        self.server_enabled = QCheckBox(self.tr("Serve the local models as an OpenAI-compatible API on this computer"))
+        self.server_enabled.setChecked(settings.server_enabled)
+        self.server_port = QSpinBox()
+        self.server_port.setRange(1024, 65535)
+        self.server_port.setValue(settings.server_port)
+        self.server_key = QLineEdit(settings.server_key)
+        self.server_key.setEchoMode(QLineEdit.Password)
+        self.server_key.setPlaceholderText(self.tr("optional on this computer (127.0.0.1)"))
+        form.addRow(self.tr("API server"), self.server_enabled)
+        form.addRow(self.tr("Port"), self.server_port)
+        form.addRow(self.tr("API key"), self.server_key)
+        tabs.addTab(api, self.tr("API"))
 
         voice = QWidget()
         form = QFormLayout(voice)
@@ -208,4 +232,7 @@ class SettingsDialog(QDialog):
             templates=list(self.templates),
             template=_value(self.default_template) if _value(self.default_template) in names else "",
             pii_guard=self.pii_guard.isChecked(), language=_value(self.language), theme=_value(self.theme),
-            max_file_mb=self.max_file_mb.value(), max_pdf_pages=self.max_pdf_pages.value())
+            max_file_mb=self.max_file_mb.value(), max_pdf_pages=self.max_pdf_pages.value(),
+            remote_url=self.remote_url.text().strip(), remote_model=self.remote_model.text().strip(),
+            remote_key=self.remote_key.text().strip(), server_enabled=self.server_enabled.isChecked(),
+            server_port=self.server_port.value(), server_key=self.server_key.text().strip())

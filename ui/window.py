@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
 
     request_load = Signal(object)
     request_respond = Signal(int, object, object, str, object)
+    request_serve = Signal(object)
 
     def __init__(self, settings: Settings, history: History, engine_factory, data_dir: Path,
                  settings_path: Path | None = None):
@@ -68,6 +69,11 @@ class MainWindow(QMainWindow):
         self.worker.moveToThread(self.thread)
         self.request_load.connect(self.worker.load)
         self.request_respond.connect(self.worker.respond)
+        self.request_serve.connect(self.worker.serve)
+        self.api_url = ""
+        self.worker.serving.connect(self._on_serving)
+        self.worker.serve_failed.connect(
+            lambda m: self.status_text.setText(self.tr("The API could not start: %1").replace("%1", m)))
         self.worker.loading.connect(self._on_loading)
         self.worker.ready.connect(self._on_ready)
         self.worker.load_failed.connect(self._on_load_failed)
@@ -619,6 +625,12 @@ class MainWindow(QMainWindow):
             note += " · " + self.tr("%1 interrupted answer(s) from the last session were kept").replace(
                 "%1", str(self.recover_note))
         self.status_text.setText(note)
+        if self.settings.server_enabled:
+            self.request_serve.emit(self.settings)
+
+    def _on_serving(self, url: str) -> None:
+        self.api_url = url
+        self.status_text.setText(self.tr("API serving at %1").replace("%1", url) if url else self.tr("API stopped"))
 
     def _on_load_failed(self, message: str) -> None:
         self.progress.hide()
@@ -682,7 +694,10 @@ class MainWindow(QMainWindow):
         from ui.i18n import install_language
 
         reload = any(getattr(new, k) != getattr(self.settings, k)
-                     for k in ("llm", "whisper", "vision", "device", "quantize"))
+                     for k in ("llm", "whisper", "vision", "device", "quantize", "remote_url", "remote_model",
+                               "remote_key"))
+        reserve = any(getattr(new, k) != getattr(self.settings, k)
+                      for k in ("server_enabled", "server_port", "server_key"))
         language_changed = new.language != self.settings.language
         self.settings = new
         new.save(self.settings_path)
@@ -693,7 +708,9 @@ class MainWindow(QMainWindow):
         if self.conversation is not None and not self.busy:
             self._show_messages(self.history.messages(self.conversation))
         if reload and not self.busy:
-            self.load_models()
+            self.load_models()  # serving restarts once the new models are ready
+        elif reserve:
+            self.request_serve.emit(new)
 
     def load_models(self) -> None:
         """Start (re)loading the models on the worker thread."""
@@ -703,6 +720,11 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.stop()
+        server = self.worker.server
+        if server is not None:  # shutdown() is thread-safe: it waits for the serving thread to stop
+            from assistant.server import stop_server
+
+            stop_server(server)
         if self.recorder.recording:
             self.recorder.stop()
         QApplication.instance().removeEventFilter(self)

@@ -26,11 +26,15 @@ class EngineWorker(QObject):
     token = Signal(int, str)
     finished = Signal(int, dict)  # request id, {"answer", "finish_reason", "timings", "models"}
     failed = Signal(int, str)
+    serving = Signal(str)  # the API's base URL, or "" when stopped
+    serve_failed = Signal(str)
 
     def __init__(self, factory: Callable):
         super().__init__()
         self.factory = factory
         self.engine = None
+        self.lock = threading.Lock()  # the engine answers one request at a time: the window's or the API's
+        self.server = None
 
     @Slot(object)
     def load(self, settings) -> None:
@@ -52,7 +56,31 @@ class EngineWorker(QObject):
         if self.engine is None:
             self.failed.emit(request, "the models are not loaded yet")
             return
-        for event in self.engine.respond(conversation, options, voice_mode=voice_mode, cancel=cancel):
+        with self.lock:  # the API server, when on, shares this engine
+            self._emit(request, self.engine.respond(conversation, options, voice_mode=voice_mode, cancel=cancel))
+
+    @Slot(object)
+    def serve(self, settings) -> None:
+        """Start (or restart) the OpenAI-compatible API on loopback, or stop it, per the settings."""
+        from assistant.server import SharedEngine, make_server, stop_server
+
+        if self.server is not None:
+            stop_server(self.server)
+            self.server = None
+            self.serving.emit("")
+        if not settings.server_enabled or self.engine is None:
+            return
+        try:
+            self.server = make_server(SharedEngine(self.engine, self.lock), "127.0.0.1", settings.server_port,
+                                      settings.server_key)
+        except OSError as e:
+            self.serve_failed.emit(f"port {settings.server_port}: {e.strerror or e}")
+            return
+        threading.Thread(target=self.server.serve_forever, name="api", daemon=True).start()
+        self.serving.emit(f"http://127.0.0.1:{self.server.server_address[1]}/v1")
+
+    def _emit(self, request: int, events) -> None:
+        for event in events:
             if isinstance(event, TokenDelta):
                 self.token.emit(request, event.text)
             elif isinstance(event, Transcript):
@@ -67,9 +95,10 @@ class EngineWorker(QObject):
 
 def real_engine(settings, progress):
     """The real Engine for the user's settings."""
-    from assistant.engine import Engine, EngineConfig
+    from assistant.engine import EngineConfig, create_engine
 
     config = EngineConfig(llm=settings.llm, whisper=settings.whisper, vision=settings.vision, device=settings.device,
                           quantize=settings.quantize, max_file_mb=settings.max_file_mb,
-                          max_pdf_pages=settings.max_pdf_pages)
-    return Engine(config, progress=progress)
+                          max_pdf_pages=settings.max_pdf_pages, remote_url=settings.remote_url,
+                          remote_model=settings.remote_model, remote_key=settings.remote_key)
+    return create_engine(config, progress=progress)

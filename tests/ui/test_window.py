@@ -414,3 +414,23 @@ def test_recordings_can_be_played_back(make_window, qtbot, fake, tmp_path):
     w.add_files([wav])
     w.attachments.chips[0].play.emit(wav)
     assert w.player is not None and w.player.source() == QUrl.fromLocalFile(str(wav))
+
+
+def test_the_api_server_starts_and_stops_from_settings(make_window, qtbot, fake):
+    from dataclasses import replace
+
+    import openai
+
+    w = make_window(fake)
+    w.apply_settings(replace(w.settings, server_enabled=True, server_port=0))
+    qtbot.waitUntil(lambda: bool(w.api_url), timeout=10_000)
+    client = openai.OpenAI(base_url=w.api_url, api_key="none", max_retries=0, timeout=20)
+    r = client.chat.completions.create(model="fake-llm", messages=[{"role": "user", "content": "hi from a script"}])
+    assert r.choices[0].message.content == "Hello there, friend."
+    assert fake.seen[-1][0][-1].text == "hi from a script"
+    ask(qtbot, w, "and from the window")  # the window and the API share one engine, one answer at a time
+    assert w.history.messages(w.conversation)[-1].text == "Hello there, friend."
+    w.apply_settings(replace(w.settings, server_enabled=False))
+    qtbot.waitUntil(lambda: not w.api_url, timeout=10_000)
+    with pytest.raises((openai.APIConnectionError, openai.InternalServerError)):
+        client.models.list()
