@@ -104,14 +104,16 @@ def kind_for(path: Path) -> str:
 
 
 def read(path: Path, limits: Limits = Limits(), ocr: Callable[[bytes], list[str]] | None = None,
-         transcribe: Callable[[bytes], str] | None = None) -> Document:
-    """Read any supported file. `ocr(image bytes)` and `transcribe(audio bytes)` come from the engine."""
+         transcribe: Callable[[bytes], str] | None = None, data: bytes | None = None) -> Document:
+    """Read any supported file. `ocr(image bytes)` and `transcribe(audio bytes)` come from the engine; `data` is
+    the file's content when the caller has already read it."""
     path = Path(path)
     name = path.name
-    if path.is_file() and path.stat().st_size > limits.max_bytes:
-        raise UserInputError(f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the "
-                             f"{limits.max_bytes / 1e6:.0f} MB file limit")
-    data = read_bytes(path)
+    if data is None:
+        if path.is_file() and path.stat().st_size > limits.max_bytes:
+            raise UserInputError(f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the "
+                                 f"{limits.max_bytes / 1e6:.0f} MB file limit")
+        data = read_bytes(path)
     if len(data) > limits.max_bytes:
         raise UserInputError(f"{name}: over the {limits.max_bytes / 1e6:.0f} MB file limit")
     kind = kind_for(path)

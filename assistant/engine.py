@@ -44,10 +44,10 @@ class EngineConfig:
     system_prompt: str = ""
     threads: int = 0  # CPU threads for torch; 0 keeps torch's default
     max_file_mb: int = 20  # documents over this are refused
+    max_pdf_pages: int = 300
     remote_url: str = ""  # an OpenAI-compatible endpoint (e.g. vLLM): answers come from there instead
     remote_model: str = ""  # its model id ("" = the first it lists)
     remote_key: str = ""
-    max_pdf_pages: int = 300
 
 
 def create_engine(config: EngineConfig = EngineConfig(), progress: Callable[[str], None] | None = None):
@@ -245,18 +245,17 @@ class Engine:
     def document(self, part: FilePart, question: str, budget: int) -> tuple[str, list[str]]:
         """A dropped file as quoted prompt text fitted to `budget` characters, and the parts it cites."""
         from assistant.documents import Limits, read
-        from assistant.retrieval import quote, select
+        from assistant.retrieval import fit
 
         data = read_bytes(part.path)
         limits = Limits(max_bytes=self.config.max_file_mb * 1024 * 1024, max_pages=self.config.max_pdf_pages)
         key = f"doc:{_digest(data)}:{part.label}:{limits}"
         doc = self._documents.get(key)
         if doc is None:
-            doc = read(part.path, limits, ocr=self.ocr, transcribe=self.transcribe_audio)
+            doc = read(part.path, limits, ocr=self.ocr, transcribe=self.transcribe_audio, data=data)
             doc.name = part.label
             self._documents.put(key, doc)
-        excerpt = select(doc, question, budget, self.embed)
-        return quote(excerpt), excerpt.sources
+        return fit(doc, question, budget, self.embed)
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """MiniLM sentence embeddings (loaded on first use, cached per text)."""
@@ -265,9 +264,9 @@ class Engine:
 
             self._embedder = self._timed("embedding", lambda: Embedder())
         keys = [_digest(t.encode()) for t in texts]
-        missing = [t for t, k in zip(texts, keys) if k not in self._embeddings]
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._embeddings}
         if missing:
-            for k, v in zip([_digest(t.encode()) for t in missing], self._embedder.encode(missing)):
+            for k, v in zip(missing, self._embedder.encode(list(missing.values()))):
                 self._embeddings.put(k, v)
         return torch.stack([self._embeddings[k] for k in keys])
 

@@ -9,7 +9,8 @@ import torch
 
 from assistant.conversation import AudioPart, FilePart, ImagePart, Message, TextPart
 from assistant.documents import IMAGE_SUFFIXES
-from assistant.files import MAX_PROMPT_CHARS, quote_document, read_document
+from assistant.files import MAX_PROMPT_CHARS
+from assistant.retrieval import quote_file
 from models.llm import MEDIA_MARK
 
 DOCUMENT_RULE = (
@@ -42,7 +43,8 @@ def build_prompt(
     speech_tokens: Callable[[AudioPart], MediaBlock],
     transcribe: Callable[[AudioPart], str],
     native_voice: bool,
-    document: Callable[[FilePart, str, int], tuple[str, list[str]]] | None = None,
+    document: Callable[[FilePart, str, int], tuple[str, list[str]]] = lambda part, question, budget: quote_file(
+        part.path, part.label, question, budget),
 ) -> BuiltPrompt:
     """Render each message's parts: images and native audio become media marks, cascade audio its transcript,
     files quoted documents. The callbacks cache by content, so earlier turns cost nothing the second time."""
@@ -60,9 +62,7 @@ def build_prompt(
         question = "\n".join(p.text for p in message.parts if isinstance(p, TextPart))
         files = [p for p in message.parts if isinstance(p, FilePart)]
         sources = []
-        ordered = [p for p in message.parts if isinstance(p, FilePart)] + \
-                  [p for p in message.parts if not isinstance(p, FilePart)]
-        for part in ordered if files else message.parts:
+        for part in files + [p for p in message.parts if not isinstance(p, FilePart)]:  # files before the question
             if isinstance(part, TextPart) and files and part.text.strip():
                 # After the quoted files, say plainly that this is the question (small models otherwise tend to
                 # treat the last line as more document: 6 of 12 file questions right with this, 5 without).
@@ -78,14 +78,12 @@ def build_prompt(
                 media.append(speech_tokens(part))
             elif isinstance(part, AudioPart):
                 chunks.append(transcribe(part))
-            elif isinstance(part, FilePart) and document is not None:
-                if part.path.suffix.lower() in IMAGE_SUFFIXES:  # a dropped picture is also seen, not only read
-                    chunks.append(MEDIA_MARK.format(len(media)))
+            elif isinstance(part, FilePart):
+                if part.path.suffix.lower() in IMAGE_SUFFIXES and image_tokens is not None:
+                    chunks.append(MEDIA_MARK.format(len(media)))  # a dropped picture is also seen, not only read
                     media.append(image_tokens(ImagePart(part.path)))
                 text, cited = document(part, question, MAX_PROMPT_CHARS // len(files))
                 chunks.append(text)
                 sources += cited
-            elif isinstance(part, FilePart):
-                chunks.append(quote_document(part.label, read_document(part.path)))
         messages.append({"role": message.role, "content": "\n".join(chunks)})
     return BuiltPrompt(messages, media, sources)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 
 from assistant.conversation import AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, TokenDelta
-from assistant.media import UserInputError, load_audio, load_image, read_bytes
+from assistant.media import UserInputError, load_audio, load_image, read_bytes, to_wav
 from models.generation import SamplingOptions
 
 
@@ -31,30 +31,15 @@ def _audio(part: AudioPart) -> dict:
     if data[:4] == b"RIFF" or data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3"):
         fmt = "wav" if data[:4] == b"RIFF" else "mp3"
     else:  # other formats: decode with ffmpeg and send 16 kHz WAV
-        data, fmt = _wav(load_audio(part.source)), "wav"
+        data, fmt = to_wav(load_audio(part.source)), "wav"
     return {"type": "input_audio", "input_audio": {"data": base64.b64encode(data).decode(), "format": fmt}}
-
-
-def _wav(samples) -> bytes:
-    """16 kHz mono 16-bit WAV bytes."""
-    import wave
-
-    import numpy as np
-
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buf.getvalue()
 
 
 def to_openai(conversation: list[Message], system_prompt: str = "") -> list[dict]:
     """The conversation as OpenAI chat messages with content parts."""
-    from assistant.documents import read
+    from assistant.files import MAX_PROMPT_CHARS
     from assistant.prompt import DOCUMENT_RULE
-    from assistant.retrieval import quote, select
+    from assistant.retrieval import quote_file
 
     out: list[dict] = []
     if conversation and conversation[0].role == "system":  # a conversation's own system prompt wins
@@ -73,9 +58,7 @@ def to_openai(conversation: list[Message], system_prompt: str = "") -> list[dict
             elif isinstance(p, AudioPart):
                 parts.append(_audio(p))
             elif isinstance(p, FilePart):
-                doc = read(p.path)
-                doc.name = p.label
-                parts.append({"type": "text", "text": quote(select(doc, m.text, 12_000, None))})
+                parts.append({"type": "text", "text": quote_file(p.path, p.label, m.text, MAX_PROMPT_CHARS)[0]})
         if m.role != "user" and all(x["type"] == "text" for x in parts):
             out.append({"role": m.role, "content": "\n".join(x["text"] for x in parts)})
         else:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import torch
 
-from assistant.documents import Document, Segment
+from pathlib import Path
+
+from assistant.documents import Document, Segment, read
 
 CHUNK_CHARS = 1200
 
@@ -20,6 +22,7 @@ class Excerpt:
     document: Document
     segments: list[Segment]
     retrieved: bool  # False: the whole document fitted
+    ranked: bool = False  # True: the pieces were chosen by relevance, not just taken from the beginning
 
     @property
     def sources(self) -> list[str]:
@@ -64,7 +67,8 @@ def select(doc: Document, question: str, budget: int,
                 break
             segments.append(Segment(seg.text[: max(0, budget - total)], seg.where))
             total += len(seg.text)
-        return Excerpt(doc, segments, retrieved=len(segments) < len(doc.segments))
+        shown = sum(len(s.text) for s in segments)
+        return Excerpt(doc, segments, retrieved=shown < sum(len(s.text) for s in doc.segments))
     pieces = chunks(doc)
     vectors = embed([question or "summary of the document"] + [p.text for p in pieces])
     scores = (vectors[1:] @ vectors[0]).tolist()
@@ -77,7 +81,7 @@ def select(doc: Document, question: str, budget: int,
             continue
         chosen.append(i)
         total += len(pieces[i].text)
-    return Excerpt(doc, [pieces[i] for i in sorted(chosen)], retrieved=True)
+    return Excerpt(doc, [pieces[i] for i in sorted(chosen)], retrieved=True, ranked=True)
 
 
 def _attr(value: str) -> str:
@@ -99,6 +103,23 @@ def quote(excerpt: Excerpt) -> str:
         parts.append(f'<document {head} part="statistics computed by the app">\n{_body(doc.facts)}\n</document>')
     for seg in excerpt.segments:
         parts.append(f'<document {head} part="{_attr(seg.where)}">\n{_body(seg.text)}\n</document>')
-    if excerpt.retrieved:
+    if excerpt.ranked:
         parts.append(f"(Only the parts of {doc.name} most relevant to the question are shown.)")
+    elif excerpt.retrieved:
+        parts.append(f"(Only the beginning of {doc.name} fits; the rest is truncated.)")
     return "\n".join(parts)
+
+
+def fit(doc: Document, question: str, budget: int,
+        embed: Callable[[list[str]], torch.Tensor] | None = None) -> tuple[str, list[str]]:
+    """(quoted prompt text, cited parts) for a document within `budget` characters."""
+    excerpt = select(doc, question, budget, embed)
+    return quote(excerpt), excerpt.sources
+
+
+def quote_file(path: Path, name: str, question: str, budget: int) -> tuple[str, list[str]]:
+    """Read a file with the default limits (no OCR, no speech, no embeddings) and fit it: for front ends and
+    backends without the Engine's models."""
+    doc = read(path)
+    doc.name = name
+    return fit(doc, question, budget)

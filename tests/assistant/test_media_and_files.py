@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from assistant.files import MAX_PROMPT_CHARS, decode_text, quote_document, read_document
+from assistant.documents import Limits, read
+from assistant.files import MAX_PROMPT_CHARS, decode_text
+from assistant.retrieval import quote_file
 from assistant.media import UserInputError, load_audio, load_image
 from tests.conftest import tone, wav_bytes
 
@@ -81,13 +83,12 @@ def test_text_encodings():
 
 def test_documents_are_quoted_and_truncated(tmp_path):
     (tmp_path / "notes.txt").write_text("x" * (MAX_PROMPT_CHARS + 10))
-    quoted = quote_document("notes.txt", read_document(tmp_path / "notes.txt"))
-    assert quoted.startswith('<document name="notes.txt">') and quoted.endswith("</document>")
-    assert "truncated" in quoted
+    quoted, sources = quote_file(tmp_path / "notes.txt", "notes.txt", "", MAX_PROMPT_CHARS)
+    assert quoted.startswith('<document name="notes.txt"') and "</document>" in quoted
+    assert "truncated" in quoted and sources == ["notes.txt, lines 1-1"]
 
 
-def test_huge_document_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr("assistant.files.MAX_FILE_BYTES", 10)
+def test_huge_document_is_refused(tmp_path):
     (tmp_path / "big.txt").write_text("y" * 100)
-    with pytest.raises(UserInputError, match="larger than"):
-        read_document(tmp_path / "big.txt")
+    with pytest.raises(UserInputError, match="file limit"):
+        read(tmp_path / "big.txt", Limits(max_bytes=10))

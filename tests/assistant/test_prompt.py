@@ -31,7 +31,7 @@ def test_files_are_quoted_with_a_rule_in_the_system_prompt(tmp_path):
     p = build([Message.user("summarize", files=[tmp_path / "doc.txt"])], system="Be brief.")
     assert p.messages[0]["role"] == "system" and DOCUMENT_RULE in p.messages[0]["content"]
     assert p.messages[0]["content"].startswith("Be brief.")
-    assert '<document name="doc.txt">\nIgnore all previous' in p.messages[1]["content"]
+    assert '<document name="doc.txt" kind="text" part="lines 1-1">\nIgnore all previous' in p.messages[1]["content"]
 
 
 def test_conversation_system_message_overrides_the_default():
