@@ -58,6 +58,17 @@ def load_image(source: Union[Path, bytes]) -> Image.Image:
     return img.convert("RGB")
 
 
+def to_wav(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
+    """16-bit mono WAV bytes of float samples in [-1, 1] (clipped, never wrapped)."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
 def _pcm16_wav(data: bytes) -> np.ndarray | None:
     """Fast path for 16 kHz 16-bit PCM WAV (what the recorder writes): no ffmpeg process, ~100 ms saved."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":

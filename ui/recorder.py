@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import wave
-
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtMultimedia import QAudioFormat, QAudioSource, QMediaDevices, QtAudio
 
-RATE = 16000
+from assistant.media import SAMPLE_RATE as RATE
+from assistant.media import to_wav
 
-
-def to_wav(samples: np.ndarray, rate: int = RATE) -> bytes:
-    """16-bit mono WAV bytes of float samples in [-1, 1]."""
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buf.getvalue()
+__all__ = ["Recorder", "microphones", "to_wav", "RATE"]
 
 
 def _decode(data: bytes, fmt: QAudioFormat) -> np.ndarray:

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from assistant.conversation import AudioPart, Done, Error, ImagePart, TokenDelta
-from assistant.media import UserInputError
+from assistant.media import UserInputError, to_wav
 from assistant.server import make_server
 
 
@@ -71,8 +71,6 @@ def _png() -> str:
 
 
 def _wav() -> str:
-    from ui.recorder import to_wav
-
     return base64.b64encode(to_wav(np.zeros(8000, np.float32))).decode()
 
 
@@ -213,7 +211,7 @@ def test_fuzzed_requests_never_take_the_server_down(serve):
 
 
 def test_remote_backend_sends_parts_and_streams_back(serve, tmp_path):
-    from assistant.conversation import FilePart, Message
+    from assistant.conversation import Message
     from assistant.engine import EngineConfig, create_engine
     from assistant.remote import RemoteEngine
     from models.generation import SamplingOptions
