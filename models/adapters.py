@@ -86,13 +86,19 @@ class Projector(nn.Module):
         if features.shape[0] != 1:
             raise ValueError("a CTC adapter emits a variable number of tokens: pass one recording at a time")
         logits = self.ctc_logits(features)[0]  # (T', V + 1)
-        best = logits.argmax(-1)
         blank = logits.shape[-1] - 1
-        keep = (best != blank) & torch.cat([best.new_ones(1, dtype=torch.bool), best[1:] != best[:-1]])
+        keep = emitted(logits)
         if not bool(keep.any()):  # silence: keep the frame most likely to be speech
             keep[logits[:, :blank].max(-1).values.sub(logits[:, blank]).argmax()] = True
         posterior = logits[keep, :blank].softmax(-1)  # (N, V)
         return (posterior @ self.vocab.to(posterior.dtype))[None]
+
+
+def emitted(logits: torch.Tensor) -> torch.Tensor:
+    """Greedy CTC collapse of (T, V + 1) scores (blank last): True at frames that emit a token."""
+    best = logits.argmax(-1)
+    changed = torch.cat([best.new_ones(1, dtype=torch.bool), best[1:] != best[:-1]])
+    return (best != logits.shape[-1] - 1) & changed
 
 
 def save_adapter(projector: Projector, directory: Path) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from models.adapters import TRANSCRIBE_PROMPT, Projector, load_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, Projector, emitted, load_adapter, splice
 from models.data.scenes import COLOURS, SHAPES
 from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
@@ -214,10 +214,7 @@ def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> st
         return None
     with torch.inference_mode():
         logits = projector.ctc_logits(features.float()[None].to(llm.placement.device))[0]
-    best = logits.argmax(-1).tolist()
-    blank = logits.shape[-1] - 1
-    tokens = [t for i, t in enumerate(best) if t != blank and (i == 0 or t != best[i - 1])]
-    return llm.tokenizer.decode(tokens).strip()
+    return llm.tokenizer.decode(logits.argmax(-1)[emitted(logits)].tolist()).strip()
 
 
 def _typed(llm: LLM, question: str) -> str:
