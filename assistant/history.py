@@ -138,9 +138,10 @@ class History:
 
     def delete(self, conversation_id: int) -> None:
         """Delete a conversation with its messages; attachment files no other message uses are removed."""
+        doomed = self._attachments_where("m.conversation_id=?", (conversation_id,))
         with self.db:
             self.db.execute("DELETE FROM conversations WHERE id=?", (conversation_id,))
-        self._collect_garbage()
+        self._collect_garbage(doomed)
 
     # ---- messages ---------------------------------------------------------------------------------------
     def add_message(self, conversation_id: int, role: str, text: str = "", status: str = "done",
@@ -194,9 +195,10 @@ class History:
 
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
         """Delete a message and everything after it (regenerate, edit-and-resend)."""
+        doomed = self._attachments_where("m.conversation_id=? AND m.id>=?", (conversation_id, message_id))
         with self.db:
             self.db.execute("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))
-        self._collect_garbage()
+        self._collect_garbage(doomed)
 
     def recover(self) -> int:
         """Mark answers a crash left "streaming" as "interrupted"; returns how many."""
@@ -236,8 +238,15 @@ class History:
             tmp.replace(target)
         return digest, target.stat().st_size
 
-    def _collect_garbage(self) -> None:
-        used = {self._blob_path(*r).name for r in self.db.execute("SELECT DISTINCT sha256, name FROM attachments")}
-        for blob in self.blobs.glob("*/*"):
-            if blob.name not in used and blob.suffix != ".part":
-                blob.unlink(missing_ok=True)
+    def _attachments_where(self, condition: str, args: tuple) -> set[tuple[str, str]]:
+        """(sha256, name) of the attachments of the messages matching `condition` (on alias m)."""
+        return set(self.db.execute("SELECT a.sha256, a.name FROM attachments a JOIN messages m ON a.message_id = m.id "
+                                   f"WHERE {condition}", args).fetchall())
+
+    def _collect_garbage(self, candidates: set[tuple[str, str]]) -> None:
+        """Remove the stored files of deleted attachments that no remaining message uses."""
+        for digest, name in candidates:
+            path = self._blob_path(digest, name)
+            still = self.db.execute("SELECT name FROM attachments WHERE sha256=?", (digest,)).fetchall()
+            if all(self._blob_path(digest, n).name != path.name for (n,) in still):
+                path.unlink(missing_ok=True)
