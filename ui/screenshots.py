@@ -20,15 +20,6 @@ SHOTS = ["01-empty-window", "02-image-question", "03-code-answer", "04-recording
          "06-dropped-document", "07-settings", "08-korean", "09-dark-theme"]
 
 
-def _wait(app, condition, timeout: float = 300) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        time.sleep(0.005)
-
-
 def _settle(app, seconds: float = 0.3) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -45,6 +36,7 @@ def take(out: Path) -> list[Path]:
     from ui.app import build
     from ui.i18n import install_language
     from ui.settings_dialog import SettingsDialog
+    from ui.stall import wait_until
     from ui.virtual_mic import VirtualMicrophone
 
     tmp = Path(tempfile.mkdtemp(prefix="omni-shots-"))
@@ -63,7 +55,7 @@ def take(out: Path) -> list[Path]:
 
     window.load_models()
     shot("01-empty-window")  # the window is up while the models are still loading
-    _wait(app, lambda: window.ready or "Could not" in window.status_text.text(), 900)
+    wait_until(app, lambda: window.ready or "Could not" in window.status_text.text(), 900)
     if not window.ready:
         raise RuntimeError(window.status_text.text())
 
@@ -72,7 +64,7 @@ def take(out: Path) -> list[Path]:
             window.add_files([attachment])
         window.input.setPlainText(text)
         window.send()
-        _wait(app, lambda: not window.busy)
+        wait_until(app, lambda: not window.busy)
 
     window.settings = replace(window.settings, temperature=0.0)
     ask("What shape is this?", sample_image(tmp / "circle.png"))
@@ -90,10 +82,10 @@ def take(out: Path) -> list[Path]:
             player = mic.play(speech)
             _settle(app, 1.2)
             shot("04-recording")
-            _wait(app, lambda: player.poll() is not None, 60)  # keep the event loop (and the recorder) running
+            wait_until(app, lambda: player.poll() is not None, 60)  # keep the event loop (and the recorder) running
             _settle(app, 0.5)
             window.stop_recording()
-            _wait(app, lambda: not window.busy)
+            wait_until(app, lambda: not window.busy)
     else:  # no PulseAudio: the same question as an audio file
         ask("", speech)
     shot("05-voice-answer")
@@ -108,7 +100,7 @@ def take(out: Path) -> list[Path]:
     window.input.setPlainText("When is the launch?")
     shot("06-dropped-document")
     window.send()
-    _wait(app, lambda: not window.busy)
+    wait_until(app, lambda: not window.busy)
 
     dialog = SettingsDialog(window.settings, window)
     dialog.resize(680, 500)

@@ -27,6 +27,13 @@ def _combo(values: list[tuple[str, str]], current: str, editable: bool = False) 
     return box
 
 
+def _spin(low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
+
+
 def _value(box: QComboBox) -> str:
     if box.isEditable() and box.currentText() != box.itemText(box.currentIndex()):
         return box.currentText().strip()
@@ -95,9 +102,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(api)
         self.server_enabled = QCheckBox(self.tr("Serve the local models as an OpenAI-compatible API on this computer"))
         self.server_enabled.setChecked(settings.server_enabled)
-        self.server_port = QSpinBox()
-        self.server_port.setRange(1024, 65535)
-        self.server_port.setValue(settings.server_port)
+        self.server_port = _spin(1024, 65535, settings.server_port)
         self.server_key = QLineEdit(settings.server_key)
         self.server_key.setEchoMode(QLineEdit.Password)
         self.server_key.setPlaceholderText(self.tr("optional on this computer (127.0.0.1)"))
@@ -124,9 +129,7 @@ class SettingsDialog(QDialog):
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.1)
         self.temperature.setValue(settings.temperature)
-        self.max_tokens = QSpinBox()
-        self.max_tokens.setRange(1, 8192)
-        self.max_tokens.setValue(settings.max_tokens)
+        self.max_tokens = _spin(1, 8192, settings.max_tokens)
         self.system_prompt = QPlainTextEdit(settings.system_prompt)
         self.system_prompt.setPlaceholderText(self.tr("Instructions the assistant follows in every conversation"))
         form.addRow(self.tr("Temperature"), self.temperature)
@@ -171,12 +174,8 @@ class SettingsDialog(QDialog):
         self.pii_guard.setChecked(settings.pii_guard)
         self.language = _combo([("en", "English"), ("ko", "한국어")], settings.language)
         self.theme = _combo([("light", self.tr("Light")), ("dark", self.tr("Dark"))], settings.theme)
-        self.max_file_mb = QSpinBox()
-        self.max_file_mb.setRange(1, 2048)
-        self.max_file_mb.setValue(settings.max_file_mb)
-        self.max_pdf_pages = QSpinBox()
-        self.max_pdf_pages.setRange(1, 100000)
-        self.max_pdf_pages.setValue(settings.max_pdf_pages)
+        self.max_file_mb = _spin(1, 2048, settings.max_file_mb)
+        self.max_pdf_pages = _spin(1, 100000, settings.max_pdf_pages)
         form.addRow(self.tr("Personal data"), self.pii_guard)
         form.addRow(self.tr("Language"), self.language)
         form.addRow(self.tr("Theme"), self.theme)

@@ -53,6 +53,16 @@ class StallMeter(QObject):
         return out
 
 
+def wait_until(app, condition, timeout: float = 300, poll: float = 0.005) -> None:
+    """Run the event loop until condition() holds (TimeoutError after `timeout` seconds)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(poll)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Load the bundled models and answer a text, an image and a spoken question, measuring stalls."""
     parser = argparse.ArgumentParser(prog="python -m ui.stall", description=__doc__.splitlines()[0])
@@ -74,12 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     window.load_models()
 
     def wait(condition, timeout=600):
-        end = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > end:
-                raise TimeoutError("the app did not finish in time")
-            app.processEvents()
-            time.sleep(0.001)
+        wait_until(app, condition, timeout, poll=0.001)
 
     wait(lambda: window.ready or "Could not load" in window.status_text.text())
     if not window.ready:

@@ -331,9 +331,7 @@ class MainWindow(QMainWindow):
             shots = {"zero-shot": self.tr("zero-shot"), "one-shot": self.tr("one-shot")}.get(t.shots,
                                                                                               self.tr("few-shot"))
             self.template_box.addItem(f"{t.name} ({shots})", t.name)
-        current = self.history.info(self.conversation).template if self.conversation else self.settings.template
-        self.template_box.setCurrentIndex(max(0, self.template_box.findData(current)))
-        self.template_box.blockSignals(False)
+        self.template_box.blockSignals(False)  # the selection is set by _show_title
 
     def _on_template(self, index: int) -> None:
         name = self.template_box.itemData(index)
@@ -341,32 +339,39 @@ class MainWindow(QMainWindow):
             self.history.set_template(self.conversation, name)
 
     def _show_title(self) -> None:
-        self.title.setText(self.history.info(self.conversation).title if self.conversation
-                           else self.tr("New conversation"))
-        self._fill_templates_selection()
-
-    def _fill_templates_selection(self) -> None:
-        current = self.history.info(self.conversation).template if self.conversation else self.settings.template
+        info = self.history.info(self.conversation) if self.conversation else None
+        self.title.setText(info.title if info else self.tr("New conversation"))
+        current = info.template if info else self.settings.template
         self.template_box.setCurrentIndex(max(0, self.template_box.findData(current)))
 
     # ---- the message thread -------------------------------------------------------------------------------
     def _clear_messages(self) -> None:
-        while self.messages_layout.count() > 2:
-            widget = self.messages_layout.takeAt(1).widget()
-            if widget is not None:  # hide now: deleteLater only runs once control is back in the event loop
-                widget.hide()
-                widget.setParent(None)
-                widget.deleteLater()
+        for widget in self.message_widgets():
+            self._remove_widget(widget)
+
+    def _remove_widget(self, widget: MessageWidget) -> None:
+        self.messages_layout.removeWidget(widget)
+        widget.hide()  # now: deleteLater only runs once control is back in the event loop
+        widget.setParent(None)
+        widget.deleteLater()
 
     def _show_messages(self, messages: list[StoredMessage]) -> None:
         self._clear_messages()
         self.empty.setVisible(not messages)
-        last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
-        last_answer = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1)
-        for i, m in enumerate(messages):
-            self._add_widget(m, editable=i == last_user, regenerable=i == last_answer and i > last_user)
+        for m in messages:
+            self._add_widget(m)
+        self._refresh_actions()
 
-    def _add_widget(self, m: StoredMessage, editable: bool = False, regenerable: bool = False) -> MessageWidget:
+    def _refresh_actions(self) -> None:
+        """Edit only on the last question, Regenerate only on the answer after it (no re-rendering)."""
+        widgets = self.message_widgets()
+        last_user = max((i for i, w in enumerate(widgets) if w.role == "user"), default=-1)
+        last_answer = max((i for i, w in enumerate(widgets) if w.role == "assistant"), default=-1)
+        for i, w in enumerate(widgets):
+            w.edit_button.setVisible(i == last_user)
+            w.regenerate_button.setVisible(i == last_answer and i > last_user)
+
+    def _add_widget(self, m: StoredMessage) -> MessageWidget:
         w = MessageWidget(m.role, m.text, m.status, m.attachments, dark=self.settings.theme == "dark")
         w.set_header(self._header(m.role, m.status))
         w.message_id = m.id
@@ -379,16 +384,15 @@ class MainWindow(QMainWindow):
             copy = QPushButton(self.tr("Copy"))
             copy.clicked.connect(lambda _=False, w=w: QApplication.clipboard().setText(w.text))
             w.add_action(copy)
-            if regenerable:
-                again = QPushButton(self.tr("Regenerate"))
-                again.setObjectName("regenerate")
-                again.clicked.connect(self.regenerate)
-                w.add_action(again)
-        elif editable:
-            edit = QPushButton(self.tr("Edit"))
-            edit.setObjectName("edit")
-            edit.clicked.connect(self.edit_last)
-            w.add_action(edit)
+        w.regenerate_button = QPushButton(self.tr("Regenerate"))
+        w.regenerate_button.setObjectName("regenerate")
+        w.regenerate_button.clicked.connect(self.regenerate)
+        w.edit_button = QPushButton(self.tr("Edit"))
+        w.edit_button.setObjectName("edit")
+        w.edit_button.clicked.connect(self.edit_last)
+        for button in (w.regenerate_button, w.edit_button):
+            button.hide()  # _refresh_actions shows the one that applies
+            w.add_action(button)
         w.copy_code.connect(lambda _: self.status_text.setText(self.tr("Code copied")))
         self.messages_layout.insertWidget(self.messages_layout.count() - 1, w)
         self.empty.hide()
@@ -555,9 +559,9 @@ class MainWindow(QMainWindow):
             self._show_title()
         elif self.edit_from is not None:
             self.history.delete_messages_from(self.conversation, self.edit_from)
+            self._show_messages(self.history.messages(self.conversation))  # the edited turn and after are gone
         self.edit_from = None
         self.question_id = self.history.add_message(self.conversation, "user", text, attachments=items)
-        self._show_messages(self.history.messages(self.conversation)[:-1])
         self.question_widget = self._add_widget(self.history.messages(self.conversation)[-1])
         self._start_answer()
         return True
@@ -570,6 +574,7 @@ class MainWindow(QMainWindow):
         conversation = template.apply(conversation, self.settings.system_prompt)
         self.answer_id = self.history.add_message(self.conversation, "assistant", "", status="streaming")
         self.answer = self._add_widget(StoredMessage(self.answer_id, "assistant", "", "streaming"))
+        self._refresh_actions()
         self.masker = StreamMasker() if self.settings.pii_guard else None
         self.cancel = threading.Event()
         self.saved_at = time.monotonic()
@@ -591,7 +596,7 @@ class MainWindow(QMainWindow):
         stored = self.history.messages(self.conversation)
         if stored and stored[-1].role == "assistant":
             self.history.delete_messages_from(self.conversation, stored[-1].id)
-            self._show_messages(stored[:-1])
+            self._remove_widget(self.message_widgets()[-1])  # only the old answer goes; nothing is re-rendered
             self.question_widget = self.message_widgets()[-1] if self.message_widgets() else None
             self._start_answer()
 
@@ -658,10 +663,12 @@ class MainWindow(QMainWindow):
             self.answer.append(("\n\n" if self.answer.text else "") + f"*{error}*")
         self.answer.render()
         self.history.update_message(self.answer_id, text=self.answer.text, status=status, meta=meta)
+        self.answer.set_header(self._header("assistant", status))
+        self.answer.meta.setText(self._stats(meta))
         self.cancel = self.answer = self.masker = None
         self.stop_button.hide()
         self.send_button.show()
-        self._show_messages(self.history.messages(self.conversation))
+        self._refresh_actions()  # the finished answer only gains its buttons: nothing is re-rendered
         self.refresh_list()
 
     def _on_finished(self, request: int, result: dict) -> None:
