@@ -17,7 +17,7 @@ from transformers import DynamicCache
 from assistant.conversation import (AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, TokenDelta,
                                     Transcript)
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
-from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt
+from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
 from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, load_adapter, splice
 from models.device import Placement, choose_placement
 from models.generation import SamplingOptions, TokenStream
@@ -307,7 +307,7 @@ class Engine:
             audio = [p for p in conversation[-1].parts if isinstance(p, AudioPart)]
             if audio and voice_mode == "cascade":
                 yield Transcript(" ".join(self.transcribe_audio(p.source) for p in audio))
-            if not any(m["content"].strip() for m in prompt.messages if m["role"] == "user"):
+            if all(is_empty(m["content"]) for m in prompt.messages if m["role"] == "user"):
                 yield Error("nothing to answer: the message is empty")
                 return
             yield from self._generate(prompt, options, cancel, start)

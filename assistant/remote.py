@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,20 @@ from collections.abc import Iterator
 from assistant.conversation import AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, TokenDelta
 from assistant.media import UserInputError, load_audio, load_image, read_bytes, to_wav
 from models.generation import SamplingOptions
+
+
+# Strings that chat templates use as control tokens (ChatML and Llama 3 "<|...|>", DeepSeek's full-width bars,
+# Llama 2 / Mistral "[INST]", "<<SYS>>" and "<s>", Gemma's turns). The far end tokenizes what we send with its own
+# tokenizer, which would parse these as real tokens; a word joiner after the first character keeps the text as
+# it reads but no longer matches any of them.
+_CONTROL = re.compile(r"<\|[^|<>\s]{1,64}\|>|<｜[^｜<>\s]{1,64}｜>|\[/?INST\]|<</?SYS>>|</?s>|<(?:start|end)_of_turn>"
+                      r"|<(?:bos|eos|pad|unk)>", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def plain(text: str) -> str:
+    """Text with every control-token string broken by a word joiner, so a remote tokenizer reads it as text."""
+    return _CONTROL.sub(lambda m: m.group()[0] + WORD_JOINER + plain(m.group()[1:]), text)
 
 
 def _image_url(part: ImagePart) -> str:
@@ -47,18 +62,18 @@ def to_openai(conversation: list[Message], system_prompt: str = "") -> list[dict
     if any(isinstance(p, FilePart) for m in conversation for p in m.parts):
         system_prompt = f"{system_prompt}\n\n{DOCUMENT_RULE}".strip()
     if system_prompt:  # one system message, first: what OpenAI-style servers accept
-        out.append({"role": "system", "content": system_prompt})
+        out.append({"role": "system", "content": plain(system_prompt)})
     for m in conversation:
         parts: list[dict] = []
         for p in m.parts:
             if isinstance(p, TextPart):
-                parts.append({"type": "text", "text": p.text})
+                parts.append({"type": "text", "text": plain(p.text)})
             elif isinstance(p, ImagePart):
                 parts.append({"type": "image_url", "image_url": {"url": _image_url(p)}})
             elif isinstance(p, AudioPart):
                 parts.append(_audio(p))
             elif isinstance(p, FilePart):
-                parts.append({"type": "text", "text": quote_file(p.path, p.label, m.text, MAX_PROMPT_CHARS)[0]})
+                parts.append({"type": "text", "text": plain(quote_file(p.path, p.label, m.text, MAX_PROMPT_CHARS)[0])})
         if m.role != "user" and all(x["type"] == "text" for x in parts):
             out.append({"role": m.role, "content": "\n".join(x["text"] for x in parts)})
         else:

@@ -3,12 +3,12 @@ question (MiniLM embeddings), always with the table statistics; every piece keep
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
-
-from pathlib import Path
 
 from assistant.documents import Document, Segment, read
 
@@ -88,9 +88,13 @@ def _attr(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
+_DOCUMENT_TAG = re.compile(r"<(\s*/?\s*document)", re.IGNORECASE)
+
+
 def _body(text: str) -> str:
-    # A document must not be able to end its own quotation and speak outside it.
-    return text.replace("</document", "<\\/document")
+    # A document must not be able to end its own quotation (in any letter case or spacing) and speak outside it,
+    # nor open a quotation of its own.
+    return _DOCUMENT_TAG.sub(r"<\\\1", text)
 
 
 def quote(excerpt: Excerpt) -> str:

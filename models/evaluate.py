@@ -27,7 +27,7 @@ from models.data.scenes import COLOURS, SHAPES
 from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
 from models.generation import SamplingOptions, TokenStream
-from models.llm import LLM, MEDIA_MARK
+from models.llm import LLM, Media, joined
 from models.weights import cache_dir, resolve
 
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=24, repetition_penalty=1.0)
@@ -43,7 +43,7 @@ PHOTOS = {"chelsea": {"cat", "tabby", "kitten"}, "coffee": {"coffee", "espresso"
 def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str, max_new_tokens: int = 24) -> str:
     """Greedy answer to a question about (T, D) features, through the same prompt shape as the assistant."""
     soft = projector(features.float()[None].to(llm.placement.device))[0]  # (N, H)
-    ids, index = llm.prompt_ids([{"role": "user", "content": f"{MEDIA_MARK.format(0)}\n{question}"}], [soft.shape[0]])
+    ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), question])}], [soft.shape[0]])
     embeds = llm.model.get_input_embeddings()(torch.tensor([ids], device=llm.placement.device))
     embeds = splice(embeds, torch.tensor([index], device=embeds.device) >= 0, soft)
     return _greedy(llm, embeds, max_new_tokens)

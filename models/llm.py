@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Union
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from models.device import Placement
 
-# A media slot in a chat message's text: "<|media:3|>" is replaced by the 3rd feature block's tokens.
-MEDIA_MARK = "<|media:{}|>"
-_MEDIA_RE = re.compile(r"<\|media:(\d+)\|>")
+
+@dataclass(frozen=True)
+class Media:
+    """A media slot in a message's content, marked out of band: block `index`'s soft tokens go here. No string a
+    user can type becomes one."""
+
+    index: int
+
+
+# A message's content: plain text, or text and media slots in order. Every piece of text is data: special-token
+# strings inside it ("<|im_end|>", ...) are tokenized as plain characters, never as control tokens.
+Content = Union[str, list[Union[str, Media]]]
+
+
+def joined(chunks: list[str | Media], sep: str = "\n") -> Content:
+    """Chunks joined by `sep` as one content: a plain string when there is no media, else text and Media in order."""
+    out: list[str | Media] = []
+    for i, chunk in enumerate(chunks):
+        for piece in ([sep] if i else []) + [chunk]:
+            if isinstance(piece, str) and out and isinstance(out[-1], str):
+                out[-1] += piece
+            else:
+                out.append(piece)
+    return "".join(out) if all(isinstance(c, str) for c in out) else out
 
 
 def export_gguf(gguf: Path, out_dir: Path, desc: str = "") -> None:
@@ -77,27 +101,69 @@ class LLM:
                 ids.add(tid)
         return {i for i in ids if i is not None}
 
-    def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]:
-        """Chat-template messages and tokenize them, expanding each media mark into its slot tokens.
+    @property
+    def pad_id(self) -> int:
+        """The id that fills media slots and pads batches (the tokenizer's pad, else 0)."""
+        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
-        messages: [{"role", "content": str}] where content may hold MEDIA_MARK.format(i).
+    @cached_property
+    def _control(self) -> re.Pattern | None:
+        """Every added or special token string of the tokenizer (longest first), as one pattern."""
+        names = set(self.tokenizer.get_added_vocab()) | set(self.tokenizer.all_special_tokens)
+        names = sorted((n for n in names if n), key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, names))) if names else None
+
+    def text_ids(self, text: str) -> list[int]:
+        """Token ids for `text` as plain data: a control-token string inside it is split so it cannot match.
+
+        Added tokens are matched before the tokenizer's normal segmentation, so "<|im_end|>" in a user's text would
+        otherwise become the real end-of-turn token. Each occurrence is tokenized as its first character and the
+        rest, neither of which is a control token (the rest is checked again, recursively).
+        """
+        ids: list[int] = []
+        start = 0
+        for match in self._control.finditer(text) if self._control else ():
+            ids += self._encode(text[start : match.start()]) + self._encode(match.group()[0])
+            ids += self.text_ids(match.group()[1:])
+            start = match.end()
+        return ids + self._encode(text[start:])
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False) if text else []
+
+    def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]:
+        """Chat-template messages and tokenize them, expanding each media slot into its placeholder positions.
+
+        messages: [{"role", "content": Content}]; a Media(i) in a content list is feature block i.
         media_lengths[i]: how many soft tokens feature block i occupies.
         Returns (ids, media_index) where media_index[p] is the block index at position p, or -1 for text.
+
+        Only the chat template's own text is tokenized with its control tokens; each message's content is rendered
+        through the template as an unguessable slot and tokenized as plain data (text_ids).
         """
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        nonce = secrets.token_hex(8)
+        slots = [{**m, "content": f"\x00{nonce}:{i}\x00"} for i, m in enumerate(messages)]
+        text = self.tokenizer.apply_chat_template(slots, tokenize=False, add_generation_prompt=True)
+        pieces = re.split(f"\x00{nonce}:(\\d+)\x00", text)  # template, message index, template, ...
+        if sorted(int(p) for p in pieces[1::2]) != list(range(len(messages))):
+            raise ValueError(f"{self.name}: the chat template does not render each message's content exactly once")
         ids: list[int] = []
         media_index: list[int] = []
-        pieces = _MEDIA_RE.split(text)  # text, index, text, index, ..., text
         for i, piece in enumerate(pieces):
-            if i % 2:
-                block = int(piece)
-                if block >= len(media_lengths):
-                    raise ValueError(f"prompt names media block {block} but only {len(media_lengths)} exist")
-                ids += [pad] * media_lengths[block]
-                media_index += [block] * media_lengths[block]
-            elif piece:
-                chunk = self.tokenizer.encode(piece, add_special_tokens=False)
+            if i % 2 == 0:  # the template's own text, control tokens included
+                chunk = self._encode(piece)
                 ids += chunk
                 media_index += [-1] * len(chunk)
+                continue
+            content = messages[int(piece)]["content"]
+            for item in [content] if isinstance(content, str) else content:
+                if isinstance(item, Media):
+                    if not 0 <= item.index < len(media_lengths):
+                        raise ValueError(f"prompt names media block {item.index} but only {len(media_lengths)} exist")
+                    ids += [self.pad_id] * media_lengths[item.index]
+                    media_index += [item.index] * media_lengths[item.index]
+                else:
+                    chunk = self.text_ids(item)
+                    ids += chunk
+                    media_index += [-1] * len(chunk)
         return ids, media_index

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, save_adapter, splice
 from models.device import choose_placement
-from models.llm import LLM, MEDIA_MARK
+from models.llm import LLM, Media, joined
 from models.weights import cache_dir, resolve
 
 TRAINED_ROOT = Path(__file__).resolve().parent / "trained"
@@ -78,11 +78,11 @@ def build_batch(llm: LLM, counts: list[int], questions: list[str], answers: list
     end = end if isinstance(end, int) and end != llm.tokenizer.unk_token_id else llm.tokenizer.eos_token_id
     rows = []
     for n, q, a in zip(counts, questions, answers):
-        ids, index = llm.prompt_ids([{"role": "user", "content": f"{MEDIA_MARK.format(0)}\n{q}".strip()}], [n])
-        target = llm.tokenizer.encode(a, add_special_tokens=False) + [end]
+        ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), q] if q else [Media(0)])}], [n])
+        target = llm.text_ids(a) + [end]
         rows.append((ids + target, [-100] * len(ids) + target, [i >= 0 for i in index] + [False] * len(target)))
     width = max(len(r[0]) for r in rows)
-    pad = llm.tokenizer.pad_token_id if llm.tokenizer.pad_token_id is not None else 0
+    pad = llm.pad_id
 
     def padded(values, fill):
         return torch.tensor([v + [fill] * (width - len(v)) for v in values])
@@ -115,7 +115,7 @@ def ctc_loss(llm: LLM, projector: Projector, features: list[torch.Tensor], texts
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         logits = projector.ctc_logits(batch)  # (B, T', V + 1)
     log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T', B, V + 1)
-    targets = [llm.tokenizer.encode(t, add_special_tokens=False) for t in texts]
+    targets = [llm.text_ids(t) for t in texts]
     return torch.nn.functional.ctc_loss(
         log_probs, torch.tensor([i for t in targets for i in t], device=device),
         torch.tensor([math.ceil(f.shape[0] / stack) for f in features]), torch.tensor([len(t) for t in targets]),

@@ -226,19 +226,18 @@ def typed_answers(llm, texts: list[str], cache: Path, max_new_tokens: int = 48, 
     answers = json.loads(cache.read_text()) if cache.exists() else {}
     todo = sorted(set(texts) - set(answers))
     tok = llm.tokenizer
-    side, tok.padding_side = tok.padding_side, "left"  # generation pads on the left
+    pad = llm.pad_id
     for i in tqdm(range(0, len(todo), batch), desc="answering the typed sentences", disable=not todo):
         chunk = todo[i : i + batch]
-        prompts = [tok.apply_chat_template([{"role": "user", "content": t}], tokenize=False,
-                                           add_generation_prompt=True) for t in chunk]
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False,
-                  return_token_type_ids=False).to(llm.placement.device)
+        rows = [llm.prompt_ids([{"role": "user", "content": t}], [])[0] for t in chunk]  # sentences are data
+        width = max(map(len, rows))  # generation pads on the left
+        ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=llm.placement.device)
+        attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=ids.device)
         with torch.inference_mode():
-            out = llm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                     pad_token_id=tok.pad_token_id, eos_token_id=list(llm.eos_ids))
-        for text, row in zip(chunk, out[:, enc["input_ids"].shape[1]:]):
+            out = llm.model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=max_new_tokens,
+                                     do_sample=False, pad_token_id=pad, eos_token_id=list(llm.eos_ids))
+        for text, row in zip(chunk, out[:, width:]):
             answers[text] = tok.decode(row, skip_special_tokens=True).strip()
-    tok.padding_side = side
     if todo:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(answers, indent=0, ensure_ascii=False))

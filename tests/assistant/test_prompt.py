@@ -6,7 +6,7 @@ import torch
 
 from assistant.conversation import AudioPart, ImagePart, Message, TextPart
 from assistant.prompt import DOCUMENT_RULE, MediaBlock, build_prompt
-from models.llm import MEDIA_MARK
+from models.llm import Media
 
 
 def build(convo, native=False, system=None):
@@ -17,13 +17,18 @@ def build(convo, native=False, system=None):
 def test_image_and_cascade_audio():
     msg = Message("user", (ImagePart(Path("a.png")), AudioPart(Path("q.wav")), TextPart("look")))
     p = build([msg])
-    assert p.messages == [{"role": "user", "content": f"{MEDIA_MARK.format(0)}\nspoken words\nlook"}]
+    assert p.messages == [{"role": "user", "content": [Media(0), "\nspoken words\nlook"]}]
     assert [b.key for b in p.media] == ["img"]
 
 
 def test_native_audio_becomes_a_media_slot():
     p = build([Message("user", (AudioPart(Path("q.wav")),))], native=True)
-    assert p.messages[0]["content"] == MEDIA_MARK.format(0) and p.media[0].embeds.shape == (3, 4)
+    assert p.messages[0]["content"] == [Media(0)] and p.media[0].embeds.shape == (3, 4)
+
+
+def test_a_typed_media_mark_stays_text():
+    p = build([Message.user("what is <|media:0|>")])
+    assert p.messages == [{"role": "user", "content": "what is <|media:0|>"}] and p.media == []
 
 
 def test_files_are_quoted_with_a_rule_in_the_system_prompt(tmp_path):
