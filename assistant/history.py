@@ -160,10 +160,13 @@ class History:
 
     # ---- messages ---------------------------------------------------------------------------------------
     def add_message(self, conversation_id: int, role: str, text: str = "", status: str = "done",
-                    attachments: list[tuple[str, Path]] = (), meta: dict | None = None) -> int:
+                    attachments: list[tuple[str, Path]] = (), meta: dict | None = None,
+                    replace_from: int | None = None) -> int:
         """Store a message (attachments are (kind, path) pairs, copied in by content hash); returns its id.
 
         Captures (see `capture`) are moved in: once the message is stored, the store holds their only copy.
+        replace_from: delete that message and everything after it in the same step (edit and resend), so the
+        files it shares with the new message, which may be attached from the store itself, are kept.
         """
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
@@ -174,6 +177,7 @@ class History:
         try:
             now = time.time()
             with self._writing():
+                doomed = set() if replace_from is None else self._delete_from(conversation_id, replace_from)
                 cur = self.db.execute(
                     "INSERT INTO messages(conversation_id, role, text, status, meta, created) VALUES (?,?,?,?,?,?)",
                     (conversation_id, role, text, status, json.dumps(meta or {}), now))
@@ -185,6 +189,7 @@ class History:
                     self.db.execute("INSERT INTO attachments(message_id, kind, name, sha256, size) VALUES (?,?,?,?,?)",
                                     (mid, kind, Path(source).name, digest, target.stat().st_size))
                 self.db.execute("UPDATE conversations SET updated=? WHERE id=?", (now, conversation_id))
+                self._collect_garbage(doomed)  # after the new rows: what the new message reuses stays
         finally:
             for _, tmp in staged:
                 tmp.unlink(missing_ok=True)
@@ -237,9 +242,13 @@ class History:
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
         """Delete a message and everything after it (regenerate, edit-and-resend)."""
         with self._writing():
-            doomed = self._attachments_where("m.conversation_id=? AND m.id>=?", (conversation_id, message_id))
-            self.db.execute("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))
-            self._collect_garbage(doomed)
+            self._collect_garbage(self._delete_from(conversation_id, message_id))
+
+    def _delete_from(self, conversation_id: int, message_id: int) -> set[tuple[str, str]]:
+        """Delete a message and those after it (inside `_writing`); returns their attachments for collection."""
+        doomed = self._attachments_where("m.conversation_id=? AND m.id>=?", (conversation_id, message_id))
+        self.db.execute("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))
+        return doomed
 
     def recover(self) -> int:
         """Mark answers a crash left "streaming" as "interrupted"; returns how many."""
