@@ -193,14 +193,14 @@ def cached_conversion(name: str, target: str, convert: Callable[[Path], None], v
 
 
 def _prepare_whisper(name: str, verify: bool) -> Path:
-    import torch
-
-    from models.ct2_whisper import convert_ct2_whisper
-
     parts = source_files(name)
     config = parts[0].parent / "config.json"  # CTranslate2 keeps alignment heads here
 
     def convert(out: Path) -> None:
+        import torch  # only when converting: a cache hit imports no torch
+
+        from models.ct2_whisper import convert_ct2_whisper
+
         with tempfile.TemporaryDirectory() as tmp:
             joined = Path(tmp) / "model.bin"
             join_parts(parts, joined, f"{name}: joining")
@@ -211,11 +211,11 @@ def _prepare_whisper(name: str, verify: bool) -> Path:
 
 
 def _prepare_llm(name: str, verify: bool) -> Path:
-    from models.llm import export_gguf
-
     parts = source_files(name)
 
     def convert(out: Path) -> None:
+        from models.llm import export_gguf  # only when converting: a cache hit imports no torch
+
         with tempfile.TemporaryDirectory() as tmp:
             gguf = parts[0]
             if len(parts) > 1:
