@@ -3,19 +3,26 @@
 Crash safety: the question is committed before generation starts, the answer row is created as "streaming" and
 its partial text is committed as it grows, so a crash or kill loses at most the last fraction of a second. On the
 next start, `recover()` marks answers left "streaming" as "interrupted"; nothing is deleted.
+
+Files: everything is private (0700 folders, 0600 files). Attachments are copied in under unique temp names and renamed
+into place inside a write transaction, so processes sharing the store never collide and a file is never collected
+between another process's copy and its row. Recordings and pasted images are captures the store owns from the start
+(`capture`): sending moves them in, so deleting the conversation deletes the only copy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import os
 import sqlite3
 import time
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.conversation import AudioPart, FilePart, ImagePart, Message, TextPart
+from assistant.private_files import make_private, make_tree_private, private_dir, private_temp
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -33,6 +40,8 @@ CREATE INDEX IF NOT EXISTS attachments_by_message ON attachments(message_id);
 """
 KINDS = ("image", "audio", "file")
 STATUSES = ("done", "streaming", "interrupted", "stopped", "error")
+STALE_S = 24 * 3600  # an unsent capture or a copy left by a crash this old is removed when a store opens
+LEGACY_CAPTURES = (("recordings", "question-*.wav"), ("pasted", "pasted-*.png"))  # where older versions kept them
 
 
 @dataclass(frozen=True)
@@ -81,14 +90,20 @@ class History:
     """All conversations of one user. Not shared across threads: each thread opens its own History."""
 
     def __init__(self, directory: Path):
-        self.directory = Path(directory)
-        self.blobs = self.directory / "attachments"
-        self.blobs.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.directory / "history.sqlite3", timeout=10)
+        self.directory = private_dir(Path(directory))
+        make_tree_private(self.directory)  # older versions wrote the database and attachments 0644
+        self.blobs = private_dir(self.directory / "attachments")
+        self.incoming = private_dir(self.directory / "incoming")  # captures and copies not yet in the store
+        path = self.directory / "history.sqlite3"
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives -wal/-shm the database's mode
+        self.db = sqlite3.connect(path, timeout=10)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across application crashes
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        for suffix in ("-wal", "-shm"):
+            make_private(path.with_name(path.name + suffix))
+        self._remove_stale_captures()
 
     def close(self) -> None:
         """Close the database."""
@@ -138,31 +153,62 @@ class History:
 
     def delete(self, conversation_id: int) -> None:
         """Delete a conversation with its messages; attachment files no other message uses are removed."""
-        doomed = self._attachments_where("m.conversation_id=?", (conversation_id,))
-        with self.db:
+        with self._writing():
+            doomed = self._attachments_where("m.conversation_id=?", (conversation_id,))
             self.db.execute("DELETE FROM conversations WHERE id=?", (conversation_id,))
-        self._collect_garbage(doomed)
+            self._collect_garbage(doomed)
 
     # ---- messages ---------------------------------------------------------------------------------------
     def add_message(self, conversation_id: int, role: str, text: str = "", status: str = "done",
-                    attachments: list[tuple[str, Path]] = (), meta: dict | None = None) -> int:
-        """Store a message (attachments are (kind, path) pairs, copied in by content hash); returns its id."""
+                    attachments: list[tuple[str, Path]] = (), meta: dict | None = None,
+                    replace_from: int | None = None) -> int:
+        """Store a message (attachments are (kind, path) pairs, copied in by content hash); returns its id.
+
+        Captures (see `capture`) are moved in: once the message is stored, the store holds their only copy.
+        replace_from: delete that message and everything after it in the same step (edit and resend), so the
+        files it shares with the new message, which may be attached from the store itself, are kept.
+        """
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
-        stored = [(kind, Path(p).name, *self._store_blob(Path(p))) for kind, p in attachments]
-        now = time.time()
-        with self.db:
-            cur = self.db.execute(
-                "INSERT INTO messages(conversation_id, role, text, status, meta, created) VALUES (?,?,?,?,?,?)",
-                (conversation_id, role, text, status, json.dumps(meta or {}), now))
-            mid = int(cur.lastrowid)
-            for kind, name, digest, size in stored:
-                if kind not in KINDS:
-                    raise ValueError(f"unknown attachment kind {kind!r}")
-                self.db.execute("INSERT INTO attachments(message_id, kind, name, sha256, size) VALUES (?,?,?,?,?)",
-                                (mid, kind, name, digest, size))
-            self.db.execute("UPDATE conversations SET updated=? WHERE id=?", (now, conversation_id))
+        bad = [kind for kind, _ in attachments if kind not in KINDS]
+        if bad:
+            raise ValueError(f"unknown attachment kind {bad[0]!r}")
+        staged = [self._stage_blob(Path(p)) for _, p in attachments]  # the slow copies, outside the lock
+        try:
+            now = time.time()
+            with self._writing():
+                doomed = set() if replace_from is None else self._delete_from(conversation_id, replace_from)
+                cur = self.db.execute(
+                    "INSERT INTO messages(conversation_id, role, text, status, meta, created) VALUES (?,?,?,?,?,?)",
+                    (conversation_id, role, text, status, json.dumps(meta or {}), now))
+                mid = int(cur.lastrowid)
+                for (kind, source), (digest, tmp) in zip(attachments, staged):
+                    target = self._blob_path(digest, Path(source).name)
+                    private_dir(target.parent)
+                    os.replace(tmp, target)  # same bytes if it was there: readers see the old or new, both whole
+                    self.db.execute("INSERT INTO attachments(message_id, kind, name, sha256, size) VALUES (?,?,?,?,?)",
+                                    (mid, kind, Path(source).name, digest, target.stat().st_size))
+                self.db.execute("UPDATE conversations SET updated=? WHERE id=?", (now, conversation_id))
+                self._collect_garbage(doomed)  # after the new rows: what the new message reuses stays
+        finally:
+            for _, tmp in staged:
+                tmp.unlink(missing_ok=True)
+        for _, source in attachments:
+            self.discard(Path(source))
         return mid
+
+    def capture(self, data: bytes, prefix: str, suffix: str) -> Path:
+        """Keep a recording or pasted image until it is sent: a new private file the store owns (unique name)."""
+        fd, path = private_temp(self.incoming, prefix=f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=suffix)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return path
+
+    def discard(self, path: Path) -> None:
+        """Delete a capture (sent, or removed before sending); any other file, such as the user's own, is left."""
+        path = Path(path)
+        if path.parent.resolve() == self.incoming.resolve() and not path.name.startswith("."):
+            path.unlink(missing_ok=True)
 
     def update_message(self, message_id: int, text: str | None = None, status: str | None = None,
                        meta: dict | None = None) -> None:
@@ -195,10 +241,14 @@ class History:
 
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
         """Delete a message and everything after it (regenerate, edit-and-resend)."""
+        with self._writing():
+            self._collect_garbage(self._delete_from(conversation_id, message_id))
+
+    def _delete_from(self, conversation_id: int, message_id: int) -> set[tuple[str, str]]:
+        """Delete a message and those after it (inside `_writing`); returns their attachments for collection."""
         doomed = self._attachments_where("m.conversation_id=? AND m.id>=?", (conversation_id, message_id))
-        with self.db:
-            self.db.execute("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))
-        self._collect_garbage(doomed)
+        self.db.execute("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))
+        return doomed
 
     def recover(self) -> int:
         """Mark answers a crash left "streaming" as "interrupted"; returns how many."""
@@ -224,19 +274,45 @@ class History:
         """attachments/ab/abcdef...<suffix>: the suffix keeps the file type readable for the document readers."""
         return self.blobs / digest[:2] / (digest + Path(name).suffix.lower()[:16])
 
-    def _store_blob(self, source: Path) -> tuple[str, int]:
+    def _stage_blob(self, source: Path) -> tuple[str, Path]:
+        """Copy source into a unique private temp file beside the store, hashing as it goes: (sha256, temp path)."""
         h = hashlib.sha256()
-        with source.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        digest = h.hexdigest()
-        target = self._blob_path(digest, source.name)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".part")
-            shutil.copyfile(source, tmp)
-            tmp.replace(target)
-        return digest, target.stat().st_size
+        fd, tmp = private_temp(self.incoming, prefix=".copy-")
+        try:
+            with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    h.update(chunk)
+                    dst.write(chunk)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return h.hexdigest(), tmp
+
+    @contextmanager
+    def _writing(self):
+        """A write transaction locked from its start (BEGIN IMMEDIATE): another process's add or collection
+        waits, so a file is never deleted between one process's check and the other's row."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
+    def _remove_stale_captures(self) -> None:
+        """Unsent captures and copies left by a crash (a day old), and the captures older versions kept outside
+        the store (their content, if sent, is in the store; the rest belonged to deleted or unsent questions)."""
+        cutoff = time.time() - STALE_S
+        for path in self.incoming.iterdir():
+            with suppress(FileNotFoundError):  # another process may be clearing it too
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+        for folder, pattern in LEGACY_CAPTURES:
+            for path in (self.directory / folder).glob(pattern):
+                path.unlink(missing_ok=True)
+            with suppress(OSError):  # gone, or holds files of the user's own: then it stays
+                (self.directory / folder).rmdir()
 
     def _attachments_where(self, condition: str, args: tuple) -> set[tuple[str, str]]:
         """(sha256, name) of the attachments of the messages matching `condition` (on alias m)."""
@@ -244,7 +320,7 @@ class History:
                                    f"WHERE {condition}", args).fetchall())
 
     def _collect_garbage(self, candidates: set[tuple[str, str]]) -> None:
-        """Remove the stored files of deleted attachments that no remaining message uses."""
+        """Remove the stored files of deleted attachments that no remaining message uses (inside `_writing`)."""
         for digest, name in candidates:
             path = self._blob_path(digest, name)
             still = self.db.execute("SELECT name FROM attachments WHERE sha256=?", (digest,)).fetchall()

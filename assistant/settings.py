@@ -1,4 +1,5 @@
-"""User settings: one JSON file in the user config directory, read leniently and written atomically."""
+"""User settings: one JSON file in the user config directory, read leniently, written atomically, private (0600:
+it holds the API server and remote keys)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from platformdirs import user_config_dir, user_data_dir
 
+from assistant.private_files import make_private, write_private
 from assistant.templates import BUILTIN_TEMPLATES, PromptTemplate
 from models.weights import DEFAULTS
 
@@ -59,6 +61,7 @@ class Settings:
     def load(cls, path: Path | None = None) -> Settings:
         """Read settings; a missing file gives defaults, a corrupt one is kept aside and defaults are used."""
         path = path or config_dir() / "settings.json"
+        make_private(path)  # an older version wrote it 0644
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(raw, dict):
@@ -86,12 +89,9 @@ class Settings:
         return cls(**values)
 
     def save(self, path: Path | None = None) -> None:
-        """Write atomically (temp file + rename) so a crash never leaves half a file."""
+        """Write atomically (temp file + rename) so a crash never leaves half a file; 0600 in a 0700 folder."""
         path = path or config_dir() / "settings.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        write_private(path, json.dumps(asdict(self), indent=2, ensure_ascii=False).encode("utf-8"))
 
     def find_template(self, name: str) -> PromptTemplate | None:
         """The template called name, if any."""

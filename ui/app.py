@@ -25,7 +25,7 @@ def build(argv: list[str], engine_factory=real_engine, settings_path: Path | Non
     settings = Settings.load(settings_path)
     install_language(app, settings.language)
     history = History(data_dir())
-    window = MainWindow(settings, history, engine_factory, data_dir(), settings_path)
+    window = MainWindow(settings, history, engine_factory, settings_path)
     return app, window
 
 

@@ -211,6 +211,7 @@ class AttachmentBar(QWidget):
 
     changed = Signal()
     play = Signal(object)
+    discarded = Signal(object)  # the path of a chip removed without sending (the window deletes its captures)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -232,7 +233,11 @@ class AttachmentBar(QWidget):
         return chip
 
     def remove(self, chip: Chip) -> None:
-        """Drop one attachment."""
+        """Drop one attachment the user no longer wants."""
+        self._drop(chip)
+        self.discarded.emit(chip.path)
+
+    def _drop(self, chip: Chip) -> None:
         self.chips.remove(chip)
         chip.hide()  # at once: deleteLater waits for the event loop
         chip.setParent(None)
@@ -244,5 +249,5 @@ class AttachmentBar(QWidget):
         """All attachments as (kind, path), clearing the bar."""
         items = [(c.kind, c.path) for c in self.chips]
         for chip in list(self.chips):
-            self.remove(chip)
+            self._drop(chip)
         return items

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QUrl, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar,
@@ -39,10 +39,9 @@ class MainWindow(QMainWindow):
     request_respond = Signal(int, object, object, str, object)
     request_serve = Signal(object)
 
-    def __init__(self, settings: Settings, history: History, engine_factory, data_dir: Path,
-                 settings_path: Path | None = None):
+    def __init__(self, settings: Settings, history: History, engine_factory, settings_path: Path | None = None):
         super().__init__()
-        self.settings, self.history, self.data_dir = settings, history, Path(data_dir)
+        self.settings, self.history = settings, history
         self.settings_path = settings_path
         self.conversation: int | None = None
         self.ready = False
@@ -144,6 +143,7 @@ class MainWindow(QMainWindow):
         self.attachments = AttachmentBar()
         self.attachments.play.connect(self.play_audio)
         self.attachments.changed.connect(self._offer_actions)
+        self.attachments.discarded.connect(self.history.discard)  # a removed recording leaves no file behind
         chat_layout.addWidget(self.attachments)
         self.actions_row = QHBoxLayout()
         self.quick: dict[str, QPushButton] = {}
@@ -436,13 +436,14 @@ class MainWindow(QMainWindow):
             self.attachments.add(kind_of(p), p)
 
     def add_pasted_image(self, image: QImage) -> Path | None:
-        """Save a pasted image in the data directory and attach it."""
+        """Keep a pasted image in the history store (deleted with its conversation, or when removed) and attach it."""
         if image.isNull():
             return None
-        folder = self.data_dir / "pasted"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}.png"
-        image.save(str(path), "PNG")
+        png = QByteArray()
+        buffer = QBuffer(png)
+        buffer.open(QIODevice.WriteOnly)
+        image.save(buffer, "PNG")
+        path = self.history.capture(bytes(png.data()), "pasted", ".png")
         self.attachments.add("image", path)
         return path
 
@@ -514,10 +515,7 @@ class MainWindow(QMainWindow):
         if wav is None:
             self.status_text.setText(self.tr("Nothing was recorded"))
             return None
-        folder = self.data_dir / "recordings"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"question-{time.strftime('%Y%m%d-%H%M%S')}.wav"
-        path.write_bytes(wav)
+        path = self.history.capture(wav, "question", ".wav")  # the store owns it: no copy outlives the question
         self.attachments.add("audio", path)
         if send:
             self.send()
@@ -557,12 +555,13 @@ class MainWindow(QMainWindow):
             self.conversation = self.history.create(title, self.template_box.currentData() or "")
             self.refresh_list()
             self._show_title()
-        elif self.edit_from is not None:
-            self.history.delete_messages_from(self.conversation, self.edit_from)
-            self._show_messages(self.history.messages(self.conversation))  # the edited turn and after are gone
-        self.edit_from = None
-        self.question_id = self.history.add_message(self.conversation, "user", text, attachments=items)
-        self.question_widget = self._add_widget(self.history.messages(self.conversation)[-1])
+        replacing, self.edit_from = self.edit_from, None
+        self.question_id = self.history.add_message(self.conversation, "user", text, attachments=items,
+                                                    replace_from=replacing)  # one step: its files survive
+        stored = self.history.messages(self.conversation)
+        if replacing is not None:
+            self._show_messages(stored[:-1])  # the edited turn and after are gone
+        self.question_widget = self._add_widget(stored[-1])
         self._start_answer()
         return True
 
@@ -610,7 +609,8 @@ class MainWindow(QMainWindow):
             return
         self.edit_from = last.id
         self.input.setPlainText(last.text)
-        self.attachments.take()
+        for _, path in self.attachments.take():
+            self.history.discard(path)
         for a in last.attachments:
             self.attachments.add(a.kind, a.path)
         self.input.setFocus()
@@ -734,6 +734,8 @@ class MainWindow(QMainWindow):
             stop_server(server)
         if self.recorder.recording:
             self.recorder.stop()
+        for _, path in self.attachments.take():  # unsent recordings and pasted images go with the window
+            self.history.discard(path)
         QApplication.instance().removeEventFilter(self)
         self.thread.quit()
         self.thread.wait(10_000)

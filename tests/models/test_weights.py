@@ -60,7 +60,7 @@ def test_failed_conversion_leaves_no_result(monkeypatch, tmp_path):
 
     with pytest.raises(RuntimeError):
         cached_conversion("thing", "out.bin", convert)
-    assert not (weights.cache_dir() / "thing" / "out.bin").exists()
+    assert [p.name for p in (weights.cache_dir() / "thing").iterdir()] == [".lock"]  # no result, no temp folder
 
 
 def test_join_parts(tmp_path):

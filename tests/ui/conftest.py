@@ -61,7 +61,7 @@ def make_window(qtbot, tmp_path, monkeypatch):
         from ui.window import MainWindow
 
         history = History(history_dir or tmp_path / "data")
-        w = MainWindow(settings or Settings(), history, lambda s, progress: engine, tmp_path / "data",
+        w = MainWindow(settings or Settings(), history, lambda s, progress: engine,
                        tmp_path / "config" / "settings.json")
         qtbot.addWidget(w)
         w.show()

@@ -24,7 +24,7 @@ def window(qtbot, tmp_path):
     from ui.worker import real_engine
 
     w = MainWindow(Settings(temperature=0.0, max_tokens=48, device="cpu", voice_mode="cascade"), History(tmp_path / "data"), real_engine,
-                   tmp_path / "data", tmp_path / "settings.json")
+                   tmp_path / "settings.json")
     qtbot.addWidget(w)
     w.show()
     w.load_models()

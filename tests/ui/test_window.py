@@ -103,6 +103,19 @@ def test_edit_and_resend_replaces_the_last_question(make_window, qtbot, fake):
         "first question", fake.answer, "second question", fake.answer]
 
 
+def test_edit_and_resend_keeps_the_attachments_it_resends(make_window, qtbot, fake, tmp_path):
+    w = make_window(fake)
+    w.add_files([write_wav(tmp_path / "q.wav")])
+    ask(qtbot, w, "first")
+    w.edit_last()  # the chip now points at the stored copy, which only the replaced question used
+    w.input.setPlainText("again")
+    assert w.send()
+    wait_idle(qtbot, w)
+    question = w.history.messages(w.conversation)[0]
+    assert question.text == "again" and question.attachments[0].path.read_bytes()[:4] == b"RIFF"
+    assert fake.seen[-1][0][-1].text == "again" and [m.text for m in w.message_widgets()][0] == "again"
+
+
 def test_attachments_from_files_paste_and_drop_reach_the_engine(make_window, qtbot, fake, tmp_path):
     w = make_window(fake)
     img = tmp_path / "red.png"
@@ -170,6 +183,32 @@ def test_push_to_talk_records_sends_and_keeps_the_recording(make_window, qtbot, 
     assert question.attachments[0].kind == "audio" and question.attachments[0].path.read_bytes()[:4] == b"RIFF"
     assert "0:03" in w.message_widgets()[0].chips[0].label.text()
     assert fake.seen[-1][2] == "cascade"
+
+
+def test_deleting_a_conversation_deletes_its_recording_and_pasted_image(make_window, qtbot, fake, tmp_path):
+    from ui.recorder import to_wav
+
+    w = make_window(fake)
+    wav = to_wav(0.3 * np.sin(np.arange(16000) / 5.0))
+    w.recorder = FakeRecorder(wav)
+    image = QImage(8, 8, QImage.Format_RGB32)
+    image.fill(QColor("blue"))
+    png = w.add_pasted_image(image).read_bytes()
+    w.start_recording()
+    w.stop_recording()  # sends the spoken question with the pasted image
+    wait_idle(qtbot, w)
+    assert [a.kind for a in w.history.messages(w.conversation)[0].attachments] == ["image", "audio"]
+    w.delete_conversation(w.conversation, confirm=False)
+
+    def on_disk():
+        return [p for p in (tmp_path / "data").rglob("*") if p.is_file() and p.read_bytes() in (wav, png)]
+
+    assert on_disk() == []
+    w.add_pasted_image(image)
+    w.attachments.remove(w.attachments.chips[0])  # removed before sending
+    w.add_pasted_image(image)
+    w.close()  # closed with it unsent
+    assert on_disk() == []
 
 
 def test_push_to_talk_with_the_f8_key(make_window, qtbot, fake):
