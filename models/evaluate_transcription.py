@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(["stock", *VARIANTS, "int8"]),
                         help="comma-separated: stock (whisper.transcribe), int8 (default options), " + ", ".join(VARIANTS))
     parser.add_argument("--clips", default="alsa,warzone,ktuberling")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many clips of each set (0: all)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 keeps torch's default)")
     parser.add_argument("--json", type=Path, help="also write every transcript here")
     args = parser.parse_args(argv)
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     hardware = f"{platform.processor() or platform.machine()}, {placement.device}, {torch.get_num_threads()} threads"
     results: dict = {"hardware": hardware, "options": {k: asdict(v) for k, v in VARIANTS.items()}}
     for set_name, clips in clip_sets(args.clips.split(",")).items():
+        clips = clips[: args.limit or None]
         seconds = sum(len(a) for _, a in clips) / 16000 / len(clips)
         print(f"{set_name}: {len(clips)} clips, {seconds:.1f} s each on average")
         for name in args.variants.split(","):

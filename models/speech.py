@@ -90,7 +90,7 @@ class TranscribeOptions:
     """How a clip is transcribed. The thresholds are whisper.transcribe's defaults."""
 
     language: str = "en"
-    # Seconds of audio the encoder sees: a clip is followed by silence up to the first of these that holds it.
+    # Seconds the encoder sees: a clip's log-mel is padded up to the first of these that holds it.
     # () encodes only the real length (fastest, but not what Whisper was trained on); (30.0,) is stock Whisper.
     pad_to: tuple[float, ...] = (30.0,)
     timestamps: bool = True  # sample timestamp tokens, as whisper.transcribe does; they help it end cleanly
@@ -116,9 +116,10 @@ class Transcriber:
 
     def __call__(self, audio: np.ndarray) -> str:
         """The transcript of one clip (the first 30 s); "" when Whisper judges it silent."""
-        audio = np.asarray(audio, dtype=np.float32)[:N_SAMPLES]
-        seconds = len(audio) / SAMPLE_RATE
-        result = self.decode(self.encoder.encode(pad_with_silence(audio, self.options.pad_to)), seconds)
+        mel = self.encoder.mel(np.asarray(audio, dtype=np.float32)[:N_SAMPLES])  # (n_mels, F), real length
+        # Zeros after the clip's log-mel, as whisper.transcribe pads each segment (pad_or_trim).
+        mel = F.pad(mel, (0, padded_frames(mel.shape[-1], self.options.pad_to) - mel.shape[-1]))
+        result = self.decode(self.encoder.encode_mel(mel[None]), len(audio) / SAMPLE_RATE)
         o = self.options
         if result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold:
             return ""  # whisper.transcribe skips such a segment
@@ -143,12 +144,12 @@ class Transcriber:
         return result
 
 
-def pad_with_silence(audio: np.ndarray, pad_to: tuple[float, ...]) -> np.ndarray:
-    """audio followed by zeros up to the first length in pad_to (seconds) that holds it; as is if none does."""
+def padded_frames(frames: int, pad_to: tuple[float, ...]) -> int:
+    """Log-mel frames (100 a second) padded up to the first length in pad_to (seconds) that holds them."""
     for seconds in sorted(pad_to):
-        if len(audio) <= seconds * SAMPLE_RATE:
-            return np.pad(audio, (0, int(seconds * SAMPLE_RATE) - len(audio)))
-    return audio
+        if frames <= seconds * 100:
+            return int(seconds * 100)
+    return frames
 
 
 class _FeaturesTask(DecodingTask):
