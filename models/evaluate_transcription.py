@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print one line per clip set and variant (WER, ms per clip); --json writes every transcript too."""
     parser = argparse.ArgumentParser(prog="python -m models.evaluate_transcription")
     parser.add_argument("--whisper", default="whisper-base")
-    parser.add_argument("--variants", default=",".join(["stock", *VARIANTS, "int8"]),
+    parser.add_argument("--variants", default="stock,default,pad-10/30s,pad-5/10/20/30s,int8",
                         help="comma-separated: stock (whisper.transcribe), int8 (default options), " + ", ".join(VARIANTS))
     parser.add_argument("--clips", default="alsa,warzone,ktuberling")
     parser.add_argument("--limit", type=int, default=0, help="at most this many clips of each set (0: all)")
