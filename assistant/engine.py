@@ -40,7 +40,9 @@ class EngineConfig:
     image_adapter: str = ""
     speech_adapter: str = ""
     device: str = "auto"
-    quantize: str = "none"  # "int8": dynamic int8 Linear weights on CPU (faster decoding, weaker answers)
+    # "int8": dynamic int8 Linear weights on CPU for the LLM and Whisper's decoder (faster, weaker answers, and
+    # words that may differ between CPUs); "none" gives the same transcript on any x86-64 CPU.
+    quantize: str = "none"
     system_prompt: str = ""
     threads: int = 0  # CPU threads for torch; 0 keeps torch's default
     max_file_mb: int = 20  # documents over this are refused
@@ -156,9 +158,10 @@ class Engine:
 
     @property
     def transcriber(self) -> Transcriber:
-        """Greedy Whisper decoding; int8 decoder weights on CPU (see Transcriber for the measured trade-off)."""
+        """Whisper's own decoding rules; fp32 unless config.quantize is "int8" on CPU (see Transcriber)."""
         if self._transcriber is None:
-            self._transcriber = Transcriber(self.speech.model, int8=self.placement.device.type == "cpu")
+            int8 = self.config.quantize == "int8" and self.placement.device.type == "cpu"
+            self._transcriber = Transcriber(self.speech, int8=int8)
         return self._transcriber
 
     @property
@@ -236,7 +239,7 @@ class Engine:
         def compute():
             audio = load_audio(source)
             window = 30 * 16000
-            texts = [self.transcriber(self.speech.encode(audio[i : i + window]))
+            texts = [self.transcriber(audio[i : i + window])
                      for i in range(0, len(audio), window) if len(audio[i : i + window]) >= 1600]
             return " ".join(t for t in texts if t).strip()
         return self._cached("txt:" + _digest(data), compute)

@@ -165,15 +165,16 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     llm = LLM.load(llm_name, resolve(llm_name, "llm").path, placement)
     r = resolve(whisper_name, "whisper")
     encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
-    whisper_only = Transcriber(encoder.model, int8=placement.device.type == "cpu")
+    whisper_only = Transcriber(encoder)
     projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size,
                              vocab=llm.model.get_input_embeddings().weight).to(placement.device)
     _, held_sentences, _, held_voices = split(0)
     results: dict = {}
     rows = []
     for i, u in enumerate(utterances(held_sentences, held_voices, limit, seed=99)):
-        feats = encoder.encode(synthesize(u, 10_000 + i))[0]
-        got, base = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64), whisper_only(feats[None])
+        audio = synthesize(u, 10_000 + i)
+        feats = encoder.encode(audio)[0]
+        got, base = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64), whisper_only(audio)
         direct = ctc_transcript(llm, projector, feats)
         rows.append((u.text, got, word_error_rate(u.text, got), word_error_rate(u.text, base),
                      direct, word_error_rate(u.text, direct) if direct is not None else None))
@@ -187,7 +188,7 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     for text, audio in real:
         feats = encoder.encode(audio)[0]
         got = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64)
-        real_rows.append((text, got, word_error_rate(text, got), whisper_only(feats[None])))
+        real_rows.append((text, got, word_error_rate(text, got), whisper_only(audio)))
     results["real_clips_wer"] = sum(r[2] for r in real_rows) / max(1, len(real_rows)) if real_rows else None
     results["real_clips_whisper_wer"] = (sum(word_error_rate(r[0], r[3]) for r in real_rows) / len(real_rows)
                                          if real_rows else None)

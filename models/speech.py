@@ -1,15 +1,16 @@
-"""Frozen Whisper: an encoder that pays only for the audio's real length, and greedy transcription over it.
+"""Frozen Whisper: an encoder that can pay only for the audio's real length, and Whisper's own decoding over it.
 
 Stock Whisper pads every clip to 30 s (1500 encoder frames). Its encoder is a plain transformer over sinusoidal
-positions, so we run it on the clip's own frames with the first T positional embeddings: a 3 s question costs
-150 frames instead of 1500.
+positions, so we can run it on the clip's own frames with the first T positional embeddings: a 3 s question costs
+150 frames instead of 1500. The speech adapters use that. Transcription pads with silence as measured in
+docs/EVALUATION.md (see TranscribeOptions), and decodes with whisper.decoding's rules, not a hand-written loop.
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +19,11 @@ import torch.nn.functional as F
 import whisper
 from torch import nn
 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-from whisper.audio import HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE
+from whisper.audio import N_FRAMES, N_SAMPLES, SAMPLE_RATE
+from whisper.decoding import DecodingOptions, DecodingResult, DecodingTask, PyTorchInference, SuppressTokens
 from whisper.model import ModelDimensions, MultiHeadAttention, Whisper
-from whisper.tokenizer import get_tokenizer
 
 from models.device import Placement
-
-FRAMES_PER_SECOND = SAMPLE_RATE // HOP_LENGTH // 2  # encoder frames per second of audio (50)
 
 
 def load_whisper(path: Path | str, placement: Placement) -> Whisper:
@@ -86,82 +85,127 @@ class SpeechEncoder:
         return enc.ln_post(x)
 
 
-class Transcriber:
-    """Greedy Whisper decoding over (1, T, D) encoder features of any length, with a KV cache.
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """How a clip is transcribed. The thresholds are whisper.transcribe's defaults."""
 
-    int8 (CPU): the decoder blocks and the vocabulary projection use dynamic int8 weights (per-channel scales).
-    Decoding a token is bound by memory bandwidth, so this is ~3x faster on 2 CPU cores; on 16 synthetic clips
-    12 transcripts were identical to fp32 and the 4 that differed were borderline words ("of"/"on", "Earth").
+    language: str = "en"
+    # Seconds the encoder sees: a clip's log-mel is padded up to the first of these that holds it.
+    # () encodes only the real length (fastest, but not what Whisper was trained on); (30.0,) is stock Whisper.
+    pad_to: tuple[float, ...] = (30.0,)
+    timestamps: bool = True  # sample timestamp tokens, as whisper.transcribe does; they help it end cleanly
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback when a decode looks wrong
+    compression_ratio_threshold: float = 2.4  # gzip ratio above this means the text repeats itself
+    logprob_threshold: float = -1.0
+    no_speech_threshold: float = 0.6
+    tokens_per_second: int = 10  # length cap: 10 + this many tokens per second of audio (speech is ~3-6)
+
+
+class Transcriber:
+    """Whisper transcription of 16 kHz audio (up to 30 s) through whisper.decoding's DecodingTask.
+
+    int8 (CPU, opt-in): the decoder blocks and the vocabulary projection use dynamic int8 weights, ~3x faster
+    decoding on 2 cores; but quantized kernels round differently per CPU (AVX-512 VNNI or not), so its words may
+    differ between machines. fp32, the default, gives the same text on any x86-64 CPU.
     """
 
-    def __init__(self, model: Whisper, int8: bool = False):
-        self.model = model
-        dec = model.decoder
-        head = nn.Linear(dec.token_embedding.embedding_dim, dec.token_embedding.num_embeddings, bias=False)
-        head.weight = dec.token_embedding.weight  # tied, as in Whisper
-        self.head: nn.Module = head
-        self.blocks: nn.Module = dec.blocks
-        if int8:  # quantize a copy: the Whisper model itself stays as loaded
-            self.blocks = copy.deepcopy(dec.blocks)
-            for module in self.blocks.modules():
-                if isinstance(module, whisper.model.Linear):
-                    module.__class__ = nn.Linear  # same maths in fp32; lets torch's quantizer recognise it
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # torch.ao's eager quantization warns it is moving to torchao
-                # Per-channel scales: per-tensor ones flipped more words on our synthetic clips.
-                self.blocks = quantize_dynamic(self.blocks, {nn.Linear: per_channel_dynamic_qconfig})
-                self.head = quantize_dynamic(nn.Sequential(head), {nn.Linear: per_channel_dynamic_qconfig})[0]
-        self.tokenizers: dict[str, object] = {}
+    def __init__(self, encoder: SpeechEncoder, int8: bool = False, options: TranscribeOptions = TranscribeOptions()):
+        self.encoder = encoder
+        self.options = options
+        self.quantized: tuple[nn.Module, nn.Module] | None = _quantize_decoder(encoder.model) if int8 else None
 
-    def _tokenizer(self, language: str):
-        if language not in self.tokenizers:
-            m = self.model
-            self.tokenizers[language] = get_tokenizer(m.is_multilingual, num_languages=m.num_languages,
-                                                      language=language if m.is_multilingual else None,
-                                                      task="transcribe")
-        return self.tokenizers[language]
-
-    def _step(self, tokens: torch.Tensor, features: torch.Tensor, cache: dict, offset: int) -> torch.Tensor:
-        """Logits (V,) for the last of `tokens` (1, n), positions starting at offset."""
-        dec = self.model.decoder
-        x = dec.token_embedding(tokens) + dec.positional_embedding[offset : offset + tokens.shape[1]]
-        for block in self.blocks:
-            x = block(x, features, mask=dec.mask, kv_cache=cache)
-        return self.head(dec.ln(x[:, -1])).float()[0]
+    def __call__(self, audio: np.ndarray) -> str:
+        """The transcript of one clip (the first 30 s); "" when Whisper judges it silent."""
+        mel = self.encoder.mel(np.asarray(audio, dtype=np.float32)[:N_SAMPLES])  # (n_mels, F), real length
+        # Zeros after the clip's log-mel, as whisper.transcribe pads each segment (pad_or_trim).
+        mel = F.pad(mel, (0, padded_frames(mel.shape[-1], self.options.pad_to) - mel.shape[-1]))
+        result = self.decode(self.encoder.encode_mel(mel[None]), len(audio) / SAMPLE_RATE)
+        o = self.options
+        if result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold:
+            return ""  # whisper.transcribe skips such a segment
+        return result.text
 
     @torch.inference_mode()
-    def __call__(self, features: torch.Tensor, language: str = "en", max_tokens: int = 200) -> str:
-        """The transcript of (1, T, D) features."""
-        tokenizer = self._tokenizer(language)
-        device = features.device
-        prompt = list(tokenizer.sot_sequence_including_notimestamps)
-        suppress = torch.tensor(sorted(set(tokenizer.non_speech_tokens) | {tokenizer.no_timestamps,
-                                tokenizer.sot, tokenizer.sot_prev, tokenizer.sot_lm}), device=device)
-        cache, hooks = _install_kv_cache(self.blocks)
-        out: list[int] = []
-        # Speech rarely exceeds ~6 tokens a second; the cap stops greedy decoding's repetition loops on short clips.
-        budget = min(max_tokens, 10 + 10 * features.shape[1] // FRAMES_PER_SECOND,
-                     self.model.dims.n_text_ctx - len(prompt))
-        try:
-            step, offset = torch.tensor([prompt], device=device), 0
-            for _ in range(budget):
-                logits = self._step(step, features, cache, offset)
-                offset += step.shape[1]
-                logits[suppress] = -torch.inf
-                logits[tokenizer.timestamp_begin :] = -torch.inf
-                if not out:
-                    logits[tokenizer.eot] = -torch.inf  # suppress blank: an answer needs one token
-                token = int(logits.argmax())
-                if token == tokenizer.eot:
+    def decode(self, features: torch.Tensor, seconds: float) -> DecodingResult:
+        """Greedy decoding of (1, T, D) features, with whisper.transcribe's temperature fallback."""
+        o = self.options
+        base = DecodingOptions(language=o.language, without_timestamps=not o.timestamps, fp16=False,
+                               sample_len=int(10 + o.tokens_per_second * seconds))
+        devices = [features.device] if features.is_cuda else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(0)  # sampling at temperature > 0 is repeatable, and leaves the caller's RNG alone
+            for temperature in o.temperatures:
+                result = _FeaturesTask(self.encoder.model, replace(base, temperature=temperature),
+                                       self.quantized).run(features)[0]
+                silent = result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold
+                if silent or (result.compression_ratio <= o.compression_ratio_threshold
+                              and result.avg_logprob >= o.logprob_threshold):
                     break
-                out.append(token)
-                if _ends_in_loop(out):
-                    break
-                step = torch.tensor([[token]], device=device)
-        finally:
-            for hook in hooks:
-                hook.remove()
-        return tokenizer.decode(out).strip()
+        return result
+
+
+def padded_frames(frames: int, pad_to: tuple[float, ...]) -> int:
+    """Log-mel frames (100 a second) padded up to the first length in pad_to (seconds) that holds them."""
+    for seconds in sorted(pad_to):
+        if frames <= seconds * 100:
+            return int(seconds * 100)
+    return frames
+
+
+class _FeaturesTask(DecodingTask):
+    """whisper.decoding's DecodingTask (initial tokens, suppress_blank, suppress_tokens "-1", timestamp rules,
+    end-of-text, avg_logprob, compression ratio) over features of any length; optionally int8 decoder weights.
+    Without timestamps, timestamp tokens are suppressed too."""
+
+    def __init__(self, model: Whisper, options: DecodingOptions, quantized: tuple[nn.Module, nn.Module] | None):
+        super().__init__(model, options)
+        if options.without_timestamps:  # stock leaves these to the model, which can emit them as text
+            tok = self.tokenizer
+            timestamps = [tok.no_timestamps, *range(tok.timestamp_begin, model.dims.n_vocab)]
+            self.logit_filters.append(SuppressTokens(timestamps))
+        if quantized is not None:
+            self.inference = _QuantizedInference(model, len(self.initial_tokens), *quantized)
+
+    def _get_audio_features(self, features: torch.Tensor) -> torch.Tensor:
+        return features  # stock re-encodes anything that is not exactly (1500, D) features
+
+
+class _QuantizedInference(PyTorchInference):
+    """Whisper's TextDecoder.forward with other (int8) blocks and vocabulary projection, KV-cached."""
+
+    def __init__(self, model: Whisper, initial_token_length: int, blocks: nn.Module, head: nn.Module):
+        super().__init__(model, initial_token_length)
+        self.blocks, self.head = blocks, head
+
+    def logits(self, tokens: torch.Tensor, audio_features: torch.Tensor) -> torch.Tensor:
+        """(B, n, V) logits for the new tokens (all of them on the first call, then the last one)."""
+        if not self.kv_cache:
+            self.kv_cache, self.hooks = _install_kv_cache(self.blocks)
+        offset = 0
+        if tokens.shape[-1] > self.initial_token_length:
+            offset, tokens = tokens.shape[-1] - 1, tokens[:, -1:]
+        dec = self.model.decoder
+        x = dec.token_embedding(tokens) + dec.positional_embedding[offset : offset + tokens.shape[-1]]
+        for block in self.blocks:
+            x = block(x, audio_features, mask=dec.mask, kv_cache=self.kv_cache)
+        return self.head(dec.ln(x)).float()
+
+
+def _quantize_decoder(model: Whisper) -> tuple[nn.Module, nn.Module]:
+    """int8 copies of the decoder blocks and the (tied) vocabulary projection; the model stays as loaded."""
+    dec = model.decoder
+    head = nn.Linear(dec.token_embedding.embedding_dim, dec.token_embedding.num_embeddings, bias=False)
+    head.weight = dec.token_embedding.weight  # tied, as in Whisper
+    blocks = copy.deepcopy(dec.blocks)
+    for module in blocks.modules():
+        if isinstance(module, whisper.model.Linear):
+            module.__class__ = nn.Linear  # same maths in fp32; lets torch's quantizer recognise it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's eager quantization warns it is moving to torchao
+        # Per-channel scales: per-tensor ones flipped more words on our synthetic clips.
+        blocks = quantize_dynamic(blocks, {nn.Linear: per_channel_dynamic_qconfig})
+        head = quantize_dynamic(nn.Sequential(head), {nn.Linear: per_channel_dynamic_qconfig})[0]
+    return blocks, head
 
 
 def _install_kv_cache(blocks: nn.Module) -> tuple[dict, list]:
@@ -177,12 +221,3 @@ def _install_kv_cache(blocks: nn.Module) -> tuple[dict, list]:
         if isinstance(layer, MultiHeadAttention):
             hooks += [layer.key.register_forward_hook(save), layer.value.register_forward_hook(save)]
     return cache, hooks
-
-
-def _ends_in_loop(out: list[int], min_span: int = 4) -> bool:
-    """True (and trims out) when the last span of >= min_span tokens repeats the span before it."""
-    for n in range(min_span, len(out) // 2 + 1):
-        if out[-n:] == out[-2 * n : -n]:
-            del out[-n:]
-            return True
-    return False

@@ -1,0 +1,124 @@
+"""python -m models.evaluate_transcription: word error rate and time per clip of each transcription variant.
+
+Compares the Transcriber under several TranscribeOptions (how long the encoder looks, timestamps, fallback) with
+stock `whisper.transcribe` on the same weights, on human read speech that Debian ships:
+- alsa-utils' channel names ("Front Center", ...), always;
+- warzone2100-data's tutorial narration (44 sentences, subtitles as the reference), when installed;
+- ktuberling-data's English object names (72 single words, the file name as the reference), when installed.
+Numbers, not pass/fail: docs/EVALUATION.md and the README's Performance section are filled from this table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import statistics
+import subprocess
+import time
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import whisper
+
+from models.device import choose_placement
+from models.evaluate import _real_recordings, word_error_rate
+from models.speech import SpeechEncoder, TranscribeOptions, Transcriber, load_whisper
+from models.weights import resolve
+
+WARZONE = Path("/usr/share/games/warzone2100/base.wz")
+KTUBERLING = Path("/usr/share/ktuberling/sounds/en")
+_DEFAULT = TranscribeOptions()
+VARIANTS = {
+    "default": _DEFAULT,
+    "pad-30s-no-timestamps": TranscribeOptions(timestamps=False),
+    "pad-5/10/20/30s": TranscribeOptions(pad_to=(5.0, 10.0, 20.0, 30.0)),
+    "pad-10/30s": TranscribeOptions(pad_to=(10.0, 30.0)),
+    "real-length": TranscribeOptions(pad_to=()),
+    "real-length-no-timestamps": TranscribeOptions(pad_to=(), timestamps=False),
+    "real-length-no-timestamps-no-fallback": TranscribeOptions(pad_to=(), timestamps=False, temperatures=(0.0,)),
+}
+
+
+def decode_audio(data: bytes) -> np.ndarray:
+    """Any audio ffmpeg reads, as 16 kHz mono float32."""
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", "16000", "pipe:1"]
+    out = subprocess.run(cmd, input=data, capture_output=True, check=True).stdout
+    return np.frombuffer(out, np.int16).astype(np.float32) / 32768.0
+
+
+def warzone_clips() -> list[tuple[str, np.ndarray]]:
+    """warzone2100's tutorial narration with its on-screen subtitle (lines without a subtitle are skipped)."""
+    if not WARZONE.is_file():
+        return []
+    with zipfile.ZipFile(WARZONE) as z:
+        script = z.read("script/tutorial.js").decode()
+        lines = re.findall(r'"audio": "(tut\d+\.ogg)".*?"message": _\("([^"]+)"\)', script)
+        return [(text, decode_audio(z.read(f"audio/tutorial/{name}"))) for name, text in lines]
+
+
+def ktuberling_clips() -> list[tuple[str, np.ndarray]]:
+    """ktuberling's spoken English object names; the word is the file name after its scene prefix."""
+    return [(path.stem.split("_")[-1], decode_audio(path.read_bytes())) for path in sorted(KTUBERLING.glob("*.ogg"))]
+
+
+def clip_sets(names: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """The requested sets that are installed here."""
+    loaders = {"alsa": _real_recordings, "warzone": warzone_clips, "ktuberling": ktuberling_clips}
+    sets = {name: loaders[name]() for name in names}
+    return {name: clips for name, clips in sets.items() if clips}
+
+
+def run_variant(fn, clips: list[tuple[str, np.ndarray]]) -> dict:
+    """WER over the clips and milliseconds per clip (after one warm-up clip) of transcriber fn(audio) -> text."""
+    fn(clips[0][1])
+    rows, times = [], []
+    for text, audio in clips:
+        start = time.perf_counter()
+        got = fn(audio)
+        times.append((time.perf_counter() - start) * 1000)
+        rows.append((text, got, word_error_rate(text, got)))
+    return {"wer": round(sum(r[2] for r in rows) / len(rows), 3), "median_ms": round(statistics.median(times)),
+            "mean_ms": round(statistics.mean(times)), "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print one line per clip set and variant (WER, ms per clip); --json writes every transcript too."""
+    parser = argparse.ArgumentParser(prog="python -m models.evaluate_transcription")
+    parser.add_argument("--whisper", default="whisper-base")
+    parser.add_argument("--variants", default="stock,default,pad-10/30s,pad-5/10/20/30s,int8",
+                        help="comma-separated: stock (whisper.transcribe), int8 (default options), " + ", ".join(VARIANTS))
+    parser.add_argument("--clips", default="alsa,warzone,ktuberling")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many clips of each set (0: all)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 keeps torch's default)")
+    parser.add_argument("--json", type=Path, help="also write every transcript here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    placement = choose_placement("auto")
+    r = resolve(args.whisper, "whisper")
+    encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
+    fns = {"stock": lambda audio: whisper.transcribe(encoder.model, audio, language="en", fp16=False)["text"].strip(),
+           "int8": Transcriber(encoder, int8=placement.device.type == "cpu")}
+    fns.update({name: Transcriber(encoder, options=opts) for name, opts in VARIANTS.items()})
+    hardware = f"{platform.processor() or platform.machine()}, {placement.device}, {torch.get_num_threads()} threads"
+    results: dict = {"hardware": hardware, "options": {k: asdict(v) for k, v in VARIANTS.items()}}
+    for set_name, clips in clip_sets(args.clips.split(",")).items():
+        clips = clips[: args.limit or None]
+        seconds = sum(len(a) for _, a in clips) / 16000 / len(clips)
+        print(f"{set_name}: {len(clips)} clips, {seconds:.1f} s each on average")
+        for name in args.variants.split(","):
+            res = results.setdefault(set_name, {})[name] = run_variant(fns[name], clips)
+            print(f"  {name:40s} WER {res['wer']:.3f}  {res['median_ms']:6d} ms median  {res['mean_ms']:6d} ms mean",
+                  flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""Whisper-base on real human speech: alsa-utils' own clips ("Front Center", ...), through the product's paths."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.engine import Engine, EngineConfig
+from models.evaluate import _real_recordings, word_error_rate
+from models.weights import MissingWeightsError, source_files
+from tests.conftest import wav_bytes as _wav
+
+ALSA = Path("/usr/share/sounds/alsa")
+
+
+def _installed() -> bool:
+    try:
+        source_files("whisper-base")
+    except MissingWeightsError:
+        return False
+    return (ALSA / "Front_Center.wav").is_file()
+
+
+pytestmark = [pytest.mark.weights,
+              pytest.mark.skipif(not _installed(), reason="whisper-base weights or alsa-utils' clips not installed")]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine(EngineConfig(device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, np.ndarray]:
+    return dict(_real_recordings())
+
+
+@pytest.mark.parametrize("name", ["Front Center", "Rear Center", "Side Left", "Side Right"])
+def test_short_real_clips_are_heard_once_and_right(engine, clips, name):
+    """The old decoder said "Re Center Center Center Center" or "side left side left left left left" here."""
+    heard = engine.transcribe_audio(_wav(clips[name]))
+    assert word_error_rate(name, heard) == 0, heard
+
+
+def test_long_audio_is_transcribed_window_by_window(engine, clips):
+    """A 35 s recording is read in 30 s windows; each window stops at its own end-of-text."""
+    head = np.zeros(16000 * 31, dtype=np.float32)  # then "Rear Right" starts at 31 s, in the second window
+    head[16000 : 16000 + len(clips["Front Left"])] = clips["Front Left"]
+    audio = np.concatenate([head, clips["Rear Right"], np.zeros(16000 * 3, dtype=np.float32)])
+    heard = engine.transcribe_audio(_wav(audio))
+    assert word_error_rate("Front Left Rear Right", heard) == 0, heard
+
+
+def test_silence_is_no_words(engine):
+    assert engine.transcribe_audio(_wav(np.zeros(16000 * 2, dtype=np.float32))) == ""
+
+
+def test_int8_is_opt_in_and_tolerably_close(clips):
+    """int8 rounding differs per CPU (AVX-512 VNNI or not), so only a loose bound is asserted."""
+    assert Engine(EngineConfig(device="cpu")).transcriber.quantized is None
+    int8 = Engine(EngineConfig(device="cpu", quantize="int8"))
+    assert int8.transcriber.quantized is not None
+    wer = np.mean([word_error_rate(name, int8.transcribe_audio(_wav(audio))) for name, audio in clips.items()])
+    assert wer <= 0.5
