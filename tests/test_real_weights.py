@@ -54,20 +54,30 @@ def test_text_question_through_the_cli():
 
 
 def test_cascade_voice_question(engine, tmp_path):
-    wav = synthesize("What is the capital of France?", tmp_path / "q.wav", voice="en-us+f3", speed=120)
+    # espeak-ng's "of France" is borderline for Whisper-base ("of friends", stock whisper.transcribe included);
+    # this voice and question are heard alike by stock Whisper and by us.
+    wav = synthesize("What is the capital of Japan?", tmp_path / "q.wav", voice="en-us+m3", speed=150)
     events = list(engine.respond([Message.user(audio=wav)], GREEDY, "cascade"))
     transcript = next(e for e in events if isinstance(e, Transcript)).text
-    assert {"capital", "france"} <= set(words(transcript))
-    assert isinstance(events[-1], Done) and "paris" in events[-1].answer.lower()
+    assert {"capital", "japan"} <= set(words(transcript))
+    assert isinstance(events[-1], Done) and "tokyo" in events[-1].answer.lower()
 
 
-def test_whisper_base_transcribes_word_for_word(tmp_path):
+def test_the_cli_transcribes_as_stock_whisper_does(engine, tmp_path):
+    """Word for word what whisper.transcribe hears on the same weights, and close to what was said."""
+    import whisper
+
+    from assistant.media import load_audio
+    from models.evaluate import word_error_rate
+
     sentence = "Please remind me to buy milk, eggs and bread tomorrow morning."
     wav = synthesize(sentence, tmp_path / "s.wav", voice="en-us+f3", speed=130)
     proc = subprocess.run([sys.executable, "-m", "assistant", "transcribe", str(wav), "--json"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert words(json.loads(proc.stdout)["text"]) == words(sentence)
+    stock = whisper.transcribe(engine.speech.model, load_audio(wav), language="en", fp16=False)["text"]
+    assert words(json.loads(proc.stdout)["text"]) == words(stock)
+    assert word_error_rate(sentence, stock) <= 0.1
 
 
 def test_cached_and_uncached_greedy_give_the_same_tokens(engine):
