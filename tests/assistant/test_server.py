@@ -166,7 +166,7 @@ def test_a_client_that_disconnects_mid_stream_cancels_and_the_server_stays_healt
     engine, _, client, port = serve(FakeEngine(delay=0.01))
     body = json.dumps({"model": "fake-llm", "stream": True, "messages": [{"role": "user", "content": "long"}]})
     sock = socket.create_connection(("127.0.0.1", port))
-    sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                  f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
     received = b""
     while b"data:" not in received:
