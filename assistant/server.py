@@ -300,7 +300,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    log.error("request failed", exc_info=exc)
+    # starlette re-raises after this response, so uvicorn logs the traceback
     return _error_response(APIError(500, f"internal error: {type(exc).__name__}", "server_error", "internal_error"))
 
 
