@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 import socket
 import threading
 from urllib.parse import urlsplit
@@ -114,7 +115,8 @@ def listen(host: str, port: int, backlog: int) -> socket.socket:
     except OverflowError:
         raise UserInputError(f"port {port} is not a port number (0-65535)") from None
     except OSError as e:
-        raise UserInputError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+        reason = os.strerror(e.errno) if e.errno else str(e)  # create_server's strerror repeats the address
+        raise UserInputError(f"cannot serve on {host}:{port}: {reason}") from None
 
 
 class APIServer:
