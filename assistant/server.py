@@ -216,16 +216,18 @@ async def chat(request: Request) -> Response:
         watcher.cancel()
         job.cancel.set()  # a no-op once the answer is done; otherwise it stops the engine working for nobody
 
+    handed_to_stream = False
     try:
         first = await events.get()  # errors before any token still get a proper status
         if isinstance(first, Error):
             raise _event_error(first)
-        if stream:
-            return StreamingResponse(_sse(api.model_id, first, events, include_usage, finish),
-                                     media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-        return await _complete(api.model_id, first, events)
-    finally:
         if not stream:
+            return await _complete(api.model_id, first, events)
+        handed_to_stream = True  # from here the stream calls finish() when it ends or its client leaves
+        return StreamingResponse(_sse(api.model_id, first, events, include_usage, finish),
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    finally:
+        if not handed_to_stream:
             finish()
 
 
