@@ -11,7 +11,7 @@ import openai
 import pytest
 from PIL import Image
 
-from assistant.conversation import AudioPart, Done, ImagePart, TokenDelta
+from assistant.conversation import AudioPart, Done, Error, ImagePart, TokenDelta
 from assistant.media import UserInputError
 from assistant.server import make_server
 from tests.assistant.server_fixtures import FakeEngine, png_url, serve, wav_b64  # noqa: F401 - serve is a fixture
