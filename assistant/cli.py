@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--voice-mode", choices=("cascade", "native"), default="cascade",
                        help="how input_audio parts are heard")
     add_dataclass_flags(serve, EngineConfig)
+    from assistant.server import ServerConfig  # the server's limits: --max-queue, --header-timeout, ...
+
+    add_dataclass_flags(serve, ServerConfig)
     return parser
 
 
@@ -194,10 +197,11 @@ def cmd_models(args) -> int:
 
 def cmd_serve(args) -> int:
     """serve: load the models, then answer OpenAI-style requests until interrupted."""
-    from assistant.server import make_server
+    from assistant.server import ServerConfig, make_server
 
     engine = create_engine(from_flags(EngineConfig, args), progress=lambda m: print(f"[{m}]", file=sys.stderr))
-    server = make_server(engine, args.host, args.port, args.api_key, voice_mode=args.voice_mode)
+    server = make_server(engine, args.host, args.port, args.api_key, voice_mode=args.voice_mode,
+                         config=from_flags(ServerConfig, args))
     engine.preload(speech=True, vision=engine.has_adapter("image"))
     host, port = server.server_address[:2]
     print(f"serving {server.model_id} on http://{host}:{port}/v1 (Ctrl+C stops)", file=sys.stderr, flush=True)

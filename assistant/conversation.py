@@ -106,6 +106,7 @@ class Error:
     """The request could not be answered; message is one line meant for the user."""
 
     message: str
+    internal: bool = False  # a fault on our side (a bug, a crashed model), not in the request: HTTP 500, not 400
 
 
 Event = Union[TokenDelta, Transcript, Done, Error]

@@ -318,7 +318,7 @@ class Engine:
             yield Error(str(e))
         except Exception as e:  # a front end must get an event, not a dead worker; the log keeps the traceback
             log.exception("respond failed")
-            yield Error(f"internal error: {type(e).__name__}: {e}")
+            yield Error(f"internal error: {type(e).__name__}: {e}", internal=True)
 
     def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
         llm = self.llm

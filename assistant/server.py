@@ -1,17 +1,16 @@
-"""`python -m assistant serve`: the Engine behind an OpenAI-compatible chat-completions API (standard library HTTP).
+"""`python -m assistant serve`: the Engine behind an OpenAI-compatible chat-completions API (uvicorn + starlette).
 
-One worker thread owns the engine and answers requests first come, first served; each HTTP connection has its own
-thread that waits for its events. A streaming client that disconnects cancels its generation (the next write
-fails and sets the request's cancel event). Loopback by default; any other bind needs an API key.
+uvicorn owns the transport (HTTP/1.1 framing through h11, keep-alive, backlog, the connection cap, graceful
+shutdown) and runs on one asyncio loop; one worker thread owns the engine and answers queued requests first come,
+first served. A client that disconnects, streaming or not, cancels its request, and a request whose client left
+while queued is skipped. Loopback by default; any other bind needs an API key. Without a key, requests a web page
+could forge are refused: a Host that is not a loopback name (DNS rebinding) and a cross-origin browser request.
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import binascii
+import asyncio
 import hmac
-import ipaddress
 import json
 import logging
 import queue
@@ -19,67 +18,93 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 
-from assistant.conversation import AudioPart, Done, Error, ImagePart, Message, TextPart, TokenDelta
-from assistant.media import UserInputError, load_audio, load_image
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from assistant.conversation import Done, Error, Message, TokenDelta
+from assistant.media import UserInputError
+from assistant.openai_schema import (MAX_BODY_BYTES, APIError, finish_reason, parse_body, parse_messages,
+                                     parse_options, parse_stream, usage)
+from assistant.server_http import APIServer, LoopbackGuard, is_loopback, listen
 from models.generation import SamplingOptions
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 25 * 1024 * 1024  # images and audio arrive base64-encoded inside the JSON
 
 
-class APIError(Exception):
-    """An OpenAI-style error: HTTP status, type, code, message."""
+@dataclass(frozen=True)
+class ServerConfig:
+    """The server's limits (each is a `python -m assistant serve` flag)."""
 
-    def __init__(self, status: int, message: str, type_: str = "invalid_request_error", code: str | None = None,
-                 param: str | None = None):
-        super().__init__(message)
-        self.status, self.type, self.code, self.param = status, type_, code, param
-
-    def body(self) -> dict:
-        """The JSON error object."""
-        return {"error": {"message": str(self), "type": self.type, "param": self.param, "code": self.code}}
+    max_queue: int = 32  # requests waiting for or using the engine; more are refused with 503 + Retry-After
+    max_connections: int = 128  # open connections; past it new requests get 503 (uvicorn's limit_concurrency)
+    header_timeout: float = 10.0  # seconds for a request's head to arrive; a slow-header client is dropped
+    body_timeout: float = 60.0  # seconds for its body to arrive (408 after)
+    keep_alive_timeout: int = 5  # idle seconds before a kept-alive connection is closed
+    decode_slots: int = 2  # images and audio decoded at once: a large image costs ~100 MB while decoding
+    backlog: int = 2048  # connections the kernel holds before accept (capped by net.core.somaxconn)
 
 
 @dataclass
 class Job:
-    """One request waiting for the engine."""
+    """One request waiting for the engine; `emit` is called from the engine thread with each event, then None."""
 
     conversation: list[Message]
     options: SamplingOptions
     voice_mode: str
+    emit: Callable[[object], None]
     cancel: threading.Event = field(default_factory=threading.Event)
-    events: queue.Queue = field(default_factory=queue.Queue)  # engine events, then None
 
 
 class EngineQueue:
-    """FIFO in front of one engine: the engine is not reentrant, so one worker thread serves every request."""
+    """A bounded FIFO in front of one engine: the engine is not reentrant, so one worker thread serves every job."""
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, engine, max_queue: int):
+        self.engine, self.max_queue = engine, max_queue
         self.jobs: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        self.admitted = 0  # queued or running
+        self.mean_s = 1.0  # recent seconds per job, for Retry-After
         self.worker = threading.Thread(target=self._run, name="engine", daemon=True)
         self.worker.start()
 
-    def submit(self, job: Job) -> Job:
-        """Queue a job; its events arrive on job.events."""
+    def submit(self, job: Job) -> None:
+        """Queue a job, or refuse it with 503 + Retry-After when max_queue jobs are already admitted."""
+        with self.lock:
+            if self.admitted >= self.max_queue:
+                wait = max(1, round(self.mean_s * self.admitted))
+                raise APIError(503, f"the server is busy ({self.admitted} requests queued); retry in {wait} s",
+                               "server_error", "overloaded", headers={"Retry-After": str(wait)})
+            self.admitted += 1
         self.jobs.put(job)
-        return job
+
+    def close(self) -> None:
+        """Let the worker thread end once the jobs already queued are done (or skipped, if their clients left)."""
+        self.jobs.put(None)
 
     def _run(self) -> None:
-        while True:
-            job = self.jobs.get()
+        while (job := self.jobs.get()) is not None:
+            start = time.perf_counter()
             try:
                 if not job.cancel.is_set():  # a client that left while queued costs nothing
                     for event in self.engine.respond(job.conversation, job.options, voice_mode=job.voice_mode,
                                                      cancel=job.cancel):
-                        job.events.put(event)
+                        job.emit(event)
             except Exception as e:  # the worker must survive anything
                 log.exception("request failed")
-                job.events.put(Error(f"internal error: {type(e).__name__}"))
+                job.emit(Error(f"internal error: {type(e).__name__}", internal=True))
             finally:
-                job.events.put(None)
+                job.emit(None)
+                with self.lock:
+                    self.admitted -= 1
+                    self.mean_s = 0.8 * self.mean_s + 0.2 * (time.perf_counter() - start)
 
 
 class SharedEngine:
@@ -98,300 +123,221 @@ class SharedEngine:
             yield from self.engine.respond(*args, **kwargs)
 
 
-def _decode_base64(data: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        raise APIError(400, f"{what} is not valid base64", code="invalid_base64") from None
+@dataclass
+class _API:
+    """What the routes share: the engine queue, the key, the model id and the decode limiter."""
 
+    engines: EngineQueue
+    api_key: str
+    model_id: str
+    voice_mode: str
+    config: ServerConfig
+    decodes: anyio.CapacityLimiter = field(init=False)
 
-def _image(part: dict) -> ImagePart:
-    url = (part.get("image_url") or {}).get("url") if isinstance(part.get("image_url"), dict) else part.get("image_url")
-    if not isinstance(url, str) or not url.startswith("data:") or ";base64," not in url:
-        raise APIError(400, "image_url must be a data: URL with base64 image data (this server has no network)",
-                       param="image_url", code="unsupported_image_url")
-    data = _decode_base64(url.split(";base64,", 1)[1], "image_url data")
-    try:
-        load_image(data)
-    except UserInputError as e:
-        raise APIError(400, f"undecodable image: {e}", param="image_url", code="invalid_image") from None
-    return ImagePart(data)
+    def __post_init__(self):
+        self.decodes = anyio.CapacityLimiter(self.config.decode_slots)
 
-
-def _audio(part: dict) -> AudioPart:
-    spec = part.get("input_audio")
-    if not isinstance(spec, dict) or not isinstance(spec.get("data"), str):
-        raise APIError(400, "input_audio needs {data: base64, format: wav|mp3}", param="input_audio")
-    data = _decode_base64(spec["data"], "input_audio data")
-    try:
-        load_audio(data)
-    except UserInputError as e:
-        raise APIError(400, f"undecodable audio: {e}", param="input_audio", code="invalid_audio") from None
-    return AudioPart(data)
-
-
-def parse_messages(raw) -> list[Message]:
-    """OpenAI chat messages -> the engine's messages (text, image_url and input_audio parts)."""
-    if not isinstance(raw, list) or not raw:
-        raise APIError(400, "messages must be a non-empty list", param="messages")
-    out = []
-    for i, m in enumerate(raw):
-        if not isinstance(m, dict) or m.get("role") not in ("system", "developer", "user", "assistant"):
-            raise APIError(400, f"messages[{i}] needs a role of system, user or assistant", param="messages")
-        role = "system" if m["role"] == "developer" else m["role"]
-        content = m.get("content")
-        parts: list = []
-        if isinstance(content, str):
-            parts.append(TextPart(content))
-        elif isinstance(content, list):
-            for p in content:
-                kind = p.get("type") if isinstance(p, dict) else None
-                if kind == "text" and isinstance(p.get("text"), str):
-                    parts.append(TextPart(p["text"]))
-                elif kind == "image_url":
-                    parts.append(_image(p))
-                elif kind == "input_audio":
-                    parts.append(_audio(p))
-                else:
-                    raise APIError(400, f"messages[{i}]: unsupported content part {kind!r}", param="messages")
-        elif content is not None:
-            raise APIError(400, f"messages[{i}].content must be a string or a list of parts", param="messages")
-        if role == "system" and i != 0:
-            raise APIError(400, "a system message may only come first", param="messages")
-        out.append(Message(role, tuple(parts)))
-    if out[-1].role != "user":
-        raise APIError(400, "the last message must be from the user", param="messages")
-    return out
-
-
-def parse_options(body: dict) -> SamplingOptions:
-    """temperature, top_p, max_tokens / max_completion_tokens, stop, seed -> SamplingOptions."""
-    opts = SamplingOptions()
-    changes: dict = {}
-    if not isinstance(body, dict):
-        raise APIError(400, "the body must be a JSON object")
-
-    def number(name, lo, hi, kind=float):
-        v = body.get(name)
-        if v is None:
-            return None
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            raise APIError(400, f"{name} must be a number in [{lo}, {hi}]", param=name)
-        return kind(v)
-
-    if (t := number("temperature", 0, 2)) is not None:
-        changes["temperature"] = t
-    if (p := number("top_p", 0, 1)) is not None:
-        changes["top_p"] = p
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 8192:
-            raise APIError(400, "max_tokens must be an integer in [1, 8192]", param="max_tokens")
-        changes["max_new_tokens"] = limit
-    if (seed := body.get("seed")) is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise APIError(400, "seed must be an integer", param="seed")
-        changes["seed"] = seed
-    stop = body.get("stop")
-    if stop is not None:
-        stops = [stop] if isinstance(stop, str) else stop
-        if not isinstance(stops, list) or len(stops) > 4 or not all(isinstance(s, str) and s for s in stops):
-            raise APIError(400, "stop must be a string or up to 4 strings", param="stop")
-        changes["stop"] = tuple(stops)
-    return dataclasses.replace(opts, **changes)
-
-
-class Handler(BaseHTTPRequestHandler):
-    """The API's routes. Server attributes: model_id, engines (EngineQueue), api_key, voice_mode."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "omni-assistant"
-
-    def log_message(self, fmt, *args) -> None:  # quiet by default; errors are logged separately
-        log.debug("%s " + fmt, self.address_string(), *args)
-
-    # ---- plumbing -----------------------------------------------------------------------------------------
-    def _json(self, status: int, body: dict) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(self, e: APIError) -> None:
-        self._json(e.status, e.body())
-
-    def _authorize(self) -> None:
-        if getattr(self.server, "stopped", False):  # keep-alive connections outlive shutdown(): refuse on them
-            self.close_connection = True
-            raise APIError(503, "the server is shutting down", "server_error", "shutting_down")
-        key = self.server.api_key
-        if not key:
-            return
-        given = self.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {key}".encode()):
+    def authorize(self, request: Request) -> None:
+        """401 unless the request carries the key (when one is set)."""
+        given = request.headers.get("authorization", "")
+        if self.api_key and not hmac.compare_digest(given.encode(), f"Bearer {self.api_key}".encode()):
             raise APIError(401, "missing or wrong API key", "authentication_error", "invalid_api_key")
 
-    def _body(self) -> dict:
+
+def _error_response(e: APIError) -> JSONResponse:
+    return JSONResponse(e.body(), e.status, headers=e.headers)
+
+
+def _event_error(event: Error) -> APIError:
+    if event.internal:
+        return APIError(500, event.message, "server_error", "internal_error")
+    return APIError(400, event.message, code="invalid_input")
+
+
+async def _read_body(request: Request, timeout: float) -> bytes:
+    """The body, refused early when its length is missing or over MAX_BODY_BYTES (h11 has rejected bad lengths)."""
+    length = request.headers.get("content-length")
+    too_large = APIError(413, f"request body over {MAX_BODY_BYTES // (1024 * 1024)} MB", code="body_too_large",
+                         headers={"Connection": "close"})  # close: never read the rest of a huge body
+    if length is None and "chunked" not in request.headers.get("transfer-encoding", "").lower():
+        raise APIError(411, "a Content-Length header is required", headers={"Connection": "close"})
+    if length is not None and int(length) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise APIError(408, f"the request body did not arrive within {timeout:g} s", code="timeout",
+                       headers={"Connection": "close"}) from None
+    return b"".join(chunks)
+
+
+async def _cancel_on_disconnect(request: Request, cancel: threading.Event) -> None:
+    # The body is read, so the next ASGI message is the disconnect (uvicorn also sends it once the response is done).
+    while await request.receive() != {"type": "http.disconnect"}:
+        pass
+    cancel.set()
+
+
+async def chat(request: Request) -> Response:
+    """POST /v1/chat/completions."""
+    api: _API = request.app.state.api
+    api.authorize(request)
+    try:
+        body = parse_body(await _read_body(request, api.config.body_timeout))
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody is there to read it
+    model = body.get("model")
+    if model not in (api.model_id, None, ""):
+        raise APIError(404, f"the model {model!r} does not exist; this server has {api.model_id!r}",
+                       code="model_not_found", param="model")
+    stream, include_usage = parse_stream(body)
+    options = parse_options(body)
+    # Decoding media is CPU work: off the event loop, and only decode_slots at once to bound memory.
+    conversation = await anyio.to_thread.run_sync(parse_messages, body.get("messages"), limiter=api.decodes)
+    loop, events = asyncio.get_running_loop(), asyncio.Queue()
+
+    def emit(event) -> None:
         try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            raise APIError(411, "a Content-Length header is required") from None
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            raise APIError(413, f"request body over {MAX_BODY_BYTES // (1024 * 1024)} MB", code="body_too_large")
-        raw = self.rfile.read(length)
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            raise APIError(400, "the body is not valid JSON", code="invalid_json") from None
-        if not isinstance(body, dict):
-            raise APIError(400, "the body must be a JSON object", code="invalid_json")
-        return body
-
-    # ---- routes -------------------------------------------------------------------------------------------
-    def do_GET(self) -> None:
-        try:
-            self._authorize()
-            if self.path.rstrip("/") == "/v1/models":
-                self._json(200, {"object": "list", "data": [{"id": self.server.model_id, "object": "model",
-                                                             "created": 0, "owned_by": "local"}]})
-            elif self.path.rstrip("/") == "/health":
-                self._json(200, {"status": "ok", "queued": self.server.engines.jobs.qsize()})
-            else:
-                raise APIError(404, f"no route {self.path}", code="not_found")
-        except APIError as e:
-            self._error(e)
-
-    def do_POST(self) -> None:
-        try:
-            self._authorize()
-            if self.path.rstrip("/") != "/v1/chat/completions":
-                raise APIError(404, f"no route {self.path}", code="not_found")
-            body = self._body()
-            model = body.get("model")
-            if model not in (self.server.model_id, None, ""):
-                raise APIError(404, f"the model {model!r} does not exist; this server has {self.server.model_id!r}",
-                               code="model_not_found", param="model")
-            job = Job(parse_messages(body.get("messages")), parse_options(body), self.server.voice_mode)
-        except APIError as e:
-            self._error(e)
-            return
-        self.server.engines.submit(job)
-        if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream(job, include_usage)
-        else:
-            self._complete(job)
-
-    def _complete(self, job: Job) -> None:
-        text, done = [], None
-        while (event := job.events.get()) is not None:
-            if isinstance(event, TokenDelta):
-                text.append(event.text)
-            elif isinstance(event, Done):
-                done = event
-            elif isinstance(event, Error):
-                self._drain(job)
-                self._error(APIError(400, event.message, code="invalid_input"))
-                return
-        answer = done.answer if done else "".join(text)
-        self._json(200, {
-            "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-            "model": self.server.model_id,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
-                         "finish_reason": _finish(done)}],
-            "usage": _usage(done)})
-
-    def _stream(self, job: Job, include_usage: bool) -> None:
-        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-
-        def chunk(delta: dict, finish=None, usage=None) -> bytes:
-            body = {"id": ident, "object": "chat.completion.chunk", "created": created,
-                    "model": self.server.model_id, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-            if usage is not None:
-                body = {**body, "choices": [], "usage": usage}
-            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
-
-        first = job.events.get()  # errors before any token still get a proper status
-        if isinstance(first, Error):
-            self._drain(job)
-            self._error(APIError(400, first.message, code="invalid_input"))
-            return
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-            self._write(chunk({"role": "assistant", "content": ""}))
-            event = first
-            while event is not None:
-                if isinstance(event, TokenDelta):
-                    self._write(chunk({"content": event.text}))
-                elif isinstance(event, Done):
-                    self._write(chunk({}, _finish(event)))
-                    if include_usage:
-                        self._write(chunk({}, usage=_usage(event)))
-                elif isinstance(event, Error):
-                    self._write(f"data: {json.dumps(APIError(400, event.message).body())}\n\n".encode())
-                event = job.events.get()
-            self._write(b"data: [DONE]\n\n")
-        except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
-            job.cancel.set()  # the client left: stop generating for it
-            self._drain(job)
-
-    def _write(self, data: bytes) -> None:
-        self.wfile.write(data)
-        self.wfile.flush()
-
-    @staticmethod
-    def _drain(job: Job) -> None:
-        job.cancel.set()
-        while job.events.get() is not None:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+        except RuntimeError:  # the loop is closed: the server stopped and nobody waits for this event
             pass
 
+    job = Job(conversation, options, api.voice_mode, emit)
+    api.engines.submit(job)
+    watcher = asyncio.create_task(_cancel_on_disconnect(request, job.cancel))
 
-def _finish(done: Done | None) -> str:
-    reason = done.finish_reason if done else "stop"
-    return {"length": "length", "cancelled": "stop"}.get(reason, "stop")
+    def finish() -> None:
+        watcher.cancel()
+        job.cancel.set()  # a no-op once the answer is done; otherwise it stops the engine working for nobody
 
-
-def _usage(done: Done | None) -> dict:
-    prompt = int(done.timings.get("prompt_tokens", 0)) if done else 0
-    completion = int(done.timings.get("tokens", 0)) if done else 0
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def stop_server(server: ThreadingHTTPServer) -> None:
-    """Stop serving, including on open keep-alive connections, and close the socket."""
-    server.stopped = True
-    server.shutdown()
-    server.server_close()
-
-
-def is_loopback(host: str) -> bool:
-    """Whether a bind address only accepts local connections."""
-    if host == "localhost":
-        return True
+    handed_to_stream = False
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        first = await events.get()  # errors before any token still get a proper status
+        if isinstance(first, Error):
+            raise _event_error(first)
+        if not stream:
+            return await _complete(api.model_id, first, events)
+        handed_to_stream = True  # from here the stream calls finish() when it ends or its client leaves
+        return StreamingResponse(_sse(api.model_id, first, events, include_usage, finish),
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    finally:
+        if not handed_to_stream:
+            finish()
+
+
+async def _complete(model_id: str, event, events: asyncio.Queue) -> JSONResponse:
+    text, done = [], None
+    while event is not None:
+        if isinstance(event, TokenDelta):
+            text.append(event.text)
+        elif isinstance(event, Done):
+            done = event
+        elif isinstance(event, Error):
+            raise _event_error(event)
+        event = await events.get()
+    return JSONResponse({
+        "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+        "model": model_id,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": done.answer if done else "".join(text)},
+                     "finish_reason": finish_reason(done)}],
+        "usage": usage(done)})
+
+
+async def _sse(model_id: str, event, events: asyncio.Queue, include_usage: bool, finish: Callable[[], None]):
+    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+    def chunk(delta: dict, finish=None, use=None) -> str:
+        body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model_id,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if use is not None:
+            body = {**body, "choices": [], "usage": use}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        while event is not None:
+            if isinstance(event, TokenDelta):
+                yield chunk({"content": event.text})
+            elif isinstance(event, Done):
+                yield chunk({}, finish_reason(event))
+                if include_usage:
+                    yield chunk({}, use=usage(event))
+            elif isinstance(event, Error):
+                yield f"data: {json.dumps(_event_error(event).body(), ensure_ascii=False)}\n\n"
+            event = await events.get()
+        yield "data: [DONE]\n\n"
+    finally:
+        finish()
+
+
+async def models(request: Request) -> Response:
+    """GET /v1/models."""
+    api: _API = request.app.state.api
+    api.authorize(request)
+    return JSONResponse({"object": "list", "data": [{"id": api.model_id, "object": "model", "created": 0,
+                                                     "owned_by": "local"}]})
+
+
+async def health(request: Request) -> Response:
+    """GET /health: up, and how many requests wait for or use the engine."""
+    api: _API = request.app.state.api
+    api.authorize(request)
+    return JSONResponse({"status": "ok", "queued": api.engines.admitted})
+
+
+async def _api_error(request: Request, exc: APIError) -> Response:
+    return _error_response(exc)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+    what = f"no route {request.method} {request.url.path}" if code else exc.detail
+    return _error_response(APIError(exc.status_code, what, code=code))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # starlette re-raises after this response, so uvicorn logs the traceback
+    return _error_response(APIError(500, f"internal error: {type(exc).__name__}", "server_error", "internal_error"))
+
+
+def build_app(api: _API, bound_host: str) -> Starlette:
+    """The ASGI app: routes, OpenAI error objects for every failure, CORS for the origins the guard lets through."""
+
+    app = Starlette(
+        routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/v1/models", models),
+                Route("/health", health)],
+        middleware=[Middleware(LoopbackGuard, bound_host=bound_host, keyed=bool(api.api_key)),
+                    Middleware(CORSMiddleware, allow_origin_regex=".*", allow_methods=["GET", "POST"],
+                               allow_headers=["*"], max_age=600)],
+        exception_handlers={APIError: _api_error, HTTPException: _http_error, Exception: _internal_error})
+    app.state.api = api
+    return app
 
 
 def make_server(engine, host: str = "127.0.0.1", port: int = 8000, api_key: str = "", model_id: str = "",
-                voice_mode: str = "cascade") -> ThreadingHTTPServer:
-    """A ready (not yet serving) server; refuses a non-loopback bind without an API key."""
+                voice_mode: str = "cascade", config: ServerConfig = ServerConfig()) -> APIServer:
+    """A bound, not yet serving server; refuses a non-loopback bind without an API key (UserInputError)."""
     if not is_loopback(host) and not api_key:
         raise UserInputError(f"binding to {host} exposes the assistant to the network: set --api-key "
                              "(or ASSISTANT_API_KEY)")
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    server.engines = EngineQueue(engine)
-    server.api_key = api_key
-    server.model_id = model_id or engine.model_names()["llm"]
-    server.voice_mode = voice_mode
+    sock = listen(host, port, config.backlog)
+    api = _API(EngineQueue(engine, config.max_queue), api_key, model_id or engine.model_names()["llm"], voice_mode,
+               config)
+    server = APIServer(build_app(api, host), sock,
+                       max_connections=config.max_connections, head_timeout=config.header_timeout,
+                       keep_alive=config.keep_alive_timeout, backlog=config.backlog)
+    server.model_id, server.engines = api.model_id, api.engines
     return server
+
+
+def stop_server(server: APIServer) -> None:
+    """Stop serving (open connections included), close the socket and let the engine thread end."""
+    server.shutdown()
+    server.server_close()
+    server.engines.close()

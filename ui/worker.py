@@ -62,6 +62,7 @@ class EngineWorker(QObject):
     @Slot(object)
     def serve(self, settings) -> None:
         """Start (or restart) the OpenAI-compatible API on loopback, or stop it, per the settings."""
+        from assistant.media import UserInputError
         from assistant.server import SharedEngine, make_server, stop_server
 
         if self.server is not None:
@@ -73,8 +74,8 @@ class EngineWorker(QObject):
         try:
             self.server = make_server(SharedEngine(self.engine, self.lock), "127.0.0.1", settings.server_port,
                                       settings.server_key)
-        except OSError as e:
-            self.serve_failed.emit(f"port {settings.server_port}: {e.strerror or e}")
+        except UserInputError as e:  # the port is taken, say: one line for the status bar
+            self.serve_failed.emit(str(e))
             return
         threading.Thread(target=self.server.serve_forever, name="api", daemon=True).start()
         self.serving.emit(f"http://127.0.0.1:{self.server.server_address[1]}/v1")

@@ -2,76 +2,19 @@
 
 import base64
 import http.client
-import io
 import json
 import socket
 import threading
 import time
 
-import numpy as np
 import openai
 import pytest
 from PIL import Image
 
 from assistant.conversation import AudioPart, Done, Error, ImagePart, TokenDelta
-from assistant.media import UserInputError, to_wav
+from assistant.media import UserInputError
 from assistant.server import make_server
-
-
-class FakeEngine:
-    def __init__(self, delay=0.0):
-        self.delay = delay
-        self.seen = []
-        self.cancelled = threading.Event()
-
-    def model_names(self):
-        return {"llm": "fake-llm"}
-
-    def respond(self, conversation, options, voice_mode="cascade", cancel=None):
-        self.seen.append((conversation, options, voice_mode))
-        if conversation[-1].text == "fail":
-            yield Error("that did not work")
-            return
-        kinds = "+".join(type(p).__name__ for p in conversation[-1].parts)
-        words = [f"[{kinds}]"] + ["word"] * (200 if conversation[-1].text == "long" else 3)
-        for i, w in enumerate(words):
-            if cancel is not None and cancel.is_set():
-                self.cancelled.set()
-                yield Done(" ".join(words[:i]), "cancelled", {"tokens": i, "prompt_tokens": 7}, {})
-                return
-            time.sleep(self.delay)
-            yield TokenDelta(w if i == 0 else " " + w)
-        yield Done(" ".join(words), "stop", {"tokens": len(words), "prompt_tokens": 7}, {})
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(engine=None, api_key=""):
-        engine = engine or FakeEngine()
-        server = make_server(engine, "127.0.0.1", 0, api_key)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        port = server.server_address[1]
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=api_key or "none", max_retries=0,
-                               timeout=20)
-        return engine, server, client, port
-
-    yield start
-    for s in servers:
-        s.shutdown()
-        s.server_close()
-
-
-def _png() -> str:
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), "red").save(buf, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def _wav() -> str:
-    return base64.b64encode(to_wav(np.zeros(8000, np.float32))).decode()
+from tests.assistant.server_fixtures import FakeEngine, png_url, serve, wav_b64  # noqa: F401 - serve is a fixture
 
 
 def test_models_and_a_plain_completion_with_usage(serve):
@@ -91,8 +34,8 @@ def test_streaming_with_image_and_audio_parts(serve):
     engine, _, client, _ = serve()
     stream = client.chat.completions.create(model="fake-llm", stream=True, stream_options={"include_usage": True},
                                             messages=[{"role": "user", "content": [
-                                                {"type": "image_url", "image_url": {"url": _png()}},
-                                                {"type": "input_audio", "input_audio": {"data": _wav(), "format": "wav"}},
+                                                {"type": "image_url", "image_url": {"url": png_url()}},
+                                                {"type": "input_audio", "input_audio": {"data": wav_b64(), "format": "wav"}},
                                                 {"type": "text", "text": "what is this?"}]}])
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -166,7 +109,7 @@ def test_a_client_that_disconnects_mid_stream_cancels_and_the_server_stays_healt
     engine, _, client, port = serve(FakeEngine(delay=0.01))
     body = json.dumps({"model": "fake-llm", "stream": True, "messages": [{"role": "user", "content": "long"}]})
     sock = socket.create_connection(("127.0.0.1", port))
-    sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                  f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
     received = b""
     while b"data:" not in received:
@@ -224,7 +167,7 @@ def test_remote_backend_sends_parts_and_streams_back(serve, tmp_path):
     png = tmp_path / "a.png"
     Image.new("RGB", (8, 8), "blue").save(png)
     wav = tmp_path / "q.wav"
-    wav.write_bytes(base64.b64decode(_wav()))
+    wav.write_bytes(base64.b64decode(wav_b64()))
     doc = tmp_path / "notes.md"
     doc.write_text("The launch moves to 14 April.")
     convo = [Message.user("first"), Message.assistant("ok"),
