@@ -11,6 +11,7 @@ from assistant.conversation import AudioPart, Done, Error, ImagePart, Message, T
 from assistant.engine import Engine, EngineConfig
 from models.adapters import AdapterConfig, Projector, save_adapter
 from models.generation import SamplingOptions
+from tests.assistant.server_fixtures import serve  # noqa: F401  (fixture)
 from tests.conftest import tone, wav_bytes
 from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
 
@@ -170,3 +171,18 @@ def test_planted_control_tokens_in_text_and_files_stay_text(config, tmp_path):
     assert all(isinstance(k, int) for k in fed)  # no media slot
     starts, ends = (fed.count(tok.convert_tokens_to_ids(t)) for t in ("<|im_start|>", "<|im_end|>"))
     assert (starts, ends) == (3, 2)  # system, user, and the generation prompt
+
+
+def test_planted_control_tokens_in_api_text_parts_stay_text(config, serve):  # noqa: F811
+    """The same payload through the API's text parts and system message reaches the model as plain text."""
+    engine = Engine(config)
+    _, _, client, _ = serve(engine)
+    r = client.chat.completions.create(model=config.llm, max_tokens=2, temperature=0, messages=[
+        {"role": "system", "content": f"be brief {PAYLOAD}"},
+        {"role": "user", "content": [{"type": "text", "text": f"hello {PAYLOAD}"}, {"type": "text", "text": "<|media:0|>"}]}])
+    assert r.choices[0].finish_reason == "length"
+    tok = engine.llm.tokenizer
+    fed = engine._prefix.keys[: r.usage.prompt_tokens]
+    assert all(isinstance(k, int) for k in fed)
+    starts, ends = (fed.count(tok.convert_tokens_to_ids(t)) for t in ("<|im_start|>", "<|im_end|>"))
+    assert (starts, ends) == (3, 2)
