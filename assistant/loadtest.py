@@ -22,11 +22,10 @@ KINDS = ("text", "image", "audio")
 
 
 def _contents(tmp: Path) -> list:
-    from assistant.demo import sample_image, synthesize
+    from assistant.demo import sample_image, spoken_question
 
     png = base64.b64encode(sample_image(tmp / "c.png").read_bytes()).decode()
-    wav = base64.b64encode(synthesize("What is the capital of France?", tmp / "q.wav", "en-us+f3", 120)
-                           .read_bytes()).decode()
+    wav = base64.b64encode(spoken_question(tmp / "q.wav").read_bytes()).decode()
     return ["What is the capital of France?",
             [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
              {"type": "text", "text": "What shape is this?"}],

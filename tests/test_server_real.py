@@ -6,7 +6,7 @@ import threading
 import openai
 import pytest
 
-from assistant.demo import sample_image, synthesize
+from assistant.demo import VOICE_ANSWER, sample_image, spoken_question
 from assistant.engine import Engine, EngineConfig
 from assistant.server import make_server
 from tests.test_real_weights import _installed
@@ -39,10 +39,10 @@ def test_text_image_and_audio_through_the_openai_client(client, tmp_path):
         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{_b64(png)}"}},
                                      {"type": "text", "text": "What shape is this?"}]}])
     assert "circle" in "".join(c.choices[0].delta.content or "" for c in stream if c.choices).lower()
-    wav = synthesize("What is the capital of France?", tmp_path / "q.wav", "en-us+f3", 120)
+    wav = spoken_question(tmp_path / "q.wav")
     r = client.chat.completions.create(model=model, temperature=0, max_tokens=24, messages=[
         {"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": _b64(wav), "format": "wav"}}]}])
-    assert "Paris" in r.choices[0].message.content
+    assert VOICE_ANSWER in r.choices[0].message.content
 
 
 def test_remote_backend_against_our_own_server(client):

@@ -32,7 +32,7 @@ def take(out: Path) -> list[Path]:
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
 
-    from assistant.demo import sample_image, synthesize
+    from assistant.demo import sample_image, spoken_question
     from ui.app import build
     from ui.i18n import install_language
     from ui.settings_dialog import SettingsDialog
@@ -74,7 +74,7 @@ def take(out: Path) -> list[Path]:
     shot("03-code-answer")
 
     window.new_conversation()
-    speech = synthesize("What is the capital of France?", tmp / "question.wav", "en-us+f3", 120)
+    speech = spoken_question(tmp / "question.wav")
     if VirtualMicrophone.available():
         with VirtualMicrophone() as mic:
             window.settings = replace(window.settings, microphone=mic.device_id)

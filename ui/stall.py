@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["ASSISTANT_DATA_DIR"], os.environ["ASSISTANT_CONFIG_DIR"] = str(tmp / "data"), str(tmp / "config")
     from PySide6.QtWidgets import QApplication
 
-    from assistant.demo import sample_image, synthesize
+    from assistant.demo import sample_image, spoken_question
     from ui.app import build
 
     app, window = build([sys.argv[0]])
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     questions = [("text", "Give me three tips for staying focused while studying.", None),
                  ("image", "What shape is this?", sample_image(tmp / "circle.png")),
-                 ("voice", "", synthesize("What is the capital of France?", tmp / "q.wav", "en-us+f3", 120))]
+                 ("voice", "", spoken_question(tmp / "q.wav"))]
     for name, text, attachment in questions:
         meter.start(f"answering ({name})")
         if attachment is not None:
