@@ -181,8 +181,8 @@ def _read_json(name: str, data: bytes, limits: Limits) -> Document:
         raise UserInputError(f"{name}: JSON nested {max_depth} levels deep (the limit is {limits.max_json_depth})")
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
-        raise UserInputError(f"{name}: not valid JSON ({e})") from None
+    except (ValueError, RecursionError) as e:  # ValueError also covers Python's limit on an integer's digits
+        raise UserInputError(f"{name}: not valid JSON ({str(e).split(';')[0]})") from None
     doc = Document(name, "json", _line_segments(json.dumps(value, indent=2, ensure_ascii=False)))
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         columns = list(dict.fromkeys(k for v in value for k in v))
@@ -289,7 +289,7 @@ def _check_zip(name: str, data: bytes, limits: Limits, member: str) -> None:
 
 def _read_pdf(name: str, data: bytes, limits: Limits) -> Document:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -305,7 +305,9 @@ def _read_pdf(name: str, data: bytes, limits: Limits) -> Document:
                 segments.append(Segment(text.strip(), f"page {i}"))
     except UserInputError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError,
+    except LimitReachedError:  # pypdf's guard against decompression bombs; not a PdfReadError
+        raise UserInputError(f"{name}: a compressed part of the PDF unpacks past the safe size limit") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError,
             AssertionError, ZeroDivisionError, NotImplementedError) as e:
         raise UserInputError(f"{name}: damaged or unreadable PDF ({type(e).__name__})") from None
     return Document(name, "pdf", segments)
