@@ -259,7 +259,8 @@ class Engine:
         from assistant.retrieval import fit
 
         data = read_bytes(part.path)
-        limits = Limits(max_bytes=self.config.max_file_mb * 1024 * 1024, max_pages=self.config.max_pdf_pages)
+        size = self.config.max_file_mb * 1024 * 1024
+        limits = Limits(max_bytes=size, max_pages=self.config.max_pdf_pages, max_chars=size)
         key = f"doc:{_digest(data)}:{part.label}:{limits}"
         doc = self._documents.get(key)
         if doc is None:
