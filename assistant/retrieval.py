@@ -15,9 +15,9 @@ import torch
 from assistant.documents import Document, Segment, read
 
 CHUNK_CHARS = 1200
-# At most this many chunks are embedded per question: MiniLM reads ~256 word pieces per chunk, so 48 chunks cost a
-# couple of seconds on a 2-core CPU however large the file (embedding all 17,000 chunks of a 20 MB file took hours).
-MAX_EMBEDDED = 48
+# At most this many chunks are embedded per question: MiniLM reads up to 256 word pieces per chunk, and 48 took 8 s
+# on a busy 2-core CPU; embedding every chunk made a 2 MB file take 120 s and a 20 MB file (20,000 chunks) far longer.
+MAX_EMBEDDED = 32
 STATISTICS = "statistics computed by the app"
 _WORD = re.compile(r"\w+")
 
@@ -35,7 +35,7 @@ class Excerpt:
     @property
     def sources(self) -> list[str]:
         """'name, where' for each piece handed to the model."""
-        return [f"{self.document.name}, {s.where}" for s in self.segments]
+        return list(dict.fromkeys(f"{self.document.name}, {s.where}" for s in self.segments))  # chunks may share one
 
 
 def chunks(doc: Document, size: int = CHUNK_CHARS) -> list[Segment]:
