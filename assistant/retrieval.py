@@ -15,9 +15,11 @@ import torch
 from assistant.documents import Document, Segment, read
 
 CHUNK_CHARS = 1200
-# At most this many chunks are embedded per question: MiniLM reads up to 256 word pieces per chunk, and 48 took 8 s
-# on a busy 2-core CPU; embedding every chunk made a 2 MB file take 120 s and a 20 MB file (20,000 chunks) far longer.
-MAX_EMBEDDED = 32
+# At most this many chunks are embedded per question. Embedding every chunk made a 2 MB file (1,700 chunks) take
+# 120 s and a 20 MB one (20,000) far longer; MiniLM costs ~0.1-0.17 s a chunk on a busy 2-core CPU. 96 keeps a
+# document of up to ~110 KB (the 80-chunk retrieval_eval handbook) fully embedded: with 32, only the BM25 pre-selection
+# saw paraphrased questions and 7/12 answers were handed to the model instead of 12/12.
+MAX_EMBEDDED = 96
 STATISTICS = "statistics computed by the app"
 _WORD = re.compile(r"\w+")
 
@@ -151,7 +153,7 @@ def select(doc: Document, question: str, budget: int,
         whole = segments == doc.segments and facts == doc.facts
         return Excerpt(doc, segments, retrieved=not whole, facts=facts)
     pieces = chunks(doc)
-    picked = candidates(pieces, question)
+    picked = candidates(pieces, question, MAX_EMBEDDED)
     vectors = embed([question or "summary of the document"] + [pieces[i].text for i in picked])
     scores = (vectors[1:] @ vectors[0]).tolist()
     chosen = []
