@@ -127,3 +127,16 @@ def test_no_traceback_for_a_bad_option_as_a_real_process():
     proc = subprocess.run([sys.executable, "-m", "assistant", "serve", "--port", "99999"], capture_output=True,
                           text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "65535" in proc.stderr
+
+
+def test_every_reader_refuses_what_is_not_a_regular_file(tmp_path):
+    from assistant.documents import read
+    from assistant.media import UserInputError, load_audio, load_image, read_bytes
+    from assistant.retrieval import quote_file
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    for reader in (read_bytes, read, load_image, load_audio, lambda p: quote_file(p, p.name, "q", 1000)):
+        for path in (fifo, Path("/dev/null")):
+            with pytest.raises(UserInputError, match="not a regular file"):
+                reader(path)
