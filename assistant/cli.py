@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -12,11 +13,40 @@ from typing import Iterator
 
 from assistant.conversation import Done, Error, Message, TokenDelta, Transcript
 from assistant.engine import Engine, EngineConfig, create_engine
-from assistant.media import UserInputError, load_audio
+from assistant.media import UserInputError, load_audio, read_bytes
+from models.device import DeviceUnavailableError
 from models.generation import SamplingOptions
 from models.weights import MissingWeightsError
 
 EXIT_USAGE, EXIT_INPUT = 2, 3
+
+
+class UsageError(Exception):
+    """Options that no command can run with (exit status 2, one line)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with bad options reported like the CLI's other bad input: one line on stderr."""
+
+    def error(self, message: str):
+        """Print 'error: ...' and exit with the usage status (argparse's default adds the usage block)."""
+        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
+
+
+def finite_float(text: str) -> float:
+    """A float flag: nan and inf are refused here, before they reach sampling."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def port(text: str) -> int:
+    """A TCP port flag, 1-65535."""
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, not {value}")
+    return value
 
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
@@ -24,21 +54,25 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls, skip: tuple[str, .
     for f in dataclasses.fields(cls):
         if f.name in skip or f.type not in ("str", "int", "float", "int | None", "float | None"):
             continue
-        kind = {"str": str, "int": int, "float": float}[f.type.split(" ")[0]]
+        kind = {"str": str, "int": int, "float": finite_float}[f.type.split(" ")[0]]
         parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None,
                             help=f"default: {f.default!r}")
 
 
 def from_flags(cls, args: argparse.Namespace, **overrides):
-    """Build a dataclass from the flags that were given, keeping defaults for the rest."""
+    """Build a dataclass from the flags that were given, keeping defaults for the rest. The dataclass validates
+    its own values; a refusal becomes a UsageError (one line, exit status 2)."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
              if getattr(args, f.name, None) is not None}
-    return cls(**{**given, **overrides})
+    try:
+        return cls(**{**given, **overrides})
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line contract (see README)."""
-    parser = argparse.ArgumentParser(prog="python -m assistant", description="Local multimodal assistant")
+    parser = Parser(prog="python -m assistant", description="Local multimodal assistant")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer a question about text, images, a recording or files")
@@ -70,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="an OpenAI-compatible chat-completions API over the engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback by default; any other address needs an API key")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port, default=8000)
     serve.add_argument("--api-key", default=os.environ.get("ASSISTANT_API_KEY", ""),
                        help="required as 'Authorization: Bearer KEY' when set (default: $ASSISTANT_API_KEY)")
     serve.add_argument("--voice-mode", choices=("cascade", "native"), default="cascade",
@@ -95,7 +129,7 @@ def answer_once(engine: Engine, message: Message, opts: SamplingOptions, voice_m
         elif isinstance(event, Done):
             result.update(answer=event.answer, finish_reason=event.finish_reason, models=event.models,
                           sources=list(event.sources),
-                          **{k: event.timings[k] for k in ("ttft_ms", "tokens", "tokens_per_s")})
+                          **{k: event.timings[k] for k in ("ttft_ms", "tokens", "tokens_per_s", "prompt_tokens")})
             if stream_to is not None and event.sources:
                 stream_to.write("\n\nSources: " + "; ".join(event.sources))
         elif isinstance(event, Error):
@@ -103,19 +137,52 @@ def answer_once(engine: Engine, message: Message, opts: SamplingOptions, voice_m
     return result
 
 
-def _batch_requests(path: Path) -> Iterator[dict]:
-    if not path.is_file():
-        raise UserInputError(f"{path}: no such file")
-    for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+def _batch_requests(path: Path) -> Iterator[tuple[int, dict]]:
+    for n, line in enumerate(read_bytes(path).decode(errors="replace").splitlines(), 1):
         if not line.strip():
             continue
         try:
             req = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserInputError(f"{path}:{n}: not JSON ({e.msg})") from None
+        except ValueError as e:  # bad JSON, or an integer past Python's digit limit
+            why = e.msg if isinstance(e, json.JSONDecodeError) else str(e).split(";")[0]
+            raise UserInputError(f"{path}:{n}: not JSON ({why})") from None
         if not isinstance(req, dict) or "id" not in req:
             raise UserInputError(f"{path}:{n}: each line must be an object with an id")
-        yield req
+        yield n, req
+
+
+BATCH_FIELDS = {"text": "a string", "image": "a path or a list of paths", "audio": "a path",
+                "files": "a path or a list of paths", "voice_mode": "native or cascade",
+                "temperature": "a number", "max_new_tokens": "an integer"}
+
+
+def _batch_field_ok(key: str, value) -> bool:
+    if value is None:
+        return True
+    if key in ("image", "files"):
+        return isinstance(value, str) or isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if key == "voice_mode":
+        return value in ("native", "cascade")
+    if key == "temperature":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "max_new_tokens":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def batch_request(req: dict, opts: SamplingOptions, voice_mode: str) -> tuple[Message, SamplingOptions, str]:
+    """One batch line as (message, options, voice mode); a field of the wrong type is a UserInputError."""
+    for key, what in BATCH_FIELDS.items():
+        if not _batch_field_ok(key, req.get(key)):
+            raise UserInputError(f"{key!r} must be {what}, not {json.dumps(req[key])[:60]}")
+    message = Message.user(req.get("text") or "", _paths(req.get("image")), req.get("audio"),
+                           _paths(req.get("files")))
+    overrides = {k: req[k] for k in ("temperature", "max_new_tokens") if req.get(k) is not None}
+    try:
+        opts = dataclasses.replace(opts, **overrides)
+    except ValueError as e:
+        raise UserInputError(str(e)) from None
+    return message, opts, req.get("voice_mode") or voice_mode
 
 
 def _paths(value) -> list[str]:
@@ -140,17 +207,13 @@ def cmd_ask(args) -> int:
         print(json.dumps(result, ensure_ascii=False) if args.json else "")
         return 0
     failed = 0
-    for req in _batch_requests(args.batch):
+    for n, req in _batch_requests(args.batch):
         row = {"id": req["id"]}
         try:
-            message = Message.user(req.get("text") or "", _paths(req.get("image")), req.get("audio"),
-                                   _paths(req.get("files")))
-            overrides = {k: req[k] for k in ("temperature", "max_new_tokens") if req.get(k) is not None}
-            row.update(answer_once(engine, message, dataclasses.replace(opts, **overrides),
-                                   req.get("voice_mode") or args.voice_mode))
-        except (UserInputError, ValueError, TypeError) as e:
+            row.update(answer_once(engine, *batch_request(req, opts, args.voice_mode)))
+        except UserInputError as e:
             failed += 1
-            row["error"] = str(e)
+            row["error"] = f"line {n}: {e}"
         print(json.dumps(row, ensure_ascii=False), flush=True)
     return 1 if failed else 0
 
@@ -221,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
                 "bench": bench.cmd_bench, "demo": demo.cmd_demo, "serve": cmd_serve}
     try:
         return commands[args.command](args)
-    except (UserInputError, MissingWeightsError, ValueError) as e:
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (UserInputError, MissingWeightsError, DeviceUnavailableError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

@@ -30,7 +30,7 @@ class Limits:
     max_pages: int = 300
     max_rows: int = 200_000
     max_json_depth: int = 64
-    max_chars: int = 5_000_000
+    max_chars: int = 20 * 1024 * 1024  # text up to the file limit is read (retrieval's work is bounded)
     max_zip_ratio: int = 200  # uncompressed / compressed size of an Office file (zip bombs)
 
 
@@ -76,6 +76,9 @@ _MAGIC = [(b"%PDF", "a PDF"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a 
           (b"\x7fELF", "a program"), (b"MZ", "a Windows program")]
 LINES_PER_SEGMENT = 40
 ROWS_PER_SEGMENT = 50
+# Statistics go into the prompt whole, so they are bounded: a 100,000-column CSV once gave 2.9 M prompt tokens.
+FACT_COLUMNS = 40
+FACT_LINE = 240
 
 
 def looks_like(data: bytes) -> str:
@@ -181,8 +184,8 @@ def _read_json(name: str, data: bytes, limits: Limits) -> Document:
         raise UserInputError(f"{name}: JSON nested {max_depth} levels deep (the limit is {limits.max_json_depth})")
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
-        raise UserInputError(f"{name}: not valid JSON ({e})") from None
+    except (ValueError, RecursionError) as e:  # ValueError also covers Python's limit on an integer's digits
+        raise UserInputError(f"{name}: not valid JSON ({str(e).split(';')[0]})") from None
     doc = Document(name, "json", _line_segments(json.dumps(value, indent=2, ensure_ascii=False)))
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         columns = list(dict.fromkeys(k for v in value for k in v))
@@ -211,10 +214,11 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 
 
 def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
-    """Exact statistics of a table: size, and per column its type, missing values, and min/max/mean or top values."""
+    """Exact statistics of a table: size, and per column its type, missing values, and min/max/mean or top values.
+    At most FACT_COLUMNS columns are described, each in at most FACT_LINE characters."""
     width = len(header)
     lines = [f"Table {label}: {len(rows)} data rows x {width} columns (computed exactly, not estimated)."]
-    for j, col in enumerate(header):
+    for j, col in enumerate(header[:FACT_COLUMNS]):
         values = [r[j].strip() if j < len(r) and r[j] is not None else "" for r in rows]
         present = [v for v in values if v]
         missing = len(values) - len(present)
@@ -234,7 +238,9 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
             top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
             lines.append(f"- {name}: text, {missing} missing, {len(counts)} distinct"
                          + (", most common " + ", ".join(f"{v!r} ({n})" for v, n in top) if top else ""))
-    return "\n".join(lines)
+    if width > FACT_COLUMNS:
+        lines.append(f"- ({width - FACT_COLUMNS:,} more columns are not described)")
+    return "\n".join(line if len(line) <= FACT_LINE else line[: FACT_LINE - 3] + "..." for line in lines)
 
 
 def _fmt(x: float) -> str:
@@ -289,7 +295,7 @@ def _check_zip(name: str, data: bytes, limits: Limits, member: str) -> None:
 
 def _read_pdf(name: str, data: bytes, limits: Limits) -> Document:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -305,7 +311,9 @@ def _read_pdf(name: str, data: bytes, limits: Limits) -> Document:
                 segments.append(Segment(text.strip(), f"page {i}"))
     except UserInputError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError,
+    except LimitReachedError:  # pypdf's guard against decompression bombs; not a PdfReadError
+        raise UserInputError(f"{name}: a compressed part of the PDF unpacks past the safe size limit") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError,
             AssertionError, ZeroDivisionError, NotImplementedError) as e:
         raise UserInputError(f"{name}: damaged or unreadable PDF ({type(e).__name__})") from None
     return Document(name, "pdf", segments)

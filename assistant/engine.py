@@ -19,7 +19,7 @@ from assistant.conversation import (AudioPart, Done, Error, Event, FilePart, Ima
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
 from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, load_adapter, splice
-from models.device import Placement, choose_placement
+from models.device import DEVICES, Placement, choose_placement
 from models.generation import SamplingOptions, TokenStream
 from models.llm import LLM
 from models.speech import SpeechEncoder, Transcriber, load_whisper
@@ -27,6 +27,7 @@ from models.vision import VisionEncoder, load_vision
 from models.weights import DEFAULTS, MissingWeightsError, Resolved, resolve
 
 log = logging.getLogger(__name__)
+QUANTIZE = ("none", "int8")
 ADAPTER_ROOT = Path(__file__).resolve().parent.parent / "models" / "trained"
 
 
@@ -50,6 +51,18 @@ class EngineConfig:
     remote_url: str = ""  # an OpenAI-compatible endpoint (e.g. vLLM): answers come from there instead
     remote_model: str = ""  # its model id ("" = the first it lists)
     remote_key: str = ""
+
+    def __post_init__(self):
+        # Checked once when the options are made, so every front end refuses bad values before loading anything.
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.quantize not in QUANTIZE:
+            raise ValueError(f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}")
+        if not 0 <= self.threads <= 4096:  # torch's int32 thread count; more than any machine has
+            raise ValueError(f"threads must be 0 (torch's default) to 4096, not {self.threads}")
+        if self.max_file_mb < 1 or self.max_pdf_pages < 1:
+            raise ValueError(f"max_file_mb and max_pdf_pages must be at least 1, not {self.max_file_mb} "
+                             f"and {self.max_pdf_pages}")
 
 
 def create_engine(config: EngineConfig = EngineConfig(), progress: Callable[[str], None] | None = None):
@@ -140,8 +153,6 @@ class Engine:
         if self._llm is None:
             def load():
                 r = self.resolved["llm"] = resolve(self.config.llm, "llm")
-                if self.config.quantize not in ("none", "int8"):
-                    raise ValueError(f"quantize must be none or int8, not {self.config.quantize!r}")
                 return LLM.load(r.name, r.path, self.placement, int8=self.config.quantize == "int8")
             self._llm = self._timed("llm", load)
         return self._llm
@@ -251,7 +262,8 @@ class Engine:
         from assistant.retrieval import fit
 
         data = read_bytes(part.path)
-        limits = Limits(max_bytes=self.config.max_file_mb * 1024 * 1024, max_pages=self.config.max_pdf_pages)
+        size = self.config.max_file_mb * 1024 * 1024
+        limits = Limits(max_bytes=size, max_pages=self.config.max_pdf_pages, max_chars=size)
         key = f"doc:{_digest(data)}:{part.label}:{limits}"
         doc = self._documents.get(key)
         if doc is None:

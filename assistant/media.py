@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import subprocess
 import wave
 from pathlib import Path
@@ -29,17 +31,28 @@ def read_bytes(source: Union[Path, bytes]) -> bytes:
     if isinstance(source, bytes):
         data = source
     else:
-        if not source.exists():
-            raise UserInputError(f"{source}: no such file")
-        if source.is_dir():
-            raise UserInputError(f"{source}: is a directory, not a file")
         try:
-            data = source.read_bytes()
+            data = _read_regular_file(source)
+        except FileNotFoundError:
+            raise UserInputError(f"{source}: no such file") from None
         except OSError as e:
             raise UserInputError(f"{source}: cannot read ({e.strerror})") from None
     if not data:
         raise UserInputError(f"{_name(source)}: file is empty")
     return data
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """A regular file's bytes. Anything else is refused before it is read: a FIFO or terminal would block forever
+    and a device like /dev/zero never ends. O_NONBLOCK makes opening a FIFO return at once, and fstat judges the
+    very file that was opened (no window for it to be swapped after a check)."""
+    if stat.S_ISDIR(os.stat(path).st_mode):
+        raise UserInputError(f"{path}: is a directory, not a file")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UserInputError(f"{path}: not a regular file (a pipe, socket or device); save it to a file first")
+        return f.read()
 
 
 def load_image(source: Union[Path, bytes]) -> Image.Image:

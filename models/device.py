@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 import torch
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class DeviceUnavailableError(RuntimeError):
+    """The requested device is not present on this machine; the message says what was asked for."""
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -20,10 +26,10 @@ def choose_placement(preference: str = "auto") -> Placement:
 
     preference: "auto", "cpu" or "cuda". Asking for "cuda" without a GPU raises a clear error.
     """
-    if preference not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, not {preference!r}")
+    if preference not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {preference!r}")
     if preference == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was requested but no CUDA GPU is available")
+        raise DeviceUnavailableError("device 'cuda' was requested but no CUDA GPU is available; choose cpu or auto")
     if preference != "cpu" and torch.cuda.is_available():
         return Placement(torch.device("cuda"), torch.bfloat16)
     return Placement(torch.device("cpu"), torch.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -22,8 +23,15 @@ class SamplingOptions:
     stop: tuple[str, ...] = ()
 
     def __post_init__(self):
-        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.max_new_tokens < 1 or self.repetition_penalty <= 0:
-            raise ValueError(f"invalid sampling options: {self}")
+        # NaN passes every comparison, so finiteness is checked first; a seed must fit torch's 64-bit generator.
+        floats = (self.temperature, self.top_p, self.repetition_penalty)
+        if not all(math.isfinite(x) for x in floats) or self.temperature < 0 or not 0 < self.top_p <= 1 \
+                or self.max_new_tokens < 1 or self.repetition_penalty <= 0:
+            raise ValueError(f"invalid sampling options: temperature {self.temperature} (>= 0), top_p {self.top_p} "
+                             f"(0-1], max_new_tokens {self.max_new_tokens} (>= 1), "
+                             f"repetition_penalty {self.repetition_penalty} (> 0)")
+        if self.seed is not None and not 0 <= self.seed < 2**64:
+            raise ValueError(f"seed must be between 0 and 2**64 - 1, not {self.seed}")
 
 
 def sample_next(logits: torch.Tensor, opts: SamplingOptions, seen: torch.Tensor, gen: torch.Generator | None) -> int:

@@ -12,6 +12,7 @@ from PIL import Image
 from torch import nn
 
 from models.device import Placement
+from models.weights import MissingWeightsError
 
 
 @dataclass
@@ -69,6 +70,8 @@ def load_open_clip(model_name: str, pretrained: str | None, placement: Placement
     """An open_clip ViT's visual tower (any architecture name; pretrained tag, local file, or None for random)."""
     import open_clip
 
+    if model_name not in open_clip.list_models():  # open_clip's own error lists all ~150 names in one line
+        raise MissingWeightsError(f"open_clip has no model {model_name!r} (see open_clip.list_models())")
     model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained)
     tower = model.visual
     if not hasattr(tower, "output_tokens"):

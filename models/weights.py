@@ -27,7 +27,8 @@ CACHE_ENV = "ASSISTANT_CACHE_DIR"
 
 
 class MissingWeightsError(RuntimeError):
-    """A bundled model's package is not installed; the message names what to install."""
+    """A model's weights cannot be found (a bundled package is not installed, or a name resolves to nothing);
+    the message names what to install or use."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,9 @@ def resolve(name: str, kind: str, verify: bool = False) -> Resolved:
         return Resolved(local.name, kind, local.resolve(), "local")
     if kind not in DEFAULTS:
         raise ValueError(f"unknown model kind {kind!r}")
+    if kind == "vision" and not name.startswith("open_clip:"):  # the only vision models a loader can fetch
+        raise MissingWeightsError(f"no vision model {name!r}: use {DEFAULTS['vision']}, a local .pth file, "
+                                  "or open_clip:<model>[:<pretrained>]")
     return Resolved(name, kind, Path(name), "hub")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zlib
 from pathlib import Path
 
 PDF_PAGES = [
@@ -35,6 +36,21 @@ def make_pdf(pages: list[str]) -> bytes:
                        f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode())
         objects.append(b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return _assemble(objects)
+
+
+def make_flate_bomb_pdf(inflated_bytes: int) -> bytes:
+    """A one-page PDF whose content stream is a few KB of FlateDecode that inflates to `inflated_bytes` spaces."""
+    stream = zlib.compress(b" " * inflated_bytes, 9)
+    return _assemble([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                      b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] /Contents 4 0 R "
+                      b"/Resources << /Font << /F1 5 0 R >> >> >>",  # without a font pypdf skips the stream
+                      b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+                      b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"])
+
+
+def _assemble(objects: list[bytes]) -> bytes:
+    """Numbered objects, a cross-reference table and a trailer (object 1 is the catalog)."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
