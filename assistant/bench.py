@@ -25,6 +25,7 @@ from assistant.demo import sample_image, synthesize
 from assistant.engine import Engine, EngineConfig
 from assistant.media import load_audio
 from models.adapters import AdapterConfig, Projector, save_adapter
+from models.flags import from_flags
 from models.generation import SamplingOptions
 
 TEXT_QUESTION = "Explain in a few sentences why the sky is blue."
@@ -150,8 +151,6 @@ def format_table(results: dict) -> str:
 
 def cmd_bench(args) -> int:
     """bench: print the table (or one JSON object)."""
-    from assistant.cli import from_flags
-
     results = run_bench(from_flags(EngineConfig, args))
     print(json.dumps(results) if args.json else format_table(results))
     return 0

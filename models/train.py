@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, save_adapter, splice
 from models.device import choose_placement
+from models.flags import add_dataclass_flags, from_flags
 from models.llm import LLM, Media, joined
 from models.weights import cache_dir, resolve
 
@@ -241,10 +242,8 @@ def train(cfg: TrainConfig) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Flags are generated from TrainConfig's fields."""
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
-    for f in dataclasses.fields(TrainConfig):
-        parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
-    args = parser.parse_args(argv)
-    print(f"adapter written to {train(TrainConfig(**vars(args)))}")
+    add_dataclass_flags(parser, TrainConfig)
+    print(f"adapter written to {train(from_flags(TrainConfig, parser.parse_args(argv)))}")
     return 0
 
 
