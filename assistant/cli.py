@@ -202,7 +202,7 @@ def cmd_transcribe(args) -> int:
 
 def cmd_models(args) -> int:
     """models: each resolved model and adapter with source and size."""
-    from assistant.engine import adapter_dir
+    from models.adapters import adapter_dir
     from models.weights import resolve, size_bytes
 
     config = from_flags(EngineConfig, args)

@@ -20,14 +20,11 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, save_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, adapter_dir, save_adapter, splice
 from models.device import choose_placement
 from models.flags import add_dataclass_flags, from_flags
 from models.llm import LLM, Media, joined
 from models.weights import cache_dir, resolve
-
-TRAINED_ROOT = Path(__file__).resolve().parent / "trained"
-
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -54,12 +51,7 @@ class TrainConfig:
     behaviour: int = 1  # speech: also train "spoken question -> the answer the LLM gives it typed" (1) or not (0)
     checkpoint_every: int = 50
     device: str = "auto"
-    out: str = ""  # default: models/trained/<modality>--<encoder>--<llm>
-
-
-def out_dir(cfg: TrainConfig) -> Path:
-    """Where the trained adapter is written."""
-    return Path(cfg.out) if cfg.out else TRAINED_ROOT / f"{cfg.modality}--{cfg.encoder}--{cfg.llm}"
+    out: str = ""  # default: where the engine looks for it (adapters.adapter_dir)
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -194,7 +186,7 @@ def train(cfg: TrainConfig) -> Path:
     model = torch.nn.parallel.DistributedDataParallel(projector) if ddp else projector
     opt = torch.optim.AdamW(projector.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
-    out = out_dir(cfg)
+    out = adapter_dir(cfg.modality, cfg.encoder, cfg.llm, cfg.out)
     ckpt = out / "checkpoint.pt"
     start = 0
     if ckpt.exists():
