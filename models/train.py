@@ -67,12 +67,10 @@ def build_batch(llm: LLM, counts: list[int], questions: list[str], answers: list
 
     counts: the number of soft tokens each example's media block has.
     """
-    end = llm.tokenizer.convert_tokens_to_ids("<|im_end|>")
-    end = end if isinstance(end, int) and end != llm.tokenizer.unk_token_id else llm.tokenizer.eos_token_id
     rows = []
     for n, q, a in zip(counts, questions, answers):
         ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), q] if q else [Media(0)])}], [n])
-        target = llm.text_ids(a) + [end]
+        target = llm.text_ids(a) + [llm.end_of_turn_id]
         rows.append((ids + target, [-100] * len(ids) + target, [i >= 0 for i in index] + [False] * len(target)))
     width = max(len(r[0]) for r in rows)
     pad = llm.pad_id
