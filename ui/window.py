@@ -428,10 +428,10 @@ class MainWindow(QMainWindow):
             if not p.is_file():
                 self.status_text.setText(self.tr("Not a file: %1").replace("%1", str(p)))
                 continue
-            limit_mb = self.settings.engine.max_file_mb  # the engine's own limit: the two cannot disagree
-            if p.stat().st_size > limit_mb * 1024 * 1024:
+            limit = self.settings.engine.max_file_mb * 1024 * 1024
+            if p.stat().st_size > limit:
                 self.status_text.setText(self.tr("%1 is larger than the %2 MB limit").replace("%1", p.name)
-                                         .replace("%2", str(limit_mb)))
+                                         .replace("%2", str(self.settings.engine.max_file_mb)))
                 continue
             self.attachments.add(kind_of(p), p)
 

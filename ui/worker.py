@@ -14,9 +14,9 @@ from assistant.conversation import Done, Error, TokenDelta, Transcript
 class EngineWorker(QObject):
     """Loads the engine and answers requests, one at a time, on its own QThread.
 
-    factory(config, progress) builds an engine from the settings' EngineConfig; progress(str) reports loading stages. The engine must offer
-    respond(conversation, options, voice_mode, cancel) yielding the assistant's events, preload(...) and
-    model_names().
+    factory(config, progress) builds an engine from the settings' EngineConfig; progress(str) reports loading
+    stages. The engine must offer respond(conversation, options, voice_mode, cancel) yielding the assistant's
+    events, preload(...) and model_names().
     """
 
     loading = Signal(str)  # stage description
