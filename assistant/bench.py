@@ -7,13 +7,11 @@ are real while their answers are meaningless (marked "random adapter").
 
 from __future__ import annotations
 
-import io
 import json
 import platform
 import statistics
 import tempfile
 import time
-import wave
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,8 +21,9 @@ import torch
 from assistant.conversation import AudioPart, Done, Error, ImagePart, Message, TextPart
 from assistant.demo import sample_image, synthesize
 from assistant.engine import Engine, EngineConfig
-from assistant.media import load_audio
+from assistant.media import SAMPLE_RATE, load_audio, to_wav
 from models.adapters import AdapterConfig, Projector, save_adapter
+from models.flags import from_flags
 from models.generation import SamplingOptions
 
 TEXT_QUESTION = "Explain in a few sentences why the sky is blue."
@@ -35,13 +34,8 @@ SPEECH_STACK, ADAPTER_HIDDEN = 5, 1024
 
 def wav_bytes(audio: np.ndarray, seconds: float) -> bytes:
     """16 kHz mono WAV of exactly `seconds` (padded with silence or cut)."""
-    n = int(seconds * 16000)
-    audio = np.pad(audio[:n], (0, max(0, n - len(audio))))
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes())
-    return buf.getvalue()
+    n = int(seconds * SAMPLE_RATE)
+    return to_wav(np.pad(audio[:n], (0, max(0, n - len(audio)))))
 
 
 def _run(engine: Engine, convo: list[Message], voice_mode: str = "cascade") -> Done:
@@ -150,8 +144,6 @@ def format_table(results: dict) -> str:
 
 def cmd_bench(args) -> int:
     """bench: print the table (or one JSON object)."""
-    from assistant.cli import from_flags
-
     results = run_bench(from_flags(EngineConfig, args))
     print(json.dumps(results) if args.json else format_table(results))
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -15,14 +14,11 @@ from assistant.conversation import Done, Error, Message, TokenDelta, Transcript
 from assistant.engine import Engine, EngineConfig, create_engine
 from assistant.media import UserInputError, load_audio, read_bytes
 from models.device import DeviceUnavailableError
+from models.flags import UsageError, add_dataclass_flags, from_flags
 from models.generation import SamplingOptions
 from models.weights import MissingWeightsError
 
 EXIT_USAGE, EXIT_INPUT = 2, 3
-
-
-class UsageError(Exception):
-    """Options that no command can run with (exit status 2, one line)."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,41 +29,12 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
 
 
-def finite_float(text: str) -> float:
-    """A float flag: nan and inf are refused here, before they reach sampling."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
 def port(text: str) -> int:
     """A TCP port flag, 1-65535."""
     value = int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port must be 1-65535, not {value}")
     return value
-
-
-def add_dataclass_flags(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
-    """One --flag per scalar field of a dataclass, defaulting to the field's default."""
-    for f in dataclasses.fields(cls):
-        if f.name in skip or f.type not in ("str", "int", "float", "int | None", "float | None"):
-            continue
-        kind = {"str": str, "int": int, "float": finite_float}[f.type.split(" ")[0]]
-        parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None,
-                            help=f"default: {f.default!r}")
-
-
-def from_flags(cls, args: argparse.Namespace, **overrides):
-    """Build a dataclass from the flags that were given, keeping defaults for the rest. The dataclass validates
-    its own values; a refusal becomes a UsageError (one line, exit status 2)."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-             if getattr(args, f.name, None) is not None}
-    try:
-        return cls(**{**given, **overrides})
-    except ValueError as e:
-        raise UsageError(str(e)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,7 +202,7 @@ def cmd_transcribe(args) -> int:
 
 def cmd_models(args) -> int:
     """models: each resolved model and adapter with source and size."""
-    from assistant.engine import adapter_dir
+    from models.adapters import adapter_dir
     from models.weights import resolve, size_bytes
 
     config = from_flags(EngineConfig, args)

@@ -8,7 +8,6 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
@@ -18,7 +17,7 @@ from assistant.conversation import (AudioPart, Done, Error, Event, FilePart, Ima
                                     Transcript)
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
-from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, load_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, adapter_dir, load_adapter, splice
 from models.device import DEVICES, Placement, choose_placement
 from models.generation import SamplingOptions, TokenStream
 from models.llm import LLM
@@ -28,7 +27,6 @@ from models.weights import DEFAULTS, MissingWeightsError, Resolved, resolve
 
 log = logging.getLogger(__name__)
 QUANTIZE = ("none", "int8")
-ADAPTER_ROOT = Path(__file__).resolve().parent.parent / "models" / "trained"
 
 
 @dataclass(frozen=True)
@@ -72,11 +70,6 @@ def create_engine(config: EngineConfig = EngineConfig(), progress: Callable[[str
 
         return RemoteEngine(config.remote_url, config.remote_model, config.remote_key, config.system_prompt)
     return Engine(config, progress)
-
-
-def adapter_dir(modality: str, encoder: str, llm: str, override: str = "") -> Path:
-    """Where the adapter for an encoder/LLM pair lives."""
-    return Path(override) if override else ADAPTER_ROOT / f"{modality}--{encoder}--{llm}"
 
 
 class _LRU(OrderedDict):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from platformdirs import user_config_dir, user_data_dir
 
+from assistant.engine import EngineConfig
 from assistant.private_files import make_private, write_private
 from assistant.templates import BUILTIN_TEMPLATES, PromptTemplate
-from models.weights import DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,14 @@ def data_dir() -> Path:
 class Settings:
     """Everything the user can change in the settings dialog."""
 
-    llm: str = DEFAULTS["llm"]  # bundled name, hub id or local path
-    whisper: str = DEFAULTS["whisper"]
-    vision: str = DEFAULTS["vision"]
-    device: str = "auto"  # auto | cpu | cuda
-    quantize: str = "none"  # none | int8
+    # Which models, where, and the file limits: the engine's own config, passed to it whole. A change to it reloads
+    # the models (the window compares whole values), so no field of it can be forgotten.
+    engine: EngineConfig = field(default_factory=EngineConfig)
     voice_mode: str = "cascade"  # native (speech adapter) | cascade (Whisper transcript)
     temperature: float = 0.7
     max_tokens: int = 256
+    # The window's base system prompt, joined with the chosen template's; editing it needs no reload, so it is not
+    # engine.system_prompt (which the GUI leaves empty).
     system_prompt: str = ""
     templates: list[PromptTemplate] = field(default_factory=lambda: list(BUILTIN_TEMPLATES))
     template: str = ""  # name of the template applied to new conversations ("" for none)
@@ -48,11 +48,6 @@ class Settings:
     language: str = "en"  # en | ko
     theme: str = "light"  # light | dark
     microphone: str = ""  # QtMultimedia device id; "" for the system default
-    max_file_mb: int = 20
-    max_pdf_pages: int = 300
-    remote_url: str = ""  # answer with an OpenAI-compatible endpoint instead of the local LLM
-    remote_model: str = ""
-    remote_key: str = ""
     server_enabled: bool = False  # serve the local models as an OpenAI-compatible API (loopback)
     server_port: int = 8000
     server_key: str = ""
@@ -72,20 +67,17 @@ class Settings:
             log.warning("settings file %s is unreadable (%s); using defaults, old file kept as .bad", path, e)
             path.replace(path.with_suffix(".bad"))
             return cls()
-        defaults = cls()
-        values = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in raw:
-                continue
-            value, default = raw[f.name], getattr(defaults, f.name)
-            if f.name == "templates":
-                try:
-                    value = [PromptTemplate.from_dict(t) for t in value]
-                except (TypeError, KeyError, ValueError):
-                    continue
-            elif type(value) is not type(default) and not (isinstance(default, float) and isinstance(value, int)):
-                continue  # a hand-edited value of the wrong type keeps its default
-            values[f.name] = value
+        values = _typed(raw, cls())
+        try:
+            if "templates" in values:
+                values["templates"] = [PromptTemplate.from_dict(t) for t in values["templates"]]
+        except (TypeError, KeyError, ValueError):
+            del values["templates"]
+        # Files written before the engine's config was nested kept its fields at the top level (system_prompt there
+        # was and stays the window's own).
+        engine = raw.get("engine")
+        values["engine"] = _engine_config(engine if isinstance(engine, dict) else
+                                          {k: v for k, v in raw.items() if k != "system_prompt"})
         return cls(**values)
 
     def save(self, path: Path | None = None) -> None:
@@ -96,3 +88,25 @@ class Settings:
     def find_template(self, name: str) -> PromptTemplate | None:
         """The template called name, if any."""
         return next((t for t in self.templates if t.name == name), None)
+
+
+def _typed(raw: dict, defaults) -> dict:
+    """The entries of raw that name a field of the dataclass `defaults` and have its default's type: a hand-edited
+    value of the wrong type keeps its default."""
+    values = {}
+    for f in dataclasses.fields(defaults):
+        value, default = raw.get(f.name), getattr(defaults, f.name)
+        if f.name in raw and (type(value) is type(default) or isinstance(default, float) and isinstance(value, int)):
+            values[f.name] = value
+    return values
+
+
+def _engine_config(raw: dict) -> EngineConfig:
+    """The engine's config from its JSON form, field by field: a value the engine refuses keeps its default."""
+    config = EngineConfig()
+    for name, value in _typed(raw, config).items():
+        try:
+            config = dataclasses.replace(config, **{name: value})
+        except ValueError:
+            log.warning("settings: %s=%r is refused; using %r", name, value, getattr(config, name))
+    return config

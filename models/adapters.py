@@ -101,6 +101,15 @@ def emitted(logits: torch.Tensor) -> torch.Tensor:
     return (best != logits.shape[-1] - 1) & changed
 
 
+TRAINED_ROOT = Path(__file__).resolve().parent / "trained"
+
+
+def adapter_dir(modality: str, encoder: str, llm: str, override: str = "") -> Path:
+    """Where the adapter for an encoder/LLM pair lives: models/trained/<modality>--<encoder>--<llm>/, unless
+    `override` names a directory. Training writes there and the engine reads from there."""
+    return Path(override) if override else TRAINED_ROOT / f"{modality}--{encoder}--{llm}"
+
+
 def save_adapter(projector: Projector, directory: Path) -> None:
     """Write model.safetensors + config.json."""
     directory.mkdir(parents=True, exist_ok=True)

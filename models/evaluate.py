@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from models.adapters import TRANSCRIBE_PROMPT, Projector, emitted, load_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, Projector, adapter_dir, emitted, load_adapter, splice
 from models.data.scenes import COLOURS, SHAPES
 from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
@@ -249,10 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", type=Path, help="also write the full results (with every answer) here")
     args = parser.parse_args(argv)
-    from models.train import TRAINED_ROOT
-
     encoder = args.encoder or ("efficientnet-lite0" if args.modality == "image" else "whisper-base")
-    adapter = args.adapter or TRAINED_ROOT / f"{args.modality}--{encoder}--{args.llm}"
+    adapter = args.adapter or adapter_dir(args.modality, encoder, args.llm)
     start = time.perf_counter()
     evaluate = evaluate_image if args.modality == "image" else evaluate_speech
     results = evaluate(adapter, encoder, args.llm, args.limit, args.device)

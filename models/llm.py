@@ -91,14 +91,22 @@ class LLM:
         """Width of the token embeddings that adapters must produce."""
         return self.model.get_input_embeddings().embedding_dim
 
+    def _known(self, token: str) -> int | None:
+        """The id of a token string the vocabulary has (None when it maps to unk)."""
+        tid = self.tokenizer.convert_tokens_to_ids(token)
+        return tid if isinstance(tid, int) and tid != self.tokenizer.unk_token_id else None
+
+    @property
+    def end_of_turn_id(self) -> int:
+        """The token that closes a turn in the chat template (ChatML's, Llama 3's), else eos: training ends each
+        answer with it, so the model learns to stop where generation stops."""
+        return next((t for t in map(self._known, ("<|im_end|>", "<|eot_id|>")) if t is not None),
+                    self.tokenizer.eos_token_id)
+
     @property
     def eos_ids(self) -> set[int]:
-        """Token ids that end an answer (eos and the chat template's end-of-turn)."""
-        ids = {self.tokenizer.eos_token_id}
-        for tok in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>"):
-            tid = self.tokenizer.convert_tokens_to_ids(tok)
-            if isinstance(tid, int) and tid != self.tokenizer.unk_token_id:
-                ids.add(tid)
+        """Token ids that end an answer (eos, the end of turn, and a base model's end of text)."""
+        ids = {self.tokenizer.eos_token_id, self.end_of_turn_id, self._known("<|endoftext|>")}
         return {i for i in ids if i is not None}
 
     @property

@@ -20,13 +20,11 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, save_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, adapter_dir, save_adapter, splice
 from models.device import choose_placement
+from models.flags import add_dataclass_flags, from_flags
 from models.llm import LLM, Media, joined
 from models.weights import cache_dir, resolve
-
-TRAINED_ROOT = Path(__file__).resolve().parent / "trained"
-
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -53,12 +51,7 @@ class TrainConfig:
     behaviour: int = 1  # speech: also train "spoken question -> the answer the LLM gives it typed" (1) or not (0)
     checkpoint_every: int = 50
     device: str = "auto"
-    out: str = ""  # default: models/trained/<modality>--<encoder>--<llm>
-
-
-def out_dir(cfg: TrainConfig) -> Path:
-    """Where the trained adapter is written."""
-    return Path(cfg.out) if cfg.out else TRAINED_ROOT / f"{cfg.modality}--{cfg.encoder}--{cfg.llm}"
+    out: str = ""  # default: where the engine looks for it (adapters.adapter_dir)
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -74,12 +67,10 @@ def build_batch(llm: LLM, counts: list[int], questions: list[str], answers: list
 
     counts: the number of soft tokens each example's media block has.
     """
-    end = llm.tokenizer.convert_tokens_to_ids("<|im_end|>")
-    end = end if isinstance(end, int) and end != llm.tokenizer.unk_token_id else llm.tokenizer.eos_token_id
     rows = []
     for n, q, a in zip(counts, questions, answers):
         ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), q] if q else [Media(0)])}], [n])
-        target = llm.text_ids(a) + [end]
+        target = llm.text_ids(a) + [llm.end_of_turn_id]
         rows.append((ids + target, [-100] * len(ids) + target, [i >= 0 for i in index] + [False] * len(target)))
     width = max(len(r[0]) for r in rows)
     pad = llm.pad_id
@@ -193,7 +184,7 @@ def train(cfg: TrainConfig) -> Path:
     model = torch.nn.parallel.DistributedDataParallel(projector) if ddp else projector
     opt = torch.optim.AdamW(projector.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
-    out = out_dir(cfg)
+    out = adapter_dir(cfg.modality, cfg.encoder, cfg.llm, cfg.out)
     ckpt = out / "checkpoint.pt"
     start = 0
     if ckpt.exists():
@@ -241,10 +232,8 @@ def train(cfg: TrainConfig) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Flags are generated from TrainConfig's fields."""
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
-    for f in dataclasses.fields(TrainConfig):
-        parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
-    args = parser.parse_args(argv)
-    print(f"adapter written to {train(TrainConfig(**vars(args)))}")
+    add_dataclass_flags(parser, TrainConfig)
+    print(f"adapter written to {train(from_flags(TrainConfig, parser.parse_args(argv)))}")
     return 0
 
 

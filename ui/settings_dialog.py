@@ -71,27 +71,28 @@ class SettingsDialog(QDialog):
         def bundled(kind):
             return [(name, name) for name, spec in BUNDLED.items() if spec.kind == kind]
 
+        engine = settings.engine
         models = QWidget()
         form = QFormLayout(models)
-        self.llm = _combo(bundled("llm"), settings.llm, editable=True)
-        self.whisper = _combo(bundled("whisper"), settings.whisper, editable=True)
-        self.vision = _combo(bundled("vision"), settings.vision, editable=True)
+        self.llm = _combo(bundled("llm"), engine.llm, editable=True)
+        self.whisper = _combo(bundled("whisper"), engine.whisper, editable=True)
+        self.vision = _combo(bundled("vision"), engine.vision, editable=True)
         for box in (self.llm, self.whisper, self.vision):
             box.setToolTip(self.tr("A bundled model, a Hugging Face id or a local path"))
         self.device = _combo([("auto", self.tr("Automatic")), ("cpu", "CPU"), ("cuda", "GPU (CUDA)")],
-                             settings.device)
+                             engine.device)
         self.quantize = _combo([("none", self.tr("Full precision")), ("int8", self.tr("int8 (faster on CPU)"))],
-                               settings.quantize)
+                               engine.quantize)
         form.addRow(self.tr("Language model"), self.llm)
         form.addRow(self.tr("Speech model"), self.whisper)
         form.addRow(self.tr("Vision model"), self.vision)
         form.addRow(self.tr("Device"), self.device)
         form.addRow(self.tr("Precision"), self.quantize)
-        self.remote_url = QLineEdit(settings.remote_url)
+        self.remote_url = QLineEdit(engine.remote_url)
         self.remote_url.setPlaceholderText(self.tr("empty: answer with the local models; or e.g. http://gpu-box:8000/v1"))
-        self.remote_model = QLineEdit(settings.remote_model)
+        self.remote_model = QLineEdit(engine.remote_model)
         self.remote_model.setPlaceholderText(self.tr("empty: the first model the endpoint lists"))
-        self.remote_key = QLineEdit(settings.remote_key)
+        self.remote_key = QLineEdit(engine.remote_key)
         self.remote_key.setEchoMode(QLineEdit.Password)
         form.addRow(self.tr("Remote endpoint (OpenAI-compatible)"), self.remote_url)
         form.addRow(self.tr("Remote model"), self.remote_model)
@@ -174,8 +175,8 @@ class SettingsDialog(QDialog):
         self.pii_guard.setChecked(settings.pii_guard)
         self.language = _combo([("en", "English"), ("ko", "한국어")], settings.language)
         self.theme = _combo([("light", self.tr("Light")), ("dark", self.tr("Dark"))], settings.theme)
-        self.max_file_mb = _spin(1, 2048, settings.max_file_mb)
-        self.max_pdf_pages = _spin(1, 100000, settings.max_pdf_pages)
+        self.max_file_mb = _spin(1, 2048, engine.max_file_mb)
+        self.max_pdf_pages = _spin(1, 100000, engine.max_pdf_pages)
         form.addRow(self.tr("Personal data"), self.pii_guard)
         form.addRow(self.tr("Language"), self.language)
         form.addRow(self.tr("Theme"), self.theme)
@@ -223,15 +224,17 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> Settings:
         """The edited settings."""
         names = {t.name for t in self.templates}
+        engine = dataclasses.replace(
+            self.original.engine, llm=_value(self.llm), whisper=_value(self.whisper), vision=_value(self.vision),
+            device=_value(self.device), quantize=_value(self.quantize), max_file_mb=self.max_file_mb.value(),
+            max_pdf_pages=self.max_pdf_pages.value(), remote_url=self.remote_url.text().strip(),
+            remote_model=self.remote_model.text().strip(), remote_key=self.remote_key.text().strip())
         return dataclasses.replace(
-            self.original, llm=_value(self.llm), whisper=_value(self.whisper), vision=_value(self.vision),
-            device=_value(self.device), quantize=_value(self.quantize), voice_mode=_value(self.voice_mode),
+            self.original, engine=engine, voice_mode=_value(self.voice_mode),
             microphone=_value(self.microphone), temperature=self.temperature.value(),
             max_tokens=self.max_tokens.value(), system_prompt=self.system_prompt.toPlainText().strip(),
             templates=list(self.templates),
             template=_value(self.default_template) if _value(self.default_template) in names else "",
             pii_guard=self.pii_guard.isChecked(), language=_value(self.language), theme=_value(self.theme),
-            max_file_mb=self.max_file_mb.value(), max_pdf_pages=self.max_pdf_pages.value(),
-            remote_url=self.remote_url.text().strip(), remote_model=self.remote_model.text().strip(),
-            remote_key=self.remote_key.text().strip(), server_enabled=self.server_enabled.isChecked(),
-            server_port=self.server_port.value(), server_key=self.server_key.text().strip())
+            server_enabled=self.server_enabled.isChecked(), server_port=self.server_port.value(),
+            server_key=self.server_key.text().strip())

@@ -11,14 +11,12 @@ from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QKeyEvent, QPix
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QStyle,
                                QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
+from assistant.documents import AUDIO_SUFFIXES, IMAGE_SUFFIXES
 from ui.markdown import render
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
-AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".ogg", ".flac", ".opus", ".aac", ".webm"}
 
 
 def kind_of(path: Path) -> str:
-    """image, audio or file, by suffix."""
+    """image, audio or file, by suffix (the readers' own tables, so a chip and its reader agree)."""
     suffix = path.suffix.lower()
     return "image" if suffix in IMAGE_SUFFIXES else "audio" if suffix in AUDIO_SUFFIXES else "file"
 

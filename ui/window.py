@@ -428,10 +428,10 @@ class MainWindow(QMainWindow):
             if not p.is_file():
                 self.status_text.setText(self.tr("Not a file: %1").replace("%1", str(p)))
                 continue
-            limit = self.settings.max_file_mb * 1024 * 1024
+            limit = self.settings.engine.max_file_mb * 1024 * 1024
             if p.stat().st_size > limit:
                 self.status_text.setText(self.tr("%1 is larger than the %2 MB limit").replace("%1", p.name)
-                                         .replace("%2", str(self.settings.max_file_mb)))
+                                         .replace("%2", str(self.settings.engine.max_file_mb)))
                 continue
             self.attachments.add(kind_of(p), p)
 
@@ -700,9 +700,7 @@ class MainWindow(QMainWindow):
         """Use new settings: theme and language now, models reloaded in the background if they changed."""
         from ui.i18n import install_language
 
-        reload = any(getattr(new, k) != getattr(self.settings, k)
-                     for k in ("llm", "whisper", "vision", "device", "quantize", "remote_url", "remote_model",
-                               "remote_key"))
+        reload = new.engine != self.settings.engine  # the whole config: models, device, limits, endpoint
         reserve = any(getattr(new, k) != getattr(self.settings, k)
                       for k in ("server_enabled", "server_port", "server_key"))
         language_changed = new.language != self.settings.language
@@ -723,7 +721,7 @@ class MainWindow(QMainWindow):
         """Start (re)loading the models on the worker thread."""
         self.ready = False
         self.progress.show()
-        self.request_load.emit(self.settings)
+        self.request_load.emit(self.settings.engine)
 
     def closeEvent(self, event) -> None:
         self.stop()

@@ -14,9 +14,9 @@ from assistant.conversation import Done, Error, TokenDelta, Transcript
 class EngineWorker(QObject):
     """Loads the engine and answers requests, one at a time, on its own QThread.
 
-    factory(settings, progress) builds an engine; progress(str) reports loading stages. The engine must offer
-    respond(conversation, options, voice_mode, cancel) yielding the assistant's events, preload(...) and
-    model_names().
+    factory(config, progress) builds an engine from the settings' EngineConfig; progress(str) reports loading
+    stages. The engine must offer respond(conversation, options, voice_mode, cancel) yielding the assistant's
+    events, preload(...) and model_names().
     """
 
     loading = Signal(str)  # stage description
@@ -37,13 +37,13 @@ class EngineWorker(QObject):
         self.server = None
 
     @Slot(object)
-    def load(self, settings) -> None:
-        """(Re)build the engine for these settings and load its models."""
+    def load(self, config) -> None:
+        """(Re)build the engine for this EngineConfig and load its models."""
         start = time.perf_counter()
         try:
             self.engine = None
             self.loading.emit("starting")
-            engine = self.factory(settings, self.loading.emit)
+            engine = self.factory(config, self.loading.emit)
             engine.preload(speech=True, vision=True)
             self.engine = engine
             self.ready.emit(dict(engine.model_names()), time.perf_counter() - start)
@@ -94,12 +94,8 @@ class EngineWorker(QObject):
                 self.failed.emit(request, event.message)
 
 
-def real_engine(settings, progress):
-    """The real Engine for the user's settings."""
-    from assistant.engine import EngineConfig, create_engine
+def real_engine(config, progress):
+    """The real Engine (or RemoteEngine) for the settings' engine config."""
+    from assistant.engine import create_engine
 
-    config = EngineConfig(llm=settings.llm, whisper=settings.whisper, vision=settings.vision, device=settings.device,
-                          quantize=settings.quantize, max_file_mb=settings.max_file_mb,
-                          max_pdf_pages=settings.max_pdf_pages, remote_url=settings.remote_url,
-                          remote_model=settings.remote_model, remote_key=settings.remote_key)
     return create_engine(config, progress=progress)

@@ -5,10 +5,12 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
 from assistant.conversation import AudioPart, ImagePart, TextPart
+from assistant.engine import EngineConfig
 from assistant.history import History
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
@@ -136,6 +138,27 @@ def test_settings_round_trip_and_lenient_loading(tmp_path):
     assert loaded.temperature == Settings().temperature and loaded.max_tokens == 99
     path.write_text("{ not json")
     assert Settings.load(path) == Settings() and path.with_suffix(".bad").exists()
+
+
+def test_an_old_flat_settings_file_keeps_its_engine_settings(tmp_path):
+    """Before the engine's config was nested, its fields sat at the top level of settings.json."""
+    path = tmp_path / "settings.json"
+    old = {"llm": "qwen2.5-coder-0.5b-instruct", "device": "cpu", "quantize": "int8", "max_file_mb": 50,
+           "max_pdf_pages": 10, "remote_url": "http://gpu-box:8000/v1", "remote_key": "sk-old", "system_prompt": "Hi.",
+           "temperature": 0.2}
+    path.write_text(json.dumps(old))
+    s = Settings.load(path)
+    assert s.engine == EngineConfig(llm="qwen2.5-coder-0.5b-instruct", device="cpu", quantize="int8", max_file_mb=50,
+                                    max_pdf_pages=10, remote_url="http://gpu-box:8000/v1", remote_key="sk-old")
+    assert s.system_prompt == "Hi." and s.temperature == 0.2  # the window's own prompt stays the window's
+    s.save(path)
+    raw = json.loads(path.read_text())
+    assert raw["engine"]["max_file_mb"] == 50 and "llm" not in raw and Settings.load(path) == s
+    raw["engine"].update(device="tpu", max_file_mb=0, max_pdf_pages="many")  # hand-edited: each keeps its default
+    path.write_text(json.dumps(raw))
+    d = EngineConfig()
+    assert Settings.load(path).engine == replace(s.engine, device=d.device, max_file_mb=d.max_file_mb,
+                                                 max_pdf_pages=d.max_pdf_pages)
 
 
 def test_templates_put_examples_before_the_conversation():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.engine import EngineConfig
 from assistant.history import History
 from assistant.settings import Settings
 
@@ -127,13 +128,13 @@ def test_files_an_older_version_made_readable_are_made_private_on_open(tmp_path,
     settings.parent.mkdir()
     settings.write_text('{"remote_key": "sk-old"}')
     settings.chmod(0o644)
-    assert Settings.load(settings).remote_key == "sk-old" and mode(settings) == 0o600
+    assert Settings.load(settings).engine.remote_key == "sk-old" and mode(settings) == 0o600
 
 
 def test_settings_with_keys_are_private(tmp_path, open_umask):
     path = tmp_path / "config" / "settings.json"
-    Settings(remote_key="sk-secret", server_key="local-secret").save(path)
+    Settings(EngineConfig(remote_key="sk-secret"), server_key="local-secret").save(path)
     assert mode(path) == 0o600 and mode(path.parent) == 0o700
-    Settings(remote_key="sk-other").save(path)  # rewriting keeps it private and leaves no temp file
+    Settings(EngineConfig(remote_key="sk-other")).save(path)  # rewriting keeps it private and leaves no temp file
     assert mode(path) == 0o600 and [p.name for p in path.parent.iterdir()] == ["settings.json"]
-    assert Settings.load(path).remote_key == "sk-other"
+    assert Settings.load(path).engine.remote_key == "sk-other"

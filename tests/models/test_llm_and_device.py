@@ -65,7 +65,8 @@ def test_joined_keeps_media_out_of_band():
 
 
 def test_eos_ids_include_end_of_turn(llm):
-    assert llm.tokenizer.convert_tokens_to_ids("<|im_end|>") in llm.eos_ids
+    assert llm.end_of_turn_id == llm.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert llm.end_of_turn_id in llm.eos_ids  # the token training ends answers with stops generation
 
 
 def test_int8_loading_quantizes_linears(tiny_llm_dir):

@@ -1,5 +1,6 @@
 """Adapter training on tiny random models: data, batches, schedule, learning, checkpoints and resume."""
 
+import argparse
 import json
 import random
 import shutil
@@ -12,6 +13,7 @@ from models.adapters import AdapterConfig, Projector
 from models.data.scenes import COLOURS, SHAPES, caption, scene_dataset
 from models.device import choose_placement
 from models.evaluate import answer, first_word_of
+from models.flags import add_dataclass_flags, from_flags
 from models.llm import LLM
 from models.train import TrainConfig, adapter_loss, build_batch, lr_factor, train
 from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
@@ -20,6 +22,15 @@ from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
 @pytest.fixture(scope="module")
 def llm(tiny_llm_dir):
     return LLM.load("tiny", tiny_llm_dir, choose_placement("cpu"))
+
+
+def test_training_flags_come_from_the_config():
+    parser = argparse.ArgumentParser()
+    add_dataclass_flags(parser, TrainConfig)
+    cfg = from_flags(TrainConfig, parser.parse_args(["--steps", "5", "--modality", "speech", "--lr", "0.01"]))
+    assert cfg == TrainConfig(steps=5, modality="speech", lr=0.01)
+    with pytest.raises(SystemExit):  # argparse refuses it before it reaches the optimizer
+        parser.parse_args(["--lr", "nan"])
 
 
 def test_scenes_are_reproducible_and_answers_match_the_picture():

@@ -17,6 +17,7 @@ class FakeEngine:
         self.answer, self.delay, self.error, self.load_delay = answer, delay, error, load_delay
         self.seen = []
         self.preloaded = False
+        self.config = None  # the EngineConfig the worker built this engine from
 
     def preload(self, speech=False, vision=False):
         time.sleep(self.load_delay)
@@ -61,8 +62,12 @@ def make_window(qtbot, tmp_path, monkeypatch):
         from ui.window import MainWindow
 
         history = History(history_dir or tmp_path / "data")
-        w = MainWindow(settings or Settings(), history, lambda s, progress: engine,
-                       tmp_path / "config" / "settings.json")
+
+        def factory(config, progress):
+            engine.config = config
+            return engine
+
+        w = MainWindow(settings or Settings(), history, factory, tmp_path / "config" / "settings.json")
         qtbot.addWidget(w)
         w.show()
         windows.append(w)

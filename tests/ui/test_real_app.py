@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from assistant.demo import VOICE_ANSWER, sample_image, spoken_question
+from assistant.engine import EngineConfig
 from assistant.history import History
 from assistant.settings import Settings
 from tests.test_real_weights import _installed
@@ -23,7 +24,7 @@ def window(qtbot, tmp_path):
     from ui.window import MainWindow
     from ui.worker import real_engine
 
-    w = MainWindow(Settings(temperature=0.0, max_tokens=48, device="cpu", voice_mode="cascade"), History(tmp_path / "data"), real_engine,
+    w = MainWindow(Settings(EngineConfig(device="cpu"), temperature=0.0, max_tokens=48, voice_mode="cascade"), History(tmp_path / "data"), real_engine,
                    tmp_path / "settings.json")
     qtbot.addWidget(w)
     w.show()

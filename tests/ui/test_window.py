@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
 from assistant.conversation import AudioPart, FilePart, ImagePart
+from assistant.engine import EngineConfig
 from assistant.history import History
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
@@ -149,11 +150,41 @@ def test_attachments_from_files_paste_and_drop_reach_the_engine(make_window, qtb
 
 
 def test_a_file_over_the_size_limit_is_refused(make_window, tmp_path, fake):
-    w = make_window(fake, Settings(max_file_mb=1))
+    w = make_window(fake, Settings(engine=EngineConfig(max_file_mb=1)))
     big = tmp_path / "big.bin"
     big.write_bytes(b"0" * (2 * 1024 * 1024))
     w.add_files([big])
     assert not w.attachments.chips and "limit" in w.status_text.text()
+
+
+def test_a_raised_file_limit_reaches_the_engine(make_window, qtbot, fake, tmp_path, monkeypatch):
+    """Settings carry the engine's config: raising the file limit reloads the engine with it, and a file between the
+    old and the new limit is accepted by the window and by the engine's own reader."""
+    from dataclasses import replace
+
+    import torch
+
+    from assistant.engine import Engine
+    from assistant.media import UserInputError
+
+    w = make_window(fake, Settings(engine=EngineConfig(max_file_mb=1)))
+    mid = tmp_path / "mid.txt"
+    mid.write_text("the answer is in here\n" * 100_000)  # 2.3 MB: over the old limit, under the new one
+    w.add_files([mid])
+    assert not w.attachments.chips and "limit" in w.status_text.text()
+    w.apply_settings(replace(w.settings, engine=replace(w.settings.engine, max_file_mb=3)))
+    assert not w.ready  # a new limit is a new engine config: the engine is rebuilt with it
+    qtbot.waitUntil(lambda: w.ready, timeout=10_000)
+    assert fake.config == w.settings.engine and fake.config.max_file_mb == 3
+    w.add_files([mid])
+    ask(qtbot, w, "where is the answer?")
+    part = fake.seen[-1][0][-1].parts[0]
+    assert isinstance(part, FilePart) and part.label == "mid.txt"
+    monkeypatch.setattr(Engine, "embed", lambda self, texts: torch.ones(len(texts), 4))  # no MiniLM in a UI test
+    text, _ = Engine(fake.config).document(part, "where is the answer?", 2000)
+    assert "the answer is in here" in text
+    with pytest.raises(UserInputError, match="file limit"):  # the old config would have refused it
+        Engine(replace(fake.config, max_file_mb=1)).document(part, "where is the answer?", 2000)
 
 
 class FakeRecorder:
@@ -314,7 +345,8 @@ def test_settings_persist_and_reload_models_when_they_change(make_window, qtbot,
     w = make_window(fake)
     from dataclasses import replace
 
-    w.apply_settings(replace(w.settings, temperature=0.3, theme="dark", llm="qwen2.5-coder-0.5b-instruct"))
+    w.apply_settings(replace(w.settings, temperature=0.3, theme="dark",
+                             engine=replace(w.settings.engine, llm="qwen2.5-coder-0.5b-instruct")))
     assert not w.ready  # a new language model means a reload
     qtbot.waitUntil(lambda: w.ready, timeout=10_000)
     saved = json.loads((tmp_path / "config" / "settings.json").read_text())
@@ -327,7 +359,8 @@ def test_settings_persist_and_reload_models_when_they_change(make_window, qtbot,
 def test_settings_dialog_round_trips_every_field(qtbot):
     from ui.settings_dialog import SettingsDialog, _parse_examples
 
-    s = Settings(temperature=0.5, max_tokens=99, language="ko", theme="dark", voice_mode="native", pii_guard=False)
+    s = Settings(EngineConfig(device="cpu", quantize="int8", max_file_mb=50, remote_url="http://gpu-box:8000/v1"),
+                 temperature=0.5, max_tokens=99, language="ko", theme="dark", voice_mode="native", pii_guard=False)
     d = SettingsDialog(s)
     qtbot.addWidget(d)
     assert d.result_settings() == s
@@ -338,7 +371,7 @@ def test_settings_dialog_round_trips_every_field(qtbot):
     assert out.temperature == 1.1 and out.templates[0].examples == (("1+1?", "2"),)
     assert _parse_examples("A: no question") == ()
     d.llm.setEditText("/models/my-llm")
-    assert d.result_settings().llm == "/models/my-llm"
+    assert d.result_settings().engine.llm == "/models/my-llm"
 
 
 def test_korean_ui(make_window, qtbot, fake):
