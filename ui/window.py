@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
             self.messages.set_heard(question, text)
 
     def _on_answered(self, answer: Answer) -> None:
-        self.messages.finish(answer.id, answer.status, answer.meta)  # it only gains its buttons: no re-rendering
+        self.messages.finish(answer.id, answer.status, answer.meta)  # the other messages are not re-rendered
         self.composer.set_busy(False)
         self.sidebar.refresh()
         self.status_text.setText(answer.meta["error"] if answer.status == "error" else self.messages.stats(answer.meta))
