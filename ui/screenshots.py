@@ -61,8 +61,8 @@ def take(out: Path) -> list[Path]:
 
     def ask(text: str, attachment: Path | None = None) -> None:
         if attachment is not None:
-            window.add_files([attachment])
-        window.input.setPlainText(text)
+            window.composer.add_files([attachment])
+        window.composer.input.setPlainText(text)
         window.send()
         wait_until(app, lambda: not window.busy)
 
@@ -78,13 +78,13 @@ def take(out: Path) -> list[Path]:
     if VirtualMicrophone.available():
         with VirtualMicrophone() as mic:
             window.settings = replace(window.settings, microphone=mic.device_id)
-            window.start_recording()
+            window.composer.start_recording()
             player = mic.play(speech)
             _settle(app, 1.2)
             shot("04-recording")
             wait_until(app, lambda: player.poll() is not None, 60)  # keep the event loop (and the recorder) running
             _settle(app, 0.5)
-            window.stop_recording()
+            window.composer.stop_recording()
             wait_until(app, lambda: not window.busy)
     else:  # no PulseAudio: the same question as an audio file
         ask("", speech)
@@ -97,7 +97,7 @@ def take(out: Path) -> list[Path]:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(doc))])
     window.dropEvent(QDropEvent(QPointF(400, 400), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
-    window.input.setPlainText("When is the launch?")
+    window.composer.input.setPlainText("When is the launch?")
     shot("06-dropped-document")
     window.send()
     wait_until(app, lambda: not window.busy)

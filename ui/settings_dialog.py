@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
 from models.weights import BUNDLED
+from ui.i18n import LANGUAGES
 from ui.recorder import microphones
 
 
@@ -173,7 +174,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(look)
         self.pii_guard = QCheckBox(self.tr("Hide e-mail addresses, phone, card and ID numbers in answers"))
         self.pii_guard.setChecked(settings.pii_guard)
-        self.language = _combo([("en", "English"), ("ko", "한국어")], settings.language)
+        self.language = _combo(list(LANGUAGES.items()), settings.language)
         self.theme = _combo([("light", self.tr("Light")), ("dark", self.tr("Dark"))], settings.theme)
         self.max_file_mb = _spin(1, 2048, engine.max_file_mb)
         self.max_pdf_pages = _spin(1, 100000, engine.max_pdf_pages)

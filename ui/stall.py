@@ -96,12 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, text, attachment in questions:
         meter.start(f"answering ({name})")
         if attachment is not None:
-            window.add_files([attachment])
-        window.input.setPlainText(text)
+            window.composer.add_files([attachment])
+        window.composer.input.setPlainText(text)
         window.send()
         wait(lambda: not window.busy)
     summary = meter.summary()
-    summary["answers"] = [m.text[:80] for m in window.message_widgets() if m.role == "assistant"]
+    summary["answers"] = [m.text[:80] for m in window.messages.widgets() if m.role == "assistant"]
     print(json.dumps(summary, indent=1, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1, ensure_ascii=False))

@@ -101,12 +101,11 @@ class MessageWidget(QFrame):
 
     copy_code = Signal(str)
 
-    def __init__(self, role: str, text: str = "", status: str = "done", attachments=(), dark: bool = False,
-                 parent=None):
+    def __init__(self, role: str, text: str = "", attachments=(), dark: bool = False, parent=None):
         super().__init__(parent)
         self.setObjectName("message")
         self.setProperty("role", role)
-        self.role, self.text, self.status, self.dark = role, text, status, dark
+        self.role, self.text, self.dark = role, text, dark
         self.blocks: list[str] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
@@ -160,11 +159,6 @@ class MessageWidget(QFrame):
         if not self._timer.isActive():
             self._timer.start()
 
-    def set_text(self, text: str) -> None:
-        """Replace the text and render now."""
-        self.text = text
-        self.render()
-
     def render(self) -> None:
         """Render the Markdown body now."""
         html, self.blocks = render(self.text or " ", self.dark, self.tr("Copy"))
@@ -209,7 +203,7 @@ class AttachmentBar(QWidget):
 
     changed = Signal()
     play = Signal(object)
-    discarded = Signal(object)  # the path of a chip removed without sending (the window deletes its captures)
+    discarded = Signal(object)  # the path of a chip removed without sending (the composer deletes its captures)
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -37,11 +37,11 @@ def window(qtbot, tmp_path):
 
 def _ask(qtbot, w, text, attachment=None):
     if attachment is not None:
-        w.add_files([attachment])
-    w.input.setPlainText(text)
+        w.composer.add_files([attachment])
+    w.composer.input.setPlainText(text)
     assert w.send()
     qtbot.waitUntil(lambda: not w.busy, timeout=120_000)
-    return w.history.messages(w.conversation)
+    return w.history.messages(w.session.conversation)
 
 
 def test_typed_image_and_spoken_questions(window, qtbot, tmp_path):
@@ -58,15 +58,15 @@ def test_typed_image_and_spoken_questions(window, qtbot, tmp_path):
     speech = spoken_question(tmp_path / "q.wav")
     with VirtualMicrophone() as mic:
         window.settings = replace(window.settings, microphone=mic.device_id)
-        window.start_recording()
-        assert window.recorder.recording, window.status_text.text()
+        window.composer.start_recording()
+        assert window.composer.recorder.recording, window.status_text.text()
         qtbot.wait(300)
         player = mic.play(speech)  # the event loop keeps running: the recorder reads as it plays
         qtbot.waitUntil(lambda: player.poll() is not None, timeout=30_000)
         qtbot.wait(500)
-        window.stop_recording()
+        window.composer.stop_recording()
     qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
-    question, answer = window.history.messages(window.conversation)
+    question, answer = window.history.messages(window.session.conversation)
     assert question.attachments[0].kind == "audio"
     heard = question.meta.get("transcript", "").lower()
     assert "capital" in heard and "japan" in heard, heard

@@ -17,8 +17,8 @@ from tests.ui.conftest import FakeEngine, wait_idle, write_wav
 
 
 def ask(qtbot, w, text):
-    w.input.setPlainText(text)
-    qtbot.keyClick(w.input, Qt.Key_Return)
+    w.composer.input.setPlainText(text)
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
     wait_idle(qtbot, w)
 
 
@@ -26,9 +26,9 @@ def test_window_is_usable_before_the_models_load(make_window, qtbot):
     w = make_window(FakeEngine(load_delay=0.5), load=False)
     w.load_models()
     assert not w.ready and w.progress.isVisible()
-    w.input.setPlainText("early question")
+    w.composer.input.setPlainText("early question")
     assert not w.send()
-    assert w.input.toPlainText() == "early question"  # kept, not lost
+    assert w.composer.input.toPlainText() == "early question"  # kept, not lost
     qtbot.waitUntil(lambda: w.ready, timeout=10_000)
     assert "fake-llm" in w.status_text.text() and not w.progress.isVisible()
 
@@ -36,29 +36,29 @@ def test_window_is_usable_before_the_models_load(make_window, qtbot):
 def test_text_question_streams_and_is_stored_with_stats(make_window, qtbot, fake):
     w = make_window(fake)
     ask(qtbot, w, "Say hello")
-    widgets = w.message_widgets()
+    widgets = w.messages.widgets()
     assert [m.role for m in widgets] == ["user", "assistant"]
     assert widgets[1].text == "Hello there, friend."
     assert "first token 12 ms" in widgets[1].meta.text() and "42.5" in widgets[1].meta.text()
-    stored = w.history.messages(w.conversation)
+    stored = w.history.messages(w.session.conversation)
     assert [(m.role, m.text, m.status) for m in stored] == [("user", "Say hello", "done"),
                                                            ("assistant", "Hello there, friend.", "done")]
     assert stored[1].meta["model"] == "fake-llm"
-    assert w.list.count() == 1 and w.list.item(0).text() == "Say hello"
+    assert w.sidebar.list.count() == 1 and w.sidebar.list.item(0).text() == "Say hello"
 
 
 def test_shift_enter_makes_a_new_line(make_window, qtbot, fake):
     w = make_window(fake)
-    qtbot.keyClicks(w.input, "one")
-    qtbot.keyClick(w.input, Qt.Key_Return, Qt.ShiftModifier)
-    qtbot.keyClicks(w.input, "two")
-    assert w.input.toPlainText() == "one\ntwo" and not fake.seen
+    qtbot.keyClicks(w.composer.input, "one")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return, Qt.ShiftModifier)
+    qtbot.keyClicks(w.composer.input, "two")
+    assert w.composer.input.toPlainText() == "one\ntwo" and not fake.seen
 
 
 def test_markdown_code_block_is_highlighted_with_a_copy_link(make_window, qtbot):
     w = make_window(FakeEngine("Here:\n```python\nprint('hi')\n```"))
     ask(qtbot, w, "code please")
-    answer = w.message_widgets()[-1]
+    answer = w.messages.widgets()[-1]
     html = answer.body.toHtml()
     assert "copy:0" in html and "print" in html
     answer._anchor(QUrl("copy:0"))
@@ -67,25 +67,25 @@ def test_markdown_code_block_is_highlighted_with_a_copy_link(make_window, qtbot)
 
 def test_stop_keeps_the_partial_answer_marked_stopped(make_window, qtbot):
     w = make_window(FakeEngine(" ".join(["word"] * 200), delay=0.02))
-    w.input.setPlainText("long answer")
+    w.composer.input.setPlainText("long answer")
     w.send()
-    assert w.stop_button.isVisible() and not w.send_button.isVisible()
-    qtbot.waitUntil(lambda: len(w.answer.text) > 20 if w.answer else True, timeout=5000)
-    qtbot.mouseClick(w.stop_button, Qt.LeftButton)
+    assert w.composer.stop_button.isVisible() and not w.composer.send_button.isVisible()
+    qtbot.waitUntil(lambda: len(w.session.answer.text) > 20 if w.session.answer else True, timeout=5000)
+    qtbot.mouseClick(w.composer.stop_button, Qt.LeftButton)
     wait_idle(qtbot, w)
-    answer = w.history.messages(w.conversation)[-1]
+    answer = w.history.messages(w.session.conversation)[-1]
     assert answer.status == "stopped" and 0 < len(answer.text.split()) < 200
-    assert "stopped" in w.message_widgets()[-1].header.text()
+    assert "stopped" in w.messages.widgets()[-1].header.text()
 
 
 def test_regenerate_replaces_the_last_answer(make_window, qtbot, fake):
     w = make_window(fake)
     ask(qtbot, w, "first")
     fake.answer = "A different answer."
-    button = w.message_widgets()[-1].findChild(type(w.send_button), "regenerate")
+    button = w.messages.widgets()[-1].findChild(type(w.composer.send_button), "regenerate")
     qtbot.mouseClick(button, Qt.LeftButton)
     wait_idle(qtbot, w)
-    stored = w.history.messages(w.conversation)
+    stored = w.history.messages(w.session.conversation)
     assert [m.text for m in stored] == ["first", "A different answer."]
     assert len(fake.seen) == 2 and fake.seen[1][0][-1].text == "first"
 
@@ -94,27 +94,27 @@ def test_edit_and_resend_replaces_the_last_question(make_window, qtbot, fake):
     w = make_window(fake)
     ask(qtbot, w, "first question")
     ask(qtbot, w, "secnd question")
-    button = w.message_widgets()[-2].findChild(type(w.send_button), "edit")
+    button = w.messages.widgets()[-2].findChild(type(w.composer.send_button), "edit")
     qtbot.mouseClick(button, Qt.LeftButton)
-    assert w.input.toPlainText() == "secnd question"
-    w.input.setPlainText("second question")
-    qtbot.keyClick(w.input, Qt.Key_Return)
+    assert w.composer.input.toPlainText() == "secnd question"
+    w.composer.input.setPlainText("second question")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
     wait_idle(qtbot, w)
-    assert [m.text for m in w.history.messages(w.conversation)] == [
+    assert [m.text for m in w.history.messages(w.session.conversation)] == [
         "first question", fake.answer, "second question", fake.answer]
 
 
 def test_edit_and_resend_keeps_the_attachments_it_resends(make_window, qtbot, fake, tmp_path):
     w = make_window(fake)
-    w.add_files([write_wav(tmp_path / "q.wav")])
+    w.composer.add_files([write_wav(tmp_path / "q.wav")])
     ask(qtbot, w, "first")
     w.edit_last()  # the chip now points at the stored copy, which only the replaced question used
-    w.input.setPlainText("again")
+    w.composer.input.setPlainText("again")
     assert w.send()
     wait_idle(qtbot, w)
-    question = w.history.messages(w.conversation)[0]
+    question = w.history.messages(w.session.conversation)[0]
     assert question.text == "again" and question.attachments[0].path.read_bytes()[:4] == b"RIFF"
-    assert fake.seen[-1][0][-1].text == "again" and [m.text for m in w.message_widgets()][0] == "again"
+    assert fake.seen[-1][0][-1].text == "again" and [m.text for m in w.messages.widgets()][0] == "again"
 
 
 def test_attachments_from_files_paste_and_drop_reach_the_engine(make_window, qtbot, fake, tmp_path):
@@ -126,7 +126,7 @@ def test_attachments_from_files_paste_and_drop_reach_the_engine(make_window, qtb
     doc = tmp_path / "notes.txt"
     doc.write_text("meeting at noon")
     wav = write_wav(tmp_path / "q.wav", 2.0)
-    w.add_files([img, doc, tmp_path / "missing.txt"])
+    w.composer.add_files([img, doc, tmp_path / "missing.txt"])
     assert "Not a file" in w.status_text.text()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(wav))])
@@ -134,18 +134,18 @@ def test_attachments_from_files_paste_and_drop_reach_the_engine(make_window, qtb
     w.dropEvent(drop)
     pasted = QMimeData()
     pasted.setImageData(q)
-    w.input.insertFromMimeData(pasted)
-    chips = w.attachments.chips
+    w.composer.input.insertFromMimeData(pasted)
+    chips = w.composer.attachments.chips
     assert [c.kind for c in chips] == ["image", "file", "audio", "image"]
     assert "0:02" in chips[2].label.text() and not chips[0].findChild(type(chips[0].label)).pixmap().isNull()
-    w.attachments.remove(chips[3])
+    w.composer.attachments.remove(chips[3])
     ask(qtbot, w, "what are these?")
     parts = fake.seen[-1][0][-1].parts
     assert [type(p) for p in parts[:3]] == [ImagePart, FilePart, AudioPart]
-    stored = w.history.messages(w.conversation)[0]
+    stored = w.history.messages(w.session.conversation)[0]
     assert [a.name for a in stored.attachments] == ["red.png", "notes.txt", "q.wav"]
     assert all(w.history.blobs in a.path.parents for a in stored.attachments)
-    assert "Heard: what is the capital of France" in w.message_widgets()[0].heard.text()
+    assert "Heard: what is the capital of France" in w.messages.widgets()[0].heard.text()
     assert stored.meta["transcript"] == "what is the capital of France"
 
 
@@ -153,8 +153,8 @@ def test_a_file_over_the_size_limit_is_refused(make_window, tmp_path, fake):
     w = make_window(fake, Settings(engine=EngineConfig(max_file_mb=1)))
     big = tmp_path / "big.bin"
     big.write_bytes(b"0" * (2 * 1024 * 1024))
-    w.add_files([big])
-    assert not w.attachments.chips and "limit" in w.status_text.text()
+    w.composer.add_files([big])
+    assert not w.composer.attachments.chips and "limit" in w.status_text.text()
 
 
 def test_a_raised_file_limit_reaches_the_engine(make_window, qtbot, fake, tmp_path, monkeypatch):
@@ -204,15 +204,15 @@ def test_push_to_talk_records_sends_and_keeps_the_recording(make_window, qtbot, 
     from ui.recorder import to_wav
 
     w = make_window(fake)
-    w.recorder = FakeRecorder(to_wav(np.zeros(16000 * 3, np.float32)))
+    w.composer.recorder = FakeRecorder(to_wav(np.zeros(16000 * 3, np.float32)))
     w.activateWindow()
-    w.start_recording()
-    assert w.level.isVisible() and w.talk_button.property("recording")
-    w.stop_recording()
+    w.composer.start_recording()
+    assert w.composer.level.isVisible() and w.composer.talk_button.property("recording")
+    w.composer.stop_recording()
     wait_idle(qtbot, w)
-    question = w.history.messages(w.conversation)[0]
+    question = w.history.messages(w.session.conversation)[0]
     assert question.attachments[0].kind == "audio" and question.attachments[0].path.read_bytes()[:4] == b"RIFF"
-    assert "0:03" in w.message_widgets()[0].chips[0].label.text()
+    assert "0:03" in w.messages.widgets()[0].chips[0].label.text()
     assert fake.seen[-1][2] == "cascade"
 
 
@@ -221,23 +221,23 @@ def test_deleting_a_conversation_deletes_its_recording_and_pasted_image(make_win
 
     w = make_window(fake)
     wav = to_wav(0.3 * np.sin(np.arange(16000) / 5.0))
-    w.recorder = FakeRecorder(wav)
+    w.composer.recorder = FakeRecorder(wav)
     image = QImage(8, 8, QImage.Format_RGB32)
     image.fill(QColor("blue"))
-    png = w.add_pasted_image(image).read_bytes()
-    w.start_recording()
-    w.stop_recording()  # sends the spoken question with the pasted image
+    png = w.composer.add_pasted_image(image).read_bytes()
+    w.composer.start_recording()
+    w.composer.stop_recording()  # sends the spoken question with the pasted image
     wait_idle(qtbot, w)
-    assert [a.kind for a in w.history.messages(w.conversation)[0].attachments] == ["image", "audio"]
-    w.delete_conversation(w.conversation, confirm=False)
+    assert [a.kind for a in w.history.messages(w.session.conversation)[0].attachments] == ["image", "audio"]
+    w.sidebar.delete(w.session.conversation, confirm=False)
 
     def on_disk():
         return [p for p in (tmp_path / "data").rglob("*") if p.is_file() and p.read_bytes() in (wav, png)]
 
     assert on_disk() == []
-    w.add_pasted_image(image)
-    w.attachments.remove(w.attachments.chips[0])  # removed before sending
-    w.add_pasted_image(image)
+    w.composer.add_pasted_image(image)
+    w.composer.attachments.remove(w.composer.attachments.chips[0])  # removed before sending
+    w.composer.add_pasted_image(image)
     w.close()  # closed with it unsent
     assert on_disk() == []
 
@@ -246,12 +246,12 @@ def test_push_to_talk_with_the_f8_key(make_window, qtbot, fake):
     from ui.recorder import to_wav
 
     w = make_window(fake)
-    w.recorder = FakeRecorder(to_wav(np.zeros(16000, np.float32)))
+    w.composer.recorder = FakeRecorder(to_wav(np.zeros(16000, np.float32)))
     w.activateWindow()
     qtbot.waitUntil(w.isActiveWindow, timeout=2000)
-    qtbot.keyPress(w.input, Qt.Key_F8)
-    assert w.recorder.recording
-    qtbot.keyRelease(w.input, Qt.Key_F8)
+    qtbot.keyPress(w.composer.input, Qt.Key_F8)
+    assert w.composer.recorder.recording
+    qtbot.keyRelease(w.composer.input, Qt.Key_F8)
     wait_idle(qtbot, w)
     assert len(fake.seen) == 1
 
@@ -261,40 +261,40 @@ def test_no_microphone_gives_a_clear_message(make_window, monkeypatch, fake):
 
     monkeypatch.setattr(QMediaDevices, "audioInputs", staticmethod(lambda: []))
     w = make_window(fake)
-    w.start_recording()
-    assert not w.recorder.recording and "No microphone" in w.status_text.text()
+    w.composer.start_recording()
+    assert not w.composer.recorder.recording and "No microphone" in w.status_text.text()
 
 
 def test_native_voice_mode_is_passed_on(make_window, qtbot, fake, tmp_path):
     w = make_window(fake, Settings(voice_mode="native"))
-    w.add_files([write_wav(tmp_path / "q.wav")])
+    w.composer.add_files([write_wav(tmp_path / "q.wav")])
     assert w.send()
     wait_idle(qtbot, w)
-    assert fake.seen[-1][2] == "native" and w.history.info(w.conversation).title == "Voice question"
+    assert fake.seen[-1][2] == "native" and w.history.info(w.session.conversation).title == "Voice question"
 
 
 def test_personal_data_is_masked_as_it_streams(make_window, qtbot):
     w = make_window(FakeEngine("Mail jane@example.com or call 010-1234-5678 now.", delay=0.01))
     shown = []
-    w.worker.token.connect(lambda *_: shown.append(w.answer.text if w.answer else ""))
+    w.worker.token.connect(lambda *_: shown.append(w.session.answer.text if w.session.answer else ""))
     ask(qtbot, w, "contact?")
     assert not any("jane@" in s or "5678" in s for s in shown)
-    final = w.history.messages(w.conversation)[-1].text
+    final = w.history.messages(w.session.conversation)[-1].text
     assert final == "Mail [e-mail hidden] or call [phone number hidden] now."
 
 
 def test_guard_off_shows_the_text_as_is(make_window, qtbot):
     w = make_window(FakeEngine("Mail jane@example.com now."), Settings(pii_guard=False))
     ask(qtbot, w, "contact?")
-    assert "jane@example.com" in w.history.messages(w.conversation)[-1].text
+    assert "jane@example.com" in w.history.messages(w.session.conversation)[-1].text
 
 
 def test_engine_errors_are_shown_and_stored(make_window, qtbot):
     w = make_window(FakeEngine(error="image questions need an image adapter"))
     ask(qtbot, w, "what is this?")
-    answer = w.history.messages(w.conversation)[-1]
+    answer = w.history.messages(w.session.conversation)[-1]
     assert answer.status == "error" and "adapter" in answer.text and "adapter" in w.status_text.text()
-    assert w.send_button.isVisible()
+    assert w.composer.send_button.isVisible()
 
 
 def test_interrupted_answers_are_there_after_a_restart(make_window, qtbot, fake, tmp_path):
@@ -306,28 +306,28 @@ def test_interrupted_answers_are_there_after_a_restart(make_window, qtbot, fake,
     w = make_window(fake)
     assert "1 interrupted" in w.status_text.text()
     w.open_conversation(cid)
-    widgets = w.message_widgets()
+    widgets = w.messages.widgets()
     assert widgets[1].text == "Once upon" and "interrupted" in widgets[1].header.text()
 
 
 def test_conversation_list_new_rename_search_delete_export(make_window, qtbot, fake, tmp_path):
     w = make_window(fake)
     ask(qtbot, w, "about cats")
-    first = w.conversation
+    first = w.session.conversation
     w.new_conversation()
-    assert w.conversation is None and not w.message_widgets() and w.empty.isVisible()
+    assert w.session.conversation is None and not w.messages.widgets() and w.messages.empty.isVisible()
     ask(qtbot, w, "about dogs")
-    assert w.list.count() == 2
-    w.rename_conversation(first, "Cats")
-    w.search.setText("cat")
-    assert [w.list.item(i).text() for i in range(w.list.count())] == ["Cats"]
-    w.search.setText("")
-    w.list.setCurrentRow(1)
-    assert w.conversation == first and w.message_widgets()[0].text == "about cats"
-    path = w.export_conversation(first, tmp_path / "cats.md")
+    assert w.sidebar.list.count() == 2
+    w.sidebar.rename(first, "Cats")
+    w.sidebar.search.setText("cat")
+    assert [w.sidebar.list.item(i).text() for i in range(w.sidebar.list.count())] == ["Cats"]
+    w.sidebar.search.setText("")
+    w.sidebar.list.setCurrentRow(1)
+    assert w.session.conversation == first and w.messages.widgets()[0].text == "about cats"
+    path = w.sidebar.export(first, tmp_path / "cats.md")
     assert path.read_text().startswith("# Cats")
-    w.delete_conversation(first, confirm=False)
-    assert w.list.count() == 1 and w.conversation is None
+    w.sidebar.delete(first, confirm=False)
+    assert w.sidebar.list.count() == 1 and w.session.conversation is None
 
 
 def test_templates_are_applied_to_the_conversation(make_window, qtbot, fake):
@@ -338,7 +338,7 @@ def test_templates_are_applied_to_the_conversation(make_window, qtbot, fake):
     convo = fake.seen[-1][0]
     assert convo[0].role == "system" and convo[0].text == "Be kind.\n\nClassify."
     assert [m.text for m in convo[1:]] == ["good", "pos", "bad"]
-    assert w.history.info(w.conversation).template == "Few"
+    assert w.history.info(w.session.conversation).template == "Few"
 
 
 def test_settings_persist_and_reload_models_when_they_change(make_window, qtbot, fake, tmp_path):
@@ -381,9 +381,9 @@ def test_korean_ui(make_window, qtbot, fake):
     try:
         assert install_language(app, "ko")
         w = make_window(fake, Settings(language="ko"))
-        assert w.send_button.text() == "보내기" and w.new_button.text() == "새 대화"
+        assert w.composer.send_button.text() == "보내기" and w.sidebar.new_button.text() == "새 대화"
         ask(qtbot, w, "안녕")
-        assert "첫 토큰" in w.message_widgets()[-1].meta.text()
+        assert "첫 토큰" in w.messages.widgets()[-1].meta.text()
     finally:
         install_language(app, "en")
 
@@ -414,10 +414,10 @@ def test_every_string_has_a_translation(language, tmp_path):
 
 def test_closing_mid_answer_keeps_it(make_window, qtbot, tmp_path):
     w = make_window(FakeEngine(" ".join(["word"] * 300), delay=0.02))
-    w.input.setPlainText("long")
+    w.composer.input.setPlainText("long")
     w.send()
-    qtbot.waitUntil(lambda: w.answer is not None and len(w.answer.text) > 10, timeout=5000)
-    cid = w.conversation
+    qtbot.waitUntil(lambda: w.session.answer is not None and len(w.session.answer.text) > 10, timeout=5000)
+    cid = w.session.conversation
     w.close()
     h = History(tmp_path / "data")
     answer = h.messages(cid)[-1]
@@ -429,8 +429,8 @@ def test_input_accepts_pasted_text_normally(make_window, fake):
     w = make_window(fake)
     mime = QMimeData()
     mime.setText("plain words")
-    w.input.insertFromMimeData(mime)
-    assert w.input.toPlainText() == "plain words" and not w.attachments.chips
+    w.composer.input.insertFromMimeData(mime)
+    assert w.composer.input.toPlainText() == "plain words" and not w.composer.attachments.chips
 
 
 def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, qtbot, tmp_path):
@@ -447,21 +447,21 @@ def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, 
     w = make_window(engine)
     code = tmp_path / "fib.py"
     code.write_text("def fib(n): return n")
-    w.add_files([code])
-    assert w.quick["explain"].isVisibleTo(w) and w.quick["summarize"].isVisibleTo(w)
-    assert not w.quick["table"].isVisibleTo(w) and not w.quick["extract"].isVisibleTo(w)
-    w.attachments.take()
+    w.composer.add_files([code])
+    assert w.composer.quick["explain"].isVisibleTo(w) and w.composer.quick["summarize"].isVisibleTo(w)
+    assert not w.composer.quick["table"].isVisibleTo(w) and not w.composer.quick["extract"].isVisibleTo(w)
+    w.composer.attachments.take()
     img = tmp_path / "scan.png"
     QImage(8, 8, QImage.Format_RGB32).save(str(img))
-    w.add_files([img])
-    assert w.quick["extract"].isVisibleTo(w) and not w.quick["summarize"].isVisibleTo(w)
-    qtbot.mouseClick(w.quick["extract"], Qt.LeftButton)
+    w.composer.add_files([img])
+    assert w.composer.quick["extract"].isVisibleTo(w) and not w.composer.quick["summarize"].isVisibleTo(w)
+    qtbot.mouseClick(w.composer.quick["extract"], Qt.LeftButton)
     wait_idle(qtbot, w)
     question = engine.seen[-1][0][-1]
     assert isinstance(question.parts[0], FilePart) and question.parts[0].label == "scan.png"
     assert question.text.startswith("Extract the text")
-    assert "Sources: report.pdf, page 3" in w.message_widgets()[-1].meta.text()
-    assert w.history.messages(w.conversation)[-1].meta["sources"] == ["report.pdf, page 3"]
+    assert "Sources: report.pdf, page 3" in w.messages.widgets()[-1].meta.text()
+    assert w.history.messages(w.session.conversation)[-1].meta["sources"] == ["report.pdf, page 3"]
 
 
 def test_switching_language_retranslates_the_open_window(make_window, qtbot, fake):
@@ -470,21 +470,21 @@ def test_switching_language_retranslates_the_open_window(make_window, qtbot, fak
     from ui.i18n import install_language
 
     w = make_window(fake)
-    assert w.send_button.text() == "Send"
+    assert w.composer.send_button.text() == "Send"
     try:
         w.apply_settings(replace(w.settings, language="ko"))
-        assert w.send_button.text() == "보내기" and w.windowTitle() == "옴니 어시스턴트"
+        assert w.composer.send_button.text() == "보내기" and w.windowTitle() == "옴니 어시스턴트"
     finally:
         install_language(QApplication.instance(), "en")
     w.apply_settings(replace(w.settings, language="en"))
-    assert w.send_button.text() == "Send"
+    assert w.composer.send_button.text() == "Send"
 
 
 def test_recordings_can_be_played_back(make_window, qtbot, fake, tmp_path):
     w = make_window(fake)
     wav = write_wav(tmp_path / "q.wav")
-    w.add_files([wav])
-    w.attachments.chips[0].play.emit(wav)
+    w.composer.add_files([wav])
+    w.composer.attachments.chips[0].play.emit(wav)
     assert w.player is not None and w.player.source() == QUrl.fromLocalFile(str(wav))
 
 
@@ -501,7 +501,7 @@ def test_the_api_server_starts_and_stops_from_settings(make_window, qtbot, fake)
     assert r.choices[0].message.content == "Hello there, friend."
     assert fake.seen[-1][0][-1].text == "hi from a script"
     ask(qtbot, w, "and from the window")  # the window and the API share one engine, one answer at a time
-    assert w.history.messages(w.conversation)[-1].text == "Hello there, friend."
+    assert w.history.messages(w.session.conversation)[-1].text == "Hello there, friend."
     w.apply_settings(replace(w.settings, server_enabled=False))
     qtbot.waitUntil(lambda: not w.api_url, timeout=10_000)
     with pytest.raises((openai.APIConnectionError, openai.InternalServerError)):

@@ -1,293 +1,310 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="ko_KR">
 <context>
-    <name>MainWindow</name>
+    <name>Composer</name>
     <message>
-        <location filename="../window.py" line="76" />
-        <source>The API could not start: %1</source>
-        <translation>API를 시작할 수 없습니다: %1</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="216" />
-        <source>Omni Assistant</source>
-        <translation>옴니 어시스턴트</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="217" />
-        <location filename="../window.py" line="345" />
-        <source>New conversation</source>
-        <translation>새 대화</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="218" />
-        <source>Search conversations</source>
-        <translation>대화 검색</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="219" />
-        <source>Template:</source>
-        <translation>템플릿:</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="220" />
-        <location filename="../window.py" line="317" />
-        <source>Export</source>
-        <translation>내보내기</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="221" />
-        <source>Settings</source>
-        <translation>설정</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="222" />
-        <location filename="../window.py" line="447" />
+        <location filename="../composer.py" line="94"/>
+        <location filename="../composer.py" line="143"/>
         <source>Attach</source>
         <translation>첨부</translation>
     </message>
     <message>
-        <location filename="../window.py" line="223" />
+        <location filename="../composer.py" line="95"/>
         <source>Hold to talk (F8)</source>
         <translation>눌러서 말하기 (F8)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="224" />
+        <location filename="../composer.py" line="96"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="225" />
+        <location filename="../composer.py" line="97"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../window.py" line="226" />
+        <location filename="../composer.py" line="98"/>
         <source>Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop images, audio and documents.</source>
         <translation>무엇이든 물어보세요. Enter로 보내고 Shift+Enter로 줄을 바꿉니다. 이미지, 오디오, 문서를 붙여넣거나 끌어다 놓으세요.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="228" />
-        <source>Type a question, drop an image or a document, or hold F8 and speak.</source>
-        <translation>질문을 입력하거나 이미지나 문서를 끌어다 놓거나, F8을 누른 채 말하세요.</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="229" />
+        <location filename="../composer.py" line="100"/>
         <source>Summarize</source>
         <translation>요약</translation>
     </message>
     <message>
-        <location filename="../window.py" line="229" />
+        <location filename="../composer.py" line="100"/>
         <source>Explain this code</source>
         <translation>코드 설명</translation>
     </message>
     <message>
-        <location filename="../window.py" line="230" />
+        <location filename="../composer.py" line="101"/>
         <source>Describe this table</source>
         <translation>표 설명</translation>
     </message>
     <message>
-        <location filename="../window.py" line="230" />
+        <location filename="../composer.py" line="101"/>
         <source>Extract the text</source>
         <translation>텍스트 추출</translation>
     </message>
     <message>
-        <location filename="../window.py" line="236" />
-        <source>Loading models in the background…</source>
-        <translation>백그라운드에서 모델을 불러오는 중…</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="282" />
-        <location filename="../window.py" line="290" />
-        <source>Rename</source>
-        <translation>이름 바꾸기</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="283" />
-        <source>Export to Markdown</source>
-        <translation>마크다운으로 내보내기</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="284" />
-        <location filename="../window.py" line="303" />
-        <source>Delete</source>
-        <translation>삭제</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="290" />
-        <source>Title:</source>
-        <translation>제목:</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="303" />
-        <source>Delete this conversation?</source>
-        <translation>이 대화를 삭제할까요?</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="323" />
-        <source>Exported to %1</source>
-        <translation>%1(으)로 내보냈습니다</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="329" />
-        <source>None</source>
-        <translation>없음</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="331" />
-        <source>zero-shot</source>
-        <translation>제로샷</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="331" />
-        <source>one-shot</source>
-        <translation>원샷</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="332" />
-        <source>few-shot</source>
-        <translation>퓨샷</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="376" />
-        <location filename="../window.py" line="642" />
-        <source>Heard: %1</source>
-        <translation>들은 내용: %1</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="379" />
-        <source>Copy</source>
-        <translation>복사</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="383" />
-        <source>Regenerate</source>
-        <translation>다시 생성</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="388" />
-        <source>Edit</source>
-        <translation>편집</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="392" />
-        <source>Code copied</source>
-        <translation>코드를 복사했습니다</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="398" />
-        <source>You</source>
-        <translation>나</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="398" />
-        <source>Assistant</source>
-        <translation>어시스턴트</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="399" />
-        <source>interrupted</source>
-        <translation>중단됨</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="399" />
-        <source>stopped</source>
-        <translation>멈춤</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="399" />
-        <source>error</source>
-        <translation>오류</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="406" />
-        <source>%1 · first token %2 ms · %3 tokens/s</source>
-        <translation>%1 · 첫 토큰 %2 ms · 초당 %3 토큰</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="409" />
-        <source>Sources: %1</source>
-        <translation>출처: %1</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="425" />
+        <location filename="../composer.py" line="121"/>
         <source>Not a file: %1</source>
         <translation>파일이 아닙니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="429" />
+        <location filename="../composer.py" line="124"/>
         <source>%1 is larger than the %2 MB limit</source>
         <translation>%1 파일이 %2 MB 제한보다 큽니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="500" />
+        <location filename="../composer.py" line="174"/>
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="511" />
+        <location filename="../composer.py" line="185"/>
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
+</context>
+<context>
+    <name>ConversationList</name>
     <message>
-        <location filename="../window.py" line="545" />
+        <location filename="../conversations.py" line="45"/>
+        <source>New conversation</source>
+        <translation>새 대화</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="46"/>
+        <source>Search conversations</source>
+        <translation>대화 검색</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="70"/>
+        <location filename="../conversations.py" line="78"/>
+        <source>Rename</source>
+        <translation>이름 바꾸기</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="71"/>
+        <source>Export to Markdown</source>
+        <translation>마크다운으로 내보내기</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="72"/>
+        <location filename="../conversations.py" line="91"/>
+        <source>Delete</source>
+        <translation>삭제</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="78"/>
+        <source>Title:</source>
+        <translation>제목:</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="91"/>
+        <source>Delete this conversation?</source>
+        <translation>이 대화를 삭제할까요?</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="104"/>
+        <source>Export</source>
+        <translation>내보내기</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="110"/>
+        <source>Exported to %1</source>
+        <translation>%1(으)로 내보냈습니다</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../window.py" line="55"/>
+        <source>The API could not start: %1</source>
+        <translation>API를 시작할 수 없습니다: %1</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="136"/>
+        <source>Omni Assistant</source>
+        <translation>옴니 어시스턴트</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="184"/>
+        <source>New conversation</source>
+        <translation>새 대화</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="139"/>
+        <source>Template:</source>
+        <translation>템플릿:</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="140"/>
+        <source>Export</source>
+        <translation>내보내기</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="141"/>
+        <source>Settings</source>
+        <translation>설정</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="148"/>
+        <source>Loading models in the background…</source>
+        <translation>백그라운드에서 모델을 불러오는 중…</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="175"/>
+        <source>None</source>
+        <translation>없음</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="177"/>
+        <source>zero-shot</source>
+        <translation>제로샷</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="177"/>
+        <source>one-shot</source>
+        <translation>원샷</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="178"/>
+        <source>few-shot</source>
+        <translation>퓨샷</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="229"/>
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="550" />
+        <location filename="../window.py" line="143"/>
         <source>Image question</source>
         <translation>이미지 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="551" />
+        <location filename="../window.py" line="143"/>
         <source>Voice question</source>
         <translation>음성 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="552" />
+        <location filename="../window.py" line="144"/>
         <source>Document question</source>
         <translation>문서 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="612" />
+        <location filename="../window.py" line="273"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="617" />
+        <location filename="../window.py" line="290"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="622" />
+        <location filename="../window.py" line="295"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="625" />
+        <location filename="../window.py" line="298"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="633" />
+        <location filename="../window.py" line="306"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="633" />
+        <location filename="../window.py" line="306"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="637" />
+        <location filename="../window.py" line="310"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
 </context>
 <context>
+    <name>MessageView</name>
+    <message>
+        <location filename="../messages.py" line="39"/>
+        <source>Type a question, drop an image or a document, or hold F8 and speak.</source>
+        <translation>질문을 입력하거나 이미지나 문서를 끌어다 놓거나, F8을 누른 채 말하세요.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="77"/>
+        <source>Copy</source>
+        <translation>복사</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="80"/>
+        <source>Regenerate</source>
+        <translation>다시 생성</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="83"/>
+        <source>Edit</source>
+        <translation>편집</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="89"/>
+        <source>Code copied</source>
+        <translation>코드를 복사했습니다</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="105"/>
+        <source>Heard: %1</source>
+        <translation>들은 내용: %1</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="117"/>
+        <source>You</source>
+        <translation>나</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="117"/>
+        <source>Assistant</source>
+        <translation>어시스턴트</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="118"/>
+        <source>interrupted</source>
+        <translation>중단됨</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="118"/>
+        <source>stopped</source>
+        <translation>멈춤</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="118"/>
+        <source>error</source>
+        <translation>오류</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="126"/>
+        <source>%1 · first token %2 ms · %3 tokens/s</source>
+        <translation>%1 · 첫 토큰 %2 ms · 초당 %3 토큰</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="129"/>
+        <source>Sources: %1</source>
+        <translation>출처: %1</translation>
+    </message>
+</context>
+<context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../widgets.py" line="172" />
+        <location filename="../widgets.py" line="166"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
@@ -295,282 +312,282 @@
 <context>
     <name>Recorder</name>
     <message>
-        <location filename="../recorder.py" line="75" />
+        <location filename="../recorder.py" line="64"/>
         <source>No microphone was found. Connect one, or attach an audio file instead.</source>
         <translation>마이크를 찾을 수 없습니다. 마이크를 연결하거나 오디오 파일을 첨부하세요.</translation>
     </message>
     <message>
-        <location filename="../recorder.py" line="90" />
-        <source>The microphone '%1' could not be opened (access denied or busy).</source>
-        <translation>마이크 '%1'을(를) 열 수 없습니다 (권한이 없거나 사용 중).</translation>
+        <location filename="../recorder.py" line="79"/>
+        <source>The microphone &apos;%1&apos; could not be opened (access denied or busy).</source>
+        <translation>마이크 &apos;%1&apos;을(를) 열 수 없습니다 (권한이 없거나 사용 중).</translation>
     </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings_dialog.py" line="57" />
+        <location filename="../settings_dialog.py" line="65"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="73" />
+        <location filename="../settings_dialog.py" line="81"/>
         <source>A bundled model, a Hugging Face id or a local path</source>
         <translation>내장 모델, Hugging Face ID 또는 로컬 경로</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="74" />
+        <location filename="../settings_dialog.py" line="82"/>
         <source>Automatic</source>
         <translation>자동</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="76" />
+        <location filename="../settings_dialog.py" line="84"/>
         <source>Full precision</source>
         <translation>전체 정밀도</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="76" />
+        <location filename="../settings_dialog.py" line="84"/>
         <source>int8 (faster on CPU)</source>
         <translation>int8 (CPU에서 더 빠름)</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="78" />
+        <location filename="../settings_dialog.py" line="86"/>
         <source>Language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="79" />
+        <location filename="../settings_dialog.py" line="87"/>
         <source>Speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="80" />
+        <location filename="../settings_dialog.py" line="88"/>
         <source>Vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="81" />
+        <location filename="../settings_dialog.py" line="89"/>
         <source>Device</source>
         <translation>장치</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="82" />
+        <location filename="../settings_dialog.py" line="90"/>
         <source>Precision</source>
         <translation>정밀도</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="84" />
+        <location filename="../settings_dialog.py" line="92"/>
         <source>empty: answer with the local models; or e.g. http://gpu-box:8000/v1</source>
         <translation>비우면 로컬 모델로 답합니다. 예: http://gpu-box:8000/v1</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="86" />
+        <location filename="../settings_dialog.py" line="94"/>
         <source>empty: the first model the endpoint lists</source>
         <translation>비우면 엔드포인트의 첫 번째 모델</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="89" />
+        <location filename="../settings_dialog.py" line="97"/>
         <source>Remote endpoint (OpenAI-compatible)</source>
         <translation>원격 엔드포인트 (OpenAI 호환)</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="90" />
+        <location filename="../settings_dialog.py" line="98"/>
         <source>Remote model</source>
         <translation>원격 모델</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="91" />
+        <location filename="../settings_dialog.py" line="99"/>
         <source>Remote API key</source>
         <translation>원격 API 키</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="100"/>
         <source>Models</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="96" />
+        <location filename="../settings_dialog.py" line="104"/>
         <source>Serve the local models as an OpenAI-compatible API on this computer</source>
         <translation>이 컴퓨터에서 로컬 모델을 OpenAI 호환 API로 제공</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="103" />
+        <location filename="../settings_dialog.py" line="109"/>
         <source>optional on this computer (127.0.0.1)</source>
         <translation>이 컴퓨터(127.0.0.1)에서는 선택 사항</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="104" />
+        <location filename="../settings_dialog.py" line="110"/>
         <source>API server</source>
         <translation>API 서버</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="105" />
+        <location filename="../settings_dialog.py" line="111"/>
         <source>Port</source>
         <translation>포트</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="106" />
+        <location filename="../settings_dialog.py" line="112"/>
         <source>API key</source>
         <translation>API 키</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="107" />
+        <location filename="../settings_dialog.py" line="113"/>
         <source>API</source>
         <translation>API</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="111" />
+        <location filename="../settings_dialog.py" line="117"/>
         <source>Transcribe first (Whisper)</source>
         <translation>먼저 받아쓰기 (Whisper)</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="112" />
+        <location filename="../settings_dialog.py" line="118"/>
         <source>Native (speech adapter)</source>
         <translation>네이티브 (음성 어댑터)</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="114" />
+        <location filename="../settings_dialog.py" line="120"/>
         <source>System default</source>
         <translation>시스템 기본값</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="116" />
+        <location filename="../settings_dialog.py" line="122"/>
         <source>No microphone was found</source>
         <translation>마이크를 찾을 수 없습니다</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="117" />
+        <location filename="../settings_dialog.py" line="123"/>
         <source>Voice mode</source>
         <translation>음성 모드</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="118" />
+        <location filename="../settings_dialog.py" line="124"/>
         <source>Microphone</source>
         <translation>마이크</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="119" />
+        <location filename="../settings_dialog.py" line="125"/>
         <source>Voice</source>
         <translation>음성</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="131" />
+        <location filename="../settings_dialog.py" line="135"/>
         <source>Instructions the assistant follows in every conversation</source>
         <translation>모든 대화에서 어시스턴트가 따르는 지시</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="132" />
+        <location filename="../settings_dialog.py" line="136"/>
         <source>Temperature</source>
         <translation>온도</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="133" />
+        <location filename="../settings_dialog.py" line="137"/>
         <source>Max tokens</source>
         <translation>최대 토큰</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="134" />
+        <location filename="../settings_dialog.py" line="138"/>
         <source>System prompt</source>
         <translation>시스템 프롬프트</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="135" />
+        <location filename="../settings_dialog.py" line="139"/>
         <source>Generation</source>
         <translation>생성</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="143" />
+        <location filename="../settings_dialog.py" line="147"/>
         <source>Add</source>
         <translation>추가</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="143" />
+        <location filename="../settings_dialog.py" line="147"/>
         <source>Remove</source>
         <translation>제거</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="155" />
+        <location filename="../settings_dialog.py" line="159"/>
         <source>Q: an example question
 A: the answer you want</source>
         <translation>Q: 예시 질문
 A: 원하는 답변</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="158" />
+        <location filename="../settings_dialog.py" line="162"/>
         <source>Name</source>
         <translation>이름</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="159" />
+        <location filename="../settings_dialog.py" line="163"/>
         <source>Instruction</source>
         <translation>지시</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="160" />
+        <location filename="../settings_dialog.py" line="164"/>
         <source>Examples</source>
         <translation>예시</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="161" />
+        <location filename="../settings_dialog.py" line="165"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="163" />
+        <location filename="../settings_dialog.py" line="167"/>
         <source>New conversations use</source>
         <translation>새 대화에 사용</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="166" />
+        <location filename="../settings_dialog.py" line="170"/>
         <source>Templates</source>
         <translation>템플릿</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="170" />
+        <location filename="../settings_dialog.py" line="174"/>
         <source>Hide e-mail addresses, phone, card and ID numbers in answers</source>
         <translation>답변의 이메일 주소, 전화번호, 카드 번호, 주민등록번호 가리기</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="173" />
+        <location filename="../settings_dialog.py" line="177"/>
         <source>Light</source>
         <translation>밝게</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="173" />
+        <location filename="../settings_dialog.py" line="177"/>
         <source>Dark</source>
         <translation>어둡게</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="180" />
+        <location filename="../settings_dialog.py" line="180"/>
         <source>Personal data</source>
         <translation>개인정보</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="181" />
+        <location filename="../settings_dialog.py" line="181"/>
         <source>Language</source>
         <translation>언어</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="182" />
+        <location filename="../settings_dialog.py" line="182"/>
         <source>Theme</source>
         <translation>테마</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="183" />
+        <location filename="../settings_dialog.py" line="183"/>
         <source>Largest file (MB)</source>
         <translation>최대 파일 크기 (MB)</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="184" />
+        <location filename="../settings_dialog.py" line="184"/>
         <source>Most PDF pages</source>
         <translation>최대 PDF 페이지 수</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="185" />
+        <location filename="../settings_dialog.py" line="185"/>
         <source>General</source>
         <translation>일반</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="214" />
+        <location filename="../settings_dialog.py" line="214"/>
         <source>New template</source>
         <translation>새 템플릿</translation>
     </message>

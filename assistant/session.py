@@ -1,0 +1,217 @@
+"""The chat's state and rules, without Qt: which conversation is open, the answer in progress, and how questions,
+answers, templates and edits reach the history and the engine.
+
+The window drives a ChatSession and renders what it reports; tests drive it directly. The engine runs elsewhere
+(the window's worker thread): `send` and `regenerate` return the Request to run there, and the engine's events come
+back through `feed` on the session's own thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.conversation import Done, Error, Event, Message, TokenDelta, Transcript
+from assistant.history import ConversationInfo, History, StoredMessage
+from assistant.privacy import StreamMasker
+from assistant.settings import Settings
+from assistant.templates import PromptTemplate
+from models.generation import SamplingOptions
+
+SAVE_EVERY_S = 0.5  # partial answers reach the database at least this often (a crash loses no more)
+UNTITLED = {"image": "Image question", "audio": "Voice question", "file": "Document question"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One answer for the engine to compute: Engine.respond's arguments and the id its events come back with."""
+
+    id: int
+    conversation: list[Message]
+    options: SamplingOptions
+    voice_mode: str
+    cancel: threading.Event
+
+
+@dataclass
+class Answer:
+    """The answer in progress: its message row, the question it answers, and what has streamed so far."""
+
+    id: int
+    question_id: int | None
+    request: Request
+    masker: StreamMasker | None
+    saved_at: float
+    text: str = ""  # as shown and stored: personal data already masked
+    transcript: str = ""  # what was heard in a spoken question
+    status: str = "streaming"  # then done, stopped or error
+    meta: dict = field(default_factory=dict)  # once finished: model, timings, finish_reason, sources (or error)
+
+
+def _ignore(*_) -> None:
+    pass
+
+
+class ChatSession:
+    """One window's chat. Not thread-safe: every call comes from the thread that owns the History.
+
+    Callbacks, for a view to subscribe to: on_text(delta) as the answer grows (masked), on_transcript(text) when a
+    spoken question has been heard, on_finished(answer) once it is done, stopped or failed.
+    """
+
+    def __init__(self, history: History, settings: Settings, clock: Callable[[], float] = time.monotonic):
+        self.history, self.settings, self.clock = history, settings, clock
+        self.conversation: int | None = None
+        self.edit_from: int | None = None  # the question an edit replaces, with everything after it
+        self.answer: Answer | None = None
+        self.requests = 0
+        self.untitled = dict(UNTITLED)  # titles of questions without text, by the first attachment's kind
+        self.on_text: Callable[[str], None] = _ignore
+        self.on_transcript: Callable[[str], None] = _ignore
+        self.on_finished: Callable[[Answer], None] = _ignore
+        self.recovered = history.recover()  # answers a crash left streaming are kept, marked interrupted
+
+    # ---- the open conversation --------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether an answer is streaming."""
+        return self.answer is not None
+
+    def open(self, conversation_id: int | None) -> bool:
+        """Switch to a stored conversation, or to a new one (None); refused while an answer streams."""
+        if self.busy:
+            return False
+        self.conversation, self.edit_from = conversation_id, None
+        return True
+
+    def messages(self) -> list[StoredMessage]:
+        """The open conversation's messages, oldest first."""
+        return self.history.messages(self.conversation) if self.conversation is not None else []
+
+    def info(self) -> ConversationInfo | None:
+        """The open conversation's title and template; None for a new one."""
+        return self.history.info(self.conversation) if self.conversation is not None else None
+
+    @property
+    def template(self) -> str:
+        """The template name in use: the open conversation's, or the default for new ones."""
+        info = self.info()
+        return info.template if info else self.settings.template
+
+    def set_template(self, name: str) -> None:
+        """Use this template from now on (a new conversation takes the one chosen when it is created)."""
+        if self.conversation is not None:
+            self.history.set_template(self.conversation, name)
+
+    def delete(self, conversation_id: int) -> bool:
+        """Delete a conversation, unless it is being answered; deleting the open one opens a new one."""
+        if self.busy and conversation_id == self.conversation:
+            return False
+        self.history.delete(conversation_id)
+        if conversation_id == self.conversation:
+            self.open(None)
+        return True
+
+    # ---- asking -----------------------------------------------------------------------------------------
+    def send(self, text: str, attachments: list[tuple[str, Path]], template: str = "") -> Request | None:
+        """Store a question (replacing the edited one, if any) and start its answer; None if busy or empty.
+
+        attachments are (kind, path) pairs; template names the template of a conversation this creates.
+        """
+        if self.busy or (not text and not attachments):
+            return None
+        if self.conversation is None:
+            title = text.splitlines()[0][:48] if text else self.untitled.get(attachments[0][0], self.untitled["file"])
+            self.conversation = self.history.create(title, template)
+        replacing, self.edit_from = self.edit_from, None
+        question = self.history.add_message(self.conversation, "user", text, attachments=attachments,
+                                            replace_from=replacing)  # one step: the files it reuses survive
+        return self._start(question)
+
+    def regenerate(self) -> Request | None:
+        """Answer the last question again, replacing the last answer; None if there is no answer to replace."""
+        stored = self.messages()
+        if self.busy or not stored or stored[-1].role != "assistant":
+            return None
+        self.history.delete_messages_from(self.conversation, stored[-1].id)
+        return self._start(next((m.id for m in reversed(stored) if m.role == "user"), None))
+
+    def edit_last(self) -> StoredMessage | None:
+        """The last question, to edit: the next send replaces it and everything after it."""
+        if self.busy:
+            return None
+        last = next((m for m in reversed(self.messages()) if m.role == "user"), None)
+        if last is not None:
+            self.edit_from = last.id
+        return last
+
+    def stop(self) -> None:
+        """Ask the engine to stop; the answer is kept, marked stopped, when its Done arrives."""
+        if self.answer is not None:
+            self.answer.request.cancel.set()
+
+    def close(self) -> None:
+        """The window closes mid-answer: keep what streamed, marked interrupted."""
+        if self.answer is not None:
+            self.history.update_message(self.answer.id, text=self.answer.text, status="interrupted")
+            self.answer = None
+
+    def context(self) -> list[Message]:
+        """What the model sees: the template's system message and examples, then the conversation without the
+        answers that failed (their questions stay, so asking again has them)."""
+        stored = [m.to_message() for m in self.messages() if m.status != "error" or m.role == "user"]
+        template = self.settings.find_template(self.template) or PromptTemplate("")
+        return template.apply(stored, self.settings.system_prompt)
+
+    def _start(self, question_id: int | None) -> Request:
+        self.requests += 1
+        options = SamplingOptions(temperature=self.settings.temperature, max_new_tokens=self.settings.max_tokens)
+        request = Request(self.requests, self.context(), options, self.settings.voice_mode, threading.Event())
+        answer_id = self.history.add_message(self.conversation, "assistant", "", status="streaming")
+        self.answer = Answer(answer_id, question_id, request, StreamMasker() if self.settings.pii_guard else None,
+                             self.clock())
+        return request
+
+    # ---- the engine's events ----------------------------------------------------------------------------
+    def feed(self, request: int, event: Event) -> None:
+        """One event of the engine's answer to request; events of an earlier request are ignored."""
+        answer = self.answer
+        if answer is None or request != answer.request.id:
+            return
+        if isinstance(event, TokenDelta):
+            self._grow(answer.masker.feed(event.text) if answer.masker else event.text)
+            if self.clock() - answer.saved_at >= SAVE_EVERY_S:
+                self.history.update_message(answer.id, text=answer.text)
+                answer.saved_at = self.clock()
+        elif isinstance(event, Transcript):
+            answer.transcript = event.text
+            question = next((m for m in self.messages() if m.id == answer.question_id), None)
+            if question is not None:
+                self.history.update_message(question.id, meta={**question.meta, "transcript": event.text})
+            self.on_transcript(event.text)
+        elif isinstance(event, Done):
+            t = event.timings
+            self._finish("stopped" if event.finish_reason == "cancelled" else "done", {
+                "model": event.models.get("llm", ""), "ttft_ms": t.get("ttft_ms", 0),
+                "tokens_per_s": t.get("tokens_per_s", 0), "tokens": t.get("tokens", 0),
+                "finish_reason": event.finish_reason, "sources": list(event.sources)})
+        elif isinstance(event, Error):
+            self._finish("error", {"error": event.message}, event.message)
+
+    def _grow(self, delta: str) -> None:
+        self.answer.text += delta
+        self.on_text(delta)
+
+    def _finish(self, status: str, meta: dict, error: str = "") -> None:
+        answer = self.answer
+        if answer.masker is not None:
+            self._grow(answer.masker.flush())
+        if error:
+            self._grow(("\n\n" if answer.text else "") + f"*{error}*")
+        answer.status, answer.meta = status, meta
+        self.history.update_message(answer.id, text=answer.text, status=status, meta=meta)
+        self.answer = None
+        self.on_finished(answer)

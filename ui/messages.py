@@ -1,0 +1,130 @@
+"""The open conversation's messages: one MessageWidget each, oldest first, in a scroll area that follows the end."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from assistant.history import StoredMessage
+from ui.widgets import MessageWidget
+
+
+class MessageView(QScrollArea):
+    """Renders stored messages; Copy on answers, Edit on the last question, Regenerate on the answer after it."""
+
+    regenerate = Signal()
+    edit = Signal()
+    play = Signal(object)  # an audio attachment's path
+    notice = Signal(str)  # a line for the status bar
+
+    def __init__(self, muted_colour: str, parent=None):
+        super().__init__(parent)
+        self.dark = False
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.NoFrame)
+        inner = QWidget()
+        self.column = QVBoxLayout(inner)
+        self.column.addStretch()
+        self.setWidget(inner)
+        self.verticalScrollBar().rangeChanged.connect(lambda _low, high: self.verticalScrollBar().setValue(high))
+        self.empty = QLabel()
+        self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setMinimumHeight(360)
+        self.empty.setStyleSheet(f"color: {muted_colour}; font-size: 15px")
+        self.column.insertWidget(0, self.empty)
+
+    def retranslate(self) -> None:
+        """The hint shown in an empty conversation."""
+        self.empty.setText(self.tr("Type a question, drop an image or a document, or hold F8 and speak."))
+
+    def widgets(self) -> list[MessageWidget]:
+        """The messages on screen, oldest first."""
+        items = (self.column.itemAt(i).widget() for i in range(1, self.column.count() - 1))
+        return [w for w in items if isinstance(w, MessageWidget)]
+
+    def find(self, message_id: int) -> MessageWidget | None:
+        """The widget showing that message."""
+        return next((w for w in self.widgets() if w.message_id == message_id), None)
+
+    def show_messages(self, messages: list[StoredMessage]) -> None:
+        """Show these messages instead of the ones on screen."""
+        for widget in self.widgets():
+            self.remove(widget)
+        self.empty.setVisible(not messages)
+        for m in messages:
+            self.add(m)
+        self.refresh_actions()
+
+    def remove(self, widget: MessageWidget) -> None:
+        """Take one message off the screen."""
+        self.column.removeWidget(widget)
+        widget.hide()  # now: deleteLater only runs once control is back in the event loop
+        widget.setParent(None)
+        widget.deleteLater()
+
+    def add(self, m: StoredMessage) -> MessageWidget:
+        """Show a message at the end."""
+        w = MessageWidget(m.role, m.text, m.attachments, dark=self.dark)
+        w.set_header(self.header(m.role, m.status))
+        w.message_id = m.id
+        for chip in w.chips:
+            chip.play.connect(self.play)
+        if m.meta.get("transcript"):
+            self.set_heard(w, m.meta["transcript"])
+        if m.role == "assistant":
+            w.meta.setText(self.stats(m.meta))
+            copy = QPushButton(self.tr("Copy"))
+            copy.clicked.connect(lambda _=False, w=w: QApplication.clipboard().setText(w.text))
+            w.add_action(copy)
+        w.regenerate_button = QPushButton(self.tr("Regenerate"))
+        w.regenerate_button.setObjectName("regenerate")
+        w.regenerate_button.clicked.connect(self.regenerate)
+        w.edit_button = QPushButton(self.tr("Edit"))
+        w.edit_button.setObjectName("edit")
+        w.edit_button.clicked.connect(self.edit)
+        for button in (w.regenerate_button, w.edit_button):
+            button.hide()  # refresh_actions shows the one that applies
+            w.add_action(button)
+        w.copy_code.connect(lambda _: self.notice.emit(self.tr("Code copied")))
+        self.column.insertWidget(self.column.count() - 1, w)
+        self.empty.hide()
+        return w
+
+    def refresh_actions(self) -> None:
+        """Edit only on the last question, Regenerate only on the answer after it (no re-rendering)."""
+        widgets = self.widgets()
+        last_user = max((i for i, w in enumerate(widgets) if w.role == "user"), default=-1)
+        last_answer = max((i for i, w in enumerate(widgets) if w.role == "assistant"), default=-1)
+        for i, w in enumerate(widgets):
+            w.edit_button.setVisible(i == last_user)
+            w.regenerate_button.setVisible(i == last_answer and i > last_user)
+
+    def set_heard(self, widget: MessageWidget, transcript: str) -> None:
+        """Show what was heard in a spoken question."""
+        widget.set_heard(self.tr("Heard: %1").replace("%1", transcript))
+
+    def finish(self, message_id: int, status: str, meta: dict) -> None:
+        """A streamed answer is complete: render it whole, with its status and statistics, and offer its buttons."""
+        widget = self.find(message_id)
+        widget.render()
+        widget.set_header(self.header("assistant", status))
+        widget.meta.setText(self.stats(meta))
+        self.refresh_actions()
+
+    def header(self, role: str, status: str) -> str:
+        """Who wrote a message, and the status of an unfinished answer."""
+        who = self.tr("You") if role == "user" else self.tr("Assistant")
+        note = {"interrupted": self.tr("interrupted"), "stopped": self.tr("stopped"), "error": self.tr("error"),
+                "streaming": "…"}.get(status, "")
+        return f"{who} · {note}" if note else who
+
+    def stats(self, meta: dict) -> str:
+        """An answer's model, speed and sources."""
+        if "ttft_ms" not in meta:
+            return ""
+        text = self.tr("%1 · first token %2 ms · %3 tokens/s").replace("%1", meta.get("model", "")).replace(
+            "%2", f"{meta['ttft_ms']:.0f}").replace("%3", f"{meta.get('tokens_per_s', 0):.1f}")
+        if meta.get("sources"):
+            text += "\n" + self.tr("Sources: %1").replace("%1", "; ".join(meta["sources"]))
+        return text
