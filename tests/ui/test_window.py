@@ -170,13 +170,13 @@ def test_a_raised_file_limit_reaches_the_engine(make_window, qtbot, fake, tmp_pa
     w = make_window(fake, Settings(engine=EngineConfig(max_file_mb=1)))
     mid = tmp_path / "mid.txt"
     mid.write_text("the answer is in here\n" * 100_000)  # 2.3 MB: over the old limit, under the new one
-    w.add_files([mid])
-    assert not w.attachments.chips and "limit" in w.status_text.text()
+    w.composer.add_files([mid])
+    assert not w.composer.attachments.chips and "limit" in w.status_text.text()
     w.apply_settings(replace(w.settings, engine=replace(w.settings.engine, max_file_mb=3)))
     assert not w.ready  # a new limit is a new engine config: the engine is rebuilt with it
     qtbot.waitUntil(lambda: w.ready, timeout=10_000)
     assert fake.config == w.settings.engine and fake.config.max_file_mb == 3
-    w.add_files([mid])
+    w.composer.add_files([mid])
     ask(qtbot, w, "where is the answer?")
     part = fake.seen[-1][0][-1].parts[0]
     assert isinstance(part, FilePart) and part.label == "mid.txt"
