@@ -13,10 +13,10 @@ import torch
 from transformers import DynamicCache
 
 from assistant.conversation import Done, Message, TokenDelta, Transcript
-from assistant.demo import VOICE_ANSWER, spoken_question, synthesize
 from assistant.engine import Engine, EngineConfig
 from models.generation import SamplingOptions, TokenStream
 from models.weights import BUNDLED, MissingWeightsError, source_files
+from tools.demo import VOICE_ANSWER, spoken_question, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=48)
@@ -120,7 +120,7 @@ def test_whisper_conversion_matches_the_ctranslate2_tensors(engine, tmp_path):
 
 
 def test_shipped_image_adapter_names_the_shape(engine, tmp_path):
-    from assistant.demo import sample_image
+    from tools.demo import sample_image
 
     if not engine.has_adapter("image"):
         pytest.skip("no image adapter shipped")

@@ -6,10 +6,10 @@ import threading
 import openai
 import pytest
 
-from assistant.demo import VOICE_ANSWER, sample_image, spoken_question
 from assistant.engine import Engine, EngineConfig
 from assistant.server import make_server
 from tests.test_real_weights import _installed
+from tools.demo import VOICE_ANSWER, sample_image, spoken_question
 
 pytestmark = [pytest.mark.weights,
               pytest.mark.skipif(not _installed(), reason="bundled weights not installed (run scripts/test)")]

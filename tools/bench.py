@@ -1,4 +1,4 @@
-"""python -m assistant bench: load time, first-token latency and decode speed on this machine.
+"""`python -m tools.bench [--json]`: load time, first-token latency and decode speed on this machine.
 
 Numbers, not pass/fail: the README's performance section is filled from this table. Where no trained adapter is
 installed, image and native-voice rows use a randomly initialised adapter of the shipped shape, so their timings
@@ -7,25 +7,24 @@ are real while their answers are meaningless (marked "random adapter").
 
 from __future__ import annotations
 
-import io
 import json
 import platform
 import statistics
 import tempfile
 import time
-import wave
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from assistant.cli import Parser, add_dataclass_flags, from_flags, run_command
 from assistant.conversation import AudioPart, Done, Error, ImagePart, Message, TextPart
-from assistant.demo import sample_image, synthesize
 from assistant.engine import Engine, EngineConfig
-from assistant.media import load_audio
+from assistant.media import SAMPLE_RATE, load_audio, to_wav
 from models.adapters import AdapterConfig, Projector, save_adapter
 from models.generation import SamplingOptions
+from tools.demo import sample_image, synthesize
 
 TEXT_QUESTION = "Explain in a few sentences why the sky is blue."
 VOICE_TEXT = "What is the capital of France and why is it famous?"
@@ -35,13 +34,8 @@ SPEECH_STACK, ADAPTER_HIDDEN = 5, 1024
 
 def wav_bytes(audio: np.ndarray, seconds: float) -> bytes:
     """16 kHz mono WAV of exactly `seconds` (padded with silence or cut)."""
-    n = int(seconds * 16000)
-    audio = np.pad(audio[:n], (0, max(0, n - len(audio))))
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes())
-    return buf.getvalue()
+    n = int(seconds * SAMPLE_RATE)
+    return to_wav(np.pad(audio[:n], (0, max(0, n - len(audio)))))
 
 
 def _run(engine: Engine, convo: list[Message], voice_mode: str = "cascade") -> Done:
@@ -148,10 +142,20 @@ def format_table(results: dict) -> str:
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in results.items())
 
 
-def cmd_bench(args) -> int:
-    """bench: print the table (or one JSON object)."""
-    from assistant.cli import from_flags
+def main(argv: list[str] | None = None) -> int:
+    """Print the table (or one JSON object)."""
+    parser = Parser(prog="python -m tools.bench", description="measure load time, first-token latency and decode speed")
+    parser.add_argument("--json", action="store_true")
+    add_dataclass_flags(parser, EngineConfig)
+    args = parser.parse_args(argv)
 
-    results = run_bench(from_flags(EngineConfig, args))
-    print(json.dumps(results) if args.json else format_table(results))
-    return 0
+    def bench() -> int:
+        results = run_bench(from_flags(EngineConfig, args))
+        print(json.dumps(results) if args.json else format_table(results))
+        return 0
+
+    return run_command(bench)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
