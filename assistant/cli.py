@@ -122,7 +122,7 @@ def answer_once(engine: Engine, message: Message, opts: SamplingOptions, voice_m
         elif isinstance(event, Done):
             result.update(answer=event.answer, finish_reason=event.finish_reason, models=event.models,
                           sources=list(event.sources),
-                          **{k: event.timings[k] for k in ("ttft_ms", "tokens", "tokens_per_s", "prompt_tokens")})
+                          **{k: getattr(event.timings, k) for k in ("ttft_ms", "tokens", "tokens_per_s", "prompt_tokens")})
             if stream_to is not None and event.sources:
                 stream_to.write("\n\nSources: " + "; ".join(event.sources))
         elif isinstance(event, Error):

@@ -29,7 +29,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from assistant.conversation import Done, Error, Message, TokenDelta
+from assistant.conversation import Backend, Done, Error, ErrorKind, Message, TokenDelta
 from assistant.media import UserInputError
 from assistant.openai_schema import (MAX_BODY_BYTES, APIError, finish_reason, parse_body, parse_messages,
                                      parse_options, parse_stream, usage)
@@ -66,7 +66,7 @@ class Job:
 class EngineQueue:
     """A bounded FIFO in front of one engine: the engine is not reentrant, so one worker thread serves every job."""
 
-    def __init__(self, engine, max_queue: int):
+    def __init__(self, engine: Backend, max_queue: int):
         self.engine, self.max_queue = engine, max_queue
         self.jobs: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
@@ -99,7 +99,7 @@ class EngineQueue:
                         job.emit(event)
             except Exception as e:  # the worker must survive anything
                 log.exception("request failed")
-                job.emit(Error(f"internal error: {type(e).__name__}", internal=True))
+                job.emit(Error(f"internal error: {type(e).__name__}", ErrorKind.INTERNAL))
             finally:
                 job.emit(None)
                 with self.lock:
@@ -149,7 +149,7 @@ def _error_response(e: APIError) -> JSONResponse:
 
 
 def _event_error(event: Error) -> APIError:
-    if event.internal:
+    if event.kind is ErrorKind.INTERNAL:
         return APIError(500, event.message, "server_error", "internal_error")
     return APIError(400, event.message, code="invalid_input")
 
@@ -320,7 +320,7 @@ def build_app(api: _API, bound_host: str) -> Starlette:
     return app
 
 
-def make_server(engine, host: str = "127.0.0.1", port: int = 8000, api_key: str = "", model_id: str = "",
+def make_server(engine: Backend, host: str = "127.0.0.1", port: int = 8000, api_key: str = "", model_id: str = "",
                 voice_mode: str = "cascade", config: ServerConfig = ServerConfig()) -> APIServer:
     """A bound, not yet serving server; refuses a non-loopback bind without an API key (UserInputError)."""
     if not is_loopback(host) and not api_key:

@@ -54,4 +54,4 @@ def test_remote_backend_against_our_own_server(client):
     remote.preload()
     done = list(remote.respond([Message.user("What is the capital of France?")],
                                SamplingOptions(temperature=0, max_new_tokens=24)))[-1]
-    assert isinstance(done, Done) and "Paris" in done.answer and done.timings["tokens"] > 0
+    assert isinstance(done, Done) and "Paris" in done.answer and done.timings.tokens > 0

@@ -53,8 +53,8 @@ def _median_run(engine: Engine, make_convo, voice_mode: str = "cascade", repeats
     for _ in range(repeats):
         engine.reset_cache()
         done = _run(engine, make_convo(), voice_mode)
-        ttft.append(done.timings["ttft_ms"])
-        tps.append(done.timings["tokens_per_s"])
+        ttft.append(done.timings.ttft_ms)
+        tps.append(done.timings.tokens_per_s)
     return statistics.median(ttft), statistics.median(tps)
 
 
@@ -130,10 +130,10 @@ def _turn_latency(engine: Engine, repeats: int = 3) -> dict:
                 raise RuntimeError(done.message)
             convo.append(Message.assistant(done.answer))
             if turn in ttft:
-                ttft[turn].append(done.timings["ttft_ms"])
+                ttft[turn].append(done.timings.ttft_ms)
     return {"turn1_ttft_ms": statistics.median(ttft[1]), "turn10_ttft_ms": statistics.median(ttft[10]),
-            "turn10_prompt_tokens": done.timings["prompt_tokens"],
-            "turn10_reused_tokens": done.timings["reused_prompt_tokens"]}
+            "turn10_prompt_tokens": done.timings.prompt_tokens,
+            "turn10_reused_tokens": done.timings.reused_prompt_tokens}
 
 
 def format_table(results: dict) -> str:

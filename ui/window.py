@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout
                                QListWidget, QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar,
                                QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
+from assistant.conversation import Done
 from assistant.history import History, StoredMessage
 from assistant.privacy import StreamMasker
 from assistant.settings import Settings
@@ -671,14 +672,13 @@ class MainWindow(QMainWindow):
         self._refresh_actions()  # the finished answer only gains its buttons: nothing is re-rendered
         self.refresh_list()
 
-    def _on_finished(self, request: int, result: dict) -> None:
+    def _on_finished(self, request: int, done: Done) -> None:
         if request != self.request or self.answer is None:
             return
-        t = result["timings"]
-        meta = {"model": result["models"].get("llm", ""), "ttft_ms": t.get("ttft_ms", 0),
-                "tokens_per_s": t.get("tokens_per_s", 0), "tokens": t.get("tokens", 0),
-                "finish_reason": result["finish_reason"], "sources": result.get("sources", [])}
-        self._finish("stopped" if result["finish_reason"] == "cancelled" else "done", meta)
+        t = done.timings
+        meta = {"model": done.models.get("llm", ""), "ttft_ms": t.ttft_ms, "tokens_per_s": t.tokens_per_s,
+                "tokens": t.tokens, "finish_reason": done.finish_reason, "sources": list(done.sources)}
+        self._finish("stopped" if done.finish_reason == "cancelled" else "done", meta)
         self.status_text.setText(self._stats(meta))
 
     def _on_failed(self, request: int, message: str) -> None:

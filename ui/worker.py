@@ -24,7 +24,7 @@ class EngineWorker(QObject):
     load_failed = Signal(str)
     transcript = Signal(int, str)  # request id, what was heard
     token = Signal(int, str)
-    finished = Signal(int, dict)  # request id, {"answer", "finish_reason", "timings", "models"}
+    finished = Signal(int, object)  # request id, the Done event
     failed = Signal(int, str)
     serving = Signal(str)  # the API's base URL, or "" when stopped
     serve_failed = Signal(str)
@@ -87,9 +87,7 @@ class EngineWorker(QObject):
             elif isinstance(event, Transcript):
                 self.transcript.emit(request, event.text)
             elif isinstance(event, Done):
-                self.finished.emit(request, {"answer": event.answer, "finish_reason": event.finish_reason,
-                                             "timings": dict(event.timings), "models": dict(event.models),
-                                             "sources": list(event.sources)})
+                self.finished.emit(request, event)
             elif isinstance(event, Error):
                 self.failed.emit(request, event.message)
 

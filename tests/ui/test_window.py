@@ -401,13 +401,13 @@ def test_input_accepts_pasted_text_normally(make_window, fake):
 
 
 def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, qtbot, tmp_path):
-    from assistant.conversation import Done, TokenDelta
+    from assistant.conversation import Done, Timings, TokenDelta
 
     class CitingEngine(FakeEngine):
         def respond(self, conversation, options, voice_mode="cascade", cancel=None):
             self.seen.append((conversation, options, voice_mode))
             yield TokenDelta("Seven thousand three hundred euros.")
-            yield Done("Seven thousand three hundred euros.", "stop", {"ttft_ms": 3.0, "tokens_per_s": 9.0},
+            yield Done("Seven thousand three hundred euros.", "stop", Timings(ttft_ms=3.0, tokens_per_s=9.0),
                        self.model_names(), ("report.pdf, page 3",))
 
     engine = CitingEngine()
