@@ -727,11 +727,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.stop()
-        server = self.worker.server
-        if server is not None:  # shutdown() is thread-safe: it waits for the serving thread to stop
-            from assistant.server import stop_server
-
-            stop_server(server)
+        self.worker.close()
         if self.recorder.recording:
             self.recorder.stop()
         for _, path in self.attachments.take():  # unsent recordings and pasted images go with the window
