@@ -728,6 +728,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.stop()
         self.worker.close()
+        self.request += 1  # events of the stopped answer still queued for this window are for nobody now
         if self.recorder.recording:
             self.recorder.stop()
         for _, path in self.attachments.take():  # unsent recordings and pasted images go with the window

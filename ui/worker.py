@@ -76,13 +76,15 @@ class EngineWorker(QObject):
         threading.Thread(target=self.server.serve_forever, name="api", daemon=True).start()
         self.serving.emit(f"http://127.0.0.1:{self.server.server_address[1]}/v1")
 
-    def close(self) -> None:
-        """Stop the API (thread-safe: shutdown() waits for the serving thread) and let the engine thread end."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the API (thread-safe: shutdown() waits for the serving thread), then wait for the engine thread to
+        end: jobs already queued finish (or skip, cancelled), so no event is emitted after this returns."""
         if self.server is not None:
             from assistant.server import stop_server
 
             stop_server(self.server)
         self.queue.close()
+        self.queue.worker.join(timeout)
 
     def _emit(self, request: int, event: Event | None) -> None:
         if isinstance(event, TokenDelta):
