@@ -1,4 +1,4 @@
-"""python -m assistant: ask, transcribe, models, bench, demo. Flags for options come from the dataclass fields."""
+"""python -m assistant: ask, transcribe, models, serve. Flags for options come from the dataclass fields."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from assistant.conversation import Done, Error, Message, TokenDelta, Transcript
 from assistant.engine import Engine, EngineConfig, create_engine
@@ -62,13 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the resolved models and adapters")
     add_dataclass_flags(models, EngineConfig)
 
-    bench = sub.add_parser("bench", help="measure load time, first-token latency and decode speed")
-    bench.add_argument("--json", action="store_true")
-    add_dataclass_flags(bench, EngineConfig)
-
-    demo = sub.add_parser("demo", help="a short tour: a text, an image (if an adapter exists) and a voice question")
-    add_dataclass_flags(demo, EngineConfig)
-
     serve = sub.add_parser("serve", help="an OpenAI-compatible chat-completions API over the engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback by default; any other address needs an API key")
     serve.add_argument("--port", type=port, default=8000)
@@ -96,7 +89,7 @@ def answer_once(engine: Engine, message: Message, opts: SamplingOptions, voice_m
         elif isinstance(event, Done):
             result.update(answer=event.answer, finish_reason=event.finish_reason, models=event.models,
                           sources=list(event.sources),
-                          **{k: event.timings[k] for k in ("ttft_ms", "tokens", "tokens_per_s", "prompt_tokens")})
+                          **{k: getattr(event.timings, k) for k in ("ttft_ms", "tokens", "tokens_per_s", "prompt_tokens")})
             if stream_to is not None and event.sources:
                 stream_to.write("\n\nSources: " + "; ".join(event.sources))
         elif isinstance(event, Error):
@@ -245,12 +238,14 @@ def cmd_serve(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
     args = build_parser().parse_args(argv)
-    from assistant import bench, demo
+    commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models, "serve": cmd_serve}
+    return run_command(lambda: commands[args.command](args))
 
-    commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models,
-                "bench": bench.cmd_bench, "demo": demo.cmd_demo, "serve": cmd_serve}
+
+def run_command(command: Callable[[], int]) -> int:
+    """Run a command (the CLI's or a tool's): user errors print one line and exit non-zero, never a traceback."""
     try:
-        return commands[args.command](args)
+        return command()
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

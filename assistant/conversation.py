@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Iterator, Protocol, Union
+
+if TYPE_CHECKING:  # only for annotations: conversations and events stay importable without torch
+    from models.generation import SamplingOptions
 
 
 @dataclass(frozen=True)
@@ -91,14 +96,34 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class Timings:
+    """How one answer went: latency, length and speed (the CLI's --json, the API's usage, the window's stats)."""
+
+    ttft_ms: float = 0.0  # from the request to the first token
+    total_ms: float = 0.0
+    tokens: int = 0  # generated
+    tokens_per_s: float = 0.0  # decode speed after the first token
+    prompt_tokens: int = 0
+    reused_prompt_tokens: int = 0  # prompt tokens whose KV cache was kept from the previous turn
+
+
+@dataclass(frozen=True)
 class Done:
     """The answer finished (finish_reason: stop, length or cancelled)."""
 
     answer: str
     finish_reason: str
-    timings: dict = field(default_factory=dict)  # ttft_ms, total_ms, tokens, tokens_per_s, prompt_tokens, ...
+    timings: Timings = Timings()
     models: dict = field(default_factory=dict)  # role -> model name
     sources: tuple[str, ...] = ()  # "file, page 3" for each document part handed to the model
+
+
+class ErrorKind(Enum):
+    """Whose fault an Error is; the API server answers each kind with its own HTTP status."""
+
+    USER_INPUT = "user_input"  # the request itself cannot be answered (400)
+    UNAVAILABLE = "unavailable"  # no engine to answer yet: the models are (re)loading (503)
+    INTERNAL = "internal"  # a fault on our side: a bug, a crashed model (500)
 
 
 @dataclass(frozen=True)
@@ -106,7 +131,28 @@ class Error:
     """The request could not be answered; message is one line meant for the user."""
 
     message: str
-    internal: bool = False  # a fault on our side (a bug, a crashed model), not in the request: HTTP 500, not 400
+    kind: ErrorKind = ErrorKind.USER_INPUT
 
 
 Event = Union[TokenDelta, Transcript, Done, Error]
+
+
+class Backend(Protocol):
+    """What every front end needs of an engine: the local Engine, the RemoteEngine and the tests' fakes."""
+
+    def respond(self, conversation: list[Message], options: SamplingOptions = ..., voice_mode: str = "cascade",
+                cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Stream the answer to the conversation's last user message: Transcript? TokenDelta* (Done | Error)."""
+        ...
+
+    def preload(self, speech: bool = False, vision: bool = False) -> None:
+        """Load (or reach) the models now rather than on the first question."""
+        ...
+
+    def model_names(self) -> dict:
+        """The models in use, by role ("llm", ...)."""
+        ...
+
+    def has_adapter(self, modality: str) -> bool:
+        """Whether image or speech input can be understood natively."""
+        ...

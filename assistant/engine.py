@@ -13,8 +13,8 @@ from typing import Callable, Iterator
 import torch
 from transformers import DynamicCache
 
-from assistant.conversation import (AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, TokenDelta,
-                                    Transcript)
+from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, Event, FilePart, ImagePart, Message,
+                                    TextPart, Timings, TokenDelta, Transcript)
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
 from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, adapter_dir, load_adapter, splice
@@ -63,7 +63,7 @@ class EngineConfig:
                              f"and {self.max_pdf_pages}")
 
 
-def create_engine(config: EngineConfig = EngineConfig(), progress: Callable[[str], None] | None = None):
+def create_engine(config: EngineConfig = EngineConfig(), progress: Callable[[str], None] | None = None) -> Backend:
     """The local Engine, or a RemoteEngine when config.remote_url is set; both answer respond() the same way."""
     if config.remote_url:
         from assistant.remote import RemoteEngine
@@ -323,7 +323,7 @@ class Engine:
             yield Error(str(e))
         except Exception as e:  # a front end must get an event, not a dead worker; the log keeps the traceback
             log.exception("respond failed")
-            yield Error(f"internal error: {type(e).__name__}: {e}", internal=True)
+            yield Error(f"internal error: {type(e).__name__}: {e}", ErrorKind.INTERNAL)
 
     def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
         llm = self.llm
@@ -362,14 +362,10 @@ class Engine:
         self._prefix.keys = (keys + stream.tokens)[:fed]
         n = len(stream.tokens)
         decode_s = end - first if first else 0.0
-        yield Done("".join(answer), stream.finish_reason or "stop", {
-            "ttft_ms": round(((first or end) - start) * 1000, 1),
-            "total_ms": round((end - start) * 1000, 1),
-            "tokens": n,
-            "tokens_per_s": round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else 0.0,
-            "prompt_tokens": len(ids),
-            "reused_prompt_tokens": reused,
-        }, self.model_names(), tuple(prompt.sources))
+        yield Done("".join(answer), stream.finish_reason or "stop", Timings(
+            ttft_ms=round(((first or end) - start) * 1000, 1), total_ms=round((end - start) * 1000, 1), tokens=n,
+            tokens_per_s=round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else 0.0, prompt_tokens=len(ids),
+            reused_prompt_tokens=reused), self.model_names(), tuple(prompt.sources))
 
     def model_names(self) -> dict:
         """The models in use, by role."""

@@ -179,6 +179,6 @@ def finish_reason(done: Done | None) -> str:
 
 def usage(done: Done | None) -> dict:
     """The OpenAI usage object from an engine's Done timings."""
-    prompt = int(done.timings.get("prompt_tokens", 0)) if done else 0
-    completion = int(done.timings.get("tokens", 0)) if done else 0
+    prompt = done.timings.prompt_tokens if done else 0
+    completion = done.timings.tokens if done else 0
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

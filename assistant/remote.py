@@ -10,7 +10,8 @@ import threading
 import time
 from collections.abc import Iterator
 
-from assistant.conversation import AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, TokenDelta
+from assistant.conversation import (AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, Timings,
+                                    TokenDelta)
 from assistant.media import UserInputError, load_audio, load_image, read_bytes, to_wav
 from models.generation import SamplingOptions
 
@@ -147,11 +148,11 @@ class RemoteEngine:
                         finish = choice.finish_reason
             end = time.perf_counter()
             tokens = usage.completion_tokens if usage else len(answer)
-            yield Done("".join(answer), finish, {
-                "ttft_ms": round(((first or end) - start) * 1000, 1), "total_ms": round((end - start) * 1000, 1),
-                "tokens": tokens, "prompt_tokens": usage.prompt_tokens if usage else 0,
-                "tokens_per_s": round((tokens - 1) / (end - first), 1) if first and tokens > 1 and end > first else 0.0,
-            }, self.model_names())
+            yield Done("".join(answer), finish, Timings(
+                ttft_ms=round(((first or end) - start) * 1000, 1), total_ms=round((end - start) * 1000, 1),
+                tokens=tokens, prompt_tokens=usage.prompt_tokens if usage else 0,
+                tokens_per_s=round((tokens - 1) / (end - first), 1) if first and tokens > 1 and end > first else 0.0,
+            ), self.model_names())
         except UserInputError as e:
             yield Error(str(e))
         except openai.APIStatusError as e:

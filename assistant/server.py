@@ -1,8 +1,8 @@
 """`python -m assistant serve`: the Engine behind an OpenAI-compatible chat-completions API (uvicorn + starlette).
 
 uvicorn owns the transport (HTTP/1.1 framing through h11, keep-alive, backlog, the connection cap, graceful
-shutdown) and runs on one asyncio loop; one worker thread owns the engine and answers queued requests first come,
-first served. A client that disconnects, streaming or not, cancels its request, and a request whose client left
+shutdown) and runs on one asyncio loop; requests go through the EngineQueue (shared with the desktop window when it
+serves), whose one thread owns the engine and answers first come, first served. A client that disconnects, streaming or not, cancels its request, and a request whose client left
 while queued is skipped. Loopback by default; any other bind needs an API key. Without a key, requests a web page
 could forge are refused: a Host that is not a loopback name (DNS rebinding) and a cross-origin browser request.
 """
@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import logging
-import queue
 import threading
 import time
 import uuid
@@ -29,14 +27,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from assistant.conversation import Done, Error, Message, TokenDelta
+from assistant.conversation import Backend, Done, Error, ErrorKind, TokenDelta
+from assistant.engine_queue import EngineQueue, Job, QueueFull
 from assistant.media import UserInputError
 from assistant.openai_schema import (MAX_BODY_BYTES, APIError, finish_reason, parse_body, parse_messages,
                                      parse_options, parse_stream, usage)
 from assistant.server_http import APIServer, LoopbackGuard, is_loopback, listen
-from models.generation import SamplingOptions
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,77 +46,6 @@ class ServerConfig:
     keep_alive_timeout: int = 5  # idle seconds before a kept-alive connection is closed
     decode_slots: int = 2  # images and audio decoded at once: a large image costs ~100 MB while decoding
     backlog: int = 2048  # connections the kernel holds before accept (capped by net.core.somaxconn)
-
-
-@dataclass
-class Job:
-    """One request waiting for the engine; `emit` is called from the engine thread with each event, then None."""
-
-    conversation: list[Message]
-    options: SamplingOptions
-    voice_mode: str
-    emit: Callable[[object], None]
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-
-class EngineQueue:
-    """A bounded FIFO in front of one engine: the engine is not reentrant, so one worker thread serves every job."""
-
-    def __init__(self, engine, max_queue: int):
-        self.engine, self.max_queue = engine, max_queue
-        self.jobs: queue.Queue = queue.Queue()
-        self.lock = threading.Lock()
-        self.admitted = 0  # queued or running
-        self.mean_s = 1.0  # recent seconds per job, for Retry-After
-        self.worker = threading.Thread(target=self._run, name="engine", daemon=True)
-        self.worker.start()
-
-    def submit(self, job: Job) -> None:
-        """Queue a job, or refuse it with 503 + Retry-After when max_queue jobs are already admitted."""
-        with self.lock:
-            if self.admitted >= self.max_queue:
-                wait = max(1, round(self.mean_s * self.admitted))
-                raise APIError(503, f"the server is busy ({self.admitted} requests queued); retry in {wait} s",
-                               "server_error", "overloaded", headers={"Retry-After": str(wait)})
-            self.admitted += 1
-        self.jobs.put(job)
-
-    def close(self) -> None:
-        """Let the worker thread end once the jobs already queued are done (or skipped, if their clients left)."""
-        self.jobs.put(None)
-
-    def _run(self) -> None:
-        while (job := self.jobs.get()) is not None:
-            start = time.perf_counter()
-            try:
-                if not job.cancel.is_set():  # a client that left while queued costs nothing
-                    for event in self.engine.respond(job.conversation, job.options, voice_mode=job.voice_mode,
-                                                     cancel=job.cancel):
-                        job.emit(event)
-            except Exception as e:  # the worker must survive anything
-                log.exception("request failed")
-                job.emit(Error(f"internal error: {type(e).__name__}", internal=True))
-            finally:
-                job.emit(None)
-                with self.lock:
-                    self.admitted -= 1
-                    self.mean_s = 0.8 * self.mean_s + 0.2 * (time.perf_counter() - start)
-
-
-class SharedEngine:
-    """An engine shared with another front end (the desktop app): one respond() at a time, across both."""
-
-    def __init__(self, engine, lock: threading.Lock):
-        self.engine, self.lock = engine, lock
-
-    def model_names(self) -> dict:
-        """The wrapped engine's models."""
-        return self.engine.model_names()
-
-    def respond(self, *args, **kwargs):
-        """The wrapped respond(), holding the shared lock until the answer is finished."""
-        with self.lock:
-            yield from self.engine.respond(*args, **kwargs)
 
 
 @dataclass
@@ -149,8 +74,10 @@ def _error_response(e: APIError) -> JSONResponse:
 
 
 def _event_error(event: Error) -> APIError:
-    if event.internal:
+    if event.kind is ErrorKind.INTERNAL:
         return APIError(500, event.message, "server_error", "internal_error")
+    if event.kind is ErrorKind.UNAVAILABLE:
+        return APIError(503, event.message, "server_error", "unavailable", headers={"Retry-After": "5"})
     return APIError(400, event.message, code="invalid_input")
 
 
@@ -209,7 +136,11 @@ async def chat(request: Request) -> Response:
             pass
 
     job = Job(conversation, options, api.voice_mode, emit)
-    api.engines.submit(job)
+    try:
+        api.engines.submit(job, api.config.max_queue)
+    except QueueFull as e:
+        raise APIError(503, f"the server is busy ({e.admitted} requests queued); retry in {e.retry_after_s} s",
+                       "server_error", "overloaded", headers={"Retry-After": str(e.retry_after_s)}) from None
     watcher = asyncio.create_task(_cancel_on_disconnect(request, job.cancel))
 
     def finish() -> None:
@@ -320,24 +251,27 @@ def build_app(api: _API, bound_host: str) -> Starlette:
     return app
 
 
-def make_server(engine, host: str = "127.0.0.1", port: int = 8000, api_key: str = "", model_id: str = "",
-                voice_mode: str = "cascade", config: ServerConfig = ServerConfig()) -> APIServer:
-    """A bound, not yet serving server; refuses a non-loopback bind without an API key (UserInputError)."""
+def make_server(engine: Backend | EngineQueue, host: str = "127.0.0.1", port: int = 8000, api_key: str = "",
+                model_id: str = "", voice_mode: str = "cascade", config: ServerConfig = ServerConfig()) -> APIServer:
+    """A bound, not yet serving server over an engine (given its own queue) or over a queue that other callers share
+    (the desktop window's); refuses a non-loopback bind without an API key (UserInputError)."""
     if not is_loopback(host) and not api_key:
         raise UserInputError(f"binding to {host} exposes the assistant to the network: set --api-key "
                              "(or ASSISTANT_API_KEY)")
     sock = listen(host, port, config.backlog)
-    api = _API(EngineQueue(engine, config.max_queue), api_key, model_id or engine.model_names()["llm"], voice_mode,
-               config)
+    engines = engine if isinstance(engine, EngineQueue) else EngineQueue(engine)
+    api = _API(engines, api_key, model_id or engines.engine.model_names()["llm"], voice_mode, config)
     server = APIServer(build_app(api, host), sock,
                        max_connections=config.max_connections, head_timeout=config.header_timeout,
                        keep_alive=config.keep_alive_timeout, backlog=config.backlog)
-    server.model_id, server.engines = api.model_id, api.engines
+    server.model_id, server.engines, server.owns_queue = api.model_id, engines, engines is not engine
     return server
 
 
 def stop_server(server: APIServer) -> None:
-    """Stop serving (open connections included), close the socket and let the engine thread end."""
+    """Stop serving (open connections included), close the socket and, when the server owns its queue, let the
+    engine thread end."""
     server.shutdown()
     server.server_close()
-    server.engines.close()
+    if server.owns_queue:
+        server.engines.close()

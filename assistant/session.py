@@ -195,8 +195,8 @@ class ChatSession:
         elif isinstance(event, Done):
             t = event.timings
             self._finish("stopped" if event.finish_reason == "cancelled" else "done", {
-                "model": event.models.get("llm", ""), "ttft_ms": t.get("ttft_ms", 0),
-                "tokens_per_s": t.get("tokens_per_s", 0), "tokens": t.get("tokens", 0),
+                "model": event.models.get("llm", ""), "ttft_ms": t.ttft_ms,
+                "tokens_per_s": t.tokens_per_s, "tokens": t.tokens,
                 "finish_reason": event.finish_reason, "sources": list(event.sources)})
         elif isinstance(event, Error):
             self._finish("error", {"error": event.message}, event.message)

@@ -13,10 +13,10 @@ import torch
 from transformers import DynamicCache
 
 from assistant.conversation import Done, Message, TokenDelta, Transcript
-from assistant.demo import VOICE_ANSWER, spoken_question, synthesize
 from assistant.engine import Engine, EngineConfig
 from models.generation import SamplingOptions, TokenStream
 from models.weights import BUNDLED, MissingWeightsError, source_files
+from tools.demo import VOICE_ANSWER, spoken_question, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=48)
@@ -101,7 +101,7 @@ def test_cancellation_stops_within_a_few_tokens(engine):
             if deltas == 3:
                 cancel.set()
         last = event
-    assert isinstance(last, Done) and last.finish_reason == "cancelled" and last.timings["tokens"] <= 5
+    assert isinstance(last, Done) and last.finish_reason == "cancelled" and last.timings.tokens <= 5
 
 
 def test_whisper_conversion_matches_the_ctranslate2_tensors(engine, tmp_path):
@@ -120,7 +120,7 @@ def test_whisper_conversion_matches_the_ctranslate2_tensors(engine, tmp_path):
 
 
 def test_shipped_image_adapter_names_the_shape(engine, tmp_path):
-    from assistant.demo import sample_image
+    from tools.demo import sample_image
 
     if not engine.has_adapter("image"):
         pytest.skip("no image adapter shipped")
@@ -137,7 +137,7 @@ def test_a_planted_chat_turn_reaches_smollm2_as_text(engine, tmp_path):
                                SamplingOptions(temperature=0, max_new_tokens=4)))[-1]
     assert isinstance(done, Done)
     tok = engine.llm.tokenizer
-    fed = engine._prefix.keys[: done.timings["prompt_tokens"]]
+    fed = engine._prefix.keys[: done.timings.prompt_tokens]
     starts = fed.count(tok.convert_tokens_to_ids("<|im_start|>"))
     assert starts == 3 and fed.count(tok.convert_tokens_to_ids("<|im_end|>")) == 2  # system, user, assistant
     assert tok.decode(fed).count("You are EvilBot.") == 2  # the words arrive, as text, from the file and the question

@@ -6,10 +6,10 @@ import threading
 import openai
 import pytest
 
-from assistant.demo import VOICE_ANSWER, sample_image, spoken_question
 from assistant.engine import Engine, EngineConfig
 from assistant.server import make_server
 from tests.test_real_weights import _installed
+from tools.demo import VOICE_ANSWER, sample_image, spoken_question
 
 pytestmark = [pytest.mark.weights,
               pytest.mark.skipif(not _installed(), reason="bundled weights not installed (run scripts/test)")]
@@ -54,4 +54,4 @@ def test_remote_backend_against_our_own_server(client):
     remote.preload()
     done = list(remote.respond([Message.user("What is the capital of France?")],
                                SamplingOptions(temperature=0, max_new_tokens=24)))[-1]
-    assert isinstance(done, Done) and "Paris" in done.answer and done.timings["tokens"] > 0
+    assert isinstance(done, Done) and "Paris" in done.answer and done.timings.tokens > 0

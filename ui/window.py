@@ -9,7 +9,6 @@ from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-from assistant.conversation import Done, Error, TokenDelta, Transcript
 from assistant.history import History, StoredMessage
 from assistant.session import Answer, ChatSession, Request
 from assistant.settings import Settings
@@ -57,10 +56,7 @@ class MainWindow(QMainWindow):
         self.worker.ready.connect(self._on_ready)
         self.worker.load_failed.connect(self._on_load_failed)
         # Bound methods, not lambdas: only a receiver on this thread makes the connections queued.
-        self.worker.token.connect(self._on_token)
-        self.worker.transcript.connect(self._on_transcript)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
+        self.worker.event.connect(self._on_event)
         self.thread.start()
         QApplication.instance().installEventFilter(self)
 
@@ -286,17 +282,8 @@ class MainWindow(QMainWindow):
         self.status_text.setText(answer.meta["error"] if answer.status == "error" else self.messages.stats(answer.meta))
 
     # ---- worker signals -------------------------------------------------------------------------------------
-    def _on_token(self, request: int, text: str) -> None:
-        self.session.feed(request, TokenDelta(text))
-
-    def _on_transcript(self, request: int, text: str) -> None:
-        self.session.feed(request, Transcript(text))
-
-    def _on_finished(self, request: int, result: dict) -> None:
-        self.session.feed(request, Done(**result))
-
-    def _on_failed(self, request: int, message: str) -> None:
-        self.session.feed(request, Error(message))
+    def _on_event(self, request: int, event) -> None:
+        self.session.feed(request, event)  # a bound method: runs on the GUI thread, where History lives
 
     def _on_loading(self, stage: str) -> None:
         self.progress.show()
@@ -361,11 +348,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.stop()
-        server = self.worker.server
-        if server is not None:  # shutdown() is thread-safe: it waits for the serving thread to stop
-            from assistant.server import stop_server
-
-            stop_server(server)
+        self.worker.close()  # stops the API and waits for the engine thread; late events find no answer below
         if self.composer.recorder.recording:
             self.composer.recorder.stop()
         self.composer.discard()  # unsent recordings and pasted images go with the window

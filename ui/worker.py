@@ -1,31 +1,29 @@
-"""The one thread that owns the engine. The window talks to it only through queued signals."""
+"""The window's side of the engine: loads it on a QThread, and queues the window's questions on the EngineQueue that
+the API (when on) shares, whose one thread owns the engine. The window talks to it only through queued signals."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from assistant.conversation import Done, Error, TokenDelta, Transcript
+from assistant.conversation import Event
+from assistant.engine_queue import EngineQueue, Job
 
 
 class EngineWorker(QObject):
-    """Loads the engine and answers requests, one at a time, on its own QThread.
+    """Loads the engine (on the QThread it is moved to) and hands it to the engine queue that answers every caller.
 
-    factory(config, progress) builds an engine from the settings' EngineConfig; progress(str) reports loading
-    stages. The engine must offer respond(conversation, options, voice_mode, cancel) yielding the assistant's
-    events, preload(...) and model_names().
+    factory(config, progress) builds a Backend from the settings' EngineConfig; progress(str) reports loading stages.
     """
 
     loading = Signal(str)  # stage description
     ready = Signal(dict, float)  # model names, seconds it took
     load_failed = Signal(str)
-    transcript = Signal(int, str)  # request id, what was heard
-    token = Signal(int, str)
-    finished = Signal(int, dict)  # request id, {"answer", "finish_reason", "timings", "models"}
-    failed = Signal(int, str)
+    event = Signal(int, object)  # request id, the engine's event (TokenDelta, Transcript, Done or Error)
     serving = Signal(str)  # the API's base URL, or "" when stopped
     serve_failed = Signal(str)
 
@@ -33,7 +31,7 @@ class EngineWorker(QObject):
         super().__init__()
         self.factory = factory
         self.engine = None
-        self.lock = threading.Lock()  # the engine answers one request at a time: the window's or the API's
+        self.queue = EngineQueue()  # the window's and the API's questions, answered one at a time
         self.server = None
 
     @Slot(object)
@@ -41,29 +39,25 @@ class EngineWorker(QObject):
         """(Re)build the engine for this EngineConfig and load its models."""
         start = time.perf_counter()
         try:
-            self.engine = None
+            self.engine = None  # the API, when on, goes on with the old engine until the new one is ready
             self.loading.emit("starting")
             engine = self.factory(config, self.loading.emit)
             engine.preload(speech=True, vision=True)
-            self.engine = engine
+            self.engine = self.queue.engine = engine
             self.ready.emit(dict(engine.model_names()), time.perf_counter() - start)
         except Exception as e:  # shown in the status bar; the window stays usable
             self.load_failed.emit(str(e) or type(e).__name__)
 
     @Slot(int, object, object, str, object)
     def respond(self, request: int, conversation, options, voice_mode: str, cancel: threading.Event) -> None:
-        """Stream one answer as signals."""
-        if self.engine is None:
-            self.failed.emit(request, "the models are not loaded yet")
-            return
-        with self.lock:  # the API server, when on, shares this engine
-            self._emit(request, self.engine.respond(conversation, options, voice_mode=voice_mode, cancel=cancel))
+        """Queue one answer; its events come back as signals (emitted from the engine thread, queued to the window)."""
+        self.queue.submit(Job(conversation, options, voice_mode, functools.partial(self._emit, request), cancel))
 
     @Slot(object)
     def serve(self, settings) -> None:
         """Start (or restart) the OpenAI-compatible API on loopback, or stop it, per the settings."""
         from assistant.media import UserInputError
-        from assistant.server import SharedEngine, make_server, stop_server
+        from assistant.server import make_server, stop_server
 
         if self.server is not None:
             stop_server(self.server)
@@ -72,26 +66,26 @@ class EngineWorker(QObject):
         if not settings.server_enabled or self.engine is None:
             return
         try:
-            self.server = make_server(SharedEngine(self.engine, self.lock), "127.0.0.1", settings.server_port,
-                                      settings.server_key)
+            self.server = make_server(self.queue, "127.0.0.1", settings.server_port, settings.server_key)
         except UserInputError as e:  # the port is taken, say: one line for the status bar
             self.serve_failed.emit(str(e))
             return
         threading.Thread(target=self.server.serve_forever, name="api", daemon=True).start()
         self.serving.emit(f"http://127.0.0.1:{self.server.server_address[1]}/v1")
 
-    def _emit(self, request: int, events) -> None:
-        for event in events:
-            if isinstance(event, TokenDelta):
-                self.token.emit(request, event.text)
-            elif isinstance(event, Transcript):
-                self.transcript.emit(request, event.text)
-            elif isinstance(event, Done):
-                self.finished.emit(request, {"answer": event.answer, "finish_reason": event.finish_reason,
-                                             "timings": dict(event.timings), "models": dict(event.models),
-                                             "sources": list(event.sources)})
-            elif isinstance(event, Error):
-                self.failed.emit(request, event.message)
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the API (thread-safe: shutdown() waits for the serving thread), then wait for the engine thread to
+        end: jobs already queued finish (or skip, cancelled), so no event is emitted after this returns."""
+        if self.server is not None:
+            from assistant.server import stop_server
+
+            stop_server(self.server)
+        self.queue.close()
+        self.queue.worker.join(timeout)
+
+    def _emit(self, request: int, event: Event | None) -> None:
+        if event is not None:  # None ends a job's stream
+            self.event.emit(request, event)
 
 
 def real_engine(config, progress):

@@ -12,7 +12,7 @@ import openai
 import pytest
 from PIL import Image
 
-from assistant.conversation import Done, Error, TokenDelta
+from assistant.conversation import Done, Error, Timings, TokenDelta
 from assistant.media import to_wav
 from assistant.server import make_server
 
@@ -45,11 +45,11 @@ class FakeEngine:
         for i, w in enumerate(words):
             if cancel is not None and cancel.is_set():
                 self.cancelled.set()
-                yield Done(" ".join(words[:i]), "cancelled", {"tokens": i, "prompt_tokens": 7}, {})
+                yield Done(" ".join(words[:i]), "cancelled", Timings(tokens=i, prompt_tokens=7), {})
                 return
             time.sleep(self.delay)
             yield TokenDelta(w if i == 0 else " " + w)
-        yield Done(" ".join(words), "stop", {"tokens": len(words), "prompt_tokens": 7}, {})
+        yield Done(" ".join(words), "stop", Timings(tokens=len(words), prompt_tokens=7), {})
 
     def texts(self):
         """The last user text of every conversation the engine was asked to answer."""

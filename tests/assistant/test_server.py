@@ -175,7 +175,7 @@ def test_remote_backend_sends_parts_and_streams_back(serve, tmp_path):
     events = list(remote.respond(convo, SamplingOptions(temperature=0.1, max_new_tokens=9, stop=("X",), seed=1)))
     deltas = "".join(e.text for e in events if isinstance(e, TokenDelta))
     done = events[-1]
-    assert isinstance(done, Done) and done.answer == deltas and done.timings["tokens"] == 4
+    assert isinstance(done, Done) and done.answer == deltas and done.timings.tokens == 4
     sent, opts, _ = engine.seen[-1]
     assert [type(p).__name__ for p in sent[-1].parts] == ["ImagePart", "AudioPart", "TextPart", "TextPart"]
     assert "14 April" in sent[-1].parts[2].text and "<document" in sent[-1].parts[2].text

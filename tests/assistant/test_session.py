@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.conversation import AudioPart, Done, Error, FilePart, TokenDelta, Transcript
+from assistant.conversation import AudioPart, Done, Error, FilePart, Timings, TokenDelta, Transcript
 from assistant.history import History
 from assistant.session import SAVE_EVERY_S, ChatSession
 from assistant.settings import Settings
@@ -24,7 +24,7 @@ def answer_events(text="Hello there, friend.", finish="stop"):
     words = text.split(" ")
     deltas = [w + " " for w in words[:-1]] + [words[-1]]
     return [TokenDelta(d) for d in deltas] + [
-        Done(text, finish, {"ttft_ms": 12.0, "tokens_per_s": 42.5, "tokens": len(deltas)}, {"llm": "fake-llm"},
+        Done(text, finish, Timings(ttft_ms=12.0, tokens_per_s=42.5, tokens=len(deltas)), {"llm": "fake-llm"},
              ("notes.txt",))]
 
 
@@ -106,7 +106,7 @@ def test_stop_cancels_and_keeps_the_partial_answer_marked_stopped(session):
     session.feed(request.id, TokenDelta("word "))
     session.stop()
     assert request.cancel.is_set() and session.busy  # stopped only once the engine says so
-    session.feed(request.id, Done("word ", "cancelled", {"ttft_ms": 5.0}, {"llm": "fake-llm"}))
+    session.feed(request.id, Done("word ", "cancelled", Timings(ttft_ms=5.0), {"llm": "fake-llm"}))
     assert stored(session)[-1] == ("assistant", "word ", "stopped") and not session.busy
     assert session.messages()[-1].meta["finish_reason"] == "cancelled"
 

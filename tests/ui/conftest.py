@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.conversation import AudioPart, Done, Error, TokenDelta, Transcript
+from assistant.conversation import AudioPart, Done, Error, Timings, TokenDelta, Transcript
 from assistant.history import History
 from assistant.settings import Settings
 
@@ -38,12 +38,12 @@ class FakeEngine:
         out = []
         for piece in pieces:
             if cancel is not None and cancel.is_set():
-                yield Done("".join(out), "cancelled", {"ttft_ms": 5.0, "tokens_per_s": 10.0}, self.model_names())
+                yield Done("".join(out), "cancelled", Timings(ttft_ms=5.0, tokens_per_s=10.0), self.model_names())
                 return
             time.sleep(self.delay)
             out.append(piece)
             yield TokenDelta(piece)
-        yield Done("".join(out), "stop", {"ttft_ms": 12.0, "tokens_per_s": 42.5, "tokens": len(out)},
+        yield Done("".join(out), "stop", Timings(ttft_ms=12.0, tokens_per_s=42.5, tokens=len(out)),
                    self.model_names())
 
 

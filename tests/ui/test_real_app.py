@@ -8,12 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.demo import VOICE_ANSWER, sample_image, spoken_question
 from assistant.engine import EngineConfig
 from assistant.history import History
 from assistant.settings import Settings
 from tests.test_real_weights import _installed
-from ui.virtual_mic import VirtualMicrophone
+from tools.demo import VOICE_ANSWER, sample_image, spoken_question
+from tools.virtual_mic import VirtualMicrophone
 
 pytestmark = [pytest.mark.weights,
               pytest.mark.skipif(not _installed(), reason="bundled weights/espeak-ng not installed (run scripts/test)")]

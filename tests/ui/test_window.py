@@ -276,7 +276,7 @@ def test_native_voice_mode_is_passed_on(make_window, qtbot, fake, tmp_path):
 def test_personal_data_is_masked_as_it_streams(make_window, qtbot):
     w = make_window(FakeEngine("Mail jane@example.com or call 010-1234-5678 now.", delay=0.01))
     shown = []
-    w.worker.token.connect(lambda *_: shown.append(w.session.answer.text if w.session.answer else ""))
+    w.worker.event.connect(lambda *_: shown.append(w.session.answer.text if w.session.answer else ""))
     ask(qtbot, w, "contact?")
     assert not any("jane@" in s or "5678" in s for s in shown)
     final = w.history.messages(w.session.conversation)[-1].text
@@ -434,13 +434,13 @@ def test_input_accepts_pasted_text_normally(make_window, fake):
 
 
 def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, qtbot, tmp_path):
-    from assistant.conversation import Done, TokenDelta
+    from assistant.conversation import Done, Timings, TokenDelta
 
     class CitingEngine(FakeEngine):
         def respond(self, conversation, options, voice_mode="cascade", cancel=None):
             self.seen.append((conversation, options, voice_mode))
             yield TokenDelta("Seven thousand three hundred euros.")
-            yield Done("Seven thousand three hundred euros.", "stop", {"ttft_ms": 3.0, "tokens_per_s": 9.0},
+            yield Done("Seven thousand three hundred euros.", "stop", Timings(ttft_ms=3.0, tokens_per_s=9.0),
                        self.model_names(), ("report.pdf, page 3",))
 
     engine = CitingEngine()

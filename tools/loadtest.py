@@ -1,4 +1,4 @@
-"""`python -m assistant.loadtest`: a bounded load test of the API on loopback, on the bundled models.
+"""`python -m tools.loadtest`: a bounded load test of the API on loopback, on the bundled models.
 
 Starts the server in-process, then C clients each send R requests mixing text, image and audio parts (short
 answers), and reports throughput, p50/p95 latency, errors, and whether the server still answers afterwards.
@@ -22,7 +22,7 @@ KINDS = ("text", "image", "audio")
 
 
 def _contents(tmp: Path) -> list:
-    from assistant.demo import sample_image, spoken_question
+    from tools.demo import sample_image, spoken_question
 
     png = base64.b64encode(sample_image(tmp / "c.png").read_bytes()).decode()
     wav = base64.b64encode(spoken_question(tmp / "q.wav").read_bytes()).decode()
@@ -105,7 +105,7 @@ def _together(threads: list[threading.Thread]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the load (and the burst, if asked) and print a JSON summary."""
-    parser = argparse.ArgumentParser(prog="python -m assistant.loadtest", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.loadtest", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=20, help="per client")
     parser.add_argument("--max-tokens", type=int, default=8)

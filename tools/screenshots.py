@@ -1,4 +1,4 @@
-"""`python -m ui.screenshots OUTDIR`: screenshots of the real window on the bundled models.
+"""`python -m tools.screenshots OUTDIR`: screenshots of the real window on the bundled models.
 
 Runs under Xvfb (started through xvfb-run when no display is set) with its own temporary data and config
 directories, so the user's history is never touched. Voice goes through a PulseAudio virtual microphone when
@@ -32,12 +32,12 @@ def take(out: Path) -> list[Path]:
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
 
-    from assistant.demo import sample_image, spoken_question
+    from tools.demo import sample_image, spoken_question
     from ui.app import build
     from ui.i18n import install_language
     from ui.settings_dialog import SettingsDialog
-    from ui.stall import wait_until
-    from ui.virtual_mic import VirtualMicrophone
+    from tools.stall import wait_until
+    from tools.virtual_mic import VirtualMicrophone
 
     tmp = Path(tempfile.mkdtemp(prefix="omni-shots-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     """Re-run under xvfb-run when there is no display; otherwise take the screenshots."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m ui.screenshots OUTDIR", file=sys.stderr)
+        print("usage: python -m tools.screenshots OUTDIR", file=sys.stderr)
         return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("OMNI_UNDER_XVFB"):
         if shutil.which("xvfb-run") is None:
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         env = {**os.environ, "OMNI_UNDER_XVFB": "1"}
         return subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24", sys.executable, "-m",
-                               "ui.screenshots", *argv], env=env, check=False).returncode
+                               "tools.screenshots", *argv], env=env, check=False).returncode
     tmp = Path(tempfile.mkdtemp(prefix="omni-shots-home-"))
     os.environ["ASSISTANT_DATA_DIR"], os.environ["ASSISTANT_CONFIG_DIR"] = str(tmp / "data"), str(tmp / "config")
     take(Path(argv[0]))

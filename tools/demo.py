@@ -1,4 +1,6 @@
-"""A short tour of the engine on the bundled models: a text, an image (when an adapter exists) and a voice question."""
+"""`python -m tools.demo`: a short tour of the engine on the bundled models: a text, an image (when an adapter
+exists) and a voice question. Also the spoken question and the picture that the benchmark, load test, stall meter,
+screenshots and tests ask about."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from assistant.cli import Parser, answer_once, run_command
 from assistant.conversation import Message
+from assistant.engine import Engine, EngineConfig
 from assistant.media import UserInputError
 from models.generation import SamplingOptions
 
@@ -40,12 +44,21 @@ def sample_image(out: Path) -> Path:
     return out
 
 
-def cmd_demo(args) -> int:
-    """Ask three questions and stream the answers."""
-    from assistant.cli import answer_once, from_flags
-    from assistant.engine import Engine, EngineConfig
+def main(argv: list[str] | None = None) -> int:
+    """Ask three questions and stream the answers; user errors print one line, as the product CLI does."""
+    parser = Parser(prog="python -m tools.demo",
+                    description="a short tour: a text, an image (if an adapter exists) and a voice question")
+    add_dataclass_flags(parser, EngineConfig)
+    args = parser.parse_args(argv)
+    return run_command(lambda: _tour(Engine(from_flags(EngineConfig, args), progress=_progress)))
 
-    engine = Engine(from_flags(EngineConfig, args), progress=lambda m: print(f"[{m}]", file=sys.stderr))
+
+def _progress(stage: str) -> None:
+    print(f"[{stage}]", file=sys.stderr)
+
+
+def _tour(engine: Engine) -> int:
+    """The three questions on a built engine."""
     opts = SamplingOptions(temperature=0, max_new_tokens=160)
     engine.preload(speech=True, vision=engine.has_adapter("image"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,3 +79,7 @@ def cmd_demo(args) -> int:
                 print(f"\n   heard: {result['transcript']}")
             print(f"\n   [{result['ttft_ms']:.0f} ms to first token, {result['tokens_per_s']} tokens/s]")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""python -m assistant bench: load time, first-token latency and decode speed on this machine.
+"""`python -m tools.bench [--json]`: load time, first-token latency and decode speed on this machine.
 
 Numbers, not pass/fail: the README's performance section is filled from this table. Where no trained adapter is
 installed, image and native-voice rows use a randomly initialised adapter of the shipped shape, so their timings
@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from assistant.cli import Parser, run_command
 from assistant.conversation import AudioPart, Done, Error, ImagePart, Message, TextPart
-from assistant.demo import sample_image, synthesize
 from assistant.engine import Engine, EngineConfig
 from assistant.media import SAMPLE_RATE, load_audio, to_wav
 from models.adapters import AdapterConfig, Projector, save_adapter
-from models.flags import from_flags
+from models.flags import add_dataclass_flags, from_flags
 from models.generation import SamplingOptions
+from tools.demo import sample_image, synthesize
 
 TEXT_QUESTION = "Explain in a few sentences why the sky is blue."
 VOICE_TEXT = "What is the capital of France and why is it famous?"
@@ -53,8 +54,8 @@ def _median_run(engine: Engine, make_convo, voice_mode: str = "cascade", repeats
     for _ in range(repeats):
         engine.reset_cache()
         done = _run(engine, make_convo(), voice_mode)
-        ttft.append(done.timings["ttft_ms"])
-        tps.append(done.timings["tokens_per_s"])
+        ttft.append(done.timings.ttft_ms)
+        tps.append(done.timings.tokens_per_s)
     return statistics.median(ttft), statistics.median(tps)
 
 
@@ -130,10 +131,10 @@ def _turn_latency(engine: Engine, repeats: int = 3) -> dict:
                 raise RuntimeError(done.message)
             convo.append(Message.assistant(done.answer))
             if turn in ttft:
-                ttft[turn].append(done.timings["ttft_ms"])
+                ttft[turn].append(done.timings.ttft_ms)
     return {"turn1_ttft_ms": statistics.median(ttft[1]), "turn10_ttft_ms": statistics.median(ttft[10]),
-            "turn10_prompt_tokens": done.timings["prompt_tokens"],
-            "turn10_reused_tokens": done.timings["reused_prompt_tokens"]}
+            "turn10_prompt_tokens": done.timings.prompt_tokens,
+            "turn10_reused_tokens": done.timings.reused_prompt_tokens}
 
 
 def format_table(results: dict) -> str:
@@ -142,8 +143,20 @@ def format_table(results: dict) -> str:
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in results.items())
 
 
-def cmd_bench(args) -> int:
-    """bench: print the table (or one JSON object)."""
-    results = run_bench(from_flags(EngineConfig, args))
-    print(json.dumps(results) if args.json else format_table(results))
-    return 0
+def main(argv: list[str] | None = None) -> int:
+    """Print the table (or one JSON object)."""
+    parser = Parser(prog="python -m tools.bench", description="measure load time, first-token latency and decode speed")
+    parser.add_argument("--json", action="store_true")
+    add_dataclass_flags(parser, EngineConfig)
+    args = parser.parse_args(argv)
+
+    def bench() -> int:
+        results = run_bench(from_flags(EngineConfig, args))
+        print(json.dumps(results) if args.json else format_table(results))
+        return 0
+
+    return run_command(bench)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""python -m models.evaluate_transcription: word error rate and time per clip of each transcription variant.
+"""python -m tools.evaluate_transcription: word error rate and time per clip of each transcription variant.
 
 Compares the Transcriber under several TranscribeOptions (how long the encoder looks, timestamps, fallback) with
 stock `whisper.transcribe` on the same weights, on human read speech that Debian ships:
@@ -88,7 +88,7 @@ def run_variant(fn, clips: list[tuple[str, np.ndarray]]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Print one line per clip set and variant (WER, ms per clip); --json writes every transcript too."""
-    parser = argparse.ArgumentParser(prog="python -m models.evaluate_transcription")
+    parser = argparse.ArgumentParser(prog="python -m tools.evaluate_transcription")
     parser.add_argument("--whisper", default="whisper-base")
     parser.add_argument("--variants", default="stock,default,pad-10/30s,pad-5/10/20/30s,int8",
                         help="comma-separated: stock (whisper.transcribe), int8 (default options), " + ", ".join(VARIANTS))

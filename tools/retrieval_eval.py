@@ -1,4 +1,4 @@
-"""`python -m assistant.retrieval_eval`: does the retrieved part contain the answer?
+"""`python -m tools.retrieval_eval`: does the retrieved part contain the answer?
 
 Builds a 40-page handbook (a fact on each of 12 pages, ordinary filler on the rest), asks one question per fact in
 other words than the page uses, and reports how often the page with the answer is the top chunk and how often it is
@@ -57,7 +57,7 @@ def handbook(pages: int = 40, seed: int = 0) -> tuple[list[str], dict[int, int]]
 
 def main(argv: list[str] | None = None) -> int:
     """Print top-1 and handed-over hit rates for the handbook questions."""
-    parser = argparse.ArgumentParser(prog="python -m assistant.retrieval_eval")
+    parser = argparse.ArgumentParser(prog="python -m tools.retrieval_eval")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from assistant.documents import Document, Segment

@@ -1,4 +1,4 @@
-"""`python -m ui.stall`: how long the window's event loop stalls while the real models load and answer.
+"""`python -m tools.stall`: how long the window's event loop stalls while the real models load and answer.
 
 A 5 ms timer runs on the GUI thread; every gap beyond its interval is a stall the user could feel. The window is
 real (offscreen unless a display is set), the engine is the real one on the bundled models.
@@ -65,7 +65,7 @@ def wait_until(app, condition, timeout: float = 300, poll: float = 0.005) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     """Load the bundled models and answer a text, an image and a spoken question, measuring stalls."""
-    parser = argparse.ArgumentParser(prog="python -m ui.stall", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.stall", description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the summary here")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["ASSISTANT_DATA_DIR"], os.environ["ASSISTANT_CONFIG_DIR"] = str(tmp / "data"), str(tmp / "config")
     from PySide6.QtWidgets import QApplication
 
-    from assistant.demo import sample_image, spoken_question
+    from tools.demo import sample_image, spoken_question
     from ui.app import build
 
     app, window = build([sys.argv[0]])
