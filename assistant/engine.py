@@ -17,7 +17,7 @@ from assistant.conversation import (AudioPart, Done, Error, Event, FilePart, Ima
                                     Transcript)
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
-from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, adapter_dir, load_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, adapter_dir, load_adapter
 from models.device import DEVICES, Placement, choose_placement
 from models.generation import SamplingOptions, TokenStream
 from models.llm import LLM
@@ -342,13 +342,9 @@ class Engine:
                 offsets[block] = offsets.get(block, -1) + 1
                 keys.append((prompt.media[block].key, offsets[block]))
         reused = self._prefix.reuse(keys)
-        device = self.placement.device
-        embeds = llm.model.get_input_embeddings()(torch.tensor([ids[reused:]], device=device))  # (1, L, H)
-        mask = torch.tensor([media_index[reused:]], device=device) >= 0  # (1, L)
-        if mask.any():
-            rows = [prompt.media[media_index[p]].embeds[keys[p][1]]
-                    for p in range(reused, len(ids)) if media_index[p] >= 0]
-            embeds = splice(embeds, mask, torch.stack(rows))  # (1, L, H)
+        rows = [prompt.media[media_index[p]].embeds[keys[p][1]] for p in range(reused, len(ids)) if media_index[p] >= 0]
+        embeds = llm.embed([ids[reused:]], [[b >= 0 for b in media_index[reused:]]],
+                           torch.stack(rows) if rows else None)  # (1, L, H)
         stream = TokenStream(llm.model, embeds, self._prefix.cache, options, llm.eos_ids,
                              lambda t: llm.tokenizer.decode(t, skip_special_tokens=True),
                              seen=[i for i, b in zip(ids, media_index) if b < 0], cancel=cancel)

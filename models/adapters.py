@@ -1,4 +1,4 @@
-"""Small projectors from frozen encoder features into the LLM's token space, and splicing them into a prompt."""
+"""Small projectors from frozen encoder features into the LLM's token space (LLM.embed splices them into a prompt)."""
 
 from __future__ import annotations
 
@@ -137,15 +137,3 @@ def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: 
         projector.attach_vocab(vocab)
     return projector.eval().requires_grad_(False)
 
-
-def splice(text_embeds: torch.Tensor, media_mask: torch.Tensor, media: torch.Tensor) -> torch.Tensor:
-    """Fill placeholder positions with media embeddings.
-
-    text_embeds: (B, L, H) token embeddings of the prompt; media_mask: (B, L) bool, True at placeholder slots;
-    media: (M, H), the soft tokens of every media block in prompt order (M == media_mask.sum()).
-    """
-    if int(media_mask.sum()) != media.shape[0]:
-        raise ValueError(f"{int(media_mask.sum())} placeholder slots but {media.shape[0]} media tokens")
-    out = text_embeds.clone()
-    out[media_mask] = media.to(out.dtype)
-    return out

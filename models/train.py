@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, adapter_dir, save_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, adapter_dir, save_adapter
 from models.device import choose_placement
 from models.flags import add_dataclass_flags, from_flags
 from models.llm import LLM, Media, joined
@@ -92,8 +92,7 @@ def adapter_loss(llm: LLM, projector: torch.nn.Module, features: list[torch.Tens
     per_example = [projector(f.to(device).float()[None])[0] for f in features]
     ids, labels, attention, media = (t.to(device) for t in build_batch(llm, [len(s) for s in per_example],
                                                                         questions, answers))
-    soft = torch.cat(per_example)  # (sum N, H)
-    embeds = splice(llm.model.get_input_embeddings()(ids), media, soft)
+    embeds = llm.embed(ids, media, torch.cat(per_example))  # soft tokens (sum N, H) spliced in: (B, L, H)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         return llm.model(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
 

@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from models.adapters import AdapterConfig, AdapterMismatchError, Projector, load_adapter, save_adapter, splice
+from models.adapters import AdapterConfig, AdapterMismatchError, Projector, load_adapter, save_adapter
+from models.llm import splice
 
 CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_dim=8, out_dim=12, hidden_dim=16, stack=5)
 
