@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from models.adapters import TRANSCRIBE_PROMPT, Projector, adapter_dir, emitted, load_adapter
+from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_dir, emitted, load_adapter
 from models.data.scenes import COLOURS, SHAPES
 from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
@@ -209,7 +209,7 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
 
 def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> str | None:
     """A CTC adapter's own greedy transcript (its tokens decoded, no LLM): shows what the LLM is handed."""
-    if not projector.cfg.ctc:
+    if not isinstance(projector, CTCProjector):
         return None
     with torch.inference_mode():
         logits = projector.ctc_logits(features.float()[None].to(llm.placement.device))[0]
