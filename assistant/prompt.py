@@ -47,13 +47,11 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
         files = [p for p in message.parts if isinstance(p, FilePart)]
         pieces, sources = [], []
         for part in files + [p for p in message.parts if not isinstance(p, FilePart)]:  # files before the question
-            if isinstance(part, TextPart) and files and part.text.strip():
+            if isinstance(part, TextPart):
                 # After the quoted files, say plainly that this is the question (small models otherwise tend to
                 # treat the last line as more document: 6 of 12 file questions right with this, 5 without).
-                which = "file" if len(files) == 1 else "files"
-                pieces += target.text(f"Using the {which} above, answer this question: {part.text}")
-            elif isinstance(part, TextPart):
-                pieces += target.text(part.text)
+                lead = f"Using the {'file' if len(files) == 1 else 'files'} above, answer this question: "
+                pieces += target.text(lead + part.text if files and part.text.strip() else part.text)
             elif isinstance(part, ImagePart):
                 pieces += target.image(part)
             elif isinstance(part, AudioPart):
