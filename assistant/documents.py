@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.files import decode_text
+from assistant.text_decoding import decode_text
 from assistant.media import UserInputError, read_bytes
 
 

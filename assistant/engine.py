@@ -17,13 +17,13 @@ from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, 
                                     TextPart, Timings, TokenDelta, Transcript)
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
-from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, adapter_dir, load_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, adapter_dir, load_adapter
 from models.device import DEVICES, Placement, choose_placement
 from models.generation import SamplingOptions, TokenStream
 from models.llm import LLM
 from models.speech import SpeechEncoder, Transcriber, load_whisper
 from models.vision import VisionEncoder, load_vision
-from models.weights import DEFAULTS, MissingWeightsError, Resolved, resolve
+from models.weights import DEFAULTS, MissingWeightsError, resolve
 
 log = logging.getLogger(__name__)
 QUANTIZE = ("none", "int8")
@@ -73,11 +73,23 @@ def create_engine(config: EngineConfig = EngineConfig(), progress: Callable[[str
 
 
 class _LRU(OrderedDict):
+    """At most `size` entries; the least recently read or written goes first."""
+
     def __init__(self, size: int):
         super().__init__()
         self.size = size
 
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def get(self, key, default=None):
+        """The value (now the most recently used), or default."""
+        return self[key] if key in self else default
+
     def put(self, key, value):
+        """Store value as the most recently used, forgetting the least recently used beyond `size`."""
         self[key] = value
         self.move_to_end(key)
         while len(self) > self.size:
@@ -118,7 +130,6 @@ class Engine:
         if config.threads:
             torch.set_num_threads(config.threads)
         self.placement: Placement = choose_placement(config.device)
-        self.resolved: dict[str, Resolved] = {}
         self.load_seconds: dict[str, float] = {}
         self._llm: LLM | None = None
         self._speech: SpeechEncoder | None = None
@@ -145,7 +156,7 @@ class Engine:
         """The decoder LLM (loaded on first use)."""
         if self._llm is None:
             def load():
-                r = self.resolved["llm"] = resolve(self.config.llm, "llm")
+                r = resolve(self.config.llm, "llm")
                 return LLM.load(r.name, r.path, self.placement, int8=self.config.quantize == "int8")
             self._llm = self._timed("llm", load)
         return self._llm
@@ -155,7 +166,7 @@ class Engine:
         """The frozen Whisper model and encoder wrapper (loaded on first use)."""
         if self._speech is None:
             def load():
-                r = self.resolved["whisper"] = resolve(self.config.whisper, "whisper")
+                r = resolve(self.config.whisper, "whisper")
                 return SpeechEncoder(load_whisper(r.path, self.placement), r.name)
             self._speech = self._timed("whisper", load)
         return self._speech
@@ -173,7 +184,7 @@ class Engine:
         """The frozen vision tower (loaded on first use)."""
         if self._vision is None:
             def load():
-                r = self.resolved["vision"] = resolve(self.config.vision, "vision")
+                r = resolve(self.config.vision, "vision")
                 return load_vision(self.config.vision, r.path, self.placement)
             self._vision = self._timed("vision", load)
         return self._vision
@@ -342,13 +353,9 @@ class Engine:
                 offsets[block] = offsets.get(block, -1) + 1
                 keys.append((prompt.media[block].key, offsets[block]))
         reused = self._prefix.reuse(keys)
-        device = self.placement.device
-        embeds = llm.model.get_input_embeddings()(torch.tensor([ids[reused:]], device=device))  # (1, L, H)
-        mask = torch.tensor([media_index[reused:]], device=device) >= 0  # (1, L)
-        if mask.any():
-            rows = [prompt.media[media_index[p]].embeds[keys[p][1]]
-                    for p in range(reused, len(ids)) if media_index[p] >= 0]
-            embeds = splice(embeds, mask, torch.stack(rows))  # (1, L, H)
+        rows = [prompt.media[media_index[p]].embeds[keys[p][1]] for p in range(reused, len(ids)) if media_index[p] >= 0]
+        embeds = llm.embed([ids[reused:]], [[b >= 0 for b in media_index[reused:]]],
+                           torch.stack(rows) if rows else None)  # (1, L, H)
         stream = TokenStream(llm.model, embeds, self._prefix.cache, options, llm.eos_ids,
                              lambda t: llm.tokenizer.decode(t, skip_special_tokens=True),
                              seen=[i for i, b in zip(ids, media_index) if b < 0], cancel=cancel)

@@ -10,9 +10,10 @@ import threading
 import time
 from collections.abc import Iterator
 
-from assistant.conversation import (AudioPart, Done, Error, Event, FilePart, ImagePart, Message, TextPart, Timings,
-                                    TokenDelta)
+from assistant.conversation import AudioPart, Done, Error, Event, FilePart, ImagePart, Message, Timings, TokenDelta
 from assistant.media import UserInputError, load_audio, load_image, read_bytes, to_wav
+from assistant.prompt import render
+from assistant.retrieval import quote_file
 from models.generation import SamplingOptions
 
 
@@ -51,35 +52,36 @@ def _audio(part: AudioPart) -> dict:
     return {"type": "input_audio", "input_audio": {"data": base64.b64encode(data).decode(), "format": fmt}}
 
 
+class OpenAIParts:
+    """The render Target for an OpenAI-compatible endpoint: content parts, every text sent plain()."""
+
+    def text(self, text: str) -> list[dict]:
+        """A text part."""
+        return [{"type": "text", "text": plain(text)}]
+
+    def image(self, part: ImagePart) -> list[dict]:
+        """An image_url part holding the image as a data URL."""
+        return [{"type": "image_url", "image_url": {"url": _image_url(part)}}]
+
+    def audio(self, part: AudioPart) -> list[dict]:
+        """An input_audio part."""
+        return [_audio(part)]
+
+    def file(self, part: FilePart, question: str, budget: int) -> tuple[list[dict], list[str]]:
+        """The quoted document as a text part (read without the Engine's models)."""
+        text, cited = quote_file(part.path, part.label, question, budget)
+        return self.text(text), cited
+
+    def content(self, role: str, parts: list[dict]) -> str | list[dict]:
+        """Content parts; a system or assistant message of text only as one string."""
+        if role != "user" and all(x["type"] == "text" for x in parts):
+            return "\n".join(x["text"] for x in parts)
+        return parts
+
+
 def to_openai(conversation: list[Message], system_prompt: str = "") -> list[dict]:
     """The conversation as OpenAI chat messages with content parts."""
-    from assistant.files import MAX_PROMPT_CHARS
-    from assistant.prompt import DOCUMENT_RULE
-    from assistant.retrieval import quote_file
-
-    out: list[dict] = []
-    if conversation and conversation[0].role == "system":  # a conversation's own system prompt wins
-        system_prompt, conversation = conversation[0].text, conversation[1:]
-    if any(isinstance(p, FilePart) for m in conversation for p in m.parts):
-        system_prompt = f"{system_prompt}\n\n{DOCUMENT_RULE}".strip()
-    if system_prompt:  # one system message, first: what OpenAI-style servers accept
-        out.append({"role": "system", "content": plain(system_prompt)})
-    for m in conversation:
-        parts: list[dict] = []
-        for p in m.parts:
-            if isinstance(p, TextPart):
-                parts.append({"type": "text", "text": plain(p.text)})
-            elif isinstance(p, ImagePart):
-                parts.append({"type": "image_url", "image_url": {"url": _image_url(p)}})
-            elif isinstance(p, AudioPart):
-                parts.append(_audio(p))
-            elif isinstance(p, FilePart):
-                parts.append({"type": "text", "text": plain(quote_file(p.path, p.label, m.text, MAX_PROMPT_CHARS)[0])})
-        if m.role != "user" and all(x["type"] == "text" for x in parts):
-            out.append({"role": m.role, "content": "\n".join(x["text"] for x in parts)})
-        else:
-            out.append({"role": m.role, "content": parts})
-    return out
+    return render(conversation, system_prompt, OpenAIParts())[0]
 
 
 class RemoteEngine:

@@ -30,7 +30,7 @@ class Excerpt:
 
     document: Document
     segments: list[Segment]
-    retrieved: bool  # False: the whole document fitted
+    truncated: bool  # True: only part of the document is shown (False: the whole of it fitted)
     ranked: bool = False  # True: the pieces were chosen by relevance, not just taken from the beginning
     facts: str = ""  # the table statistics shown (those of the document, cut to their share of the budget)
 
@@ -108,7 +108,7 @@ def _part(head: str, where: str, text: str) -> str:
 def _note(excerpt: Excerpt) -> str:
     if excerpt.ranked:
         return f"(Only the parts of {excerpt.document.name} most relevant to the question are shown.)"
-    if excerpt.retrieved:
+    if excerpt.truncated:
         return f"(Only the beginning of {excerpt.document.name} fits; the rest is truncated.)"
     return ""
 
@@ -151,7 +151,7 @@ def select(doc: Document, question: str, budget: int,
             segments.append(seg)
             room -= c
         whole = segments == doc.segments and facts == doc.facts
-        return Excerpt(doc, segments, retrieved=not whole, facts=facts)
+        return Excerpt(doc, segments, truncated=not whole, facts=facts)
     pieces = chunks(doc)
     picked = candidates(pieces, question, MAX_EMBEDDED)
     vectors = embed([question or "summary of the document"] + [pieces[i].text for i in picked])
@@ -162,7 +162,7 @@ def select(doc: Document, question: str, budget: int,
         if len(chosen) < max_chunks and c <= room:
             chosen.append(picked[k])
             room -= c
-    return Excerpt(doc, [pieces[i] for i in sorted(chosen)], retrieved=True, ranked=True, facts=facts)
+    return Excerpt(doc, [pieces[i] for i in sorted(chosen)], truncated=True, ranked=True, facts=facts)
 
 
 def _attr(value: str) -> str:

@@ -1,4 +1,4 @@
-"""Small projectors from frozen encoder features into the LLM's token space, and splicing them into a prompt."""
+"""Small projectors from frozen encoder features into the LLM's token space (LLM.embed splices them into a prompt)."""
 
 from __future__ import annotations
 
@@ -30,18 +30,11 @@ class AdapterConfig:
     out_dim: int  # LLM hidden size
     hidden_dim: int
     stack: int = 1  # speech: encoder frames stacked per soft token (50 fps / stack tokens per second)
-    ctc: bool = False  # speech: CTC over the LLM's vocabulary, one soft token per emitted token (see Projector)
+    ctc: bool = False  # speech: CTC over the LLM's vocabulary, one soft token per emitted token (CTCProjector)
 
 
 class Projector(nn.Module):
-    """Stack `stack` consecutive frames, then a 2-layer GELU MLP (LLaVA-1.5 style): (B, T, D) -> (B, T/stack, H).
-
-    With `cfg.ctc` (speech), each frame's output h scores every LLM token by h . E[v] (E: the frozen LLM's input
-    embeddings, attached with `attach_vocab`) plus a learned blank score, and is trained with CTC on the transcript's
-    LLM tokens. At inference, frames are collapsed CTC-style (blanks and repeats dropped) and each kept frame becomes
-    one soft token: the posterior-weighted mix of token embeddings, softmax(h E^T) E. A spoken question then reaches
-    the LLM as a few soft tokens per word, close to the embeddings of the same question typed (LegoSLM-style).
-    """
+    """Stack `stack` consecutive frames, then a 2-layer GELU MLP (LLaVA-1.5 style): (B, T, D) -> (B, T/stack, H)."""
 
     def __init__(self, cfg: AdapterConfig):
         super().__init__()
@@ -52,13 +45,6 @@ class Projector(nn.Module):
             nn.GELU(),
             nn.Linear(cfg.hidden_dim, cfg.out_dim),
         )
-        self.blank = nn.Linear(cfg.out_dim, 1) if cfg.ctc else None
-        self.vocab: torch.Tensor | None = None  # (V, H) LLM input embeddings; a reference, never saved
-
-    def attach_vocab(self, embeddings: torch.Tensor) -> Projector:
-        """Give a CTC projector the frozen LLM's (V, H) input embedding matrix."""
-        self.vocab = embeddings.detach()
-        return self
 
     def frames(self, features: torch.Tensor) -> torch.Tensor:
         """(B, T, D) encoder features -> (B, ceil(T/stack), out_dim) per-frame outputs."""
@@ -69,20 +55,34 @@ class Projector(nn.Module):
         x = features.reshape(b, (t + pad) // self.cfg.stack, d * self.cfg.stack)
         return self.net(x.to(self.net[1].weight.dtype))
 
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) encoder features -> (B, ceil(T/stack), out_dim) soft tokens."""
+        return self.frames(features)
+
+
+class CTCProjector(Projector):
+    """A speech projector trained with CTC over the LLM's vocabulary (config `ctc`).
+
+    Each frame's output h scores every LLM token by h . E[v] (E: the frozen LLM's (V, H) input embeddings, given at
+    construction) plus a learned blank score. At inference, frames are collapsed CTC-style (blanks and repeats
+    dropped) and each kept frame becomes one soft token: the posterior-weighted mix of token embeddings,
+    softmax(h E^T) E. A spoken question then reaches the LLM as a few soft tokens per word, close to the embeddings
+    of the same question typed (LegoSLM-style).
+    """
+
+    def __init__(self, cfg: AdapterConfig, vocab: torch.Tensor):
+        super().__init__(cfg)
+        self.blank = nn.Linear(cfg.out_dim, 1)
+        self.vocab = vocab.detach()  # (V, H) LLM input embeddings; a reference, never saved
+
     def ctc_logits(self, features: torch.Tensor) -> torch.Tensor:
         """(B, T', V + 1) CTC scores over the LLM vocabulary; the blank is the last class."""
-        if self.vocab is None:
-            raise RuntimeError("a CTC adapter needs the LLM's embeddings: call attach_vocab first")
         h = self.frames(features)
         return torch.cat([h @ self.vocab.to(h.dtype).T, self.blank(h)], dim=-1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) encoder features -> (B, N, out_dim) soft tokens.
-
-        Plain: N = ceil(T/stack). CTC: N = tokens emitted by greedy CTC collapse (at least 1); B must be 1.
-        """
-        if not self.cfg.ctc:
-            return self.frames(features)
+        """(1, T, D) encoder features -> (1, N, out_dim): one soft token per token emitted by greedy CTC collapse
+        (at least 1). One recording at a time, since N varies."""
         if features.shape[0] != 1:
             raise ValueError("a CTC adapter emits a variable number of tokens: pass one recording at a time")
         logits = self.ctc_logits(features)[0]  # (T', V + 1)
@@ -92,6 +92,11 @@ class Projector(nn.Module):
             keep[logits[:, :blank].max(-1).values.sub(logits[:, blank]).argmax()] = True
         posterior = logits[keep, :blank].softmax(-1)  # (N, V)
         return (posterior @ self.vocab.to(posterior.dtype))[None]
+
+
+def build_projector(cfg: AdapterConfig, vocab: torch.Tensor | None = None) -> Projector:
+    """The projector class the config names; a CTC one needs the LLM's (V, H) input embeddings (referenced)."""
+    return CTCProjector(cfg, vocab) if cfg.ctc else Projector(cfg)
 
 
 def emitted(logits: torch.Tensor) -> torch.Tensor:
@@ -129,23 +134,9 @@ def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: 
     if got != wanted:
         diff = ", ".join(f"{k}={got[k]} (loaded: {wanted[k]})" for k in wanted if got[k] != wanted[k])
         raise AdapterMismatchError(f"{directory}: {cfg.modality} adapter was trained for {diff}")
-    projector = Projector(cfg)
+    if cfg.ctc and vocab is None:
+        raise ValueError(f"{directory}: a CTC adapter needs the LLM's input embeddings")
+    projector = build_projector(cfg, vocab)
     projector.load_state_dict(load_file(directory / "model.safetensors"), strict=True)
-    if cfg.ctc:
-        if vocab is None:
-            raise ValueError(f"{directory}: a CTC adapter needs the LLM's input embeddings")
-        projector.attach_vocab(vocab)
     return projector.eval().requires_grad_(False)
 
-
-def splice(text_embeds: torch.Tensor, media_mask: torch.Tensor, media: torch.Tensor) -> torch.Tensor:
-    """Fill placeholder positions with media embeddings.
-
-    text_embeds: (B, L, H) token embeddings of the prompt; media_mask: (B, L) bool, True at placeholder slots;
-    media: (M, H), the soft tokens of every media block in prompt order (M == media_mask.sum()).
-    """
-    if int(media_mask.sum()) != media.shape[0]:
-        raise ValueError(f"{int(media_mask.sum())} placeholder slots but {media.shape[0]} media tokens")
-    out = text_embeds.clone()
-    out[media_mask] = media.to(out.dtype)
-    return out

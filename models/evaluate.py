@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from models.adapters import TRANSCRIBE_PROMPT, Projector, adapter_dir, emitted, load_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_dir, emitted, load_adapter
 from models.data.scenes import COLOURS, SHAPES
 from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
@@ -44,9 +44,7 @@ def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str
     """Greedy answer to a question about (T, D) features, through the same prompt shape as the assistant."""
     soft = projector(features.float()[None].to(llm.placement.device))[0]  # (N, H)
     ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), question])}], [soft.shape[0]])
-    embeds = llm.model.get_input_embeddings()(torch.tensor([ids], device=llm.placement.device))
-    embeds = splice(embeds, torch.tensor([index], device=embeds.device) >= 0, soft)
-    return _greedy(llm, embeds, max_new_tokens)
+    return _greedy(llm, llm.embed([ids], [[i >= 0 for i in index]], soft), max_new_tokens)
 
 
 def _greedy(llm: LLM, embeds: torch.Tensor, max_new_tokens: int = 24) -> str:
@@ -211,7 +209,7 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
 
 def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> str | None:
     """A CTC adapter's own greedy transcript (its tokens decoded, no LLM): shows what the LLM is handed."""
-    if not projector.cfg.ctc:
+    if not isinstance(projector, CTCProjector):
         return None
     with torch.inference_mode():
         logits = projector.ctc_logits(features.float()[None].to(llm.placement.device))[0]
@@ -220,7 +218,7 @@ def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> st
 
 def _typed(llm: LLM, question: str) -> str:
     ids, _ = llm.prompt_ids([{"role": "user", "content": question}], [])
-    return _greedy(llm, llm.model.get_input_embeddings()(torch.tensor([ids], device=llm.placement.device)))
+    return _greedy(llm, llm.embed([ids]))
 
 
 def _real_recordings() -> list[tuple[str, np.ndarray]]:

@@ -175,3 +175,29 @@ class LLM:
                     ids += chunk
                     media_index += [-1] * len(chunk)
         return ids, media_index
+
+    def embed(self, ids, media_mask=None, media: torch.Tensor | None = None) -> torch.Tensor:
+        """Input embeddings (B, L, H) of token ids (B, L), with media soft tokens in their placeholder positions.
+
+        media_mask: (B, L) bool, True at placeholder positions (from prompt_ids' media_index >= 0); media: (M, H),
+        the soft tokens of every slot in prompt order. The engine, training and evaluation all build their input
+        here, so an adapter trains on exactly what it sees at inference.
+        """
+        device = self.placement.device
+        embeds = self.model.get_input_embeddings()(torch.as_tensor(ids, device=device))  # (B, L, H)
+        if media is None:
+            return embeds
+        return splice(embeds, torch.as_tensor(media_mask, device=device), media)
+
+
+def splice(text_embeds: torch.Tensor, media_mask: torch.Tensor, media: torch.Tensor) -> torch.Tensor:
+    """Fill placeholder positions with media embeddings.
+
+    text_embeds: (B, L, H) token embeddings of the prompt; media_mask: (B, L) bool, True at placeholder slots;
+    media: (M, H), the soft tokens of every media block in prompt order (M == media_mask.sum()).
+    """
+    if int(media_mask.sum()) != media.shape[0]:
+        raise ValueError(f"{int(media_mask.sum())} placeholder slots but {media.shape[0]} media tokens")
+    out = text_embeds.clone()
+    out[media_mask] = media.to(out.dtype)
+    return out

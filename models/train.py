@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, Projector, adapter_dir, save_adapter, splice
+from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, CTCProjector, adapter_dir, build_projector, save_adapter
 from models.device import choose_placement
 from models.flags import add_dataclass_flags, from_flags
 from models.llm import LLM, Media, joined
@@ -35,7 +35,7 @@ class TrainConfig:
     llm: str = "smollm2-135m-instruct"
     hidden_dim: int = 1024
     stack: int = 1  # speech: encoder frames per soft token
-    ctc: int = 0  # speech: 1 = CTC adapter (one soft token per emitted LLM token; see adapters.Projector)
+    ctc: int = 0  # speech: 1 = CTC adapter (one soft token per emitted LLM token; see adapters.CTCProjector)
     objective: str = "llm"  # "llm": next-token loss through the frozen LLM; "ctc": CTC on transcripts (ctc=1)
     init: str = ""  # start from the weights of this adapter directory (same shape), e.g. a CTC-trained one
     steps: int = 300
@@ -92,13 +92,12 @@ def adapter_loss(llm: LLM, projector: torch.nn.Module, features: list[torch.Tens
     per_example = [projector(f.to(device).float()[None])[0] for f in features]
     ids, labels, attention, media = (t.to(device) for t in build_batch(llm, [len(s) for s in per_example],
                                                                         questions, answers))
-    soft = torch.cat(per_example)  # (sum N, H)
-    embeds = splice(llm.model.get_input_embeddings()(ids), media, soft)
+    embeds = llm.embed(ids, media, torch.cat(per_example))  # soft tokens (sum N, H) spliced in: (B, L, H)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         return llm.model(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
 
 
-def ctc_loss(llm: LLM, projector: Projector, features: list[torch.Tensor], texts: list[str]) -> torch.Tensor:
+def ctc_loss(llm: LLM, projector: CTCProjector, features: list[torch.Tensor], texts: list[str]) -> torch.Tensor:
     """CTC between the adapter's per-frame scores over the LLM vocabulary and each transcript's LLM tokens."""
     device = llm.placement.device
     batch = torch.nn.utils.rnn.pad_sequence([f.float() for f in features], batch_first=True).to(device)
@@ -171,14 +170,12 @@ def train(cfg: TrainConfig) -> Path:
         raise ValueError("objective is 'llm' or 'ctc'; 'ctc' needs --ctc 1")
     acfg = AdapterConfig(cfg.modality, enc_name, llm.name, enc_dim, llm.hidden_size, cfg.hidden_dim, cfg.stack,
                          bool(cfg.ctc))
-    projector = Projector(acfg)
+    projector = build_projector(acfg, llm.model.get_input_embeddings().weight)
     if cfg.init:
         from safetensors.torch import load_file
 
         projector.load_state_dict(load_file(Path(cfg.init) / "model.safetensors"), strict=True)
     projector = projector.to(placement.device)
-    if acfg.ctc:
-        projector.attach_vocab(llm.model.get_input_embeddings().weight)
     # CTC scores come from projector.ctc_logits, which DDP's forward hooks do not see: average gradients by hand.
     ddp = distributed and cfg.objective == "llm"
     model = torch.nn.parallel.DistributedDataParallel(projector) if ddp else projector

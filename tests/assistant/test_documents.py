@@ -128,7 +128,7 @@ def test_small_documents_go_whole_and_large_ones_by_relevance():
         return torch.tensor([[1.0, 0.0]] + [[1.0, 0.0] if f"number {want} " in t else [0.0, 1.0] for t in texts[1:]])
 
     ex = select(big, "tell me about topic number 17", 3000, embed)
-    assert ex.retrieved and "page 17" in [s.where for s in ex.segments] and len(ex.segments) <= 4
+    assert ex.truncated and "page 17" in [s.where for s in ex.segments] and len(ex.segments) <= 4
     assert all(len(s.text) <= 1200 for s in chunks(big))
     assert sum(len(s.text) for s in ex.segments) <= 3000
     assert "(Only the parts of big.pdf most relevant" in quote(ex) and "big.pdf, page 17" in ex.sources

@@ -9,7 +9,7 @@ import torch
 
 from assistant.conversation import (AudioPart, Done, Error, ErrorKind, ImagePart, Message, TextPart, TokenDelta,
                                     Transcript)
-from assistant.engine import Engine, EngineConfig
+from assistant.engine import Engine, EngineConfig, _LRU
 from models.adapters import AdapterConfig, Projector, save_adapter
 from models.generation import SamplingOptions
 from tests.assistant.server_fixtures import serve  # noqa: F401  (fixture)
@@ -188,3 +188,15 @@ def test_planted_control_tokens_in_api_text_parts_stay_text(config, serve):  # n
     assert all(isinstance(k, int) for k in fed)
     starts, ends = (fed.count(tok.convert_tokens_to_ids(t)) for t in ("<|im_start|>", "<|im_end|>"))
     assert (starts, ends) == (3, 2)
+
+
+def test_lru_forgets_the_least_recently_used_not_the_oldest():
+    cache = _LRU(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache["a"] == 1  # a read makes "a" the most recent
+    cache.put("c", 3)
+    assert list(cache) == ["a", "c"]
+    assert cache.get("a") == 1 and cache.get("b") is None
+    cache.put("d", 4)
+    assert list(cache) == ["a", "d"]

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from assistant.documents import Limits, read
-from assistant.files import MAX_PROMPT_CHARS, decode_text
+from assistant.prompt import MAX_PROMPT_CHARS
+from assistant.text_decoding import decode_text
 from assistant.retrieval import quote_file
 from assistant.media import UserInputError, load_audio, load_image
 from tests.conftest import tone, wav_bytes

@@ -5,7 +5,8 @@ from pathlib import Path
 import torch
 
 from assistant.conversation import AudioPart, ImagePart, Message, TextPart
-from assistant.prompt import DOCUMENT_RULE, MediaBlock, build_prompt
+from assistant.prompt import DOCUMENT_RULE, MAX_PROMPT_CHARS, MediaBlock, build_prompt
+from assistant.remote import to_openai
 from models.llm import Media
 
 
@@ -42,3 +43,15 @@ def test_files_are_quoted_with_a_rule_in_the_system_prompt(tmp_path):
 def test_conversation_system_message_overrides_the_default():
     p = build([Message("system", (TextPart("You are terse."),)), Message.user("hi")], system="Default.")
     assert p.messages[0] == {"role": "system", "content": "You are terse."} and len(p.messages) == 2
+
+
+def test_remote_and_local_render_files_alike(tmp_path):
+    """One renderer: the remote path gives each file its share of the budget and says where the question is, and
+    sends the same text the local LLM reads."""
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("\n".join(f"line {i} of {name}" for i in range(2000)))  # ~30k characters each
+    msg = Message.user("what is on line 7?", files=[tmp_path / "a.txt", tmp_path / "b.txt"])
+    texts = [part["text"] for part in to_openai([msg])[-1]["content"]]
+    assert len(texts) == 3 and all(MAX_PROMPT_CHARS // 4 < len(t) <= MAX_PROMPT_CHARS // 2 for t in texts[:2])
+    assert texts[2] == "Using the files above, answer this question: what is on line 7?"
+    assert build([msg]).messages[-1]["content"] == "\n".join(texts)

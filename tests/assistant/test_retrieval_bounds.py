@@ -10,7 +10,7 @@ import torch
 from assistant.conversation import FilePart
 from assistant.documents import FACT_COLUMNS, Document, Segment, read
 from assistant.engine import Engine, EngineConfig
-from assistant.files import MAX_PROMPT_CHARS
+from assistant.prompt import MAX_PROMPT_CHARS
 from assistant.retrieval import MAX_EMBEDDED, candidates, chunks, fit, quote, select
 
 NEEDLE = "The lighthouse keeper stored the spare lamp oil in the blue shed behind the harbour office."

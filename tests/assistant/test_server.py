@@ -177,8 +177,10 @@ def test_remote_backend_sends_parts_and_streams_back(serve, tmp_path):
     done = events[-1]
     assert isinstance(done, Done) and done.answer == deltas and done.timings.tokens == 4
     sent, opts, _ = engine.seen[-1]
-    assert [type(p).__name__ for p in sent[-1].parts] == ["ImagePart", "AudioPart", "TextPart", "TextPart"]
-    assert "14 April" in sent[-1].parts[2].text and "<document" in sent[-1].parts[2].text
+    # rendered as for the local LLM: the quoted file first, the question last and named as such
+    assert [type(p).__name__ for p in sent[-1].parts] == ["TextPart", "ImagePart", "AudioPart", "TextPart"]
+    assert "14 April" in sent[-1].parts[0].text and "<document" in sent[-1].parts[0].text
+    assert sent[-1].parts[3].text == "Using the file above, answer this question: what are these?"
     assert [m.role for m in sent] == ["system", "user", "assistant", "user"] and sent[2].text == "ok"
     assert (opts.temperature, opts.max_new_tokens, opts.stop, opts.seed) == (0.1, 9, ("X",), 1)
 

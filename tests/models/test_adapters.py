@@ -5,7 +5,9 @@ import json
 import pytest
 import torch
 
-from models.adapters import AdapterConfig, AdapterMismatchError, Projector, load_adapter, save_adapter, splice
+from models.adapters import (AdapterConfig, AdapterMismatchError, CTCProjector, Projector, build_projector,
+                             load_adapter, save_adapter)
+from models.llm import splice
 
 CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_dim=8, out_dim=12, hidden_dim=16, stack=5)
 
@@ -61,9 +63,9 @@ CTC_CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_di
                         stack=2, ctc=True)
 
 
-def _ctc_projector(pattern: list[int], vocab: torch.Tensor) -> Projector:
+def _ctc_projector(pattern: list[int], vocab: torch.Tensor) -> CTCProjector:
     """A CTC projector whose per-frame best class follows `pattern` (len(vocab) = blank)."""
-    proj = Projector(CTC_CFG).attach_vocab(vocab)
+    proj = CTCProjector(CTC_CFG, vocab)
     logits = torch.full((1, len(pattern), len(vocab) + 1), -5.0)
     logits[0, torch.arange(len(pattern)), torch.tensor(pattern)] = 5.0
     proj.ctc_logits = lambda features: logits
@@ -89,10 +91,8 @@ def test_ctc_silence_still_gives_one_token_and_batches_are_refused():
 
 def test_ctc_scores_cover_the_vocabulary_plus_blank(tmp_path):
     vocab = torch.randn(7, 12)
-    proj = Projector(CTC_CFG)
-    with pytest.raises(RuntimeError, match="attach_vocab"):
-        proj.ctc_logits(torch.randn(1, 10, 8))
-    proj.attach_vocab(vocab)
+    proj = build_projector(CTC_CFG, vocab)
+    assert isinstance(proj, CTCProjector) and type(build_projector(CFG)) is Projector
     assert proj.ctc_logits(torch.randn(3, 10, 8)).shape == (3, 5, 8)
     save_adapter(proj, tmp_path)
     from safetensors.torch import load_file

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from models.adapters import AdapterConfig, Projector
+from models.adapters import AdapterConfig, CTCProjector, Projector
 from models.data.scenes import COLOURS, SHAPES, caption, scene_dataset
 from models.device import choose_placement
 from models.evaluate import answer, first_word_of
@@ -136,8 +136,8 @@ def test_ctc_adapter_learns_to_spell_two_recordings(llm):
     from models.train import ctc_loss
 
     torch.manual_seed(0)
-    proj = Projector(AdapterConfig("speech", "x", "tiny", 4, llm.hidden_size, 32, stack=2, ctc=True))
-    proj.attach_vocab(llm.model.get_input_embeddings().weight)
+    proj = CTCProjector(AdapterConfig("speech", "x", "tiny", 4, llm.hidden_size, 32, stack=2, ctc=True),
+                        llm.model.get_input_embeddings().weight)
     feats = [torch.randn(1, 4).repeat(12, 1), torch.randn(1, 4).repeat(12, 1)]
     feats = [f + 0.1 * torch.randn_like(f) for f in feats]
     texts = ["red", "blue"]

@@ -1,10 +1,10 @@
-"""Text decoding for attached documents, and how much of them a prompt holds (readers: assistant/documents.py)."""
+"""Decoding the bytes of attached text documents: the encoding detected, binary data refused (readers:
+assistant/documents.py)."""
 
 from __future__ import annotations
 
 from assistant.media import UserInputError
 
-MAX_PROMPT_CHARS = 12_000  # about 3k tokens: leaves room for the question and answer in a small LLM's context
 _ENCODINGS = ("utf-8-sig", "utf-16", "cp949", "latin-1")
 
 
