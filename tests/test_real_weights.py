@@ -61,8 +61,8 @@ def test_cascade_voice_question(engine, tmp_path):
     assert isinstance(events[-1], Done) and VOICE_ANSWER in events[-1].answer
 
 
-def test_the_cli_transcribes_as_stock_whisper_does(engine, tmp_path):
-    """Word for word what whisper.transcribe hears on the same weights, and close to what was said."""
+def test_the_cli_transcribes_as_well_as_stock_whisper(engine, tmp_path):
+    """At least as close to what was said as whisper.transcribe on the same weights, and close."""
     import whisper
 
     from assistant.media import load_audio
@@ -74,8 +74,8 @@ def test_the_cli_transcribes_as_stock_whisper_does(engine, tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     stock = whisper.transcribe(engine.speech.model, load_audio(wav), language="en", fp16=False)["text"]
-    assert words(json.loads(proc.stdout)["text"]) == words(stock)
-    assert word_error_rate(sentence, stock) <= 0.1
+    ours = json.loads(proc.stdout)["text"]
+    assert word_error_rate(sentence, ours) <= min(0.1, word_error_rate(sentence, stock)), (ours, stock)
 
 
 def test_cached_and_uncached_greedy_give_the_same_tokens(engine):

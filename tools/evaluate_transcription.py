@@ -35,7 +35,8 @@ KTUBERLING = Path("/usr/share/ktuberling/sounds/en")
 _DEFAULT = TranscribeOptions()
 VARIANTS = {
     "default": _DEFAULT,
-    "pad-30s-no-timestamps": TranscribeOptions(timestamps=False),
+    "pad-30s": TranscribeOptions(pad_to=(30.0,)),
+    "pad-30s-no-timestamps": TranscribeOptions(pad_to=(30.0,), timestamps=False),
     "pad-5/10/20/30s": TranscribeOptions(pad_to=(5.0, 10.0, 20.0, 30.0)),
     "pad-10/30s": TranscribeOptions(pad_to=(10.0, 30.0)),
     "real-length": TranscribeOptions(pad_to=()),
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print one line per clip set and variant (WER, ms per clip); --json writes every transcript too."""
     parser = argparse.ArgumentParser(prog="python -m tools.evaluate_transcription")
     parser.add_argument("--whisper", default="whisper-base")
-    parser.add_argument("--variants", default="stock,default,pad-10/30s,pad-5/10/20/30s,int8",
+    parser.add_argument("--variants", default="stock,default,pad-30s,pad-5/10/20/30s,int8",
                         help="comma-separated: stock (whisper.transcribe), int8 (default options), " + ", ".join(VARIANTS))
     parser.add_argument("--clips", default="alsa,warzone,ktuberling")
     parser.add_argument("--limit", type=int, default=0, help="at most this many clips of each set (0: all)")
