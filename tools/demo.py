@@ -14,6 +14,7 @@ from assistant.cli import Parser, answer_once, run_command
 from assistant.conversation import Message
 from assistant.engine import Engine, EngineConfig
 from assistant.media import UserInputError
+from models.flags import add_dataclass_flags, from_flags
 from models.generation import SamplingOptions
 
 # The spoken question of the demo, the tests, screenshots and load test. espeak-ng's "of France" is borderline for
