@@ -8,7 +8,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import torch
 from transformers import DynamicCache
@@ -21,9 +21,11 @@ from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, 
 from models.device import DEVICES, Placement, choose_placement
 from models.generation import SamplingOptions, TokenStream
 from models.llm import LLM
-from models.speech import SpeechEncoder, Transcriber, load_whisper
-from models.vision import VisionEncoder, load_vision
 from models.weights import DEFAULTS, MissingWeightsError, resolve
+
+if TYPE_CHECKING:  # imported where first loaded, so a text-only process never imports whisper or the vision towers
+    from models.speech import SpeechEncoder, Transcriber
+    from models.vision import VisionEncoder
 
 log = logging.getLogger(__name__)
 QUANTIZE = ("none", "int8")
@@ -166,6 +168,8 @@ class Engine:
         """The frozen Whisper model and encoder wrapper (loaded on first use)."""
         if self._speech is None:
             def load():
+                from models.speech import SpeechEncoder, load_whisper  # whisper is imported only when audio needs it
+
                 r = resolve(self.config.whisper, "whisper")
                 return SpeechEncoder(load_whisper(r.path, self.placement), r.name)
             self._speech = self._timed("whisper", load)
@@ -175,6 +179,8 @@ class Engine:
     def transcriber(self) -> Transcriber:
         """Whisper's own decoding rules; fp32 unless config.quantize is "int8" on CPU (see Transcriber)."""
         if self._transcriber is None:
+            from models.speech import Transcriber  # whisper is imported only when audio needs it
+
             int8 = self.config.quantize == "int8" and self.placement.device.type == "cpu"
             self._transcriber = Transcriber(self.speech, int8=int8)
         return self._transcriber
@@ -184,6 +190,8 @@ class Engine:
         """The frozen vision tower (loaded on first use)."""
         if self._vision is None:
             def load():
+                from models.vision import load_vision  # the vision towers are imported only when an image needs them
+
                 r = resolve(self.config.vision, "vision")
                 return load_vision(self.config.vision, r.path, self.placement)
             self._vision = self._timed("vision", load)

@@ -76,7 +76,8 @@ class TokenStream:
             gen = torch.Generator().manual_seed(self.opts.seed)
         device = self.embeds.device
         seen = torch.tensor(self.seen, dtype=torch.long, device=device)
-        out = self.model(inputs_embeds=self.embeds, past_key_values=self.cache, use_cache=True)
+        # Only the last position is sampled: skip the lm_head over the rest of the prompt (~20% of prefill).
+        out = self.model(inputs_embeds=self.embeds, past_key_values=self.cache, use_cache=True, logits_to_keep=1)
         emitted = ""
         while True:
             if self.cancel is not None and self.cancel.is_set():

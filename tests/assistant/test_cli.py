@@ -70,3 +70,13 @@ def test_no_traceback_as_a_real_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "assistant", "transcribe", str(tmp_path / "none.wav"),
                            "--whisper", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr and "no such file" in proc.stderr
+
+
+def test_a_text_question_imports_no_speech_or_vision_stack(llm_flag):
+    # Importing whisper and the vision towers before anything needs them made a cold `ask` seconds slower.
+    script = ("import sys; from assistant.cli import main; code = main(sys.argv[1:]); "
+              "print([m for m in ('whisper', 'models.speech', 'models.vision') if m in sys.modules]); sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", script, "ask", "hello", *llm_flag], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
