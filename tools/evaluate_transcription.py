@@ -15,7 +15,6 @@ import json
 import platform
 import re
 import statistics
-import subprocess
 import time
 import zipfile
 from dataclasses import asdict
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 import whisper
 
+from assistant.media import load_audio
 from models.device import choose_placement
 from models.evaluate import _real_recordings, word_error_rate
 from models.speech import SpeechEncoder, TranscribeOptions, Transcriber, load_whisper
@@ -45,13 +45,6 @@ VARIANTS = {
 }
 
 
-def decode_audio(data: bytes) -> np.ndarray:
-    """Any audio ffmpeg reads, as 16 kHz mono float32."""
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", "16000", "pipe:1"]
-    out = subprocess.run(cmd, input=data, capture_output=True, check=True).stdout
-    return np.frombuffer(out, np.int16).astype(np.float32) / 32768.0
-
-
 def warzone_clips() -> list[tuple[str, np.ndarray]]:
     """warzone2100's tutorial narration with its on-screen subtitle (lines without a subtitle are skipped)."""
     if not WARZONE.is_file():
@@ -59,12 +52,12 @@ def warzone_clips() -> list[tuple[str, np.ndarray]]:
     with zipfile.ZipFile(WARZONE) as z:
         script = z.read("script/tutorial.js").decode()
         lines = re.findall(r'"audio": "(tut\d+\.ogg)".*?"message": _\("([^"]+)"\)', script)
-        return [(text, decode_audio(z.read(f"audio/tutorial/{name}"))) for name, text in lines]
+        return [(text, load_audio(z.read(f"audio/tutorial/{name}"))) for name, text in lines]
 
 
 def ktuberling_clips() -> list[tuple[str, np.ndarray]]:
     """ktuberling's spoken English object names; the word is the file name after its scene prefix."""
-    return [(path.stem.split("_")[-1], decode_audio(path.read_bytes())) for path in sorted(KTUBERLING.glob("*.ogg"))]
+    return [(path.stem.split("_")[-1], load_audio(path.read_bytes())) for path in sorted(KTUBERLING.glob("*.ogg"))]
 
 
 def clip_sets(names: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
