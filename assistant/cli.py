@@ -15,7 +15,7 @@ from assistant.engine import Engine, EngineConfig, create_engine
 from assistant.media import UserInputError, load_audio, read_bytes
 from models.device import DeviceUnavailableError
 from models.flags import UsageError, add_dataclass_flags, from_flags
-from models.generation import SamplingOptions
+from models.sampling import SamplingOptions
 from models.weights import MissingWeightsError
 
 EXIT_USAGE, EXIT_INPUT = 2, 3
@@ -195,7 +195,7 @@ def cmd_transcribe(args) -> int:
 
 def cmd_models(args) -> int:
     """models: each resolved model and adapter with source and size."""
-    from models.adapters import adapter_dir
+    from models.adapter_config import adapter_dir
     from models.weights import resolve, size_bytes
 
     config = from_flags(EngineConfig, args)

@@ -10,20 +10,21 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
 
-import torch
-from transformers import DynamicCache
-
 from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, Event, FilePart, ImagePart, Message,
                                     TextPart, Timings, TokenDelta, Transcript)
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
-from models.adapters import TRANSCRIBE_PROMPT, AdapterMismatchError, Projector, adapter_dir, load_adapter
+from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
+from models.chat import position_keys
 from models.device import DEVICES, Placement, choose_placement
-from models.generation import SamplingOptions, TokenStream
-from models.llm import LLM
-from models.weights import DEFAULTS, MissingWeightsError, resolve
+from models.runtime import RUNTIMES, Decoder, llm_name, load_decoder
+from models.sampling import SamplingOptions
+from models.weights import DEFAULTS, MissingWeightsError, canonical, resolve
 
-if TYPE_CHECKING:  # imported where first loaded, so a text-only process never imports whisper or the vision towers
+if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp imports no torch, whisper or vision
+    import torch
+
+    from models.adapters import Projector
     from models.speech import SpeechEncoder, Transcriber
     from models.vision import VisionEncoder
 
@@ -41,11 +42,14 @@ class EngineConfig:
     image_adapter: str = ""
     speech_adapter: str = ""
     device: str = "auto"
+    # "llama.cpp" runs a GGUF as shipped on the CPU; "torch" runs transformers weights (GPU, training, hub models);
+    # "auto" picks llama.cpp for a GGUF unless a CUDA GPU is there to use.
+    runtime: str = "auto"
     # "int8": dynamic int8 Linear weights on CPU for the LLM and Whisper's decoder (faster, weaker answers, and
     # words that may differ between CPUs); "none" gives the same transcript on any x86-64 CPU.
     quantize: str = "none"
     system_prompt: str = ""
-    threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+    threads: int = 0  # CPU threads for torch and llama.cpp; 0: torch's default, and every core for llama.cpp
     max_file_mb: int = 20  # documents over this are refused
     max_pdf_pages: int = 300
     remote_url: str = ""  # an OpenAI-compatible endpoint (e.g. vLLM): answers come from there instead
@@ -56,6 +60,8 @@ class EngineConfig:
         # Checked once when the options are made, so every front end refuses bad values before loading anything.
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {self.runtime!r}")
         if self.quantize not in QUANTIZE:
             raise ValueError(f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}")
         if not 0 <= self.threads <= 4096:  # torch's int32 thread count; more than any machine has
@@ -102,43 +108,19 @@ def _digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-@dataclass
-class _PrefixCache:
-    """The KV cache of the last prompt + answer, keyed per position (token id, or media hash and offset)."""
-
-    keys: list = field(default_factory=list)
-    cache: DynamicCache = field(default_factory=DynamicCache)
-
-    def reuse(self, keys: list) -> int:
-        """Crop the cache to the longest common prefix with `keys` (leaving at least one new position)."""
-        n = 0
-        limit = min(len(self.keys), len(keys) - 1, self.cache.get_seq_length())
-        while n < limit and self.keys[n] == keys[n]:
-            n += 1
-        if n == 0:
-            self.cache = DynamicCache()
-        else:
-            self.cache.crop(n)
-        self.keys = self.keys[:n]
-        return n
-
-
 class Engine:
     """Owns the models. respond() is not reentrant: front ends call it from one worker thread."""
 
     def __init__(self, config: EngineConfig = EngineConfig(), progress: Callable[[str], None] | None = None):
         self.config = config
         self.progress = progress or (lambda msg: None)
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        self.placement: Placement = choose_placement(config.device)
+        self._placement: Placement | None = None
         self.load_seconds: dict[str, float] = {}
-        self._llm: LLM | None = None
+        self._llm: Decoder | None = None
         self._speech: SpeechEncoder | None = None
         self._transcriber: Transcriber | None = None
         self._vision: VisionEncoder | None = None
         self._adapters: dict[str, Projector] = {}
-        self._prefix = _PrefixCache()
         self._media = _LRU(64)  # content hash -> soft tokens / transcript
         self._documents = _LRU(16)  # content hash -> Document
         self._embeddings = _LRU(4096)  # chunk text hash -> embedding
@@ -154,13 +136,21 @@ class Engine:
         return value
 
     @property
-    def llm(self) -> LLM:
-        """The decoder LLM (loaded on first use)."""
+    def placement(self) -> Placement:
+        """Where the torch models run (chosen on first use: a text question on llama.cpp never imports torch)."""
+        if self._placement is None:
+            if self.config.threads:
+                import torch
+
+                torch.set_num_threads(self.config.threads)
+            self._placement = choose_placement(self.config.device)
+        return self._placement
+
+    @property
+    def llm(self) -> Decoder:
+        """The decoder LLM on its runtime (loaded on first use)."""
         if self._llm is None:
-            def load():
-                r = resolve(self.config.llm, "llm")
-                return LLM.load(r.name, r.path, self.placement, int8=self.config.quantize == "int8")
-            self._llm = self._timed("llm", load)
+            self._llm = self._timed("llm", lambda: load_decoder(self.config, lambda: self.placement))
         return self._llm
 
     @property
@@ -208,8 +198,10 @@ class Engine:
                 hint = "" if modality == "image" else "; use --voice-mode cascade"
                 raise UserInputError(f"{what} adapter for {encoder.name} -> {self.llm.name}; "
                                      f"none is installed at {directory}{hint}")
+            from models.adapters import load_adapter
+
             proj = load_adapter(directory, encoder.name, self.llm.name, encoder.dim, self.llm.hidden_size,
-                                vocab=self.llm.model.get_input_embeddings().weight)
+                                vocab=self.llm.vocab)
             self._adapters[modality] = proj.to(self.placement.device, self.placement.dtype)
         return self._adapters[modality]
 
@@ -217,7 +209,7 @@ class Engine:
         """Whether an adapter for the configured models is installed (does not load encoders)."""
         encoder = self.config.vision if modality == "image" else self.config.whisper
         override = self.config.image_adapter if modality == "image" else self.config.speech_adapter
-        return (adapter_dir(modality, encoder, self.config.llm, override) / "config.json").exists()
+        return (adapter_dir(modality, encoder, llm_name(self.config.llm), override) / "config.json").exists()
 
     def preload(self, speech: bool = False, vision: bool = False) -> None:
         """Load models now (front ends call this at start-up) instead of on the first question that needs them."""
@@ -229,7 +221,6 @@ class Engine:
 
     def reset_cache(self) -> None:
         """Forget the cached prompt prefix and media encodings (the next answer starts cold)."""
-        self._prefix = _PrefixCache()
         self._media.clear()
 
     # ---- media ----------------------------------------------------------------------------------------
@@ -295,6 +286,8 @@ class Engine:
         if missing:
             for k, v in zip(missing, self._embedder.encode(list(missing.values()))):
                 self._embeddings.put(k, v)
+        import torch  # MiniLM runs on torch
+
         return torch.stack([self._embeddings[k] for k in keys])
 
     def ocr(self, image_bytes: bytes) -> list[str]:
@@ -347,35 +340,26 @@ class Engine:
     def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
         llm = self.llm
         ids, media_index = llm.prompt_ids(prompt.messages, [b.embeds.shape[0] for b in prompt.media])
-        max_ctx = llm.model.config.max_position_embeddings
+        max_ctx = llm.context_length
         if len(ids) + options.max_new_tokens > max_ctx:
             yield Error(f"the conversation is too long for {llm.name}: {len(ids)} prompt tokens + "
                         f"{options.max_new_tokens} to generate > {max_ctx}; start a new conversation")
             return
-        offsets: dict[int, int] = {}
-        keys = []
-        for tid, block in zip(ids, media_index):
-            if block < 0:
-                keys.append(tid)
-            else:
-                offsets[block] = offsets.get(block, -1) + 1
-                keys.append((prompt.media[block].key, offsets[block]))
-        reused = self._prefix.reuse(keys)
-        rows = [prompt.media[media_index[p]].embeds[keys[p][1]] for p in range(reused, len(ids)) if media_index[p] >= 0]
-        embeds = llm.embed([ids[reused:]], [[b >= 0 for b in media_index[reused:]]],
-                           torch.stack(rows) if rows else None)  # (1, L, H)
-        stream = TokenStream(llm.model, embeds, self._prefix.cache, options, llm.eos_ids,
-                             lambda t: llm.tokenizer.decode(t, skip_special_tokens=True),
-                             seen=[i for i, b in zip(ids, media_index) if b < 0], cancel=cancel)
+        keys = position_keys(ids, media_index, [b.key for b in prompt.media])
+        media = None
+        if prompt.media:  # (M, H): every media position's soft token, in prompt order
+            import torch
+
+            media = torch.stack([prompt.media[b].embeds[keys[p][1]]
+                                 for p, b in enumerate(media_index) if b >= 0])
+        stream = llm.generate(ids, media_index, keys, media, options, cancel)
         answer, first = [], None
         for delta in stream:
             first = first or time.perf_counter()
             answer.append(delta)
             yield TokenDelta(delta)
         end = time.perf_counter()
-        fed = self._prefix.cache.get_seq_length()
-        self._prefix.keys = (keys + stream.tokens)[:fed]
-        n = len(stream.tokens)
+        n, reused = len(stream.tokens), stream.reused
         decode_s = end - first if first else 0.0
         yield Done("".join(answer), stream.finish_reason or "stop", Timings(
             ttft_ms=round(((first or end) - start) * 1000, 1), total_ms=round((end - start) * 1000, 1), tokens=n,
@@ -384,4 +368,4 @@ class Engine:
 
     def model_names(self) -> dict:
         """The models in use, by role."""
-        return {"llm": self.config.llm, "whisper": self.config.whisper, "vision": self.config.vision}
+        return {"llm": canonical(self.config.llm), "whisper": self.config.whisper, "vision": self.config.vision}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from assistant.conversation import Backend, Done, Error, ErrorKind, Event, Message
-from models.generation import SamplingOptions
+from models.sampling import SamplingOptions
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,15 @@ media slots and text, or a remote endpoint's content parts)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
-
-import torch
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from assistant.conversation import AudioPart, FilePart, ImagePart, Message, TextPart
 from assistant.documents import IMAGE_SUFFIXES
 from assistant.retrieval import quote_file
-from models.llm import Content, Media, joined
+from models.chat import Content, Media, joined
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_PROMPT_CHARS = 12_000  # about 3k tokens of files: leaves room for the question and answer in a small LLM's context
 DOCUMENT_RULE = (

@@ -14,7 +14,7 @@ from assistant.conversation import AudioPart, Done, Error, Event, FilePart, Imag
 from assistant.media import UserInputError, load_audio, load_image, read_bytes, to_wav
 from assistant.prompt import render
 from assistant.retrieval import quote_file
-from models.generation import SamplingOptions
+from models.sampling import SamplingOptions
 
 
 # Strings that chat templates use as control tokens (ChatML and Llama 3 "<|...|>", DeepSeek's full-width bars,

@@ -9,10 +9,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from assistant.documents import Document, Segment, read
+
+if TYPE_CHECKING:
+    import torch
 
 CHUNK_CHARS = 1200
 # At most this many chunks are embedded per question. Embedding every chunk made a 2 MB file (1,700 chunks) take

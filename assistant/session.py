@@ -19,7 +19,7 @@ from assistant.history import ConversationInfo, History, StoredMessage
 from assistant.privacy import StreamMasker
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
-from models.generation import SamplingOptions
+from models.sampling import SamplingOptions
 
 SAVE_EVERY_S = 0.5  # partial answers reach the database at least this often (a crash loses no more)
 UNTITLED = {"image": "Image question", "audio": "Voice question", "file": "Document question"}

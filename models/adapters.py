@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-# The instruction for transcription through the LLM (an alignment objective trains with it). For the shipped CTC
-# adapter, this wording gave 84% WER against 241% for "Transcribe this recording exactly." on 12 held-out clips.
-TRANSCRIBE_PROMPT = "Repeat the sentence above exactly, word for word."
-
-
-class AdapterMismatchError(ValueError):
-    """An adapter was trained for a different encoder or LLM than the ones loaded."""
-
-
-@dataclass(frozen=True)
-class AdapterConfig:
-    """Saved as config.json beside model.safetensors; names the models the adapter was trained for."""
-
-    modality: str  # "image" | "speech"
-    encoder: str  # e.g. "efficientnet-lite0", "whisper-base"
-    llm: str  # e.g. "smollm2-135m-instruct"
-    in_dim: int  # encoder feature width
-    out_dim: int  # LLM hidden size
-    hidden_dim: int
-    stack: int = 1  # speech: encoder frames stacked per soft token (50 fps / stack tokens per second)
-    ctc: bool = False  # speech: CTC over the LLM's vocabulary, one soft token per emitted token (CTCProjector)
+from models.adapter_config import TRANSCRIBE_PROMPT, AdapterConfig, AdapterMismatchError, adapter_dir  # noqa: F401
 
 
 class Projector(nn.Module):
@@ -106,15 +87,6 @@ def emitted(logits: torch.Tensor) -> torch.Tensor:
     return (best != logits.shape[-1] - 1) & changed
 
 
-TRAINED_ROOT = Path(__file__).resolve().parent / "trained"
-
-
-def adapter_dir(modality: str, encoder: str, llm: str, override: str = "") -> Path:
-    """Where the adapter for an encoder/LLM pair lives: models/trained/<modality>--<encoder>--<llm>/, unless
-    `override` names a directory. Training writes there and the engine reads from there."""
-    return Path(override) if override else TRAINED_ROOT / f"{modality}--{encoder}--{llm}"
-
-
 def save_adapter(projector: Projector, directory: Path) -> None:
     """Write model.safetensors + config.json."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -123,10 +95,11 @@ def save_adapter(projector: Projector, directory: Path) -> None:
 
 
 def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: int,
-                 vocab: torch.Tensor | None = None) -> Projector:
+                 vocab: torch.Tensor | Callable[[], torch.Tensor] | None = None) -> Projector:
     """Load strictly; refuse an adapter whose config names another encoder/LLM or other widths.
 
-    vocab: the LLM's input embeddings, which a CTC adapter needs (attached, not copied).
+    vocab: the LLM's input embeddings, which a CTC adapter needs (attached, not copied); a callable is called only
+    for a CTC adapter (llama.cpp dequantizes them on request).
     """
     cfg = AdapterConfig(**json.loads((directory / "config.json").read_text()))
     wanted = {"encoder": encoder, "llm": llm, "in_dim": in_dim, "out_dim": out_dim}
@@ -136,7 +109,7 @@ def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: 
         raise AdapterMismatchError(f"{directory}: {cfg.modality} adapter was trained for {diff}")
     if cfg.ctc and vocab is None:
         raise ValueError(f"{directory}: a CTC adapter needs the LLM's input embeddings")
-    projector = build_projector(cfg, vocab)
+    projector = build_projector(cfg, vocab() if cfg.ctc and callable(vocab) else vocab)
     projector.load_state_dict(load_file(directory / "model.safetensors"), strict=True)
     return projector.eval().requires_grad_(False)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -28,6 +30,8 @@ def choose_placement(preference: str = "auto") -> Placement:
     """
     if preference not in DEVICES:
         raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {preference!r}")
+    import torch  # here, not at import: a text-only llama.cpp process never loads torch
+
     if preference == "cuda" and not torch.cuda.is_available():
         raise DeviceUnavailableError("device 'cuda' was requested but no CUDA GPU is available; choose cpu or auto")
     if preference != "cpu" and torch.cuda.is_available():

@@ -26,8 +26,10 @@ from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_
 from models.data.scenes import COLOURS, SHAPES
 from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
-from models.generation import SamplingOptions, TokenStream
-from models.llm import LLM, Media, joined
+from models.generation import TokenStream
+from models.sampling import SamplingOptions
+from models.chat import Media, joined
+from models.llm import LLM
 from models.weights import cache_dir, resolve
 
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=24, repetition_penalty=1.0)
@@ -50,8 +52,8 @@ def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str
 def _greedy(llm: LLM, embeds: torch.Tensor, max_new_tokens: int = 24) -> str:
     """The greedy answer after prompt embeddings (1, L, H)."""
     options = dataclasses.replace(GREEDY, max_new_tokens=max_new_tokens)
-    stream = TokenStream(llm.model, embeds, DynamicCache(), options, llm.eos_ids,
-                         lambda t: llm.tokenizer.decode(t, skip_special_tokens=True))
+    stream = TokenStream(options, llm.eos_ids, lambda t: llm.tokenizer.decode(t, skip_special_tokens=True), [], None,
+                         model=llm.model, embeds=embeds, cache=DynamicCache())
     return "".join(stream).strip()
 
 

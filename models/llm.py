@@ -3,41 +3,15 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Union
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from models.chat import Tokenizer, chat_prompt_ids
 from models.device import Placement
-
-
-@dataclass(frozen=True)
-class Media:
-    """A media slot in a message's content, marked out of band: block `index`'s soft tokens go here. No string a
-    user can type becomes one."""
-
-    index: int
-
-
-# A message's content: plain text, or text and media slots in order. Every piece of text is data: special-token
-# strings inside it ("<|im_end|>", ...) are tokenized as plain characters, never as control tokens.
-Content = Union[str, list[Union[str, Media]]]
-
-
-def joined(chunks: list[str | Media], sep: str = "\n") -> Content:
-    """Chunks joined by `sep` as one content: a plain string when there is no media, else text and Media in order."""
-    out: list[str | Media] = []
-    for i, chunk in enumerate(chunks):
-        for piece in ([sep] if i else []) + [chunk]:
-            if isinstance(piece, str) and out and isinstance(out[-1], str):
-                out[-1] += piece
-            else:
-                out.append(piece)
-    return "".join(out) if all(isinstance(c, str) for c in out) else out
 
 
 def export_gguf(gguf: Path, out_dir: Path, desc: str = "") -> None:
@@ -140,41 +114,14 @@ class LLM:
         return self.tokenizer.encode(text, add_special_tokens=False) if text else []
 
     def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]:
-        """Chat-template messages and tokenize them, expanding each media slot into its placeholder positions.
+        """(ids, media_index) of chat-templated messages with media slots expanded (see models.chat)."""
+        return chat_prompt_ids(self.chat_tokenizer, messages, media_lengths)
 
-        messages: [{"role", "content": Content}]; a Media(i) in a content list is feature block i.
-        media_lengths[i]: how many soft tokens feature block i occupies.
-        Returns (ids, media_index) where media_index[p] is the block index at position p, or -1 for text.
-
-        Only the chat template's own text is tokenized with its control tokens; each message's content is rendered
-        through the template as an unguessable slot and tokenized as plain data (text_ids).
-        """
-        nonce = secrets.token_hex(8)
-        slots = [{**m, "content": f"\x00{nonce}:{i}\x00"} for i, m in enumerate(messages)]
-        text = self.tokenizer.apply_chat_template(slots, tokenize=False, add_generation_prompt=True)
-        pieces = re.split(f"\x00{nonce}:(\\d+)\x00", text)  # template, message index, template, ...
-        if sorted(int(p) for p in pieces[1::2]) != list(range(len(messages))):
-            raise ValueError(f"{self.name}: the chat template does not render each message's content exactly once")
-        ids: list[int] = []
-        media_index: list[int] = []
-        for i, piece in enumerate(pieces):
-            if i % 2 == 0:  # the template's own text, control tokens included
-                chunk = self._encode(piece)
-                ids += chunk
-                media_index += [-1] * len(chunk)
-                continue
-            content = messages[int(piece)]["content"]
-            for item in [content] if isinstance(content, str) else content:
-                if isinstance(item, Media):
-                    if not 0 <= item.index < len(media_lengths):
-                        raise ValueError(f"prompt names media block {item.index} but only {len(media_lengths)} exist")
-                    ids += [self.pad_id] * media_lengths[item.index]
-                    media_index += [item.index] * media_lengths[item.index]
-                else:
-                    chunk = self.text_ids(item)
-                    ids += chunk
-                    media_index += [-1] * len(chunk)
-        return ids, media_index
+    @cached_property
+    def chat_tokenizer(self) -> Tokenizer:
+        """The tokenizer as chat_prompt_ids uses it: the template's text with control tokens, content as data."""
+        render = lambda m: self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)  # noqa: E731
+        return Tokenizer(self.name, render, self._encode, self.text_ids, self.pad_id)
 
     def embed(self, ids, media_mask=None, media: torch.Tensor | None = None) -> torch.Tensor:
         """Input embeddings (B, L, H) of token ids (B, L), with media soft tokens in their placeholder positions.

@@ -23,7 +23,8 @@ from tqdm import tqdm
 from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, CTCProjector, adapter_dir, build_projector, save_adapter
 from models.device import choose_placement
 from models.flags import add_dataclass_flags, from_flags
-from models.llm import LLM, Media, joined
+from models.chat import Media, joined
+from models.llm import LLM
 from models.weights import cache_dir, resolve
 
 @dataclass(frozen=True)

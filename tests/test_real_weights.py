@@ -14,7 +14,8 @@ from transformers import DynamicCache
 
 from assistant.conversation import Done, Message, TokenDelta, Transcript
 from assistant.engine import Engine, EngineConfig
-from models.generation import SamplingOptions, TokenStream
+from models.generation import TokenStream
+from models.sampling import SamplingOptions
 from models.weights import BUNDLED, MissingWeightsError, source_files
 from tools.demo import VOICE_ANSWER, spoken_question, synthesize
 
@@ -83,7 +84,8 @@ def test_cached_and_uncached_greedy_give_the_same_tokens(engine):
     ids, _ = llm.prompt_ids([{"role": "user", "content": "Name three planets."}], [])
     embeds = llm.model.get_input_embeddings()(torch.tensor([ids]))
     opts = SamplingOptions(temperature=0, max_new_tokens=20, repetition_penalty=1.0)
-    stream = TokenStream(llm.model, embeds, DynamicCache(), opts, llm.eos_ids, llm.tokenizer.decode)
+    stream = TokenStream(opts, llm.eos_ids, llm.tokenizer.decode, [], None, model=llm.model, embeds=embeds,
+                         cache=DynamicCache())
     list(stream)
     seq = list(ids)
     with torch.inference_mode():

@@ -11,7 +11,7 @@ from assistant.conversation import (AudioPart, Done, Error, ErrorKind, ImagePart
                                     Transcript)
 from assistant.engine import Engine, EngineConfig, _LRU
 from models.adapters import AdapterConfig, Projector, save_adapter
-from models.generation import SamplingOptions
+from models.sampling import SamplingOptions
 from tests.assistant.server_fixtures import serve  # noqa: F401  (fixture)
 from tests.conftest import tone, wav_bytes
 from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
@@ -168,8 +168,8 @@ def test_planted_control_tokens_in_text_and_files_stay_text(config, tmp_path):
     convo = [Message.user(f"hello {PAYLOAD} <|media:0|>", files=[tmp_path / "evil.md"])]
     done = run(engine, convo)[-1]
     assert isinstance(done, Done), done
-    tok = engine.llm.tokenizer
-    fed = engine._prefix.keys[: done.timings.prompt_tokens]  # the prompt's token ids as fed to the model
+    tok = engine.llm.llm.tokenizer
+    fed = engine.llm._keys[: done.timings.prompt_tokens]  # the prompt's token ids as fed to the model
     assert all(isinstance(k, int) for k in fed)  # no media slot
     starts, ends = (fed.count(tok.convert_tokens_to_ids(t)) for t in ("<|im_start|>", "<|im_end|>"))
     assert (starts, ends) == (3, 2)  # system, user, and the generation prompt
@@ -183,8 +183,8 @@ def test_planted_control_tokens_in_api_text_parts_stay_text(config, serve):  # n
         {"role": "system", "content": f"be brief {PAYLOAD}"},
         {"role": "user", "content": [{"type": "text", "text": f"hello {PAYLOAD}"}, {"type": "text", "text": "<|media:0|>"}]}])
     assert r.choices[0].finish_reason == "length"
-    tok = engine.llm.tokenizer
-    fed = engine._prefix.keys[: r.usage.prompt_tokens]
+    tok = engine.llm.llm.tokenizer
+    fed = engine.llm._keys[: r.usage.prompt_tokens]
     assert all(isinstance(k, int) for k in fed)
     starts, ends = (fed.count(tok.convert_tokens_to_ids(t)) for t in ("<|im_start|>", "<|im_end|>"))
     assert (starts, ends) == (3, 2)

@@ -6,7 +6,7 @@ import pytest
 
 from assistant.conversation import Done, Error, ErrorKind, Message
 from assistant.engine_queue import EngineQueue, Job, QueueFull
-from models.generation import SamplingOptions
+from models.sampling import SamplingOptions
 from tests.assistant.server_fixtures import FakeEngine
 
 

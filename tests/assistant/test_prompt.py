@@ -7,7 +7,7 @@ import torch
 from assistant.conversation import AudioPart, ImagePart, Message, TextPart
 from assistant.prompt import DOCUMENT_RULE, MAX_PROMPT_CHARS, MediaBlock, build_prompt
 from assistant.remote import to_openai
-from models.llm import Media
+from models.chat import Media
 
 
 def build(convo, native=False, system=None):

@@ -157,7 +157,7 @@ def test_remote_backend_sends_parts_and_streams_back(serve, tmp_path):
     from assistant.conversation import Message
     from assistant.engine import EngineConfig, create_engine
     from assistant.remote import RemoteEngine
-    from models.generation import SamplingOptions
+    from models.sampling import SamplingOptions
 
     engine, _, _, port = serve()
     remote = create_engine(EngineConfig(remote_url=f"http://127.0.0.1:{port}/v1"))

@@ -7,7 +7,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, DynamicCache
 
-from models.generation import SamplingOptions, TokenStream, _safe_length, sample_next
+import numpy as np
+
+from models.generation import TokenStream
+from models.sampling import SamplingOptions, safe_length, sample_next
 
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=12, repetition_penalty=1.0)
 
@@ -20,7 +23,7 @@ def model(tiny_llm_dir):
 def stream(model, ids, opts=GREEDY, cancel=None, eos=frozenset({-1}), decode=None):
     embeds = model.get_input_embeddings()(torch.tensor([ids]))
     decode = decode or (lambda toks: " ".join(f"t{t}" for t in toks))
-    return TokenStream(model, embeds, DynamicCache(), opts, set(eos), decode, seen=list(ids), cancel=cancel)
+    return TokenStream(opts, set(eos), decode, list(ids), cancel, model=model, embeds=embeds, cache=DynamicCache())
 
 
 def test_cached_and_uncached_greedy_agree(model):
@@ -74,13 +77,28 @@ def test_seeded_sampling_is_reproducible(model):
 
 
 def test_sample_next_rules():
-    logits = torch.tensor([1.0, 3.0, 2.0, -1.0])
-    assert sample_next(logits.clone(), GREEDY, torch.tensor([], dtype=torch.long), None) == 1
+    logits = np.array([1.0, 3.0, 2.0, -1.0], dtype=np.float32)
+    none = np.array([], dtype=np.int64)
+    assert sample_next(logits, GREEDY, none, None) == 1
     # A repetition penalty of 10 pushes the seen best token below the next one.
-    assert sample_next(logits.clone(), replace(GREEDY, repetition_penalty=10.0), torch.tensor([1]), None) == 2
+    assert sample_next(logits, replace(GREEDY, repetition_penalty=10.0), np.array([1]), None) == 2
+    assert logits[1] == 3.0  # the caller's logits are left as they were
     nucleus = SamplingOptions(temperature=1.0, top_p=1e-6)  # keeps only the most likely token
-    g = torch.Generator().manual_seed(0)
-    assert all(sample_next(logits.clone(), nucleus, torch.tensor([], dtype=torch.long), g) == 1 for _ in range(20))
+    g = np.random.default_rng(0)
+    assert all(sample_next(logits, nucleus, none, g) == 1 for _ in range(20))
+
+
+def test_nucleus_over_a_large_vocabulary_samples_only_inside_top_p():
+    # 50k tokens: the candidate shortcut (best 2k) and the full sort must keep the same nucleus.
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=50_000).astype(np.float32)
+    logits[[7, 11, 13]] = [20.0, 19.5, 19.0]  # three tokens hold almost all the mass
+    opts = SamplingOptions(temperature=1.0, top_p=0.8, repetition_penalty=1.0)
+    picks = {sample_next(logits, opts, np.array([], dtype=np.int64), rng) for _ in range(200)}
+    assert picks <= {7, 11} and len(picks) == 2
+    flat = np.zeros(50_000, dtype=np.float32)  # no nucleus inside 2k candidates: falls back to the full sort
+    picks = {sample_next(flat, replace(opts, top_p=0.5), np.array([], dtype=np.int64), rng) for _ in range(200)}
+    assert len(picks) > 100
 
 
 def test_invalid_options_are_refused():
@@ -90,6 +108,6 @@ def test_invalid_options_are_refused():
 
 
 def test_safe_length_holds_back_partial_stops_and_broken_characters():
-    assert _safe_length("hello wor", ("world",)) == len("hello ")
-    assert _safe_length("abc\ufffd", ()) == 3
-    assert _safe_length("plain", ("zzz",)) == 5
+    assert safe_length("hello wor", ("world",)) == len("hello ")
+    assert safe_length("abc\ufffd", ()) == 3
+    assert safe_length("plain", ("zzz",)) == 5

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from models.device import choose_placement
-from models.llm import LLM, Media, joined
+from models.chat import Media, joined
+from models.llm import LLM
 
 
 @pytest.fixture(scope="module")

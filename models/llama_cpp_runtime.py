@@ -1,0 +1,272 @@
+"""The llama.cpp decoder runtime: a GGUF file run as shipped (memory-mapped, quantized kernels), with its own KV cache,
+multi-turn prefix reuse, and media soft tokens fed as input-embedding batches (the way llama.cpp's own multimodal
+path feeds images). No torch: a text question never imports it.
+
+The decoding loop, sampling and stop rules are models.sampling's, shared with the torch runtime.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from models.chat import Tokenizer, chat_prompt_ids, shared_prefix, template_renderer
+from models.sampling import Decoding, SamplingOptions
+
+MAX_CONTEXT = 8192  # KV cache positions; the bundled models were trained for 8k (SmolLM2) and 32k (Qwen2.5)
+BATCH = 512  # prompt positions per llama_decode call
+
+_lib_lock = threading.Lock()
+_lib: Any = None
+_log_callback = None  # kept referenced: llama.cpp calls it from C
+
+
+def _llama():
+    """The llama_cpp bindings, initialised once with llama.cpp's log output silenced (errors become exceptions)."""
+    global _lib, _log_callback
+    with _lib_lock:
+        if _lib is None:
+            # ggml's OpenMP threads otherwise spin while they wait: with anything else running on a 2-core machine
+            # (a helper process, Whisper, the window) a token then took 3.5 s instead of 26 ms. Read when libgomp
+            # loads, so set before the bindings load it.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            import llama_cpp.llama_cpp as lib  # the ctypes bindings only, not the high-level Llama class
+
+            _log_callback = lib.llama_log_callback(lambda level, text, data: None)
+            lib.llama_log_set(_log_callback, ctypes.c_void_p(0))
+            lib.llama_backend_init()
+            _lib = lib
+    return _lib
+
+
+def cpu_threads() -> int:
+    """The cores this process may run on (llama.cpp's own default of 4 oversubscribes a 2-core machine)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class _EndOfGeneration:
+    """A set-like view of the vocabulary's end-of-generation tokens (eos, eot, <|im_end|>, ...)."""
+
+    def __init__(self, lib, vocab):
+        self._lib, self._vocab = lib, vocab
+
+    def __contains__(self, token: int) -> bool:
+        return bool(self._lib.llama_vocab_is_eog(self._vocab, token))
+
+
+class LlamaCppLLM:
+    """A GGUF decoder LLM on llama.cpp. generate() is not reentrant (one KV cache): one worker thread uses it."""
+
+    def __init__(self, name: str, path: Path, threads: int = 0, context: int = MAX_CONTEXT, gpu_layers: int = 0):
+        lib = _llama()
+        self.name, self.path, self._lib = name, Path(path), lib
+        params = lib.llama_model_default_params()
+        params.load_mode = lib.LLAMA_LOAD_MODE_MMAP  # run the file as shipped: no dequantized copy in memory
+        params.n_gpu_layers = gpu_layers
+        self._model = lib.llama_model_load_from_file(str(self.path).encode(), params)
+        if not self._model:
+            raise ValueError(f"{self.path}: llama.cpp cannot load this file as a GGUF model")
+        self._vocab = lib.llama_model_get_vocab(self._model)
+        self.context_length = min(lib.llama_model_n_ctx_train(self._model), context)
+        self.threads = threads or cpu_threads()
+        cparams = lib.llama_context_default_params()
+        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = self.context_length, BATCH, BATCH
+        cparams.n_threads = cparams.n_threads_batch = self.threads
+        cparams.no_perf = True
+        self._ctx = lib.llama_init_from_model(self._model, cparams)
+        if not self._ctx:
+            lib.llama_model_free(self._model)
+            raise RuntimeError(f"{self.path}: llama.cpp could not create a context of {self.context_length} positions")
+        self.hidden_size = lib.llama_model_n_embd_inp(self._model)
+        self.n_vocab = lib.llama_vocab_n_tokens(self._vocab)
+        self.eos_ids = _EndOfGeneration(lib, self._vocab)
+        self._tokens = lib.llama_batch_init(BATCH, 0, 1)
+        self._embeds = lib.llama_batch_init(BATCH, self.hidden_size, 1)
+        self._pieces: dict[int, bytes] = {}
+        self._keys: list = []  # what the KV cache holds, one key per position (token id, or media hash and offset)
+        self.placement = None  # adapters for this runtime run on the CPU in fp32 (see Engine.adapter)
+
+    def __del__(self):
+        lib = getattr(self, "_lib", None)
+        if lib is None or not getattr(self, "_ctx", None):
+            return
+        lib.llama_batch_free(self._tokens)
+        lib.llama_batch_free(self._embeds)
+        lib.llama_free(self._ctx)
+        lib.llama_model_free(self._model)
+        self._ctx = None
+
+    # ---- tokens and text ------------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        """A GGUF metadata string (e.g. "tokenizer.chat_template"), or None."""
+        size = 1 << 16
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = self._lib.llama_model_meta_val_str(self._model, key.encode(), buf, size)
+            if n < 0:
+                return None
+            if n < size:
+                return buf.value.decode("utf-8", errors="replace")
+            size = n + 1
+
+    def tokenize(self, text: str, special: bool) -> list[int]:
+        """Token ids of text; special=False keeps control-token strings ("<|im_end|>") plain text."""
+        data = text.encode("utf-8")
+        size = len(data) + 8
+        while True:
+            buf = (self._lib.llama_token * size)()
+            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, size, False, special)
+            if n >= 0:
+                return list(buf[:n])
+            size = -n
+
+    def piece(self, token: int) -> bytes:
+        """The bytes a token stands for (control tokens render as nothing, as skip_special_tokens does)."""
+        if token not in self._pieces:
+            buf = ctypes.create_string_buffer(64)
+            n = self._lib.llama_token_to_piece(self._vocab, token, buf, 64, 0, False)
+            if n < 0:
+                buf = ctypes.create_string_buffer(-n)
+                n = self._lib.llama_token_to_piece(self._vocab, token, buf, -n, 0, False)
+            self._pieces[token] = buf.raw[:n]
+        return self._pieces[token]
+
+    def detokenize(self, tokens: list[int]) -> str:
+        """Text of tokens; an incomplete UTF-8 character at the end shows as U+FFFD (held back while streaming)."""
+        return b"".join(map(self.piece, tokens)).decode("utf-8", errors="replace")
+
+    def _special(self, token: int) -> str:
+        buf = ctypes.create_string_buffer(256)
+        n = self._lib.llama_token_to_piece(self._vocab, token, buf, 256, 0, True)
+        return buf.raw[: max(n, 0)].decode("utf-8", errors="replace") if token >= 0 else ""
+
+    @cached_property
+    def chat_tokenizer(self) -> Tokenizer:
+        """The GGUF's own chat template (tokenizer.chat_template) over llama.cpp's tokenizer."""
+        template = self.meta("tokenizer.chat_template")
+        if not template:
+            raise ValueError(f"{self.path}: the GGUF has no chat template (tokenizer.chat_template)")
+        bos, eos = (self._special(t(self._vocab)) for t in (self._lib.llama_vocab_bos, self._lib.llama_vocab_eos))
+        pad = self._lib.llama_vocab_pad(self._vocab)
+        return Tokenizer(self.name, template_renderer(template, bos, eos), lambda t: self.tokenize(t, True),
+                         lambda t: self.tokenize(t, False), pad if pad >= 0 else 0)
+
+    def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]:
+        """(ids, media_index) of chat-templated messages with media slots expanded (see models.chat)."""
+        return chat_prompt_ids(self.chat_tokenizer, messages, media_lengths)
+
+    # ---- decoding -------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the KV cache (the next answer starts cold)."""
+        self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), True)
+        self._keys = []
+
+    def _reuse(self, keys: list) -> int:
+        """Keep the longest cached prefix shared with `keys` (leaving at least one position to feed); drop the rest."""
+        n = shared_prefix(self._keys, keys)
+        if n == 0:
+            self.reset()
+        elif not self._lib.llama_memory_seq_rm(self._lib.llama_get_memory(self._ctx), 0, n, -1):
+            self.reset()  # this cache cannot drop a tail (not the case for the bundled models): start cold
+            n = 0
+        self._keys = self._keys[:n]
+        return n
+
+    def _decode(self, batch, n: int, start: int, last: bool) -> None:
+        batch.n_tokens = n
+        for i in range(n):
+            batch.pos[i] = start + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = last and i == n - 1
+        rc = self._lib.llama_decode(self._ctx, batch)
+        if rc != 0:
+            raise RuntimeError(f"llama.cpp could not decode {n} positions at {start} (code {rc})")
+
+    def feed(self, ids: list[int], media_index: list[int], media: np.ndarray | None, start: int) -> np.ndarray:
+        """Feed positions start.. of a prompt (ids[start:]): text runs as token batches, media runs as embedding
+        batches.
+
+        media: (M, H) float32 soft tokens of the fed positions whose media_index >= 0, in order.
+        Returns the (V,) logits of the last position.
+        """
+        row, p, end = 0, start, len(ids)
+        while p < end:
+            is_media = media_index[p] >= 0
+            q = p
+            while q < end and q - p < BATCH and (media_index[q] >= 0) == is_media:
+                q += 1
+            if is_media:
+                rows = np.ascontiguousarray(media[row : row + q - p], dtype=np.float32)
+                ctypes.memmove(self._embeds.embd, rows.ctypes.data, rows.nbytes)
+                row += q - p
+                self._decode(self._embeds, q - p, p, q == end)
+            else:
+                for i, tid in enumerate(ids[p:q]):
+                    self._tokens.token[i] = tid
+                self._decode(self._tokens, q - p, p, q == end)
+            p = q
+        return self.logits()
+
+    def feed_token(self, token: int, position: int) -> None:
+        """Feed one sampled token at `position`."""
+        self._tokens.token[0] = token
+        self._decode(self._tokens, 1, position, True)
+
+    def logits(self) -> np.ndarray:
+        """A copy of the last decoded position's (V,) logits."""
+        ptr = self._lib.llama_get_logits_ith(self._ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+
+    def generate(self, ids: list[int], media_index: list[int], keys: list, media: Any, options: SamplingOptions,
+                 cancel: threading.Event | None = None) -> "LlamaStream":
+        """A stream that answers the prompt, reusing the cached prefix that `keys` (one per position) share.
+
+        media: (M, H) soft tokens of every media position in prompt order (a tensor or array), or None.
+        """
+        reused = self._reuse(keys)
+        fed_media = None
+        if media is not None:
+            skip = sum(1 for b in media_index[:reused] if b >= 0)
+            media = media.detach().float().cpu().numpy() if hasattr(media, "detach") else np.asarray(media)
+            fed_media = media[skip:]
+        seen = [i for i, b in zip(ids, media_index) if b < 0]
+        return LlamaStream(options, self.eos_ids, self.detokenize, seen, cancel, llm=self, ids=ids,
+                           media_index=media_index, media=fed_media, keys=keys, reused=reused)
+
+
+@dataclass
+class LlamaStream(Decoding):
+    """Decoding through llama.cpp; afterwards the model's cache keys cover what was fed (prompt and answer)."""
+
+    llm: LlamaCppLLM = field(kw_only=True)
+    ids: list[int] = field(kw_only=True)
+    media_index: list[int] = field(kw_only=True)
+    media: np.ndarray | None = field(kw_only=True)
+    keys: list = field(kw_only=True)
+    reused: int = field(kw_only=True)
+    _fed: int = field(default=0, init=False)
+
+    def _prefill(self) -> np.ndarray:
+        logits = self.llm.feed(self.ids, self.media_index, self.media, self.reused)
+        self._fed = len(self.ids)
+        return logits
+
+    def _step(self, token: int) -> np.ndarray:
+        self.llm.feed_token(token, self._fed)
+        self._fed += 1
+        return self.llm.logits()
+
+    def __iter__(self) -> Iterator[str]:
+        self.llm._keys = self.keys[: self.reused]  # a stream abandoned mid-prefill leaves only what is certain
+        try:
+            yield from super().__iter__()
+        finally:
+            self.llm._keys = (self.keys + self.tokens)[: self._fed or self.reused]

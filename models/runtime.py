@@ -1,0 +1,80 @@
+"""Which decoder runtime runs the LLM, and the one interface both give the engine.
+
+llama.cpp runs a GGUF as shipped (mmap, quantized CPU kernels, no torch); torch runs transformers weights (GPUs,
+training, hub or local transformers models). Both answer generate() with a models.sampling.Decoding stream.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Container, Protocol
+
+from models.sampling import Decoding, SamplingOptions
+from models.weights import BUNDLED, canonical, resolve, resolve_gguf
+
+if TYPE_CHECKING:
+    from models.device import Placement
+
+RUNTIMES = ("auto", "llama.cpp", "torch")
+
+
+class Decoder(Protocol):
+    """A loaded decoder LLM on some runtime, with one KV cache reused across turns (not reentrant)."""
+
+    name: str
+    hidden_size: int  # the width adapters must produce
+    context_length: int
+    eos_ids: Container[int]
+    placement: "Placement | None"  # the torch runtime's device and dtype; None for llama.cpp (CPU, fp32 inputs)
+
+    def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]: ...
+
+    def generate(self, ids: list[int], media_index: list[int], keys: list, media: Any, options: SamplingOptions,
+                 cancel: threading.Event | None = None) -> Decoding: ...
+
+    def detokenize(self, tokens: list[int]) -> str: ...
+
+    def vocab(self) -> Any: ...
+
+    def reset(self) -> None: ...
+
+
+def cuda_present() -> bool:
+    """Whether an NVIDIA GPU driver is loaded, known without importing torch (torch confirms it when it loads)."""
+    return Path("/proc/driver/nvidia/gpus").is_dir() and any(Path("/proc/driver/nvidia/gpus").iterdir())
+
+
+def choose_runtime(llm: str, runtime: str, device: str) -> str:
+    """ "llama.cpp" or "torch" for a model name. auto: llama.cpp for a bundled or local GGUF unless a GPU will run
+    the model (device cuda, or auto with a GPU present); torch for everything else (hub ids, transformers dirs)."""
+    if runtime != "auto":
+        return runtime
+    gguf = canonical(llm) in BUNDLED or llm.endswith(".gguf")
+    gpu = device == "cuda" or (device == "auto" and cuda_present())
+    return "llama.cpp" if gguf and not gpu else "torch"
+
+
+def load_decoder(config, placement: Callable[[], "Placement"]) -> Decoder:
+    """The decoder LLM that config (an assistant EngineConfig) names, on the runtime it asks for."""
+    if choose_runtime(config.llm, config.runtime, config.device) == "llama.cpp":
+        from models.llama_cpp_runtime import LlamaCppLLM
+
+        path = resolve_gguf(config.llm)
+        return LlamaCppLLM(llm_name(config.llm), path, threads=config.threads)
+    from models.generation import TorchLLM
+    from models.llm import LLM
+
+    r = resolve(config.llm, "llm")
+    return TorchLLM(LLM.load(r.name, r.path, placement(), int8=config.quantize == "int8"))
+
+
+
+def llm_name(name: str) -> str:
+    """The name an LLM setting stands for, as adapters are keyed: a tier's model, a local path's file or folder name
+    (without .gguf), else the name itself (bundled or hub)."""
+    name = canonical(name)
+    if name in BUNDLED:
+        return name
+    local = Path(name).expanduser()
+    return (local.stem if local.suffix == ".gguf" else local.name) if local.exists() else name
