@@ -7,11 +7,12 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, Event, FilePart, ImagePart, Message,
                                     TextPart, Timings, TokenDelta, Transcript)
+from assistant.documents import IMAGE_SUFFIXES
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
@@ -19,7 +20,7 @@ from models.chat import position_keys
 from models.device import DEVICES, Placement, choose_placement
 from models.runtime import RUNTIMES, Decoder, llm_name, load_decoder
 from models.sampling import SamplingOptions
-from models.weights import DEFAULTS, MissingWeightsError, canonical, resolve
+from models.weights import DEFAULTS, TIERS, MissingWeightsError, canonical, resolve
 
 if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp imports no torch, whisper or vision
     import torch
@@ -116,7 +117,8 @@ class Engine:
         self.progress = progress or (lambda msg: None)
         self._placement: Placement | None = None
         self.load_seconds: dict[str, float] = {}
-        self._llm: Decoder | None = None
+        self._decoders: dict[str, Decoder] = {}  # LLM setting -> loaded decoder
+        self._reader: Decoder | None = None  # the LLM answering the current question (see reader_for)
         self._speech: SpeechEncoder | None = None
         self._transcriber: Transcriber | None = None
         self._vision: VisionEncoder | None = None
@@ -148,10 +150,26 @@ class Engine:
 
     @property
     def llm(self) -> Decoder:
-        """The decoder LLM on its runtime (loaded on first use)."""
-        if self._llm is None:
-            self._llm = self._timed("llm", lambda: load_decoder(self.config, lambda: self.placement))
-        return self._llm
+        """The configured decoder LLM on its runtime (loaded on first use)."""
+        return self._decoder(self.config.llm)
+
+    def _decoder(self, name: str) -> Decoder:
+        if name not in self._decoders:
+            config = replace(self.config, llm=name)
+            self._decoders[name] = self._timed("llm", lambda: load_decoder(config, lambda: self.placement))
+        return self._decoders[name]
+
+    def reader_for(self, conversation: list[Message], native_voice: bool) -> Decoder:
+        """The LLM that answers: the configured one, unless the conversation holds media (an image, native voice)
+        it has no trained adapter for while the fast tier has one. Adapters are trained per LLM; until the default
+        tier has its own, its media questions go to the fast tier rather than failing."""
+        needs = {"image" for m in conversation for p in m.parts if isinstance(p, ImagePart)
+                 or (isinstance(p, FilePart) and p.path.suffix.lower() in IMAGE_SUFFIXES)}
+        needs |= {"speech" for m in conversation for p in m.parts if isinstance(p, AudioPart) and native_voice}
+        fast = TIERS["fast"]
+        if all(self._installed(m, self.config.llm) for m in needs) or not all(self._installed(m, fast) for m in needs):
+            return self.llm
+        return self._decoder(fast)
 
     @property
     def speech(self) -> SpeechEncoder:
@@ -188,28 +206,33 @@ class Engine:
         return self._vision
 
     def adapter(self, modality: str) -> Projector:
-        """The trained projector for image or speech, refused with a clear message if missing or mismatched."""
-        if modality not in self._adapters:
+        """The trained projector for image or speech into the answering LLM, refused with a clear message if missing
+        or mismatched."""
+        llm = self._reader or self.llm
+        if (modality, llm.name) not in self._adapters:
             encoder = self.vision if modality == "image" else self.speech
             override = self.config.image_adapter if modality == "image" else self.config.speech_adapter
-            directory = adapter_dir(modality, encoder.name, self.llm.name, override)
+            directory = adapter_dir(modality, encoder.name, llm.name, override)
             if not (directory / "config.json").exists():
                 what = "image questions need an image" if modality == "image" else "native voice needs a speech"
                 hint = "" if modality == "image" else "; use --voice-mode cascade"
-                raise UserInputError(f"{what} adapter for {encoder.name} -> {self.llm.name}; "
+                raise UserInputError(f"{what} adapter for {encoder.name} -> {llm.name}; "
                                      f"none is installed at {directory}{hint}")
             from models.adapters import load_adapter
 
-            proj = load_adapter(directory, encoder.name, self.llm.name, encoder.dim, self.llm.hidden_size,
-                                vocab=self.llm.vocab)
-            self._adapters[modality] = proj.to(self.placement.device, self.placement.dtype)
-        return self._adapters[modality]
+            proj = load_adapter(directory, encoder.name, llm.name, encoder.dim, llm.hidden_size, vocab=llm.vocab)
+            self._adapters[(modality, llm.name)] = proj.to(self.placement.device, self.placement.dtype)
+        return self._adapters[(modality, llm.name)]
 
     def has_adapter(self, modality: str) -> bool:
-        """Whether an adapter for the configured models is installed (does not load encoders)."""
+        """Whether this engine can read the modality natively: an adapter into the configured LLM, or into the fast
+        tier it falls back to, is installed (does not load encoders)."""
+        return self._installed(modality, self.config.llm) or self._installed(modality, TIERS["fast"])
+
+    def _installed(self, modality: str, llm: str) -> bool:
         encoder = self.config.vision if modality == "image" else self.config.whisper
         override = self.config.image_adapter if modality == "image" else self.config.speech_adapter
-        return (adapter_dir(modality, encoder, llm_name(self.config.llm), override) / "config.json").exists()
+        return (adapter_dir(modality, encoder, llm_name(llm), override) / "config.json").exists()
 
     def preload(self, speech: bool = False, vision: bool = False) -> None:
         """Load models now (front ends call this at start-up) instead of on the first question that needs them."""
@@ -221,6 +244,8 @@ class Engine:
 
     def reset_cache(self) -> None:
         """Forget the cached prompt prefix and media encodings (the next answer starts cold)."""
+        for decoder in self._decoders.values():
+            decoder.reset()
         self._media.clear()
 
     # ---- media ----------------------------------------------------------------------------------------
@@ -232,7 +257,7 @@ class Engine:
     def image_tokens(self, part: ImagePart) -> MediaBlock:
         """Soft tokens (N, H) for an image."""
         data = read_bytes(part.source)
-        key = "img:" + _digest(data)
+        key = f"img:{(self._reader or self.llm).name}:{_digest(data)}"  # soft tokens differ per adapter
         def compute():
             image = load_image(part.source)  # bad input is reported before a missing adapter
             return self.adapter("image")(self.vision.encode([image]))[0]
@@ -241,7 +266,7 @@ class Engine:
     def speech_tokens(self, part: AudioPart) -> MediaBlock:
         """Soft tokens (N, H) for a recording through the speech adapter."""
         data = read_bytes(part.source)
-        key = "wav:" + _digest(data)
+        key = f"wav:{(self._reader or self.llm).name}:{_digest(data)}"
         def compute():
             audio = load_audio(part.source)
             return self.adapter("speech")(self.speech.encode(audio))[0]
@@ -301,6 +326,7 @@ class Engine:
     def transcribe_with_adapter(self, source) -> str:
         """Transcription by the LLM from speech-adapter tokens (the adapter's alignment objective)."""
         convo = [Message("user", (AudioPart(source), TextPart(TRANSCRIBE_PROMPT)))]  # as the adapter was trained
+        self._reader = self.reader_for(convo, native_voice=True)
         prompt = build_prompt(convo, "", self.image_tokens, self.speech_tokens,
                               lambda p: self.transcribe_audio(p.source), native_voice=True)
         return "".join(e.text for e in self._generate(prompt, SamplingOptions(temperature=0), None, time.perf_counter())
@@ -321,6 +347,7 @@ class Engine:
             yield Error("the conversation must end with a user message")
             return
         try:
+            self._reader = self.reader_for(conversation, voice_mode == "native")
             prompt = build_prompt(conversation, self.config.system_prompt, self.image_tokens, self.speech_tokens,
                                   lambda p: self.transcribe_audio(p.source), native_voice=voice_mode == "native",
                                   document=self.document)
@@ -338,7 +365,7 @@ class Engine:
             yield Error(f"internal error: {type(e).__name__}: {e}", ErrorKind.INTERNAL)
 
     def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
-        llm = self.llm
+        llm = self._reader or self.llm
         ids, media_index = llm.prompt_ids(prompt.messages, [b.embeds.shape[0] for b in prompt.media])
         max_ctx = llm.context_length
         if len(ids) + options.max_new_tokens > max_ctx:
@@ -364,8 +391,9 @@ class Engine:
         yield Done("".join(answer), stream.finish_reason or "stop", Timings(
             ttft_ms=round(((first or end) - start) * 1000, 1), total_ms=round((end - start) * 1000, 1), tokens=n,
             tokens_per_s=round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else 0.0, prompt_tokens=len(ids),
-            reused_prompt_tokens=reused), self.model_names(), tuple(prompt.sources))
+            reused_prompt_tokens=reused), self.model_names(llm), tuple(prompt.sources))
 
-    def model_names(self) -> dict:
-        """The models in use, by role."""
-        return {"llm": canonical(self.config.llm), "whisper": self.config.whisper, "vision": self.config.vision}
+    def model_names(self, llm: Decoder | None = None) -> dict:
+        """The models in use, by role (`llm`: the one that answered, when it was not the configured one)."""
+        answered = llm.name if llm is not None and llm is not self.llm else canonical(self.config.llm)
+        return {"llm": answered, "whisper": self.config.whisper, "vision": self.config.vision}

@@ -162,6 +162,20 @@ class LlamaCppLLM:
         """(ids, media_index) of chat-templated messages with media slots expanded (see models.chat)."""
         return chat_prompt_ids(self.chat_tokenizer, messages, media_lengths)
 
+    @cached_property
+    def _vocab_embeddings(self):
+        import torch
+        from gguf import GGUFReader
+        from gguf.quants import dequantize
+
+        tensor = next(t for t in GGUFReader(self.path).tensors if t.name == "token_embd.weight")
+        rows = dequantize(tensor.data, tensor.tensor_type).reshape(-1, self.hidden_size)  # (V, H)
+        return torch.from_numpy(rows.astype(np.float32))
+
+    def vocab(self):
+        """(V, H) input embeddings, dequantized from the GGUF once (a CTC speech adapter scores against them)."""
+        return self._vocab_embeddings
+
     # ---- decoding -------------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget the KV cache (the next answer starts cold)."""

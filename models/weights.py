@@ -68,7 +68,7 @@ BUNDLED: dict[str, Bundled] = {
         ("models/efficientnet-lite0-57934424.pth",),
     ),
 }
-DEFAULTS = {"whisper": "whisper-base", "llm": "smollm2-135m-instruct", "vision": "efficientnet-lite0"}
+DEFAULTS = {"whisper": "whisper-base", "llm": "qwen2.5-coder-1.5b-instruct", "vision": "efficientnet-lite0"}
 # LLM tiers, accepted wherever an LLM name is. The other bundled LLMs (qwen2.5-coder-0.5b-instruct) install the same
 # way by name. Licences and provenance of every bundled LLM: models/licenses/NOTICE.
 TIERS = {"fast": "smollm2-135m-instruct", "quality": "qwen2.5-coder-1.5b-instruct"}
