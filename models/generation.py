@@ -75,6 +75,10 @@ class TorchLLM:
         """(V, H) input embeddings (a CTC speech adapter scores against them)."""
         return self.llm.model.get_input_embeddings().weight
 
+    def tokenize(self, text: str, special: bool) -> list[int]:
+        """Token ids of text; special=False keeps control-token strings ("<|im_end|>") plain text."""
+        return self.llm.chat_tokenizer.encode_template(text) if special else self.llm.text_ids(text)
+
     def detokenize(self, tokens: list[int]) -> str:
         """Text of tokens, control tokens left out."""
         return self.llm.tokenizer.decode(tokens, skip_special_tokens=True)

@@ -147,10 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     """Print the table (or one JSON object)."""
     parser = Parser(prog="python -m tools.bench", description="measure load time, first-token latency and decode speed")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--compare", action="store_true",
+                        help="the runtimes and tiers side by side (tools.bench_runtimes), as a Markdown table")
     add_dataclass_flags(parser, EngineConfig)
     args = parser.parse_args(argv)
 
     def bench() -> int:
+        if args.compare:
+            from tools.bench_runtimes import compare, markdown
+
+            rows = compare(from_flags(EngineConfig, args))
+            print(json.dumps(rows) if args.json else markdown(rows))
+            return 0
         results = run_bench(from_flags(EngineConfig, args))
         print(json.dumps(results) if args.json else format_table(results))
         return 0

@@ -1,0 +1,119 @@
+"""`python -m tools.bench --compare`: the decoder runtimes and model tiers side by side, on this machine, in one run.
+
+For each (LLM, runtime) row: load time, first token of a short question, prefill of a ~310-token prompt, decode
+speed over a long answer (greedy, cold caches, median of `repeats`), resident memory added by loading, and the wall
+time of a cold `python -m assistant ask` process. The README's performance table is this command's output.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+
+from assistant.conversation import Done, Error, Message
+from assistant.engine import Engine, EngineConfig
+from models.sampling import SamplingOptions
+from models.weights import MissingWeightsError
+
+SHORT_QUESTION = "What is the capital of Australia?"
+LONG_ANSWER = "Write a 300-word story about a lighthouse keeper who finds a message in a bottle."
+# About 310 tokens of prompt (the issue's measurement): a paragraph repeated, then a question about it.
+PARAGRAPH = ("The lighthouse stood on a rock at the edge of the bay. Every evening the keeper climbed its stairs, "
+             "trimmed the wick, wound the clockwork that turned the lens, and wrote the weather in a log book. ")
+LONG_PROMPT = PARAGRAPH * 8 + "In one sentence: what did the keeper do every evening?"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One configuration to measure."""
+
+    label: str
+    llm: str
+    runtime: str
+    quantize: str = "none"
+
+
+ROWS = (
+    Row("fast, llama.cpp (Q4_1 GGUF)", "fast", "llama.cpp"),
+    Row("fast, torch fp32", "fast", "torch"),
+    Row("fast, torch int8", "fast", "torch", "int8"),
+    Row("qwen2.5-coder-0.5b, llama.cpp", "qwen2.5-coder-0.5b-instruct", "llama.cpp"),
+    Row("quality (default), llama.cpp (Q4_K_M)", "quality", "llama.cpp"),
+)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def _answer(engine: Engine, text: str, max_new_tokens: int) -> Done:
+    engine.reset_cache()
+    opts = SamplingOptions(temperature=0, max_new_tokens=max_new_tokens)
+    last = [e for e in engine.respond([Message.user(text)], opts) if isinstance(e, (Done, Error))][-1]
+    if isinstance(last, Error):
+        raise RuntimeError(last.message)
+    return last
+
+
+def cold_ask_s(row: Row, question: str = "hi", max_new_tokens: int = 16) -> float:
+    """Wall time of a fresh `python -m assistant ask` process answering a short question."""
+    cmd = [sys.executable, "-m", "assistant", "ask", question, "--llm", row.llm, "--runtime", row.runtime,
+           "--quantize", row.quantize, "--max-new-tokens", str(max_new_tokens), "--temperature", "0"]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return time.perf_counter() - start
+
+
+def measure(row: Row, config: EngineConfig, repeats: int = 3) -> dict:
+    """The numbers of one row (raises MissingWeightsError when its model is not installed)."""
+    before = _rss_mb()
+    engine = Engine(replace(config, llm=row.llm, runtime=row.runtime, quantize=row.quantize))
+    engine.llm
+    out = {"row": row.label, "load_s": round(engine.load_seconds["llm"], 2)}
+    out["rss_mb"] = round(_rss_mb() - before)
+    _answer(engine, "Hello", 8)  # warm-up
+    runs = [_answer(engine, SHORT_QUESTION, 32) for _ in range(repeats)]
+    out["short_ttft_ms"] = statistics.median(d.timings.ttft_ms for d in runs)
+    runs = [_answer(engine, LONG_PROMPT, 8) for _ in range(repeats)]
+    out["prompt_tokens"] = runs[0].timings.prompt_tokens
+    out["prefill_ms"] = statistics.median(d.timings.ttft_ms for d in runs)
+    runs = [_answer(engine, LONG_ANSWER, 128) for _ in range(repeats)]
+    out["decode_tok_s"] = statistics.median(d.timings.tokens_per_s for d in runs)
+    out["decode_tokens"] = runs[0].timings.tokens
+    out["cold_ask_s"] = round(statistics.median(cold_ask_s(row) for _ in range(repeats)), 2)
+    return out
+
+
+def compare(config: EngineConfig, rows: tuple[Row, ...] = ROWS, repeats: int = 3) -> list[dict]:
+    """Measure every row whose model is installed; a missing one is reported, not fatal."""
+    results = []
+    for row in rows:
+        try:
+            results.append(measure(row, config, repeats))
+        except MissingWeightsError as e:
+            results.append({"row": row.label, "missing": str(e)})
+        print(f"[bench] {results[-1]}", file=sys.stderr, flush=True)
+    return results
+
+
+def markdown(results: list[dict]) -> str:
+    """The README's table."""
+    head = ("| runtime, model | load s | first token, short question (ms) | prefill ~310 tokens (ms) | decode tok/s "
+            "| RSS MB | cold `ask` s |\n|---|---|---|---|---|---|---|")
+    lines = [head]
+    for r in results:
+        if "missing" in r:
+            lines.append(f"| {r['row']} | not installed | | | | | |")
+            continue
+        lines.append(f"| {r['row']} | {r['load_s']} | {r['short_ttft_ms']:.0f} | {r['prefill_ms']:.0f} "
+                     f"({r['prompt_tokens']} tokens) | {r['decode_tok_s']} | {r['rss_mb']} | {r['cold_ask_s']} |")
+    cpu = platform.processor() or platform.machine()
+    lines.append(f"\n{cpu}, {os.cpu_count()} cores; greedy, cold caches, median of 3; "
+                 f"load average {os.getloadavg()[0]:.2f} at the end.")
+    return "\n".join(lines)
