@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
-from models.weights import BUNDLED
+from models.weights import BUNDLED, TIERS
 from ui.i18n import LANGUAGES
 from ui.recorder import microphones
 
@@ -75,7 +75,9 @@ class SettingsDialog(QDialog):
         engine = settings.engine
         models = QWidget()
         form = QFormLayout(models)
-        self.llm = _combo(bundled("llm"), engine.llm, editable=True)
+        tiers = [("fast", self.tr("Fast")), ("quality", self.tr("Quality"))]
+        self.llm = _combo([(t, f"{label} ({TIERS[t]})") for t, label in tiers] + bundled("llm"), engine.llm,
+                          editable=True)
         self.whisper = _combo(bundled("whisper"), engine.whisper, editable=True)
         self.vision = _combo(bundled("vision"), engine.vision, editable=True)
         for box in (self.llm, self.whisper, self.vision):
@@ -84,10 +86,14 @@ class SettingsDialog(QDialog):
                              engine.device)
         self.quantize = _combo([("none", self.tr("Full precision")), ("int8", self.tr("int8 (faster on CPU)"))],
                                engine.quantize)
+        self.runtime = _combo([("auto", self.tr("Automatic")), ("llama.cpp", "llama.cpp"), ("torch", "PyTorch")],
+                              engine.runtime)
+        self.runtime.setToolTip(self.tr("Automatic: llama.cpp for the bundled models on the CPU, PyTorch on a GPU"))
         form.addRow(self.tr("Language model"), self.llm)
         form.addRow(self.tr("Speech model"), self.whisper)
         form.addRow(self.tr("Vision model"), self.vision)
         form.addRow(self.tr("Device"), self.device)
+        form.addRow(self.tr("Runtime"), self.runtime)
         form.addRow(self.tr("Precision"), self.quantize)
         self.remote_url = QLineEdit(engine.remote_url)
         self.remote_url.setPlaceholderText(self.tr("empty: answer with the local models; or e.g. http://gpu-box:8000/v1"))
@@ -227,7 +233,7 @@ class SettingsDialog(QDialog):
         names = {t.name for t in self.templates}
         engine = dataclasses.replace(
             self.original.engine, llm=_value(self.llm), whisper=_value(self.whisper), vision=_value(self.vision),
-            device=_value(self.device), quantize=_value(self.quantize), max_file_mb=self.max_file_mb.value(),
+            device=_value(self.device), runtime=_value(self.runtime), quantize=_value(self.quantize), max_file_mb=self.max_file_mb.value(),
             max_pdf_pages=self.max_pdf_pages.value(), remote_url=self.remote_url.text().strip(),
             remote_model=self.remote_model.text().strip(), remote_key=self.remote_key.text().strip())
         return dataclasses.replace(
