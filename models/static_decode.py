@@ -8,6 +8,7 @@ A static cache keeps every tensor address fixed, which is what lets one graph re
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 import torch
@@ -46,7 +47,10 @@ class StaticKV:
         self.model = model
         self.context_length = context_length
         self.device = model.get_input_embeddings().weight.device
-        self.graphs = graphs and self.device.type == "cuda"
+        # A graph replays the write position it recorded unless that position is an input: capture only when the
+        # forward takes cache_position (a transformers version that counts positions inside the cache would not).
+        takes_position = "cache_position" in inspect.signature(model.forward).parameters
+        self.graphs = graphs and self.device.type == "cuda" and takes_position
         self.cache: StaticCache | None = None
         self.capacity = 0
         self.length = 0
