@@ -8,6 +8,9 @@ that pays graph capture or compilation), and how many leading tokens agree with 
 Runs on a CPU too (graphs are skipped there). --weights random builds the model's exact shape with random weights:
 the speed is the same, and a GPU machine that has no converted weights can run it (see /work/shared/GPU.md). The end
 of sequence is ignored, so every run decodes exactly --tokens tokens.
+
+On a lent GPU machine (torch and transformers are installed there; nothing else is needed), one call:
+    python3 -m tools.gpu_decode_bench --weights random --json $OUT/gpu_decode.json 2>&1 | tee $OUT/gpu_decode.txt
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import platform
 import statistics
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -55,6 +60,14 @@ class Row:
     agree: int  # leading tokens equal to the dynamic path's (bf16 kernels differ: near-ties may part early)
     agree_static: int  # leading tokens equal to the eager static path's (a graph replays the same kernels)
     runs: list[float]
+    error: str = ""  # a path that failed is reported, and the others still run
+
+    def line(self, before: float) -> str:
+        """The row as the table prints it (before: the dynamic path's tok/s)."""
+        if self.error:
+            return f"  {self.path:46} failed: {self.error}"
+        return (f"  {self.path:46} {self.prefill_ms:>10} {self.tok_s:>8} {self.tok_s / before:>8.2f} {self.agree:>5} "
+                f"{self.agree_static:>7}  {self.runs}")
 
 
 def load(name: str, weights: str, placement) -> tuple[PreTrainedModel, str]:
@@ -114,8 +127,9 @@ def _hf_generate(model: PreTrainedModel, ids: list[int], n: int) -> tuple[float,
     return (first - start) * 1000, (n - 1) / (end - first), out[0, len(ids) :].tolist()
 
 
-def bench_model(model: PreTrainedModel, ids: list[int], n: int, repeats: int) -> list[Row]:
-    """Every path on one model and prompt: one warm-up each, then the median of `repeats`."""
+def bench_model(model: PreTrainedModel, ids: list[int], n: int, repeats: int) -> Iterator[Row]:
+    """Every path on one model and prompt, one row as each finishes: one warm-up each, then the median of
+    `repeats`."""
     opts = SamplingOptions(temperature=0, max_new_tokens=n, repetition_penalty=1.0)
     embeds = model.get_input_embeddings()(torch.tensor([ids], device=model.device)).detach()  # (1, L, H)
     common = (opts, set(), lambda toks: "x" * len(toks), list(ids), None)  # never stops early; trivial detokenizer
@@ -136,15 +150,18 @@ def bench_model(model: PreTrainedModel, ids: list[int], n: int, repeats: int) ->
     if model.device.type == "cuda":
         paths["static cache + CUDA graph (TorchLLM on GPU)"] = static_path(True)
     paths["HF generate(), static cache"] = lambda: _hf_generate(model, ids, n)
-    rows, tokens = [], []
+    tokens: list[list[int]] = []
     for name, run in paths.items():
-        run()  # warm-up: graph capture, torch.compile, allocator
-        results = [run() for _ in range(repeats)]
+        try:
+            run()  # warm-up: graph capture, torch.compile, allocator
+            results = [run() for _ in range(repeats)]
+        except Exception as e:  # noqa: BLE001 - one failing path must not hide the others' numbers
+            yield Row(name, 0.0, 0.0, 0, 0, [], f"{type(e).__name__}: {e}"[:300])
+            continue
         tokens.append(results[-1][2])
-        rows.append(Row(name, round(statistics.median(r[0] for r in results), 1),
-                        round(statistics.median(r[1] for r in results), 1), _agree(tokens[-1], tokens[0]),
-                        _agree(tokens[-1], tokens[1 if len(tokens) > 1 else 0]), [round(r[1], 1) for r in results]))
-    return rows
+        yield Row(name, round(statistics.median(r[0] for r in results), 1),
+                  round(statistics.median(r[1] for r in results), 1), _agree(tokens[-1], tokens[0]),
+                  _agree(tokens[-1], tokens[min(1, len(tokens) - 1)]), [round(r[1], 1) for r in results])
 
 
 def _agree(a: list[int], b: list[int]) -> int:
@@ -172,19 +189,17 @@ def main(argv: list[str] | None = None) -> None:
     for name in (ALIASES.get(n, n) for n in args.llm):
         model, source = load(name, args.weights, placement)
         ids = np.random.default_rng(0).integers(100, model.config.vocab_size, args.prompt_tokens).tolist()
-        rows = bench_model(model, ids, args.tokens, args.repeats)
         print(f"\n{name}: {source}")
         print(f"  {'path':46} {'prefill ms':>10} {'tok/s':>8} {'x before':>8} {'=dyn':>5} {'=static':>7}  runs")
-        for r in rows:
-            print(f"  {r.path:46} {r.prefill_ms:>10} {r.tok_s:>8} {r.tok_s / rows[0].tok_s:>8.2f} {r.agree:>5} "
-                  f"{r.agree_static:>7}  {r.runs}")
-        report["models"][name] = {"weights": source, "rows": [asdict(r) for r in rows]}
+        rows = report["models"].setdefault(name, {"weights": source, "rows": []})["rows"]
+        for row in bench_model(model, ids, args.tokens, args.repeats):
+            rows.append(asdict(row))
+            print(row.line(rows[0]["tok_s"] or float("nan")), flush=True)
+            if args.json:  # after every row: a run cut off by its time limit still leaves what it measured
+                Path(args.json).write_text(json.dumps(report, indent=1))
         del model
         if placement.device.type == "cuda":
             torch.cuda.empty_cache()
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":
