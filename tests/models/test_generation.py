@@ -111,3 +111,87 @@ def test_safe_length_holds_back_partial_stops_and_broken_characters():
     assert safe_length("hello wor", ("world",)) == len("hello ")
     assert safe_length("abc\ufffd", ()) == 3
     assert safe_length("plain", ("zzz",)) == 5
+
+
+def _turns(runtime, prompts, opts=GREEDY):
+    """Greedy answers of one TorchLLM to prompts in order (each may share a prefix with the last), with the
+    prefix each reused."""
+    out = []
+    for ids in prompts:
+        s = runtime.generate(ids, [-1] * len(ids), list(ids), None, opts)
+        list(s)
+        out.append((s.tokens, s.reused))
+    return out
+
+
+def _conversation(first_answer):
+    """A first prompt, a follow-up that extends it (prefix reuse past the answer, long enough to regrow a small
+    static cache), and one that shares only 3 positions (the cache is cropped back)."""
+    first = [5, 9, 12, 7, 3]
+    return [first, first + first_answer + [4, 6, 8, 10, 11, 13, 14, 15, 16, 17], first[:3] + [10, 11]]
+
+
+@pytest.fixture(scope="module")
+def tiny_llm(tiny_llm_dir):
+    from models.device import Placement
+    from models.llm import LLM
+
+    return LLM.load("tiny", tiny_llm_dir, Placement(torch.device("cpu"), torch.float32))
+
+
+def test_static_cache_decodes_the_same_tokens_as_the_dynamic_one_across_turns(tiny_llm, monkeypatch):
+    from models import static_decode
+    from models.generation import StaticTorchStream, TorchLLM, TorchStream
+
+    monkeypatch.setattr(static_decode, "MIN_CAPACITY", 1)  # the second turn must regrow the cache
+    dynamic, static = TorchLLM(tiny_llm), TorchLLM(tiny_llm, static=True, graphs=False)
+    assert dynamic._static is None  # the CPU default stays on the DynamicCache
+    first = _turns(dynamic, [[5, 9, 12, 7, 3]])[0][0]
+    dynamic.reset()
+    prompts = _conversation(first)
+    expected, got = _turns(dynamic, prompts), _turns(static, prompts)
+    assert got == expected
+    assert [r for _, r in got] == [0, len(prompts[0]) + len(first) - 1, 3]  # the prefix was reused, then cropped
+    assert static._static.capacity == 64 and static._static.graphs is False  # regrown from 32, no graphs on CPU
+    assert isinstance(static.generate([1, 2], [-1, -1], [1, 2], None, GREEDY), StaticTorchStream)
+    assert isinstance(dynamic.generate([1, 2], [-1, -1], [1, 2], None, GREEDY), TorchStream)
+
+
+def test_static_cache_crop_forgets_what_followed_the_prefix(tiny_llm):
+    from models.generation import TorchLLM
+
+    static = TorchLLM(tiny_llm, static=True, graphs=False)
+    _turns(static, [[5, 9, 12, 7, 3]])
+    kv = static._static
+    held = kv.length
+    kv.crop(2)
+    layer = kv.cache.layers[0]
+    assert held > 2 and kv.length == 2
+    assert not layer.keys[:, :, 2:].any() and layer.keys[:, :, :2].any()
+    static.reset()
+    assert kv.length == 0 and static._keys == []
+    assert _turns(static, [[5, 9]])[0][1] == 0  # nothing reused after a reset
+
+
+def test_capacity_is_a_power_of_two_within_the_context():
+    from models.static_decode import MIN_CAPACITY, capacity_for
+
+    assert capacity_for(10, 8192) == MIN_CAPACITY
+    assert capacity_for(MIN_CAPACITY + 1, 8192) == 2 * MIN_CAPACITY
+    assert capacity_for(5000, 8192) == 8192 and capacity_for(5000, 6000) == 6000
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graph_replay_decodes_the_same_tokens_as_eager(tiny_llm_dir):
+    from models.device import Placement
+    from models.generation import TorchLLM
+    from models.llm import LLM
+
+    llm = LLM.load("tiny", tiny_llm_dir, Placement(torch.device("cuda"), torch.float32))
+    eager, graphed = TorchLLM(llm, graphs=False), TorchLLM(llm)
+    assert graphed._static is not None and graphed._static.graphs
+    first = _turns(eager, [[5, 9, 12, 7, 3]])[0][0]
+    eager.reset()
+    prompts = _conversation(first)
+    assert _turns(graphed, prompts) == _turns(eager, prompts)
+    assert graphed._static._graph is not None  # the steps really were replayed
