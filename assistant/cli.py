@@ -37,8 +37,9 @@ def port(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line contract (see README)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command-line contract (see README). Given the command about to run, the serve flags are left out of the
+    others: they come from the server's config, and importing the server loads the web stack (~70 ms of a cold ask)."""
     parser = Parser(prog="python -m assistant", description="Local multimodal assistant")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -73,10 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--voice-mode", choices=("cascade", "native"), default="cascade",
                        help="how input_audio parts are heard")
     add_dataclass_flags(serve, EngineConfig)
-    from assistant.server import ServerConfig  # the server's limits: --max-queue, --header-timeout, ...
+    if command in (None, "serve"):
+        from assistant.server import ServerConfig  # the server's limits: --max-queue, --header-timeout, ...
 
-    add_dataclass_flags(serve, ServerConfig)
+        add_dataclass_flags(serve, ServerConfig)
     return parser
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The subcommand argv names (its first word that is not an option), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def answer_once(engine: Engine, message: Message, opts: SamplingOptions, voice_mode: str,
@@ -255,7 +262,8 @@ def cmd_serve(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(command_word(argv)).parse_args(argv)
     commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models, "install": cmd_install,
                 "serve": cmd_serve}
     return run_command(lambda: commands[args.command](args))

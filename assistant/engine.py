@@ -15,6 +15,7 @@ from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, 
 from assistant.documents import IMAGE_SUFFIXES
 from assistant.media import UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
+from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
 from models.chat import position_keys
 from models.device import DEVICES, Placement, choose_placement
@@ -237,7 +238,10 @@ class Engine:
     def preload(self, speech: bool = False, vision: bool = False) -> None:
         """Load models now (front ends call this at start-up) instead of on the first question that needs them."""
         self.llm
+        if speech or vision:  # their libraries load with the GIL released: a window's event loop keeps running
+            native_libs.preload("torch")
         if speech:
+            native_libs.preload("whisper")
             self.transcriber
         if vision:
             self.vision

@@ -80,3 +80,17 @@ def test_a_text_question_imports_no_speech_or_vision_stack(llm_flag):
                           cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_only_serve_and_help_build_the_server_flags():
+    from assistant.cli import command_word
+
+    assert command_word(["ask", "--json", "hi"]) == "ask" and command_word(["--help"]) is None
+    assert command_word([]) is None
+    ask_only = build_parser("ask")
+    assert ask_only.parse_args(["ask", "hi"]).text == "hi"
+    serve = ["serve", "--max-queue", "3"]
+    assert build_parser("serve").parse_args(serve).max_queue == 3
+    assert build_parser().parse_args(serve).max_queue == 3  # no command known: the whole contract
+    with pytest.raises(SystemExit):
+        ask_only.parse_args(serve)  # a parser built for ask does not know the serve flags

@@ -506,3 +506,23 @@ def test_the_api_server_starts_and_stops_from_settings(make_window, qtbot, fake)
     qtbot.waitUntil(lambda: not w.api_url, timeout=10_000)
     with pytest.raises((openai.APIConnectionError, openai.InternalServerError)):
         client.models.list()
+
+
+def test_loading_pauses_the_garbage_collector_and_freezes_what_it_made():
+    import gc
+
+    from ui.worker import collector_paused
+
+    frozen = gc.get_freeze_count()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            kept = [[] for _ in range(100)]
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(kept)
+        gc.disable()  # a collector someone else turned off stays off
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
