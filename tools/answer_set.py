@@ -2,12 +2,15 @@
 
 Each accepted pattern is a regex matched case-insensitively anywhere in the answer, written so a correct but wordy
 answer passes and a wrong one fails; `sample` is a correct answer the pattern must accept (the tests check it).
+Where a wrong value of the same kind is easy to state beside the right one (another year, another number from the
+same table), `rejected` names it and whichever comes first in the answer decides: "In 2019 ... 1945" is wrong.
 Written before any model was run on them, and kept clear of the speech adapter's training sentences
 (models/data/speech_data.py: the capitals of France, Japan, Italy, Germany, Spain, England, its country list, ...).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -19,10 +22,21 @@ class Question:
     text: str
     accepted: tuple[str, ...]
     sample: str
+    rejected: tuple[str, ...] = ()
 
 
-def _q(topic: str, text: str, accepted: str | tuple[str, ...], sample: str) -> Question:
-    return Question(topic, text, (accepted,) if isinstance(accepted, str) else accepted, sample)
+def _q(topic: str, text: str, accepted: str | tuple[str, ...], sample: str, rejected: tuple[str, ...] = ()) -> Question:
+    return Question(topic, text, (accepted,) if isinstance(accepted, str) else accepted, sample, rejected)
+
+
+def _other_years(*right: str) -> tuple[str, ...]:
+    """Any year from 1500 to 2099 but the right ones (a war's start year may stand beside its end)."""
+    return (r"\b(?!" + "|".join(right) + r")(1[5-9]|20)\d\d\b",)
+
+
+def _other_values(right: str, values: list[str]) -> tuple[str, ...]:
+    """The table's other numbers (its prices and statistics) as rejected patterns, each whole."""
+    return tuple(r"(?<![\d.])" + re.escape(v) + r"(?![\d])" for v in values if v != right)
 
 
 TRIVIA = [
@@ -59,13 +73,14 @@ TRIVIA = [
     _q("arithmetic", "A shirt costs $20 and is on sale for 50% off. What is the sale price?",
        (r"\$\s?10(\.00)?(?![\d.])", r"(?<![\d.])10(\.00)? (us )?dollars", r"\bten dollars\b"),
        "50% of $20 is $10, so the sale price is $10."),
-    _q("history", "In which year did World War II end?", r"\b1945\b", "World War II ended in 1945."),
+    _q("history", "In which year did World War II end?", r"\b1945\b", "World War II lasted from 1939 to 1945.",
+       _other_years("1945", "1939")),
     _q("history", "Who was the first president of the United States?", r"\bwashington\b",
        "George Washington was the first president of the United States."),
     _q("history", "Who painted the Mona Lisa?", (r"\bleonardo\b", r"\bda vinci\b"),
        "The Mona Lisa was painted by Leonardo da Vinci."),
     _q("history", "In which year did people first land on the Moon?", r"\b1969\b",
-       "Apollo 11 landed on the Moon in July 1969."),
+       "Apollo 11 landed on the Moon in July 1969.", _other_years("1969")),
     _q("everyday", "How many sides does a triangle have?", (r"(?<![\d.])3(?!\d)", r"\bthree\b"),
        "A triangle has three sides."),
     _q("everyday", "What is a baby cat called?", r"\bkit(ten|ty|tens)\b", "A baby cat is called a kitten."),
@@ -97,13 +112,18 @@ plant pot,home,15.6
 umbrella,travel,19.95
 frying pan,kitchen,31.2
 """
-# Statistics of the price column above: 10 rows, smallest 3.25, largest 97.5, average 29.854 (table_facts: 29.85).
+# Statistics of the price column above: 10 rows, smallest 3.25, largest 97.5, average 29.854 (table_facts: 29.85),
+# total 298.5. An answer that states another of these first is wrong ("The lowest price is $29.85 ... 3.25").
+_PRICES = [line.rsplit(",", 1)[1] for line in TABLE_CSV.splitlines()[1:]] + ["29.85", "298.5"]
 TABLE = [
-    _q("table", "What is the highest price?", r"(?<![\d.])97\.50?(?!\d)", "The highest price is 97.5 (headphones)."),
-    _q("table", "What is the lowest price?", r"(?<![\d.])3\.25(?!\d)", "The lowest price is 3.25, for the notebook."),
+    _q("table", "What is the highest price?", r"(?<![\d.])97\.50?(?!\d)", "The highest price is 97.5 (headphones).",
+       _other_values("97.5", _PRICES)),
+    _q("table", "What is the lowest price?", r"(?<![\d.])3\.25(?!\d)", "The lowest price is 3.25, for the notebook.",
+       _other_values("3.25", _PRICES)),
     _q("table", "How many products are in the table?", (r"(?<![\d.])10(?![\d.])", r"\bten\b"),
        "The table lists 10 products."),
-    _q("table", "What is the average price?", r"(?<![\d.])29\.85", "The average price is 29.85."),
+    _q("table", "What is the average price?", r"(?<![\d.])29\.85", "The average price is 29.85, from a total of 298.5.",
+       _other_values("29.85", _PRICES)),
 ]
 
 # Twelve user turns of small talk and questions in one conversation; the last answers should still be English.

@@ -47,9 +47,17 @@ _OTHER = set("le la les des est et vous je une pour dans pas sont avec du au nou
              "très el los las es y para con una por del muy pero der das und ist nicht ein eine mit ich zu auch".split())
 
 
-def grade(answer: str, accepted: tuple[str, ...] | list[str]) -> bool:
-    """Whether any accepted regex matches the answer, case-insensitively, anywhere in it."""
-    return any(re.search(pattern, answer, re.IGNORECASE) for pattern in accepted)
+def _first(patterns, answer: str) -> int | None:
+    starts = [m.start() for m in (re.search(p, answer, re.IGNORECASE) for p in patterns) if m]
+    return min(starts) if starts else None
+
+
+def grade(answer: str, accepted: tuple[str, ...] | list[str], rejected: tuple[str, ...] | list[str] = ()) -> bool:
+    """Whether any accepted regex matches the answer, case-insensitively, anywhere in it, and no rejected regex
+    (a wrong value of the same kind) matches before it: the first value the answer states decides."""
+    right = _first(accepted, answer)
+    wrong = _first(rejected, answer)
+    return right is not None and (wrong is None or right <= wrong)
 
 
 def _is_hangul(ch: str) -> bool:
@@ -94,7 +102,7 @@ def _graded(engine: Backend, questions: list[Question], make: Callable[[Question
     rows = []
     for q in questions:
         answer = ask(engine, make(q), MAX_NEW_TOKENS[part])
-        row = {"question": q.text, "answer": answer, "passed": grade(answer, q.accepted)}
+        row = {"question": q.text, "answer": answer, "passed": grade(answer, q.accepted, q.rejected)}
         if part == "korean":
             row["fact"] = row["passed"]
             row["hangul_share"] = round(hangul_share(answer), 2)

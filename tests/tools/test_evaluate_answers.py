@@ -19,6 +19,17 @@ def test_grade_accepts_right_and_wordy_answers_and_refuses_wrong_ones():
     assert ev.grade("Kiev", (r"\bkyiv\b", r"\bkiev\b"))  # any accepted pattern will do
 
 
+def test_the_first_value_stated_decides():
+    lowest, war = ev.TABLE[1], next(q for q in ev.TRIVIA if "World War II" in q.text)
+    assert not ev.grade("The lowest price is $29.85. The highest was $12.4 with a minimum of 3.25.", lowest.accepted,
+                        lowest.rejected)
+    assert ev.grade("The lowest price is 3.25 (notebook); the highest is 97.5.", lowest.accepted, lowest.rejected)
+    assert not ev.grade("In 2019 the United States ended the war with Japan's surrender in 1945.", war.accepted,
+                        war.rejected)
+    assert ev.grade("It lasted from 1939 to 1945.", war.accepted, war.rejected)
+    assert ev.grade("Paris, not Lyon.", ("paris",), ("lyon",)) and not ev.grade("Lyon, not Paris.", ("paris",), ("lyon",))
+
+
 def test_numeric_patterns_do_not_match_inside_other_numbers():
     highest = ev.TABLE[0].accepted
     assert ev.grade("The highest price is $97.50.", highest)
@@ -47,8 +58,8 @@ def test_is_english():
 
 @pytest.mark.parametrize("question", ev.TRIVIA + ev.TABLE + ev.KOREAN, ids=lambda q: q.text)
 def test_each_sample_answer_is_accepted(question):
-    assert question.accepted and ev.grade(question.sample, question.accepted)
-    assert not ev.grade("I don't know.", question.accepted)
+    assert question.accepted and ev.grade(question.sample, question.accepted, question.rejected)
+    assert not ev.grade("I don't know.", question.accepted, question.rejected)
 
 
 def test_question_set_shape():
