@@ -30,7 +30,7 @@ from assistant.cli import Parser, run_command
 from assistant.conversation import Backend, Done, Error, FilePart, Message, TextPart, TokenDelta
 from assistant.engine import EngineConfig, create_engine
 from models.flags import add_dataclass_flags, from_flags
-from models.generation import SamplingOptions
+from models.sampling import SamplingOptions
 from tools.answer_set import KOREAN, SMALL_TALK, TABLE, TABLE_CSV, TRIVIA, Question
 
 __all__ = ["TRIVIA", "TABLE", "KOREAN", "SMALL_TALK", "grade", "hangul_share", "is_english", "run"]
