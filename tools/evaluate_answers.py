@@ -36,7 +36,9 @@ from tools.answer_set import KOREAN, SMALL_TALK, TABLE, TABLE_CSV, TRIVIA, Quest
 __all__ = ["TRIVIA", "TABLE", "KOREAN", "SMALL_TALK", "grade", "hangul_share", "is_english", "run"]
 
 PARTS = ("trivia", "table", "korean", "multi_turn")
-MAX_NEW_TOKENS = {"trivia": 64, "table": 64, "korean": 96, "multi_turn": 96}  # Hangul costs several tokens a letter
+# The budget the app answers with: a model that works a sum out step by step must get to say the number (at 64
+# tokens, 4 of the 1.5B's 5 arithmetic misses were cut off mid-working).
+MAX_NEW_TOKENS = SamplingOptions().max_new_tokens
 HANGUL_MIN = 0.5
 LAST_TURNS = 3  # the multi-turn check looks at this many final answers
 
@@ -98,10 +100,10 @@ def ask(engine: Backend, conversation: list[Message], max_new_tokens: int) -> st
 
 
 def _graded(engine: Backend, questions: list[Question], make: Callable[[Question], list[Message]], part: str,
-            report: Callable[[str], None]) -> dict:
+            report: Callable[[str], None], max_new_tokens: int) -> dict:
     rows = []
     for q in questions:
-        answer = ask(engine, make(q), MAX_NEW_TOKENS[part])
+        answer = ask(engine, make(q), max_new_tokens)
         row = {"question": q.text, "answer": answer, "passed": grade(answer, q.accepted, q.rejected)}
         if part == "korean":
             row["fact"] = row["passed"]
@@ -117,12 +119,12 @@ def _graded(engine: Backend, questions: list[Question], make: Callable[[Question
     return result
 
 
-def _multi_turn(engine: Backend, report: Callable[[str], None]) -> dict:
+def _multi_turn(engine: Backend, report: Callable[[str], None], max_new_tokens: int) -> dict:
     conversation: list[Message] = []
     turns = []
     for text in SMALL_TALK:
         conversation.append(Message.user(text))
-        answer = ask(engine, conversation, MAX_NEW_TOKENS["multi_turn"])
+        answer = ask(engine, conversation, max_new_tokens)
         conversation.append(Message.assistant(answer))
         turns.append({"question": text, "answer": answer, "english": is_english(answer)})
         report(f"  [{'en' if turns[-1]['english'] else 'NOT EN'}] {text} -> {shorten(answer)}")
@@ -130,27 +132,28 @@ def _multi_turn(engine: Backend, report: Callable[[str], None]) -> dict:
             "english_turns": sum(t["english"] for t in turns), "total": len(turns), "turns": turns}
 
 
-def run(engine: Backend, parts: tuple[str, ...] = PARTS, report: Callable[[str], None] = lambda line: None) -> dict:
+def run(engine: Backend, parts: tuple[str, ...] = PARTS, report: Callable[[str], None] = lambda line: None,
+        max_new_tokens: int = MAX_NEW_TOKENS) -> dict:
     """Ask every question of the chosen parts through engine.respond (greedy), one fresh conversation each (the
     multi-turn part is one conversation). Returns {part: {"passed", "total", "rows", ...}}; report gets a line
     per answer as it comes."""
     results: dict = {}
     if "trivia" in parts:
         report("trivia")
-        results["trivia"] = _graded(engine, TRIVIA, lambda q: [Message.user(q.text)], "trivia", report)
+        results["trivia"] = _graded(engine, TRIVIA, lambda q: [Message.user(q.text)], "trivia", report, max_new_tokens)
     if "table" in parts:
         report("table (prices.csv attached)")
         with tempfile.TemporaryDirectory() as tmp:
             csv = Path(tmp) / "prices.csv"
             csv.write_text(TABLE_CSV)
             results["table"] = _graded(engine, TABLE, lambda q: [Message("user", (FilePart(csv), TextPart(q.text)))],
-                                       "table", report)
+                                       "table", report, max_new_tokens)
     if "korean" in parts:
         report("korean")
-        results["korean"] = _graded(engine, KOREAN, lambda q: [Message.user(q.text)], "korean", report)
+        results["korean"] = _graded(engine, KOREAN, lambda q: [Message.user(q.text)], "korean", report, max_new_tokens)
     if "multi_turn" in parts:
         report(f"multi-turn ({len(SMALL_TALK)} turns, one conversation)")
-        results["multi_turn"] = _multi_turn(engine, report)
+        results["multi_turn"] = _multi_turn(engine, report, max_new_tokens)
     return results
 
 
@@ -183,9 +186,12 @@ def main(argv: list[str] | None = None) -> int:
                     description="answer quality: trivia, a table question, Korean, multi-turn English")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, from: " + ", ".join(PARTS))
+    parser.add_argument("--max-new-tokens", type=int, default=MAX_NEW_TOKENS, help="per answer (default: the app's)")
     add_dataclass_flags(parser, EngineConfig)
     args = parser.parse_args(argv)
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    if args.max_new_tokens < 1:
+        parser.error(f"--max-new-tokens must be at least 1, not {args.max_new_tokens}")
     if not parts or set(parts) - set(PARTS):
         parser.error(f"--parts takes some of {', '.join(PARTS)}, not {args.parts!r}")
 
@@ -194,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         engine = create_engine(config)
         engine.preload()  # missing weights fail here, as one line, before any question
         start = time.perf_counter()
-        results = run(engine, parts, report=(lambda line: None) if args.json else lambda line: print(line, flush=True))
+        report = (lambda line: None) if args.json else lambda line: print(line, flush=True)
+        results = run(engine, parts, report, args.max_new_tokens)
+        results["max_new_tokens"] = args.max_new_tokens
         results["models"] = engine.model_names()
         results["config"] = {k: v for k, v in asdict(config).items() if k != "remote_key"}
         results["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"

@@ -87,6 +87,7 @@ class ScriptedEngine:
 
     def respond(self, conversation, options, voice_mode="cascade", cancel=None):
         assert options.temperature == 0
+        self.max_new_tokens = options.max_new_tokens
         last = conversation[-1]
         self.seen.append(list(conversation))
         text = self.answer(last.text, any(isinstance(p, FilePart) for p in last.parts),
@@ -163,6 +164,7 @@ def test_json_and_usage(capsys, monkeypatch):
     engine = ScriptedEngine(lambda text, has_file, turn: "Moscow" if "Russia" in text else "?")
     engine.preload = lambda **kw: None
     monkeypatch.setattr(ev, "create_engine", lambda config: engine)
-    assert ev.main(["--parts", "trivia", "--json", "--quantize", "int8"]) == 0
+    assert ev.main(["--parts", "trivia", "--json", "--quantize", "int8", "--max-new-tokens", "7"]) == 0
     out = json.loads(capsys.readouterr().out)
+    assert engine.max_new_tokens == 7 and out["max_new_tokens"] == 7
     assert out["trivia"]["passed"] == 1 and out["config"]["quantize"] == "int8" and "remote_key" not in out["config"]
