@@ -45,8 +45,8 @@ LAST_TURNS = 3  # the multi-turn check looks at this many final answers
 # Function words that mark a language; no word is in two lists (English "die", French "a" are left out).
 _ENGLISH = set("the and is are you to of it that for with this your can be have if or some what will on they we my "
                "there here not do".split())
-_OTHER = set("le la les des est et vous je une pour dans pas sont avec du au nous mais aussi votre bonjour merci "
-             "très el los las es y para con una por del muy pero der das und ist nicht ein eine mit ich zu auch".split())
+_OTHER = set("le la les des est et vous je une pour dans pas sont avec du au nous mais aussi votre bonjour merci très "
+             "el los las es y para con una por del muy pero der das und ist nicht ein eine mit ich zu auch".split())
 
 
 def _first(patterns, answer: str) -> int | None:

@@ -27,7 +27,8 @@ def test_the_first_value_stated_decides():
     assert not ev.grade("In 2019 the United States ended the war with Japan's surrender in 1945.", war.accepted,
                         war.rejected)
     assert ev.grade("It lasted from 1939 to 1945.", war.accepted, war.rejected)
-    assert ev.grade("Paris, not Lyon.", ("paris",), ("lyon",)) and not ev.grade("Lyon, not Paris.", ("paris",), ("lyon",))
+    assert ev.grade("Paris, not Lyon.", ("paris",), ("lyon",))
+    assert not ev.grade("Lyon, not Paris.", ("paris",), ("lyon",))
 
 
 def test_numeric_patterns_do_not_match_inside_other_numbers():
