@@ -72,7 +72,7 @@ TRIVIA = [
        (r"(?<![\d.])120(?!\d)", r"\bone hundred (and )?twenty\b"),
        "Two hours have 2 x 60 = 120 minutes."),
     _q("arithmetic", "A shirt costs $20 and is on sale for 50% off. What is the sale price?",
-       (r"\$\s?10(\.00)?(?![\d.])", r"(?<![\d.])10(\.00)? (us )?dollars", r"\bten dollars\b"),
+       (r"(?<![\d.])10(\.0+)?(?!\d|\.\d|\s*%)", r"\bten dollars\b"),  # "$10", "10 dollars", "\boxed{10}"; not "10%"
        "50% of $20 is $10, so the sale price is $10."),
     _q("history", "In which year did World War II end?", r"\b1945\b", "World War II lasted from 1939 to 1945.",
        _other_years("1945", "1939")),
@@ -121,7 +121,7 @@ TABLE = [
        _other_values("97.5", _PRICES)),
     _q("table", "What is the lowest price?", r"(?<![\d.])3\.25(?!\d)", "The lowest price is 3.25, for the notebook.",
        _other_values("3.25", _PRICES)),
-    _q("table", "How many products are in the table?", (r"(?<![\d.])10(?![\d.])", r"\bten\b"),
+    _q("table", "How many products are in the table?", (r"(?<![\d.])10(?!\d|\.\d)", r"\bten\b"),
        "The table lists 10 products."),
     _q("table", "What is the average price?", r"(?<![\d.])29\.85", "The average price is 29.85, from a total of 298.5.",
        _other_values("29.85", _PRICES)),

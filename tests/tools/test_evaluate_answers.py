@@ -36,8 +36,17 @@ def test_numeric_patterns_do_not_match_inside_other_numbers():
     assert ev.grade("The highest price is $97.50.", highest)
     assert not ev.grade("The highest price is 197.5.", highest)
     assert not ev.grade("The highest price is $14.43.", highest)
+    assert ev.grade("The table has 10.", ev.TABLE[2].accepted) and not ev.grade("It has 10.5.", ev.TABLE[2].accepted)
     planets = next(q for q in ev.TRIVIA if "planets" in q.text).accepted
     assert not ev.grade("There are 18 planets.", planets) and not ev.grade("There are 9 planets.", planets)
+
+
+def test_a_worked_answer_counts_by_its_result():
+    shirt = next(q for q in ev.TRIVIA if "shirt" in q.text).accepted
+    assert ev.grade("```output\n10.0\n```\nThe sale price of the shirt is \\(\\boxed{10}\\).", shirt)
+    assert ev.grade("The sale price is ten dollars.", shirt) and ev.grade("It costs $10.", shirt)
+    assert not ev.grade("The sale price is $15, a 25% saving.", shirt)
+    assert not ev.grade("You save 10 % so it costs $18.", shirt) and not ev.grade("It costs $10.50.", shirt)
 
 
 def test_hangul_share():
