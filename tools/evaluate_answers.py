@@ -2,15 +2,17 @@
 
 Measures, on the question set in tools/answer_set.py (issue 12's answer-quality targets):
 - trivia: 30 simple factual questions (capitals, science, geography, arithmetic word problems, history, everyday
-  facts), each graded by accepted regexes matched case-insensitively in the answer;
+  facts), each graded by accepted regexes matched case-insensitively in the answer (where a wrong value of the same
+  kind is easy to state beside the right one, the first value the answer states decides);
 - table: 4 questions about an attached CSV of product prices (highest, lowest, row count, average), answerable from
   the statistics assistant.documents computes for the model ("largest 97.5", ...);
 - Korean: 5 questions asked in Korean, counted right when the fact is right AND the answer is mostly Hangul
   (Hangul letters >= 50% of all letters);
 - multi-turn: 12 English user turns of small talk in one conversation; "English" when the last 3 answers still are.
 
-Run: `.venv/bin/python -m tools.evaluate_answers [--llm NAME] [--quantize int8] [--json]` (every EngineConfig field
-is a flag). It prints each answer (shortened) with pass/fail, then a summary; --json prints one JSON object instead.
+Run: `.venv/bin/python -m tools.evaluate_answers [--llm NAME] [--runtime torch|llama.cpp] [--parts trivia,table]
+[--json]` (every EngineConfig field is a flag). Answers get the app's token budget (--max-new-tokens). It prints each
+answer (shortened) with pass/fail, then a summary; --json prints one JSON object with every answer instead.
 Importable: TRIVIA/TABLE/KOREAN/SMALL_TALK, grade(), hangul_share(), is_english(), run(engine).
 """
 
