@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-TOOLS = ["bench", "demo", "evaluate_transcription", "loadtest", "retrieval_eval", "stall"]
+TOOLS = ["bench", "demo", "evaluate_answers", "evaluate_transcription", "loadtest", "retrieval_eval", "stall"]
 
 
 @pytest.mark.parametrize("name", TOOLS)
