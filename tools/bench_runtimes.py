@@ -1,8 +1,8 @@
 """`python -m tools.bench --compare`: the decoder runtimes and model tiers side by side, on this machine, in one run.
 
 For each (LLM, runtime) row: load time, first token of a short question, prefill of a ~310-token prompt, decode
-speed over a long answer (greedy, cold caches, median of `repeats`), resident memory added by loading, and the wall
-time of a cold `python -m assistant ask` process. The README's performance table is this command's output.
+speed over a long answer (greedy, cold caches, median of `repeats`), and the wall time and peak memory
+of a cold `python -m assistant ask` process. The README's performance table is this command's output.
 """
 
 from __future__ import annotations
@@ -47,11 +47,6 @@ ROWS = (
 )
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-
-
 def _answer(engine: Engine, text: str, max_new_tokens: int) -> Done:
     engine.reset_cache()
     opts = SamplingOptions(temperature=0, max_new_tokens=max_new_tokens)
@@ -61,22 +56,24 @@ def _answer(engine: Engine, text: str, max_new_tokens: int) -> Done:
     return last
 
 
-def cold_ask_s(row: Row, question: str = "hi", max_new_tokens: int = 16) -> float:
-    """Wall time of a fresh `python -m assistant ask` process answering a short question."""
+def cold_ask(row: Row, question: str = "hi", max_new_tokens: int = 16) -> tuple[float, float]:
+    """Wall seconds and peak resident MB of a fresh `python -m assistant ask` process answering a short question."""
     cmd = [sys.executable, "-m", "assistant", "ask", question, "--llm", row.llm, "--runtime", row.runtime,
            "--quantize", row.quantize, "--max-new-tokens", str(max_new_tokens), "--temperature", "0"]
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory, not the largest of all children
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 def measure(row: Row, config: EngineConfig, repeats: int = 3) -> dict:
     """The numbers of one row (raises MissingWeightsError when its model is not installed)."""
-    before = _rss_mb()
     engine = Engine(replace(config, llm=row.llm, runtime=row.runtime, quantize=row.quantize))
     engine.llm
     out = {"row": row.label, "load_s": round(engine.load_seconds["llm"], 2)}
-    out["rss_mb"] = round(_rss_mb() - before)
     _answer(engine, "Hello", 8)  # warm-up
     runs = [_answer(engine, SHORT_QUESTION, 32) for _ in range(repeats)]
     out["short_ttft_ms"] = statistics.median(d.timings.ttft_ms for d in runs)
@@ -86,7 +83,9 @@ def measure(row: Row, config: EngineConfig, repeats: int = 3) -> dict:
     runs = [_answer(engine, LONG_ANSWER, 128) for _ in range(repeats)]
     out["decode_tok_s"] = statistics.median(d.timings.tokens_per_s for d in runs)
     out["decode_tokens"] = runs[0].timings.tokens
-    out["cold_ask_s"] = round(statistics.median(cold_ask_s(row) for _ in range(repeats)), 2)
+    asks = [cold_ask(row) for _ in range(repeats)]
+    out["cold_ask_s"] = round(statistics.median(s for s, _ in asks), 2)
+    out["cold_ask_peak_mb"] = round(max(mb for _, mb in asks))
     return out
 
 
@@ -105,15 +104,23 @@ def compare(config: EngineConfig, rows: tuple[Row, ...] = ROWS, repeats: int = 3
 def markdown(results: list[dict]) -> str:
     """The README's table."""
     head = ("| runtime, model | load s | first token, short question (ms) | prefill ~310 tokens (ms) | decode tok/s "
-            "| RSS MB | cold `ask` s |\n|---|---|---|---|---|---|---|")
+            "| cold `ask \"hi\"` s | its peak RSS MB |\n|---|---|---|---|---|---|---|")
     lines = [head]
     for r in results:
         if "missing" in r:
             lines.append(f"| {r['row']} | not installed | | | | | |")
             continue
         lines.append(f"| {r['row']} | {r['load_s']} | {r['short_ttft_ms']:.0f} | {r['prefill_ms']:.0f} "
-                     f"({r['prompt_tokens']} tokens) | {r['decode_tok_s']} | {r['rss_mb']} | {r['cold_ask_s']} |")
-    cpu = platform.processor() or platform.machine()
-    lines.append(f"\n{cpu}, {os.cpu_count()} cores; greedy, cold caches, median of 3; "
+                     f"({r['prompt_tokens']} tokens) | {r['decode_tok_s']} | {r['cold_ask_s']} | {r['cold_ask_peak_mb']} |")
+    lines.append(f"\n{cpu_name()}, {os.cpu_count()} cores; greedy, cold caches, median of 3; "
                  f"load average {os.getloadavg()[0]:.2f} at the end.")
     return "\n".join(lines)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
