@@ -200,3 +200,28 @@ def test_lru_forgets_the_least_recently_used_not_the_oldest():
     assert cache.get("a") == 1 and cache.get("b") is None
     cache.put("d", 4)
     assert list(cache) == ["a", "d"]
+
+
+def test_an_image_goes_to_the_fast_tier_while_the_default_has_no_adapter(config, tiny_llm_dir, tmp_path, monkeypatch):
+    """Adapters are per LLM: an image question for a default LLM without an image adapter is answered by the fast tier,
+    which has one (and says so); text stays with the default; with no adapter anywhere the error names the default."""
+    import shutil
+
+    import models.adapter_config
+    from models import weights
+
+    default = tmp_path / "big-llm"
+    shutil.copytree(tiny_llm_dir, default)
+    monkeypatch.setattr(models.adapter_config, "TRAINED_ROOT", tmp_path / "trained")
+    monkeypatch.setitem(weights.TIERS, "fast", str(tiny_llm_dir))
+    engine = Engine(replace(config, llm=str(default)))
+    (tmp_path / "red.png").write_bytes(_png())
+    image = ImagePart(tmp_path / "red.png")
+    err = run(engine, [Message("user", (image, TextPart("what is this?")))])[-1]
+    assert isinstance(err, Error) and "-> big-llm" in err.message
+    adapter(tmp_path / "trained", "image", config.vision, tiny_llm_dir.name, 48,
+            name=f"image--{config.vision}--{tiny_llm_dir.name}")
+    done = run(Engine(replace(config, llm=str(default))), [Message("user", (image, TextPart("what is this?")))])[-1]
+    assert isinstance(done, Done) and done.models["llm"] == tiny_llm_dir.name
+    text = run(engine, [Message.user("hello")])[-1]
+    assert isinstance(text, Done) and text.models["llm"] == str(default)
