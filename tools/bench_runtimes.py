@@ -56,17 +56,26 @@ def _answer(engine: Engine, text: str, max_new_tokens: int) -> Done:
     return last
 
 
+# Runs `python -m assistant` as is and, at exit, prints the process's own peak memory. VmHWM belongs to the address
+# space exec created; getrusage's ru_maxrss would include the bench process itself, which the child was forked from.
+_PEAK = ("import atexit, runpy, sys\n"
+         "atexit.register(lambda: print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')),"
+         " file=sys.stderr))\n"
+         "sys.argv[0] = 'assistant'\n"
+         "runpy.run_module('assistant', run_name='__main__')")
+
+
 def cold_ask(row: Row, question: str = "hi", max_new_tokens: int = 16) -> tuple[float, float]:
     """Wall seconds and peak resident MB of a fresh `python -m assistant ask` process answering a short question."""
-    cmd = [sys.executable, "-m", "assistant", "ask", question, "--llm", row.llm, "--runtime", row.runtime,
+    cmd = [sys.executable, "-c", _PEAK, "ask", question, "--llm", row.llm, "--runtime", row.runtime,
            "--quantize", row.quantize, "--max-new-tokens", str(max_new_tokens), "--temperature", "0"]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory, not the largest of all children
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
     if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+        raise RuntimeError(f"{' '.join(cmd[3:])} exited with {proc.returncode}: {proc.stderr[-300:]}")
+    peak_kb = int(next(line for line in proc.stderr.splitlines() if line.startswith("VmHWM")).split()[1])
+    return seconds, peak_kb / 1024
 
 
 def measure(row: Row, config: EngineConfig, repeats: int = 3) -> dict:
