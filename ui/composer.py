@@ -10,6 +10,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from assistant.session import ChatSession
+from ui.hold import HoldButton
 from ui.recorder import Recorder
 from ui.widgets import AttachmentBar, InputBox, kind_of
 
@@ -55,10 +56,10 @@ class Composer(QWidget):
         row = QHBoxLayout()
         self.attach_button = QPushButton()
         self.attach_button.clicked.connect(self.pick_files)
-        self.talk_button = QPushButton()
+        self.talk_button = HoldButton()  # any mouse release ends the hold, wherever the pointer went
         self.talk_button.setObjectName("talk")
-        self.talk_button.pressed.connect(self.start_recording)
-        self.talk_button.released.connect(self.stop_recording)
+        self.talk_button.held.connect(self.start_recording)
+        self.talk_button.let_go.connect(self.stop_recording)
         self.input = InputBox()
         self.input.setFixedHeight(72)
         self.input.submit.connect(self.submit)
@@ -84,6 +85,9 @@ class Composer(QWidget):
         self.level.setRange(0, 100)
         self.level.setTextVisible(False)
         self.level.setFixedHeight(10)
+        keep = self.level.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # its space is kept: showing it must not move the button being held
+        self.level.setSizePolicy(keep)
         self.level.hide()
         self.recorder.level.connect(lambda v: self.level.setValue(int(v * 100)))
         self.recorder.failed.connect(self._on_mic_failed)

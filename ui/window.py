@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QUrl, Signal
+from PySide6.QtCore import Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
@@ -14,6 +14,7 @@ from assistant.session import Answer, ChatSession, Request
 from assistant.settings import Settings
 from ui.composer import Composer
 from ui.conversations import ConversationList
+from ui.hold import HoldKey
 from ui.messages import MessageView
 from ui.theme import apply_theme
 from ui.worker import EngineWorker
@@ -58,7 +59,10 @@ class MainWindow(QMainWindow):
         # Bound methods, not lambdas: only a receiver on this thread makes the connections queued.
         self.worker.event.connect(self._on_event)
         self.thread.start()
-        QApplication.instance().installEventFilter(self)
+        self.talk_key = HoldKey(TALK_KEY, self)  # one hold of F8, auto-repeat or not, is one recording
+        self.talk_key.pressed.connect(lambda: self.composer.start_recording())
+        self.talk_key.released.connect(lambda: self.composer.stop_recording())
+        QApplication.instance().installEventFilter(self.talk_key)
 
     @property
     def settings(self) -> Settings:
@@ -204,13 +208,6 @@ class MainWindow(QMainWindow):
         self.player.setSource(QUrl.fromLocalFile(str(path)))
         self.player.play()
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.KeyPress, QEvent.KeyRelease) and event.key() == TALK_KEY \
-                and not event.isAutoRepeat() and self.isActiveWindow():
-            (self.composer.start_recording if event.type() == QEvent.KeyPress else self.composer.stop_recording)()
-            return True
-        return super().eventFilter(obj, event)
-
     # ---- asking -------------------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
@@ -352,7 +349,7 @@ class MainWindow(QMainWindow):
         if self.composer.recorder.recording:
             self.composer.recorder.stop()
         self.composer.discard()  # unsent recordings and pasted images go with the window
-        QApplication.instance().removeEventFilter(self)
+        QApplication.instance().removeEventFilter(self.talk_key)
         self.thread.quit()
         self.thread.wait(10_000)
         self.session.close()  # closed mid-answer: keep what was there

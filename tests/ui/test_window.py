@@ -251,7 +251,8 @@ def test_push_to_talk_with_the_f8_key(make_window, qtbot, fake):
     qtbot.waitUntil(w.isActiveWindow, timeout=2000)
     qtbot.keyPress(w.composer.input, Qt.Key_F8)
     assert w.composer.recorder.recording
-    qtbot.keyRelease(w.composer.input, Qt.Key_F8)
+    qtbot.keyRelease(w.composer.input, Qt.Key_F8)  # confirmed as a release once no repeat follows (50 ms)
+    qtbot.waitUntil(lambda: not w.composer.recorder.recording, timeout=2000)
     wait_idle(qtbot, w)
     assert len(fake.seen) == 1
 
