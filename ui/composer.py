@@ -146,6 +146,7 @@ class Composer(QWidget):
         """The Attach button."""
         names, _ = QFileDialog.getOpenFileNames(self, self.tr("Attach"), str(Path.home()))
         self.add_files([Path(n) for n in names])
+        self.input.setFocus()  # not back on Attach, where the next space would open the dialog again
 
     def _offer_actions(self) -> None:
         """Quick actions that fit the attached files."""

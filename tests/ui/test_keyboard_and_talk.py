@@ -86,3 +86,21 @@ def test_a_release_delivered_elsewhere_still_stops_the_talk_button(make_window, 
     assert recorder.recording
     qtbot.mouseRelease(w.messages.viewport(), Qt.LeftButton)
     assert not recorder.recording
+
+
+def test_focus_returns_to_the_input_after_the_attach_dialog(make_window, qtbot, fake, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    doc = tmp_path / "notes.txt"
+    doc.write_text("hello")
+    for picked in ([str(doc)], []):  # chosen, or cancelled
+        monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, picked=picked, **k: (picked, "")))
+        w = make_window(fake)
+        _active(qtbot, w)
+        w.composer.attach_button.setFocus()
+        qtbot.keyClick(w.composer.attach_button, Qt.Key_Space)  # opens the (patched) dialog
+        assert QApplication.focusWidget() is w.composer.input
+        qtbot.keyClicks(QApplication.focusWidget(), "what is this")
+        assert w.composer.input.toPlainText() == "what is this"
+        assert len(w.composer.attachments.chips) == len(picked)
+        w.close()
