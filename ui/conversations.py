@@ -88,8 +88,8 @@ class ConversationList(QWidget):
         """Delete after confirmation (not the conversation being answered)."""
         if self.session.busy and conversation_id == self.session.conversation:
             return
-        if confirm and QMessageBox.question(self, self.tr("Delete"), self.tr("Delete this conversation?")) \
-                != QMessageBox.Yes:
+        if confirm and QMessageBox.question(self, self.tr("Delete"), self.tr("Delete this conversation?"),
+                                            QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
             return
         if self.session.delete(conversation_id):
             self.deleted.emit(conversation_id)

@@ -92,6 +92,7 @@ class Chip(QFrame):
             close = QToolButton()
             close.setIcon(self.style().standardIcon(QStyle.SP_TitleBarCloseButton))
             close.setObjectName("remove")
+            close.setFocusPolicy(Qt.StrongFocus)  # reachable with Tab, removed with Space
             close.clicked.connect(lambda: self.removed.emit(self))
             row.addWidget(close)
 
@@ -142,6 +143,7 @@ class MessageWidget(QFrame):
     def add_action(self, button: QPushButton) -> None:
         """A button on the message's bottom row (copy, regenerate, edit)."""
         button.setFlat(True)
+        button.setFocusPolicy(Qt.StrongFocus)  # reachable with Tab, pressed with Space
         self.actions.addWidget(button)
 
     def set_header(self, text: str) -> None:
@@ -179,6 +181,10 @@ class InputBox(QPlainTextEdit):
     submit = Signal()
     image_pasted = Signal(QImage)
     files_pasted = Signal(list)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setTabChangesFocus(True)  # Tab moves on, as in every chat app; a question rarely needs a tab character
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key_Return, Qt.Key_Enter) and not event.modifiers() & Qt.ShiftModifier:

@@ -127,10 +127,17 @@ class MainWindow(QMainWindow):
         self.status_text = QLabel()
         self.statusBar().addWidget(self.status_text, 1)
         self.statusBar().addPermanentWidget(self.progress)
-        self.find_action = QAction(self)
-        self.find_action.setShortcut(QKeySequence.Find)
-        self.find_action.triggered.connect(self.sidebar.search.setFocus)
-        self.addAction(self.find_action)
+        self.find_action = self._shortcut(QKeySequence.Find, self.sidebar.search.setFocus)
+        self.stop_action = self._shortcut(QKeySequence(Qt.Key_Escape), self.stop)
+        self.new_action = self._shortcut(QKeySequence.New, self.new_conversation)
+        self.settings_action = self._shortcut(QKeySequence("Ctrl+,"), self.open_settings)
+
+    def _shortcut(self, keys: QKeySequence, slot) -> QAction:
+        action = QAction(self)
+        action.setShortcut(keys)
+        action.triggered.connect(lambda: slot())  # a lambda: the slot looks up the method when triggered
+        self.addAction(action)
+        return action
 
     def retranslate(self) -> None:
         """Every visible string, in the current language."""

@@ -104,3 +104,110 @@ def test_focus_returns_to_the_input_after_the_attach_dialog(make_window, qtbot, 
         assert w.composer.input.toPlainText() == "what is this"
         assert len(w.composer.attachments.chips) == len(picked)
         w.close()
+
+
+def _tab_until(qtbot, w, wanted, limit=40):
+    """Press Tab (from the focused widget) until `wanted` has focus; the widgets passed on the way."""
+    seen = []
+    for _ in range(limit):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Tab)
+        seen.append(QApplication.focusWidget())
+        if seen[-1] is wanted:
+            return seen
+    raise AssertionError(f"{wanted!r} never got focus; the chain was {seen!r}")
+
+
+def test_tab_leaves_the_input_and_reaches_every_button(make_window, qtbot, fake, tmp_path):
+    from PySide6.QtWidgets import QPushButton, QToolButton
+
+    w = make_window(fake)
+    _active(qtbot, w)
+    w.composer.input.setFocus()
+    qtbot.keyClicks(w.composer.input, "first")
+    qtbot.keyClick(w.composer.input, Qt.Key_Tab)
+    assert QApplication.focusWidget() is not w.composer.input and "\t" not in w.composer.input.toPlainText()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Tab, Qt.ShiftModifier)
+    assert QApplication.focusWidget() is w.composer.input  # Shift+Tab comes back
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    wait_idle(qtbot, w)
+    doc = tmp_path / "notes.txt"
+    doc.write_text("x")
+    w.composer.add_files([doc])
+    question, answer = w.messages.widgets()
+    buttons = {"copy": next(b for b in answer.findChildren(QPushButton) if b.text() == "Copy"),
+               "regenerate": answer.findChild(QPushButton, "regenerate"),
+               "edit": question.findChild(QPushButton, "edit"),
+               "remove chip": w.composer.attachments.chips[0].findChild(QToolButton, "remove")}
+    w.composer.input.setFocus()
+    for button in buttons.values():
+        _tab_until(qtbot, w, button)
+    _tab_until(qtbot, w, buttons["copy"])
+    qtbot.keyClick(buttons["copy"], Qt.Key_Space)
+    assert QApplication.clipboard().text() == fake.answer
+    _tab_until(qtbot, w, buttons["remove chip"])
+    qtbot.keyClick(buttons["remove chip"], Qt.Key_Space)
+    assert not w.composer.attachments.chips
+    fake.answer = "Another answer."
+    _tab_until(qtbot, w, buttons["regenerate"])
+    qtbot.keyClick(buttons["regenerate"], Qt.Key_Space)
+    wait_idle(qtbot, w)
+    assert [m.text for m in w.history.messages(w.session.conversation)] == ["first", "Another answer."]
+    edit = w.messages.widgets()[0].findChild(QPushButton, "edit")
+    w.composer.input.setFocus()
+    _tab_until(qtbot, w, edit)
+    qtbot.keyClick(edit, Qt.Key_Space)
+    assert w.composer.input.toPlainText() == "first" and QApplication.focusWidget() is w.composer.input
+
+
+def test_escape_stops_the_answer(make_window, qtbot):
+    from tests.ui.conftest import FakeEngine
+
+    w = make_window(FakeEngine(" ".join(["word"] * 300), delay=0.02))
+    _active(qtbot, w)
+    w.composer.input.setFocus()
+    qtbot.keyClicks(w.composer.input, "long answer")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    qtbot.waitUntil(lambda: w.session.answer is not None and len(w.session.answer.text) > 10, timeout=5000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Escape)
+    wait_idle(qtbot, w)
+    assert w.history.messages(w.session.conversation)[-1].status == "stopped"
+
+
+def test_ctrl_n_starts_a_new_conversation_and_ctrl_comma_opens_settings(make_window, qtbot, fake, monkeypatch):
+    from ui.settings_dialog import SettingsDialog
+
+    w = make_window(fake)
+    _active(qtbot, w)
+    w.composer.input.setFocus()
+    qtbot.keyClicks(w.composer.input, "hello")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    wait_idle(qtbot, w)
+    w.sidebar.search.setFocus()
+    qtbot.keyClick(w.sidebar.search, Qt.Key_N, Qt.ControlModifier)
+    assert w.session.conversation is None and not w.messages.widgets()
+    assert QApplication.focusWidget() is w.composer.input
+    opened = []
+    monkeypatch.setattr(SettingsDialog, "exec", lambda self: opened.append(self) or 0)
+    qtbot.keyClick(w.composer.input, Qt.Key_Comma, Qt.ControlModifier)
+    assert len(opened) == 1
+
+
+def test_the_delete_dialog_defaults_to_no(make_window, qtbot, fake):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    w = make_window(fake)
+    w.composer.input.setPlainText("keep me")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    wait_idle(qtbot, w)
+    cid = w.session.conversation
+    asked = []
+
+    def answer_with_enter():
+        box = QApplication.activeModalWidget()
+        asked.append(box.defaultButton() is box.button(QMessageBox.No))
+        qtbot.keyClick(box, Qt.Key_Return)
+
+    QTimer.singleShot(100, answer_with_enter)
+    w.sidebar.delete(cid)
+    assert asked == [True] and w.history.info(cid) is not None
