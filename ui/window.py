@@ -290,11 +290,25 @@ class MainWindow(QMainWindow):
         self.session.feed(request, event)  # a bound method: runs on the GUI thread, where History lives
 
     def _on_loading(self, stage: str) -> None:
+        """A loading step: its name in the UI's language, and how far along loading is where the step is known."""
+        steps = {"starting": self.tr("the engine"), "loading llm model": self.tr("the language model"),
+                 "loading whisper model": self.tr("the speech model"),
+                 "loading vision model": self.tr("the vision model")}  # Engine.preload's order
         self.progress.show()
-        self.status_text.setText(self.tr("Loading: %1").replace("%1", stage))
+        if stage in steps:
+            done = list(steps).index(stage)
+            self.progress.setRange(0, 100)
+            self.progress.setValue(100 * done // len(steps))
+            self.status_text.setText(self.tr("Loading %1 (step %2 of %3, %4%)").replace("%1", steps[stage]).replace(
+                "%2", str(done + 1)).replace("%3", str(len(steps))).replace("%4", str(self.progress.value())))
+        else:  # a step this window does not know (a remote endpoint's, say): shown as it came, no percentage
+            self.progress.setRange(0, 0)
+            self.status_text.setText(self.tr("Loading: %1").replace("%1", stage))
 
     def _on_ready(self, models: dict, seconds: float) -> None:
         self.ready = True
+        self.progress.setRange(0, 100)
+        self.progress.setValue(100)
         self.progress.hide()
         note = self.tr("Ready: %1 (loaded in %2 s)").replace("%1", models.get("llm", "")).replace(
             "%2", f"{seconds:.1f}")

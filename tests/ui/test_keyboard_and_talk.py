@@ -211,3 +211,41 @@ def test_the_delete_dialog_defaults_to_no(make_window, qtbot, fake):
     QTimer.singleShot(100, answer_with_enter)
     w.sidebar.delete(cid)
     assert asked == [True] and w.history.info(cid) is not None
+
+
+def test_loading_shows_the_step_and_a_percentage_in_the_ui_language(make_window, qtbot, fake):
+    """The worker's real loading path, paused at each step the engine reports."""
+    import threading
+
+    from ui.i18n import install_language
+
+    gates = {stage: threading.Event() for stage in ("loading llm model", "loading whisper model", "unknown step")}
+
+    def factory(config, progress):
+        for stage, gate in gates.items():
+            progress(stage)
+            gate.wait(10)
+        return fake
+
+    for language, expected in (("en", "Loading the speech model (step 3 of 4, 50%)"), ("ko", "음성 모델")):
+        install_language(QApplication.instance(), language)
+        try:
+            w = make_window(fake, load=False)
+            w.retranslate()
+            w.worker.factory = factory
+            for gate in gates.values():
+                gate.clear()
+            w.load_models()
+            qtbot.waitUntil(lambda: w.progress.value() == 25, timeout=5000)  # the language model: step 2 of 4
+            gates["loading llm model"].set()
+            qtbot.waitUntil(lambda: w.progress.value() == 50, timeout=5000)
+            assert expected in w.status_text.text() and w.progress.isVisible()
+            gates["loading whisper model"].set()
+            qtbot.waitUntil(lambda: w.progress.maximum() == 0, timeout=5000)  # unknown: busy, shown as it came
+            assert "unknown step" in w.status_text.text()
+            gates["unknown step"].set()
+            qtbot.waitUntil(lambda: w.ready, timeout=5000)
+            assert not w.progress.isVisible()
+            w.close()
+        finally:
+            install_language(QApplication.instance(), "en")
