@@ -86,6 +86,18 @@ def looks_like(data: bytes) -> str:
     return next((what for magic, what in _MAGIC if data.startswith(magic)), "")
 
 
+_EXPECTED = {"pdf": "a PDF", "docx": "a ZIP", "xlsx": "a ZIP"}  # what the first bytes of these kinds must say
+
+
+def mislabelled(kind: str, head: bytes) -> bool:
+    """Whether a file's first bytes contradict the reader its name asks for (a text file that is a program, a
+    .pdf that is not a PDF). Cheap: front ends check it when a file is attached, read() before reading."""
+    seen = looks_like(head)
+    if kind in _EXPECTED:
+        return not seen.startswith(_EXPECTED[kind])
+    return kind in ("text", "markdown", "code", "table", "json") and bool(seen) and not seen.startswith("a RIFF")
+
+
 def kind_for(path: Path) -> str:
     """The reader a file name asks for."""
     s = path.suffix.lower()
@@ -121,11 +133,10 @@ def read(path: Path, limits: Limits = Limits(), ocr: Callable[[bytes], list[str]
         raise UserInputError(f"{name}: over the {limits.max_bytes / 1e6:.0f} MB file limit")
     kind = kind_for(path)
     seen = looks_like(data)
-    expected = {"pdf": "a PDF", "docx": "a ZIP", "xlsx": "a ZIP"}.get(kind)
-    if expected and not seen.startswith(expected):
-        raise UserInputError(f"{name} is not {expected.replace('a ZIP', 'an Office file')}"
-                             + (f" (it looks like {seen})" if seen else ""))
-    if kind in ("text", "markdown", "code", "table", "json") and seen and not seen.startswith("a RIFF"):
+    if mislabelled(kind, data):
+        if kind in _EXPECTED:
+            raise UserInputError(f"{name} is not {_EXPECTED[kind].replace('a ZIP', 'an Office file')}"
+                                 + (f" (it looks like {seen})" if seen else ""))
         raise UserInputError(f"{name}: this is {seen}, not a text file")
     readers = {"text": _read_text, "markdown": _read_text, "code": _read_text, "table": _read_table,
                "json": _read_json, "pdf": _read_pdf, "docx": _read_docx, "xlsx": _read_xlsx}

@@ -128,7 +128,23 @@ class Composer(QWidget):
                 self.notice.emit(self.tr("%1 is larger than the %2 MB limit").replace("%1", p.name)
                                  .replace("%2", str(limit_mb)))
                 continue
-            self.attachments.add(kind_of(p), p)
+            chip = self.attachments.add(kind_of(p), p)
+            if chip.kind == "file":
+                self._check(chip)
+
+    def _check(self, chip) -> None:
+        """A document whose content contradicts its name is marked now, named as the user named it, and left out
+        of the question (the rest of it is still sent)."""
+        from assistant.documents import kind_for, mislabelled
+
+        kind = kind_for(chip.path)
+        with open(chip.path, "rb") as f:
+            head = f.read(16)
+        if mislabelled(kind, head):
+            what = kind.upper() if kind in ("pdf", "docx", "xlsx") else self.tr("text")
+            chip.mark_bad(self.tr("%1 is not a %2 file; it will not be sent").replace("%1", chip.path.name)
+                          .replace("%2", what))
+            self.notice.emit(chip.toolTip())
 
     def add_pasted_image(self, image: QImage) -> Path | None:
         """Keep a pasted image in the history store (deleted with its conversation, or when removed) and attach it."""

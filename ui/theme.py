@@ -31,6 +31,7 @@ def apply_theme(app: QApplication, name: str) -> dict:
                                             border-radius: 10px; }}
         QLabel#meta {{ color: {c['muted']}; font-size: 11px; }}
         QFrame#chip {{ border: 1px solid {c['border']}; border-radius: 8px; background: {c['base']}; }}
+        QFrame#chip[bad="true"] {{ border: 2px solid #dc2626; }}
         QPushButton#send {{ background: {c['accent']}; color: white; border-radius: 6px; padding: 6px 14px; }}
         QPushButton#talk:pressed, QPushButton#talk[recording="true"] {{ background: #dc2626; color: white; }}
         QTextBrowser {{ background: transparent; }}

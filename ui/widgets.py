@@ -61,6 +61,7 @@ class Chip(QFrame):
         super().__init__(parent)
         self.setObjectName("chip")
         self.kind, self.path = kind, Path(path)
+        self.bad = False  # see mark_bad
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 4, 6, 4)
         icon = QLabel()
@@ -95,6 +96,14 @@ class Chip(QFrame):
             close.setFocusPolicy(Qt.StrongFocus)  # reachable with Tab, removed with Space
             close.clicked.connect(lambda: self.removed.emit(self))
             row.addWidget(close)
+
+
+    def mark_bad(self, problem: str) -> None:
+        """Show that this attachment cannot be read, and why (the chip's tooltip); it is not sent."""
+        self.bad = True
+        self.setProperty("bad", True)
+        self.setToolTip(problem)
+        self.style().polish(self)
 
 
 class MessageWidget(QFrame):
@@ -244,8 +253,8 @@ class AttachmentBar(QWidget):
         self.changed.emit()
 
     def take(self) -> list[tuple[str, Path]]:
-        """All attachments as (kind, path), clearing the bar."""
-        items = [(c.kind, c.path) for c in self.chips]
+        """The attachments to send as (kind, path), clearing the bar (chips marked bad are dropped)."""
+        items = [(c.kind, c.path) for c in self.chips if not c.bad]
         for chip in list(self.chips):
             self._drop(chip)
         return items

@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
     def send(self) -> bool:
         """Send the input text and attachments as a question; False if there is nothing to send or no engine."""
         text = self.composer.input.toPlainText().strip()
-        if self.busy or (not text and not self.composer.attachments.chips):
+        if self.busy or (not text and all(c.bad for c in self.composer.attachments.chips)):
             return False
         if not self.ready:
             self.status_text.setText(self.tr("The models are still loading; your message is kept."))

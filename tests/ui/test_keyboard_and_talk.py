@@ -249,3 +249,33 @@ def test_loading_shows_the_step_and_a_percentage_in_the_ui_language(make_window,
             w.close()
         finally:
             install_language(QApplication.instance(), "en")
+
+
+def test_a_mislabelled_file_is_marked_when_attached_and_left_out(make_window, qtbot, fake, tmp_path):
+    from assistant.conversation import FilePart
+    from ui.i18n import install_language
+
+    fake_pdf = tmp_path / "report.pdf"
+    fake_pdf.write_text("just some text, not a PDF")
+    good = tmp_path / "notes.txt"
+    good.write_text("meeting at noon")
+    w = make_window(fake)
+    w.composer.add_files([fake_pdf, good])
+    bad, ok = w.composer.attachments.chips
+    assert bad.bad and bad.property("bad") and not ok.bad
+    assert "report.pdf is not a PDF file" in w.status_text.text() and "report.pdf" in bad.toolTip()
+    w.composer.input.setPlainText("what is in these?")
+    assert w.send()
+    wait_idle(qtbot, w)
+    parts = fake.seen[-1][0][-1].parts
+    assert [p.label for p in parts if isinstance(p, FilePart)] == ["notes.txt"]  # the rest of the question went
+    assert w.history.messages(w.session.conversation)[-1].status == "done"
+    w.composer.add_files([fake_pdf])
+    assert not w.send()  # only a bad file and no text: nothing to send
+    try:
+        install_language(QApplication.instance(), "ko")
+        w.composer.add_files([fake_pdf])
+        assert "report.pdf" in w.status_text.text() and "PDF" in w.status_text.text()
+        assert "not a" not in w.status_text.text()  # in Korean
+    finally:
+        install_language(QApplication.instance(), "en")

@@ -5,7 +5,7 @@
     <name>Composer</name>
     <message>
         <location filename="../composer.py" line="98"/>
-        <location filename="../composer.py" line="147"/>
+        <location filename="../composer.py" line="163"/>
         <source>Attach</source>
         <translation>첨부</translation>
     </message>
@@ -60,12 +60,22 @@
         <translation>%1 파일이 %2 MB 제한보다 큽니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="179"/>
+        <location filename="../composer.py" line="144"/>
+        <source>text</source>
+        <translation>텍스트</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="145"/>
+        <source>%1 is not a %2 file; it will not be sent</source>
+        <translation>%1은(는) %2 파일이 아니어서 보내지 않습니다</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="195"/>
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="190"/>
+        <location filename="../composer.py" line="206"/>
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
@@ -329,7 +339,7 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../widgets.py" line="166"/>
+        <location filename="../widgets.py" line="175"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
