@@ -119,11 +119,12 @@ def kind_for(path: Path) -> str:
 
 
 def read(path: Path, limits: Limits = Limits(), ocr: Callable[[bytes], list[str]] | None = None,
-         transcribe: Callable[[bytes], str] | None = None, data: bytes | None = None) -> Document:
+         transcribe: Callable[[bytes], str] | None = None, data: bytes | None = None, name: str = "") -> Document:
     """Read any supported file. `ocr(image bytes)` and `transcribe(audio bytes)` come from the engine; `data` is
-    the file's content when the caller has already read it."""
+    the file's content when the caller has already read it; `name` is the user's name for it (what errors and
+    citations say: a stored copy may be named by its hash), else the file's own."""
     path = Path(path)
-    name = path.name
+    name = name or path.name
     if data is None:
         if path.is_file() and path.stat().st_size > limits.max_bytes:
             raise UserInputError(f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the "

@@ -299,8 +299,7 @@ class Engine:
         key = f"doc:{_digest(data)}:{part.label}:{limits}"
         doc = self._documents.get(key)
         if doc is None:
-            doc = read(part.path, limits, ocr=self.ocr, transcribe=self.transcribe_audio, data=data)
-            doc.name = part.label
+            doc = read(part.path, limits, ocr=self.ocr, transcribe=self.transcribe_audio, data=data, name=part.label)
             self._documents.put(key, doc)
         return fit(doc, question, budget, self.embed)
 

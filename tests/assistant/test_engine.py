@@ -225,3 +225,13 @@ def test_an_image_goes_to_the_fast_tier_while_the_default_has_no_adapter(config,
     assert isinstance(done, Done) and done.models["llm"] == tiny_llm_dir.name
     text = run(engine, [Message.user("hello")])[-1]
     assert isinstance(text, Done) and text.models["llm"] == str(default)
+
+
+def test_a_bad_file_is_named_as_the_user_named_it(config, tmp_path):
+    """Attachments are stored under their content hash; an error about one names the user's file, not the hash."""
+    from assistant.conversation import FilePart
+
+    stored = tmp_path / "f4f268aa0b1c292e.pdf"
+    stored.write_text("plain words, not a PDF")
+    err = run(Engine(config), [Message("user", (FilePart(stored, "report.pdf"), TextPart("summarize")))])[-1]
+    assert isinstance(err, Error) and err.message.startswith("report.pdf is not a PDF") and "f4f268" not in err.message
