@@ -35,10 +35,14 @@ def _llama():
         if _lib is None:
             # ggml's OpenMP threads wait for each other between operations. Spinning forever (libgomp's default
             # when threads fit the cores) made a token take 3.5 s instead of 26 ms whenever anything else ran on a
-            # 2-core machine; sleeping at once (OMP_WAIT_POLICY=PASSIVE) cost a third of the speed on an idle one
-            # (fast tier: 34 against 88-107 tokens/s). A short spin keeps both: 88-107 idle, 38 beside two busy
-            # processes (PASSIVE: 44). libgomp reads it when it loads, so it is set before the bindings load it.
-            os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+            # 2-core machine; sleeping at once (OMP_WAIT_POLICY=PASSIVE) cost two thirds of the fast tier's speed on
+            # an idle one. Measured (2-core EPYC, tokens/s; idle = chrt -r 1; busy = a 2-thread torch job beside):
+            #   spin count   fast idle   1.5B idle   1.5B busy
+            #   100          64-67       21-22       14.2
+            #   1000         94.5        23.8        11.5
+            #   10000        106         22.9        3.8
+            # libgomp reads it when it loads, so it is set before the bindings load it.
+            os.environ.setdefault("GOMP_SPINCOUNT", "1000")
             import llama_cpp.llama_cpp as lib  # the ctypes bindings only, not the high-level Llama class
 
             _log_callback = lib.llama_log_callback(lambda level, text, data: None)
