@@ -24,7 +24,8 @@ _PYRAMID = "pyramid"
 LABELS = {
     # categorization: tools
     "cuttingtool": "wire cutter|cutter,cutters,pliers", "hammer": "hammer|", "measuringtape": "tape measure|"
-    "measuring tape,tape", "multimeter": "multimeter|meter,voltmeter", "nailcutter": "nail clipper|clippers,nail cutter",
+    "measuring tape,tape", "multimeter": "multimeter|meter,voltmeter",
+    "nailcutter": "nail clipper|clippers,nail cutter",
     "plier": "pliers|plier", "scissors": "scissors|", "screwdriver": "screwdriver|", "sickle": "sickle|",
     "sidecutter": "side cutter|cutters,pliers", "spray": "spray bottle|sprayer", "tweezer": "tweezers|tweezer",
     "wrench": "wrench|spanner",
