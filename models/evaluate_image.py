@@ -81,13 +81,13 @@ def score(ask: Asker, bank, examples, vocabulary: set[str], limit: int, seed: in
     return sum(r[3] for r in rows) / max(1, len(rows)), rows
 
 
-def gcompris_naming(ask: Asker, encoder, limit: int) -> dict:
-    """The held-out gcompris photographs: share named, per group, and answers that state a wrong name plainly."""
+def gcompris_naming(ask: Asker, encoder) -> dict:
+    """Every held-out gcompris photograph: share named, per group, and answers that state a wrong name plainly."""
     from PIL import Image
 
     from models.data.gcompris import names, photos
 
-    held = [p for p in photos() if p.held_out][:limit]
+    held = [p for p in photos() if p.held_out]
     rows, groups = [], Counter()
     for p in held:
         said = ask(encoder.encode([Image.open(p.path)])[0], NAMING_QUESTION)
@@ -160,7 +160,7 @@ def evaluate_image(adapter: Path, encoder_name: str, llm_name: str, limit: int, 
     ask = Asker(decoder, projector)
     results: dict = {"llm": decoder.name, "runtime": type(decoder).__name__}
     if "gcompris" in parts:
-        results.update(gcompris_naming(ask, encoder, limit))
+        results.update(gcompris_naming(ask, encoder))
     if "photos" in parts:
         results["photos"] = photo_answers(ask, encoder)
         results["photos_named"] = f"{sum(r['named'] for r in results['photos'].values())}/{len(results['photos'])}"
