@@ -20,11 +20,13 @@ import torch
 from torch import nn
 
 from models.adapter_config import AdapterConfig
+from models.data.patch_labels import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS
 
 # Framing phrases, in the order of the stored `phrases` table: stated, guessed, the separator between guesses, the
 # closing, and the phrase for an image the classifier cannot place.
-PHRASES = ("Photo of", "Photo, possibly of", " or", ".", "Photo. Its main object could not be identified.")
-STATED, GUESSED, OR, CLOSE, UNKNOWN = range(len(PHRASES))
+PHRASES = ("Photo of", "Photo, possibly of", " or", ".", "Photo. Its main object could not be identified.",
+           " It shows", " and")
+STATED, GUESSED, OR, CLOSE, UNKNOWN, SHOWS, AND = range(len(PHRASES))
 
 
 def article(name: str) -> str:
@@ -50,6 +52,13 @@ class GroundedProjector(nn.Module):
         # LLM token ids, -1 padded: " a hammer" for every class (C, name_tokens), and PHRASES (P, phrase_tokens).
         self.register_buffer("names", torch.full((cfg.classes, cfg.name_tokens), -1, dtype=torch.int32))
         self.register_buffer("phrases", torch.full((len(PHRASES), cfg.phrase_tokens), -1, dtype=torch.int32))
+        if cfg.shapes:  # per-patch colour and shape (COLOUR_WORDS, SHAPE_WORDS, last class "none")
+            self.patch_norm = nn.LayerNorm(cfg.in_dim)
+            self.colour_head = nn.Linear(cfg.in_dim, NO_COLOUR + 1)
+            self.shape_head = nn.Linear(cfg.in_dim, NO_SHAPE + 1)
+            # " a red", " an orange", ... and " circle", ...: (words, word_tokens) ids, -1 padded
+            self.register_buffer("colour_words", torch.full((NO_COLOUR, cfg.word_tokens), -1, dtype=torch.int32))
+            self.register_buffer("shape_words", torch.full((NO_SHAPE, cfg.word_tokens), -1, dtype=torch.int32))
         self.vocab = vocab.detach()  # (V, H) LLM input embeddings; a reference, never saved
 
     def probabilities(self, features: torch.Tensor) -> torch.Tensor:
@@ -67,13 +76,34 @@ class GroundedProjector(nn.Module):
             return STATED, named[:1]
         return GUESSED, named
 
-    def token_ids(self, probs: torch.Tensor) -> list[int]:
-        """The LLM token ids the grounded tokens spell for (C,) probabilities."""
+    def patch_logits(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, colours + 1) and (B, T, shapes + 1) per-patch scores (the last class of each is "none")."""
+        x = self.patch_norm(features.float())
+        return self.colour_head(x), self.shape_head(x)
+
+    def objects(self, features: torch.Tensor) -> list[tuple[int, int]]:
+        """(colour, shape) pairs of the flat shapes one image's (1, T, D) patches show, most patches first."""
+        if not self.cfg.shapes:
+            return []
+        colours, shapes = (t[0].argmax(-1) for t in self.patch_logits(features))  # (T,) each
+        both = (colours != NO_COLOUR) & (shapes != NO_SHAPE)
+        pairs = torch.stack([colours[both], shapes[both]], -1).tolist()
+        counts: dict[tuple[int, int], int] = {}
+        for c, s in pairs:
+            counts[(c, s)] = counts.get((c, s), 0) + 1
+        return sorted(counts, key=lambda k: -counts[k])[: self.cfg.shapes]
+
+    def token_ids(self, probs: torch.Tensor, objects: list[tuple[int, int]] = ()) -> list[int]:
+        """The LLM token ids the grounded tokens spell for (C,) probabilities and the flat shapes seen."""
         opening, named = self.choose(probs)
         rows = [self.phrases[opening]]
         for i, c in enumerate(named):
             rows += ([self.phrases[OR]] if i else []) + [self.names[c]]
         if named:
+            rows.append(self.phrases[CLOSE])
+        for i, (c, s) in enumerate(objects):
+            rows += [self.phrases[AND if i else SHOWS], self.colour_words[c], self.shape_words[s]]
+        if objects:
             rows.append(self.phrases[CLOSE])
         ids = torch.cat(rows)
         return ids[ids >= 0].tolist()
@@ -83,7 +113,7 @@ class GroundedProjector(nn.Module):
         if features.shape[0] != 1:
             raise ValueError("a grounded adapter emits a variable number of tokens: pass one image at a time")
         probs = self.probabilities(features)[0]
-        ids = torch.tensor(self.token_ids(probs), device=self.vocab.device)
+        ids = torch.tensor(self.token_ids(probs, self.objects(features)), device=self.vocab.device)
         # One-hot mixtures of vocabulary rows: exactly the embeddings of the tokens (N, H).
         weights = torch.nn.functional.one_hot(ids, self.vocab.shape[0]).to(self.vocab.dtype)
         grounded = weights @ self.vocab
@@ -93,16 +123,22 @@ class GroundedProjector(nn.Module):
         return torch.cat([grounded[None].to(spatial.dtype), spatial], dim=1)
 
 
-def grounded_tables(tokenize: Callable[[str], list[int]], class_names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(names (C, Ln), phrases (P, Lp)) int32 id tables, -1 padded, for an LLM's tokenizer (plain text, no BOS)."""
-    def table(rows: list[list[int]]) -> torch.Tensor:
-        out = torch.full((len(rows), max(map(len, rows))), -1, dtype=torch.int32)
-        for i, r in enumerate(rows):
-            out[i, : len(r)] = torch.tensor(r, dtype=torch.int32)
-        return out
+def _table(rows: list[list[int]], width: int = 0) -> torch.Tensor:
+    """Token id rows as one (R, width) int32 table, -1 padded."""
+    out = torch.full((len(rows), max(width, *map(len, rows))), -1, dtype=torch.int32)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.int32)
+    return out
 
-    names = table([tokenize(f" {article(n)} {n}") for n in class_names])
-    return names, table([tokenize(p) for p in PHRASES])
+
+def grounded_tables(tokenize: Callable[[str], list[int]], class_names: list[str]) -> dict[str, torch.Tensor]:
+    """The id tables (names, phrases, colour_words, shape_words), -1 padded, for an LLM's tokenizer (plain text)."""
+    colours = [tokenize(f" {article(c)} {c}") for c in COLOUR_WORDS]
+    shapes = [tokenize(f" {s}") for s in SHAPE_WORDS]
+    width = max(map(len, colours + shapes))
+    return {"names": _table([tokenize(f" {article(n)} {n}") for n in class_names]),
+            "phrases": _table([tokenize(p) for p in PHRASES]),
+            "colour_words": _table(colours, width), "shape_words": _table(shapes, width)}
 
 
 def build_grounded(cfg: AdapterConfig, vocab: torch.Tensor, classifier: torch.Tensor, bias: torch.Tensor,
@@ -112,13 +148,16 @@ def build_grounded(cfg: AdapterConfig, vocab: torch.Tensor, classifier: torch.Te
     filled in from the tokenized names. spatial: a trained adapters.Projector to follow the names (cfg.hidden_dim)."""
     from dataclasses import replace
 
-    names, phrases = grounded_tables(tokenize, class_names)
-    cfg = replace(cfg, classes=len(class_names), name_tokens=names.shape[1], phrase_tokens=phrases.shape[1])
+    tables = grounded_tables(tokenize, class_names)
+    cfg = replace(cfg, classes=len(class_names), name_tokens=tables["names"].shape[1],
+                  phrase_tokens=tables["phrases"].shape[1],
+                  word_tokens=tables["colour_words"].shape[1] if cfg.shapes else 0)
     proj = GroundedProjector(cfg, vocab, spatial)
     with torch.no_grad():
         proj.classifier.copy_(classifier)
         proj.bias.copy_(bias)
-        proj.names.copy_(names)
-        proj.phrases.copy_(phrases)
+        for name, table in tables.items():
+            if hasattr(proj, name):
+                getattr(proj, name).copy_(table)
     return proj
 

@@ -113,3 +113,22 @@ def test_config_must_match_its_parts():
     assert isinstance(build_projector(cfg, torch.zeros(128, H)), GroundedProjector)
     with pytest.raises(ValueError, match="spatial projector"):
         GroundedProjector(cfg, torch.zeros(128, H), Projector(AdapterConfig("image", "e", "l", D, H, 16)))
+
+
+def test_flat_shapes_the_patch_heads_see_are_described_after_the_name():
+    cfg = AdapterConfig(**{**CFG.__dict__, "shapes": 2})
+    classifier = torch.eye(len(CLASSES), D)
+    proj = build_grounded(cfg, torch.randn(128, H), classifier, torch.zeros(len(CLASSES)), tokenize, CLASSES)
+    with torch.no_grad():
+        for head, winner in ((proj.colour_head, 0), (proj.shape_head, 0)):  # every patch: red, circle
+            head.weight.zero_()
+            head.bias.zero_()
+            head.bias[winner] = 5.0
+    f = features([9.0, 0, 0, 0])
+    assert proj.objects(f) == [(0, 0)]
+    said = "".join(chr(i) for i in proj.token_ids(proj.probabilities(f)[0], proj.objects(f)))
+    assert said == "Photo of a hammer. It shows a red circle."
+    assert proj(f).shape == (1, len(said), H)
+    with torch.no_grad():
+        proj.shape_head.bias[-1] = 9.0  # "none" wins: nothing is described
+    assert proj.objects(f) == []
