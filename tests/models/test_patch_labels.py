@@ -7,7 +7,7 @@ from models.data.patch_labels import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WO
 
 def test_a_cell_takes_the_item_covering_enough_of_it():
     owner = np.full((70, 70), -1)
-    owner[:20, :20] = 0  # fills cell (0, 0) and a tenth of its neighbours
+    owner[:10, :12] = 0  # fills cell (0, 0) (10 px cells) and a fifth of cell (0, 1)
     colours, shapes = grid_labels(owner, [("red", "star")])
     assert colours[0] == COLOUR_WORDS.index("red") and shapes[0] == SHAPE_WORDS.index("star")
     assert (colours[1:] == NO_COLOUR).all() and (shapes[1:] == NO_SHAPE).all()
