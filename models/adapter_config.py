@@ -26,6 +26,16 @@ class AdapterConfig:
     hidden_dim: int
     stack: int = 1  # speech: encoder frames stacked per soft token (50 fps / stack tokens per second)
     ctc: bool = False  # speech: CTC over the LLM's vocabulary, one soft token per emitted token (CTCProjector)
+    # image, GroundedProjector: up to `grounded` ImageNet class names the tower's own classifier gives, as the LLM's
+    # token embeddings, before the spatial tokens (none when hidden_dim is 0). 0: a plain Projector.
+    grounded: int = 0
+    sure: float = 0.0  # grounded: top class probability from which the name is stated, not offered as a guess
+    floor: float = 0.0  # grounded: classes under this probability are not named (none: "not recognised")
+    classes: int = 0  # grounded: classifier rows (1000 for ImageNet)
+    name_tokens: int = 0  # grounded: longest class name in LLM tokens (the stored id table's width)
+    phrase_tokens: int = 0  # grounded: longest framing phrase in LLM tokens
+    shapes: int = 0  # grounded: most flat shapes described ("It shows a red circle"), from per-patch heads; 0: none
+    word_tokens: int = 0  # grounded, shapes: longest colour or shape word in LLM tokens
 
 
 TRAINED_ROOT = Path(__file__).resolve().parent / "trained"

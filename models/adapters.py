@@ -12,6 +12,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterConfig, AdapterMismatchError, adapter_dir  # noqa: F401
+from models.grounded import GroundedProjector
 
 
 class Projector(nn.Module):
@@ -75,8 +76,11 @@ class CTCProjector(Projector):
         return (posterior @ self.vocab.to(posterior.dtype))[None]
 
 
-def build_projector(cfg: AdapterConfig, vocab: torch.Tensor | None = None) -> Projector:
-    """The projector class the config names; a CTC one needs the LLM's (V, H) input embeddings (referenced)."""
+def build_projector(cfg: AdapterConfig, vocab: torch.Tensor | None = None) -> nn.Module:
+    """The projector class the config names; a CTC or grounded one needs the LLM's (V, H) input embeddings
+    (referenced, not copied)."""
+    if cfg.grounded:
+        return GroundedProjector(cfg, vocab, Projector(cfg) if cfg.hidden_dim else None)
     return CTCProjector(cfg, vocab) if cfg.ctc else Projector(cfg)
 
 
@@ -98,8 +102,8 @@ def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: 
                  vocab: torch.Tensor | Callable[[], torch.Tensor] | None = None) -> Projector:
     """Load strictly; refuse an adapter whose config names another encoder/LLM or other widths.
 
-    vocab: the LLM's input embeddings, which a CTC adapter needs (attached, not copied); a callable is called only
-    for a CTC adapter (llama.cpp dequantizes them on request).
+    vocab: the LLM's input embeddings, which a CTC or grounded adapter needs (attached, not copied); a callable is
+    called only for those (llama.cpp dequantizes them on request).
     """
     cfg = AdapterConfig(**json.loads((directory / "config.json").read_text()))
     wanted = {"encoder": encoder, "llm": llm, "in_dim": in_dim, "out_dim": out_dim}
@@ -107,9 +111,10 @@ def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: 
     if got != wanted:
         diff = ", ".join(f"{k}={got[k]} (loaded: {wanted[k]})" for k in wanted if got[k] != wanted[k])
         raise AdapterMismatchError(f"{directory}: {cfg.modality} adapter was trained for {diff}")
-    if cfg.ctc and vocab is None:
-        raise ValueError(f"{directory}: a CTC adapter needs the LLM's input embeddings")
-    projector = build_projector(cfg, vocab() if cfg.ctc and callable(vocab) else vocab)
+    needs_vocab = cfg.ctc or bool(cfg.grounded)
+    if needs_vocab and vocab is None:
+        raise ValueError(f"{directory}: a {'CTC' if cfg.ctc else 'grounded'} adapter needs the LLM's input embeddings")
+    projector = build_projector(cfg, vocab() if needs_vocab and callable(vocab) else vocab)
     projector.load_state_dict(load_file(directory / "model.safetensors"), strict=True)
     return projector.eval().requires_grad_(False)
 

@@ -2,9 +2,10 @@
 
 Speech metrics: word error rate of transcription through the adapter on held-out voices and sentences and on the
 human recordings of alsa-utils, and spoken questions answered natively against the same questions typed.
-Image metrics: easy-vqa test accuracy, colour and shape accuracy on held-out procedural scenes (another seed), and
-the answers for the sample photos shipped with scikit-image. Answers are generated greedily, exactly as the
-assistant would, and scored by the first answer-vocabulary word they contain.
+Image metrics (models.evaluate_image, through the runtime the assistant uses): easy-vqa test accuracy, colour and
+shape accuracy on held-out procedural scenes (another seed), naming the held-out gcompris photographs, and the
+answers for the reserved sample photos of scikit-image and matplotlib. Answers are generated greedily, exactly as
+the assistant would, and scored by the first answer-vocabulary word they contain (or, for photos, a naming word).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import argparse
 import dataclasses
 import json
 import platform
-import random
 import re
 import time
 from pathlib import Path
@@ -23,23 +23,17 @@ import torch
 from transformers import DynamicCache
 
 from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_dir, emitted, load_adapter
-from models.data.scenes import COLOURS, SHAPES
 from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
+from models.evaluate_image import evaluate_image, first_word_of  # noqa: F401 (first_word_of: for training checks)
 from models.generation import TokenStream
 from models.sampling import SamplingOptions
 from models.chat import Media, joined
 from models.llm import LLM
-from models.weights import cache_dir, resolve
+from models.runtime import llm_name
+from models.weights import resolve
 
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=24, repetition_penalty=1.0)
-# Real photographs shipped with scikit-image and matplotlib (none seen in training) and words that name their main
-# object; an answer names it if it contains one of them.
-PHOTOS = {"chelsea": {"cat", "tabby", "kitten"}, "coffee": {"coffee", "espresso", "cup", "mug"},
-          "astronaut": {"astronaut", "person", "man", "woman", "spacesuit"},
-          "rocket": {"rocket", "missile", "projectile", "shuttle"},
-          "motorcycle": {"motorcycle", "motorbike", "moped", "scooter", "bike"},
-          "grace_hopper": {"woman", "person", "lady", "officer", "uniform"}}
 
 
 def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str, max_new_tokens: int = 24) -> str:
@@ -55,86 +49,6 @@ def _greedy(llm: LLM, embeds: torch.Tensor, max_new_tokens: int = 24) -> str:
     stream = TokenStream(options, llm.eos_ids, lambda t: llm.tokenizer.decode(t, skip_special_tokens=True), [], None,
                          model=llm.model, embeds=embeds, cache=DynamicCache())
     return "".join(stream).strip()
-
-
-def first_word_of(text: str, vocabulary: set[str]) -> str | None:
-    """The first word of text that belongs to vocabulary (answers are judged by it)."""
-    for word in re.findall(r"[a-z]+", text.lower()):
-        if word in vocabulary:
-            return word
-    return None
-
-
-def score(llm, projector, bank, examples, vocabulary: set[str], limit: int, seed: int = 0) -> tuple[float, list]:
-    """Accuracy over up to `limit` examples whose expected answer word is in vocabulary."""
-    pool = [e for e in examples if first_word_of(e.answer, vocabulary)]
-    picked = random.Random(seed).sample(pool, min(limit, len(pool)))
-    rows = []
-    for e in picked:
-        got = answer(llm, projector, bank[e.feature], e.question)
-        rows.append((e.question, e.answer, got, first_word_of(got, vocabulary) == first_word_of(e.answer, vocabulary)))
-    return sum(r[3] for r in rows) / max(1, len(rows)), rows
-
-
-def evaluate_image(adapter: Path, encoder_name: str, llm_name: str, limit: int, device: str) -> dict:
-    """All image metrics for one adapter."""
-    from models.data.image_data import HELD_OUT_SEED, easy_vqa_examples, scene_examples
-    from models.vision import load_vision
-
-    placement = choose_placement(device)
-    llm = LLM.load(llm_name, resolve(llm_name, "llm").path, placement)
-    encoder = load_vision(encoder_name, resolve(encoder_name, "vision").path, placement)
-    projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size,
-                             vocab=llm.model.get_input_embeddings().weight).to(placement.device)
-    features = cache_dir() / "features"
-    results: dict = {}
-    import easy_vqa
-
-    vqa_vocab = set(easy_vqa.get_answers())
-    bank, exs = easy_vqa_examples(encoder, "test", features)
-    results["easy_vqa_test_accuracy"], results["easy_vqa_rows"] = score(llm, projector, bank, exs, vqa_vocab, limit)
-    bank, exs = scene_examples(encoder, 300, HELD_OUT_SEED, features)
-    colour_qs = [e for e in exs if e.question.startswith("What color")]
-    shape_qs = [e for e in exs if e.question.startswith("What shape")]
-    results["scene_colour_accuracy"], results["scene_colour_rows"] = score(llm, projector, bank, colour_qs,
-                                                                           set(COLOURS), limit)
-    results["scene_shape_accuracy"], results["scene_shape_rows"] = score(llm, projector, bank, shape_qs,
-                                                                         set(SHAPES), limit)
-    results["photos"] = photo_answers(llm, projector, encoder)
-    results["photos_named"] = f"{sum(r['named'] for r in results['photos'].values())}/{len(results['photos'])}"
-    return results
-
-
-def photo_images() -> dict:
-    """The sample photographs as PIL images (those whose package is installed)."""
-    from PIL import Image
-
-    out = {}
-    try:
-        from skimage import data
-
-        for name in ("chelsea", "coffee", "astronaut", "rocket"):
-            out[name] = Image.fromarray(getattr(data, name)()).convert("RGB")
-        out["motorcycle"] = Image.fromarray(data.stereo_motorcycle()[0]).convert("RGB")
-    except ImportError:
-        pass
-    try:
-        from matplotlib import cbook
-
-        with cbook.get_sample_data("grace_hopper.jpg") as f:
-            out["grace_hopper"] = Image.open(f).convert("RGB")
-    except (ImportError, OSError, ValueError):
-        pass
-    return out
-
-
-def photo_answers(llm, projector, encoder) -> dict:
-    """What the adapter says about real sample photos, and whether it names the main object."""
-    rows = {}
-    for name, img in photo_images().items():
-        said = answer(llm, projector, encoder.encode([img])[0], "What is in this picture?")
-        rows[name] = {"answer": said, "named": bool(set(re.findall(r"[a-z]+", said.lower())) & PHOTOS[name])}
-    return rows
 
 
 NUMBER_WORDS = {"7": "seven", "4": "four"}
@@ -243,17 +157,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.evaluate")
     parser.add_argument("--modality", choices=("image", "speech"), default="image")
     parser.add_argument("--encoder", default="", help="default: efficientnet-lite0 (image), whisper-base (speech)")
-    parser.add_argument("--llm", default="smollm2-135m-instruct")
+    parser.add_argument("--llm", default="smollm2-135m-instruct", help="a bundled name or tier (fast, quality)")
+    parser.add_argument("--runtime", default="auto", help="image: auto (as the assistant picks), llama.cpp or torch")
+    parser.add_argument("--parts", default="gcompris,photos,vqa,scenes", help="image: which metrics to run")
     parser.add_argument("--adapter", type=Path)
     parser.add_argument("--limit", type=int, default=200, help="questions per metric")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", type=Path, help="also write the full results (with every answer) here")
     args = parser.parse_args(argv)
     encoder = args.encoder or ("efficientnet-lite0" if args.modality == "image" else "whisper-base")
-    adapter = args.adapter or adapter_dir(args.modality, encoder, args.llm)
+    llm = llm_name(args.llm)
+    adapter = args.adapter or adapter_dir(args.modality, encoder, llm)
     start = time.perf_counter()
-    evaluate = evaluate_image if args.modality == "image" else evaluate_speech
-    results = evaluate(adapter, encoder, args.llm, args.limit, args.device)
+    if args.modality == "image":
+        results = evaluate_image(adapter, encoder, llm, args.limit, args.device, args.runtime,
+                                 tuple(args.parts.split(",")))
+    else:
+        results = evaluate_speech(adapter, encoder, llm, args.limit, args.device)
     results["wall_s"] = round(time.perf_counter() - start, 1)
     results["hardware"] = platform.machine() + (", cuda" if torch.cuda.is_available() else ", cpu")
     if args.json:

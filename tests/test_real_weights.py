@@ -138,17 +138,18 @@ def test_shipped_image_adapter_names_the_shape(torch_engine, tmp_path):
     assert isinstance(events[-1], Done) and "circle" in events[-1].answer.lower()
 
 
-def test_the_default_tier_hands_an_image_to_the_tier_that_has_an_adapter(engine, tmp_path):
-    """Until the default LLM has its own image adapter, image questions go to the fast tier on llama.cpp (soft tokens
-    as embedding batches); text questions stay with the default. Which model answered is reported."""
+def test_the_default_tier_answers_an_image_with_its_own_adapter(engine, tmp_path):
+    """The default LLM has a grounded image adapter (models.grounded), so it answers image questions itself on
+    llama.cpp (soft tokens as embedding batches) rather than handing them to the fast tier."""
     from tools.demo import sample_image
 
     image = sample_image(tmp_path / "red-circle.png")
     done = list(engine.respond([Message.user("What shape is this?", images=[image])], GREEDY))[-1]
-    assert isinstance(done, Done) and done.models["llm"] == "smollm2-135m-instruct" and done.timings.tokens > 0
-    assert done.timings.prompt_tokens > 40  # the image's soft tokens are in the prompt
-    done = list(engine.respond([Message.user("Hi")], SamplingOptions(temperature=0, max_new_tokens=2)))[-1]
-    assert done.models["llm"] == DEFAULTS["llm"]
+    assert isinstance(done, Done) and done.models["llm"] == DEFAULTS["llm"] and done.timings.tokens > 0
+    typed = list(engine.respond([Message.user("What shape is this?")], SamplingOptions(temperature=0,
+                                                                                       max_new_tokens=2)))[-1]
+    assert done.timings.prompt_tokens > typed.timings.prompt_tokens  # the image's soft tokens are in the prompt
+    assert typed.models["llm"] == DEFAULTS["llm"]
 
 
 @pytest.mark.parametrize("which", ["engine", "torch_engine"])

@@ -1,0 +1,163 @@
+"""An image adapter grounded in the vision tower's own ImageNet classifier, for any LLM, with no LLM training.
+
+EfficientNet-Lite0 learned 1,000 named kinds of real things from real photographs. Its classifier rows (kept in the
+adapter) score the mean of the patch tokens exactly as the tower's own head does; the most probable class names
+reach the LLM as its own token embeddings, framed by a short phrase, the way the CTC speech adapter hands the LLM
+mixtures of vocabulary rows. Every grounded soft token is a convex mixture of vocabulary rows; at the decision
+level the mixture is one-hot (a name is a sequence of tokens, and a blend of two names' tokens reads as neither).
+
+Honesty comes from the probabilities: a confident class is stated ("a photo of a hammer"), middling ones are
+offered as guesses ("maybe a hammer or a screwdriver"), and below `floor` nothing is named. When the config has a
+hidden_dim, the spatial tokens of a trained MLP (colour, layout, count) follow. Built by
+`python -m models.build_grounded`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from models.adapter_config import AdapterConfig
+from models.data.patch_labels import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS
+
+# Framing phrases, in the order of the stored `phrases` table: stated, guessed, the separator between guesses, the
+# closing, and the phrase for an image the classifier cannot place.
+PHRASES = ("Photo of", "Photo, possibly of", " or", ".", "Photo. Its main object could not be identified.",
+           " It shows", " and")
+STATED, GUESSED, OR, CLOSE, UNKNOWN, SHOWS, AND = range(len(PHRASES))
+
+
+def article(name: str) -> str:
+    """ "a" or "an" before a class name."""
+    return "an" if name[:1].lower() in "aeiou" else "a"
+
+
+class GroundedProjector(nn.Module):
+    """(1, 49, D) tower patch tokens -> (1, N, H): grounded class-name tokens, then spatial tokens (if any)."""
+
+    def __init__(self, cfg: AdapterConfig, vocab: torch.Tensor, spatial: nn.Module | None = None):
+        super().__init__()
+        if not cfg.grounded or not cfg.classes:
+            raise ValueError("a GroundedProjector needs a config with grounded > 0 and classes > 0")
+        if (spatial is not None) != bool(cfg.hidden_dim):
+            raise ValueError("a grounded config with hidden_dim > 0 needs its spatial projector, and only then")
+        if vocab.shape[-1] != cfg.out_dim:
+            raise ValueError(f"the LLM's embeddings are {vocab.shape[-1]} wide; this adapter makes {cfg.out_dim}")
+        self.cfg = cfg
+        self.spatial = spatial  # adapters.Projector(cfg) (trained spatial tokens), or None
+        self.register_buffer("classifier", torch.zeros(cfg.classes, cfg.in_dim))  # (C, D) the tower's head
+        self.register_buffer("bias", torch.zeros(cfg.classes))
+        # LLM token ids, -1 padded: " a hammer" for every class (C, name_tokens), and PHRASES (P, phrase_tokens).
+        self.register_buffer("names", torch.full((cfg.classes, cfg.name_tokens), -1, dtype=torch.int32))
+        self.register_buffer("phrases", torch.full((len(PHRASES), cfg.phrase_tokens), -1, dtype=torch.int32))
+        if cfg.shapes:  # per-patch colour and shape (COLOUR_WORDS, SHAPE_WORDS, last class "none")
+            self.patch_norm = nn.LayerNorm(cfg.in_dim)
+            self.colour_head = nn.Linear(cfg.in_dim, NO_COLOUR + 1)
+            self.shape_head = nn.Linear(cfg.in_dim, NO_SHAPE + 1)
+            # " a red", " an orange", ... and " circle", ...: (words, word_tokens) ids, -1 padded
+            self.register_buffer("colour_words", torch.full((NO_COLOUR, cfg.word_tokens), -1, dtype=torch.int32))
+            self.register_buffer("shape_words", torch.full((NO_SHAPE, cfg.word_tokens), -1, dtype=torch.int32))
+        self.vocab = vocab.detach()  # (V, H) LLM input embeddings; a reference, never saved
+
+    def probabilities(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, C) class probabilities of (B, T, D) patch tokens: the tower's own head over their mean."""
+        pooled = features.float().mean(1)  # (B, D)
+        return (pooled @ self.classifier.float().T + self.bias.float()).softmax(-1)
+
+    def choose(self, probs: torch.Tensor) -> tuple[int, list[int]]:
+        """(opening phrase, class ids to name) for one image's (C,) probabilities."""
+        top = probs.topk(self.cfg.grounded)
+        named = [int(c) for p, c in zip(top.values, top.indices) if float(p) >= self.cfg.floor]
+        if not named:
+            return UNKNOWN, []
+        if float(top.values[0]) >= self.cfg.sure:
+            return STATED, named[:1]
+        return GUESSED, named
+
+    def patch_logits(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, colours + 1) and (B, T, shapes + 1) per-patch scores (the last class of each is "none")."""
+        x = self.patch_norm(features.float())
+        return self.colour_head(x), self.shape_head(x)
+
+    def objects(self, features: torch.Tensor) -> list[tuple[int, int]]:
+        """(colour, shape) pairs of the flat shapes one image's (1, T, D) patches show, most patches first."""
+        if not self.cfg.shapes:
+            return []
+        colours, shapes = (t[0].argmax(-1) for t in self.patch_logits(features))  # (T,) each
+        both = (colours != NO_COLOUR) & (shapes != NO_SHAPE)
+        pairs = torch.stack([colours[both], shapes[both]], -1).tolist()
+        counts: dict[tuple[int, int], int] = {}
+        for c, s in pairs:
+            counts[(c, s)] = counts.get((c, s), 0) + 1
+        return sorted(counts, key=lambda k: -counts[k])[: self.cfg.shapes]
+
+    def token_ids(self, probs: torch.Tensor, objects: list[tuple[int, int]] = ()) -> list[int]:
+        """The LLM token ids the grounded tokens spell for (C,) probabilities and the flat shapes seen."""
+        opening, named = self.choose(probs)
+        rows = [self.phrases[opening]]
+        for i, c in enumerate(named):
+            rows += ([self.phrases[OR]] if i else []) + [self.names[c]]
+        if named:
+            rows.append(self.phrases[CLOSE])
+        for i, (c, s) in enumerate(objects):
+            rows += [self.phrases[AND if i else SHOWS], self.colour_words[c], self.shape_words[s]]
+        if objects:
+            rows.append(self.phrases[CLOSE])
+        ids = torch.cat(rows)
+        return ids[ids >= 0].tolist()
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(1, T, D) patch tokens -> (1, N, H). One image at a time: N depends on what the classifier sees."""
+        if features.shape[0] != 1:
+            raise ValueError("a grounded adapter emits a variable number of tokens: pass one image at a time")
+        probs = self.probabilities(features)[0]
+        ids = torch.tensor(self.token_ids(probs, self.objects(features)), device=self.vocab.device)
+        # One-hot mixtures of vocabulary rows: exactly the embeddings of the tokens (N, H).
+        weights = torch.nn.functional.one_hot(ids, self.vocab.shape[0]).to(self.vocab.dtype)
+        grounded = weights @ self.vocab
+        if self.spatial is None:
+            return grounded[None]
+        spatial = self.spatial(features)  # (1, T, H)
+        return torch.cat([grounded[None].to(spatial.dtype), spatial], dim=1)
+
+
+def _table(rows: list[list[int]], width: int = 0) -> torch.Tensor:
+    """Token id rows as one (R, width) int32 table, -1 padded."""
+    out = torch.full((len(rows), max(width, *map(len, rows))), -1, dtype=torch.int32)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.int32)
+    return out
+
+
+def grounded_tables(tokenize: Callable[[str], list[int]], class_names: list[str]) -> dict[str, torch.Tensor]:
+    """The id tables (names, phrases, colour_words, shape_words), -1 padded, for an LLM's tokenizer (plain text)."""
+    colours = [tokenize(f" {article(c)} {c}") for c in COLOUR_WORDS]
+    shapes = [tokenize(f" {s}") for s in SHAPE_WORDS]
+    width = max(map(len, colours + shapes))
+    return {"names": _table([tokenize(f" {article(n)} {n}") for n in class_names]),
+            "phrases": _table([tokenize(p) for p in PHRASES]),
+            "colour_words": _table(colours, width), "shape_words": _table(shapes, width)}
+
+
+def build_grounded(cfg: AdapterConfig, vocab: torch.Tensor, classifier: torch.Tensor, bias: torch.Tensor,
+                   tokenize: Callable[[str], list[int]], class_names: list[str],
+                   spatial: nn.Module | None = None) -> GroundedProjector:
+    """A grounded projector for an LLM (its vocab and tokenizer) and a tower's classifier; cfg's table widths are
+    filled in from the tokenized names. spatial: a trained adapters.Projector to follow the names (cfg.hidden_dim)."""
+    from dataclasses import replace
+
+    tables = grounded_tables(tokenize, class_names)
+    cfg = replace(cfg, classes=len(class_names), name_tokens=tables["names"].shape[1],
+                  phrase_tokens=tables["phrases"].shape[1],
+                  word_tokens=tables["colour_words"].shape[1] if cfg.shapes else 0)
+    proj = GroundedProjector(cfg, vocab, spatial)
+    with torch.no_grad():
+        proj.classifier.copy_(classifier)
+        proj.bias.copy_(bias)
+        for name, table in tables.items():
+            if hasattr(proj, name):
+                getattr(proj, name).copy_(table)
+    return proj
+
