@@ -114,9 +114,9 @@ class GroundedProjector(nn.Module):
             raise ValueError("a grounded adapter emits a variable number of tokens: pass one image at a time")
         probs = self.probabilities(features)[0]
         ids = torch.tensor(self.token_ids(probs, self.objects(features)), device=self.vocab.device)
-        # One-hot mixtures of vocabulary rows: exactly the embeddings of the tokens (N, H).
-        weights = torch.nn.functional.one_hot(ids, self.vocab.shape[0]).to(self.vocab.dtype)
-        grounded = weights @ self.vocab
+        # One-hot mixtures of vocabulary rows are exactly the rows themselves: the embeddings of the tokens (N, H).
+        # Indexing reads only those rows (llama.cpp's vocab dequantizes them from the GGUF on demand).
+        grounded = self.vocab[ids]
         if self.spatial is None:
             return grounded[None]
         spatial = self.spatial(features)  # (1, T, H)

@@ -174,18 +174,15 @@ class LlamaCppLLM:
         return chat_prompt_ids(self.chat_tokenizer, messages, media_lengths)
 
     @cached_property
-    def _vocab_embeddings(self):
-        import torch
-        from gguf import GGUFReader
-        from gguf.quants import dequantize
+    def _vocab_rows(self):
+        from models.gguf_rows import EmbeddingRows
 
-        tensor = next(t for t in GGUFReader(self.path).tensors if t.name == "token_embd.weight")
-        rows = dequantize(tensor.data, tensor.tensor_type).reshape(-1, self.hidden_size)  # (V, H)
-        return torch.from_numpy(rows.astype(np.float32))
+        return EmbeddingRows(self.path)
 
     def vocab(self):
-        """(V, H) input embeddings, dequantized from the GGUF once (a CTC speech adapter scores against them)."""
-        return self._vocab_embeddings
+        """(V, H) input embeddings read from the GGUF: indexing dequantizes only the rows asked for (an image adapter
+        needs a few dozen; the whole 1.5B matrix took 19 s), `.to(dtype)` the whole matrix (a CTC speech adapter)."""
+        return self._vocab_rows
 
     # ---- decoding -------------------------------------------------------------------------------------
     def reset(self) -> None:
