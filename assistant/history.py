@@ -97,13 +97,27 @@ class History:
         path = self.directory / "history.sqlite3"
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives -wal/-shm the database's mode
         self.db = sqlite3.connect(path, timeout=10)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across application crashes
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
         for suffix in ("-wal", "-shm"):
             make_private(path.with_name(path.name + suffix))
         self._remove_stale_captures()
+
+    def _use_wal(self, seconds: float = 10.0) -> None:
+        """Switch to WAL, waiting out another process that is opening the same new database. SQLite can answer
+        "database is locked" at once here, without its busy handler: a fresh-clone test run hit it when two
+        processes opened one new store at the same moment."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         """Close the database."""
