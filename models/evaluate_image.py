@@ -154,9 +154,9 @@ def evaluate_image(adapter: Path, encoder_name: str, llm_name: str, limit: int, 
     placement = choose_placement(device)
     decoder = load_decoder(DecoderChoice(llm_name, runtime, device), lambda: placement)
     encoder = load_vision(encoder_name, resolve(encoder_name, "vision").path, placement)
-    where = decoder.placement or choose_placement("cpu")  # llama.cpp takes fp32 soft tokens from the CPU
+    # The adapter sits beside the encoder, as in the Engine; llama.cpp takes its rows as fp32 on the CPU itself.
     projector = load_adapter(adapter, encoder.name, decoder.name, encoder.dim, decoder.hidden_size,
-                             vocab=decoder.vocab).to(where.device, where.dtype)
+                             vocab=decoder.vocab).to(placement.device, placement.dtype)
     ask = Asker(decoder, projector)
     results: dict = {"llm": decoder.name, "runtime": type(decoder).__name__}
     if "gcompris" in parts:

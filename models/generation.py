@@ -101,7 +101,7 @@ class TorchLLM:
         """static: decode over a fixed-size cache (default: on a GPU, when every layer attends to all positions);
         graphs: replay each decode step as a CUDA graph (default: on a GPU; ignored on a CPU)."""
         self.llm = llm
-        self.name, self.placement, self.eos_ids = llm.name, llm.placement, llm.eos_ids
+        self.name, self.eos_ids = llm.name, llm.eos_ids
         self.hidden_size = llm.hidden_size
         self.context_length = llm.model.config.max_position_embeddings
         self.prompt_ids = llm.prompt_ids

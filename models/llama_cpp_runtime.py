@@ -102,7 +102,6 @@ class LlamaCppLLM:
         self._embeds = lib.llama_batch_init(BATCH, self.hidden_size, 1)
         self._pieces: dict[int, bytes] = {}
         self._keys: list = []  # what the KV cache holds, one key per position (token id, or media hash and offset)
-        self.placement = None  # adapters for this runtime run on the CPU in fp32 (see Engine.adapter)
 
     def __del__(self):
         lib = getattr(self, "_lib", None)

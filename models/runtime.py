@@ -26,7 +26,6 @@ class Decoder(Protocol):
     hidden_size: int  # the width adapters must produce
     context_length: int
     eos_ids: Container[int]
-    placement: "Placement | None"  # the torch runtime's device and dtype; None for llama.cpp (CPU, fp32 inputs)
 
     def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]: ...
 
