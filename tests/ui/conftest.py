@@ -47,6 +47,19 @@ class FakeEngine:
                    self.model_names())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def microphone():
+    """The virtual microphone, when PulseAudio is installed, made before any test touches QtMultimedia: Qt connects
+    to the sound server once, on the first device query, and a server started after that is never seen."""
+    from tools.virtual_mic import VirtualMicrophone
+
+    if not VirtualMicrophone.available():
+        yield None
+        return
+    with VirtualMicrophone() as mic:
+        yield mic
+
+
 @pytest.fixture
 def fake():
     return FakeEngine()

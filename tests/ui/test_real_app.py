@@ -13,7 +13,6 @@ from assistant.history import History
 from assistant.settings import Settings
 from tests.test_real_weights import _installed
 from tools.demo import VOICE_ANSWER, sample_image, spoken_question
-from tools.virtual_mic import VirtualMicrophone
 
 pytestmark = [pytest.mark.weights,
               pytest.mark.skipif(not _installed(), reason="bundled weights/espeak-ng not installed (run scripts/test)")]
@@ -44,7 +43,7 @@ def _ask(qtbot, w, text, attachment=None):
     return w.history.messages(w.session.conversation)
 
 
-def test_typed_image_and_spoken_questions(window, qtbot, tmp_path):
+def test_typed_image_and_spoken_questions(window, qtbot, tmp_path, microphone):
     answer = _ask(qtbot, window, "What is the capital of France?")[-1]
     assert "Paris" in answer.text and answer.status == "done" and answer.meta["ttft_ms"] > 0
 
@@ -52,19 +51,18 @@ def test_typed_image_and_spoken_questions(window, qtbot, tmp_path):
     answer = _ask(qtbot, window, "What shape is this?", sample_image(tmp_path / "c.png"))[-1]
     assert "circle" in answer.text.lower()
 
-    if not VirtualMicrophone.available():
+    if microphone is None:
         pytest.skip("PulseAudio is not installed: no virtual microphone")
     window.new_conversation()
     speech = spoken_question(tmp_path / "q.wav")
-    with VirtualMicrophone() as mic:
-        window.settings = replace(window.settings, microphone=mic.device_id)
-        window.composer.start_recording()
-        assert window.composer.recorder.recording, window.status_text.text()
-        qtbot.wait(300)
-        player = mic.play(speech)  # the event loop keeps running: the recorder reads as it plays
-        qtbot.waitUntil(lambda: player.poll() is not None, timeout=30_000)
-        qtbot.wait(500)
-        window.composer.stop_recording()
+    window.settings = replace(window.settings, microphone=microphone.device_id)
+    window.composer.start_recording()
+    assert window.composer.recorder.recording, window.status_text.text()
+    qtbot.wait(300)
+    player = microphone.play(speech)  # the event loop keeps running: the recorder reads as it plays
+    qtbot.waitUntil(lambda: player.poll() is not None, timeout=30_000)
+    qtbot.wait(500)
+    window.composer.stop_recording()
     qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
     question, answer = window.history.messages(window.session.conversation)
     assert question.attachments[0].kind == "audio"
