@@ -1,12 +1,16 @@
-"""python -m models.build_grounded: write a grounded image adapter (models.grounded) for an LLM. Nothing is trained:
-the names come from the vision tower's ImageNet classifier, the tokens from the LLM's own embeddings; the thresholds
-were chosen on the gcompris training split (see docs/EVALUATION.md)."""
+"""python -m models.build_grounded: write a grounded image adapter (models.grounded) for an LLM. The LLM is not
+trained: the names come from the vision tower's ImageNet classifier (with each class's WordNet kind) and from
+classifier rows fitted here on the gcompris training photographs; the tokens are the LLM's own embeddings. The
+thresholds and the fitting settings were chosen on the gcompris training split (see docs/EVALUATION.md)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+import torch
+from PIL import Image
 
 from models.adapters import AdapterConfig, Projector, adapter_dir, save_adapter
 from models.grounded import build_grounded
@@ -22,11 +26,15 @@ class GroundConfig:
     k: int = 3  # most class names offered as guesses
     sure: float = 0.5
     floor: float = 0.15
+    photo_classes: bool = True  # add classifier rows for the gcompris training photos' labels ImageNet lacks
+    augment: int = 16  # augmented copies (crop, mirror, colour) of each training photo (photo classes, shape heads)
+    photo_steps: int = 100  # photo_classes: Adam steps (full batch) fitting the new rows, ImageNet's fixed
+    photo_decay: float = 1e-3  # photo_classes: L2 penalty on the new rows
     spatial: str = ""  # a trained adapter directory for the same LLM whose MLP gives spatial tokens after the names
     shapes: int = 0  # describe up to this many flat shapes, from per-patch heads trained here (0: none)
-    scenes: int = 1500  # shapes: procedural training scenes (seed 1; held-out scenes use seed 2)
+    scenes: int = 4500  # shapes: procedural training scenes (seed 1; held-out scenes use seed 2)
     easy_vqa: int = 1500  # shapes: easy-vqa training images
-    head_steps: int = 400  # shapes: Adam steps of 32 pictures for the per-patch heads
+    head_steps: int = 3000  # shapes: Adam steps of 64 pictures for the colour and shape heads
     seed: int = 0
     device: str = "cpu"
     threads: int = 0
@@ -58,24 +66,146 @@ def build(cfg: GroundConfig) -> Path:
         hidden = spatial_cfg.hidden_dim
     acfg = AdapterConfig("image", encoder.name, llm.name, encoder.dim, llm.hidden_size, hidden, grounded=cfg.k,
                          sure=cfg.sure, floor=cfg.floor, shapes=cfg.shapes)
+    bias = encoder.tower._fc.bias.detach().float().cpu()
+    names, report = with_kinds(class_names()), {}
+    if cfg.photo_classes:
+        train, photo_features = photo_training_set(encoder, cfg)
+        pooled = photo_features.float().mean(2)  # as the tower's head pools
+        extra_rows, extra_bias, extra_names = fit_photo_classes(train, pooled, rows, bias, cfg)
+        rows, bias, names = torch.cat([rows, extra_rows]), torch.cat([bias, extra_bias]), names + extra_names
+        report = {"photo_classes_added": len(extra_names), "photo_pictures": pooled.shape[0] * pooled.shape[1]}
     vocab = llm.vocab()
-    proj = build_grounded(acfg, vocab, rows, encoder.tower._fc.bias.detach().float().cpu(),
-                          lambda text: llm.tokenize(text, False), class_names(), spatial)
-    report = train_patch_heads(proj, encoder, cfg) if cfg.shapes else {}
+    proj = build_grounded(acfg, vocab, rows, bias, lambda text: llm.tokenize(text, False), names, spatial)
+    if cfg.shapes:
+        report.update(train_shape_heads(proj, encoder, cfg))
     out = adapter_dir("image", encoder.name, llm.name, cfg.out)
     save_adapter(proj, out)
     (out / "train.json").write_text(json.dumps({**asdict(cfg), **report, "training": (
-        "names: none (the tower's ImageNet classifier; the tokens are the LLM's own embeddings); shapes: per-patch "
-        "colour and shape heads on procedural scenes, easy-vqa train and the gcompris training photos")}, indent=2))
+        "names: the tower's ImageNet classifier with WordNet kinds, plus rows fitted (cross-entropy, ImageNet's rows "
+        "fixed) on augmented gcompris training photos for their labels ImageNet lacks; the tokens are the LLM's own "
+        "embeddings, the LLM is not trained. shapes: per-patch colour head and per-colour shape head on procedural "
+        "scenes, easy-vqa train and the gcompris training photos")}, indent=2))
     return out
 
 
-def train_patch_heads(proj, encoder, cfg: GroundConfig) -> dict:
-    """Fit the projector's per-patch colour and shape heads (cross-entropy; the tower and names stay fixed)."""
+KINDS = Path(__file__).resolve().parent / "data" / "imagenet_kinds.json"  # written by python -m tools.imagenet_kinds
+
+
+def with_kinds(names: list[str]) -> list[str]:
+    """ImageNet class names with their WordNet kind: "German shepherd (a kind of dog)"."""
+    kinds = json.loads(KINDS.read_text())
+    if len(kinds) != len(names):
+        raise ValueError(f"{KINDS} has {len(kinds)} kinds for {len(names)} classes: run python -m tools.imagenet_kinds")
+    return [f"{n} (a kind of {k})" if k else n for n, k in zip(names, kinds)]
+
+
+def augmented(image, rng) -> Image.Image:
+    """A random crop (55-100% of each side), maybe mirrored, with colour and brightness jittered."""
+    from PIL import ImageEnhance, ImageOps
+
+    image = image.convert("RGB")
+    w, h = image.size
+    scale = rng.uniform(0.55, 1.0)
+    cw, ch = int(w * scale), int(h * scale)
+    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+    image = image.crop((x, y, x + cw, y + ch))
+    if rng.random() < 0.5:
+        image = ImageOps.mirror(image)
+    image = ImageEnhance.Color(image).enhance(rng.uniform(0.7, 1.3))
+    return ImageEnhance.Brightness(image).enhance(rng.uniform(0.8, 1.2))
+
+
+def fit_rows(pooled: torch.Tensor, targets: torch.Tensor, rows: torch.Tensor, bias: torch.Tensor, extra: int,
+             steps: int, decay: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(extra, D) rows and (extra,) biases appended to a fixed classifier so that softmax over all its classes puts
+    each pooled feature (N, D) on its target (an old class id, or len(rows) + i for new class i)."""
+    new = torch.zeros(extra, pooled.shape[1], requires_grad=True)
+    new_bias = torch.zeros(extra, requires_grad=True)
+    opt = torch.optim.Adam([new, new_bias], lr=0.01)
+    fixed = pooled @ rows.T + bias
+    for _ in range(steps):
+        logits = torch.cat([fixed, pooled @ new.T + new_bias], 1)
+        loss = torch.nn.functional.cross_entropy(logits, targets) + decay * (new**2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return new.detach(), new_bias.detach()
+
+
+def photo_training_set(encoder, cfg: GroundConfig) -> tuple[list, torch.Tensor]:
+    """The gcompris training photos (the held-out ones are never read) and their (photos, augment + 1, 49, D) patch
+    features: each photo, then its augmented copies."""
+    import random
+
+    from models.data.gcompris import photos
+    from models.data.image_data import encode_images
+    from models.weights import cache_dir
+
+    train = [p for p in photos() if not p.held_out]
+    rng = random.Random(cfg.seed)
+    pictures = []
+    for p in train:
+        image = Image.open(p.path)
+        pictures += [image.convert("RGB")] + [augmented(image, rng) for _ in range(cfg.augment)]
+    cache = cache_dir() / "features" / f"gcompris-train-{encoder.name}-{len(train)}x{cfg.augment}-{cfg.seed}.pt"
+    features = encode_images(encoder, pictures, cache)
+    return train, features.view(len(train), cfg.augment + 1, *features.shape[1:])
+
+
+def fit_photo_classes(train: list, pooled: torch.Tensor, rows: torch.Tensor, bias: torch.Tensor,
+                      cfg: GroundConfig) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Classifier rows for the training photos' labels that are not ImageNet classes, fitted on their (photos,
+    copies, D) pooled features; photos whose label is an ImageNet class (hammer, dam) pull towards it."""
+    from models.data.pseudo_photos import class_names
+
+    imagenet = {n.lower(): i for i, n in enumerate(class_names())}
+    extra = sorted({p.label for p in train if p.label.lower() not in imagenet})
+    targets = torch.tensor([imagenet.get(p.label.lower(), len(rows) + extra.index(p.label) if p.label in extra else -1)
+                            for p in train]).repeat_interleave(pooled.shape[1])
+    new, new_bias = fit_rows(pooled.flatten(0, 1), targets, rows, bias, len(extra), cfg.photo_steps, cfg.photo_decay)
+    return new, new_bias, extra
+
+
+def naming_curve(encoder, cfg: GroundConfig, fractions=(0.0, 0.25, 0.5, 1.0), augments=(0, 4, 16)) -> list[dict]:
+    """Held-out photos whose grounded names (the classes the adapter would name, before the LLM) include an accepted
+    word, against the share of training photos and the augmented copies each one gets: the data curve."""
+    import random
+
+    from models.data.gcompris import names, photos
+    from models.data.image_data import encode_images
+    from models.data.pseudo_photos import class_names, classifier_rows
+    from models.grounded import choose
+    from models.weights import cache_dir
+
+    rows, bias = classifier_rows(encoder), encoder.tower._fc.bias.detach().float().cpu()
+    train, pooled = photo_training_set(encoder, replace(cfg, augment=max(augments)))
+    pooled = pooled.float().mean(2)  # as the tower's head pools
+    held = [p for p in photos() if p.held_out]
+    cache = cache_dir() / "features" / f"gcompris-held-{encoder.name}-{len(held)}.pt"
+    held_pooled = encode_images(encoder, [p.path for p in held], cache).float().mean(1)
+    out = []
+    for fraction in fractions:
+        subset = sorted(random.Random(cfg.seed).sample(range(len(train)), round(fraction * len(train))))
+        for copies in augments if fraction else (0,):
+            if subset:
+                part = replace(cfg, augment=copies)
+                new, new_bias, extra = fit_photo_classes([train[i] for i in subset], pooled[subset, : copies + 1],
+                                                         rows, bias, part)
+            else:
+                new, new_bias, extra = rows[:0], bias[:0], []
+            every = with_kinds(class_names()) + extra
+            probs = torch.cat([held_pooled @ rows.T + bias, held_pooled @ new.T + new_bias], 1).softmax(-1)
+            said = [" or ".join(every[c] for c in choose(pr, cfg.k, cfg.sure, cfg.floor)[1]) for pr in probs]
+            out.append({"training_photos": len(subset), "copies_each": copies, "classes_added": len(extra),
+                        "held_out_named": sum(names(t, p) for t, p in zip(said, held)), "held_out": len(held)})
+    return out
+
+
+def train_shape_heads(proj, encoder, cfg: GroundConfig) -> dict:
+    """Fit the projector's colour and shape heads (cross-entropy; the tower and names stay fixed)."""
     import random
 
     import numpy as np
-    import torch
     from PIL import Image
 
     from models.data.gcompris import photos
@@ -86,18 +216,22 @@ def train_patch_heads(proj, encoder, cfg: GroundConfig) -> dict:
     sources = [scene_patches(cfg.scenes, TRAIN_SEED), easy_vqa_patches(cfg.easy_vqa),
                no_shape_patches([Image.open(p.path) for p in photos() if not p.held_out])]
     tag = f"{cfg.scenes}-{cfg.easy_vqa}"
-    feats = encode_images(encoder, [im for s in sources for im in s[0]],
+    feats = encode_images(encoder, [im for s in sources for im in s.images],
                           cache_dir() / "features" / f"patches-{encoder.name}-{tag}.pt").float()  # (N, 49, D)
-    colours = torch.from_numpy(np.concatenate([s[1] for s in sources]))
-    shapes = torch.from_numpy(np.concatenate([s[2] for s in sources]))
-    heads = [proj.patch_norm, proj.colour_head, proj.shape_head]
-    opt = torch.optim.Adam([p for h in heads for p in h.parameters()], lr=3e-3)
+    if cfg.augment:  # the photos' augmented copies: more real pictures with no flat shape in them
+        copies = photo_training_set(encoder, cfg)[1][:, 1:].flatten(0, 1).float()
+        feats = torch.cat([feats, copies])
+        sources.append(no_shape_patches([None] * len(copies)))
+    cells = torch.from_numpy(np.concatenate([s.colours for s in sources]))
+    objects = torch.from_numpy(np.concatenate([s.objects for s in sources]))
+    parts = [proj.patch_norm, proj.colour_head, proj.object_head]
+    opt = torch.optim.Adam([p for h in parts for p in h.parameters()] + [proj.colour_queries], lr=2e-3)
     rng = random.Random(cfg.seed)
     for step in range(cfg.head_steps):
-        batch = torch.tensor(rng.sample(range(len(feats)), 32))
-        c, s = proj.patch_logits(feats[batch])
-        loss = (torch.nn.functional.cross_entropy(c.flatten(0, 1), colours[batch].flatten())
-                + torch.nn.functional.cross_entropy(s.flatten(0, 1), shapes[batch].flatten()))
+        batch = torch.tensor(rng.sample(range(len(feats)), 64))
+        c, s, _ = proj.shape_logits(feats[batch])
+        loss = (torch.nn.functional.cross_entropy(c.flatten(0, 1), cells[batch].flatten())
+                + torch.nn.functional.cross_entropy(s.flatten(0, 1), objects[batch].flatten()))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -112,7 +246,22 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m models.build_grounded", description=__doc__.splitlines()[0])
     add_dataclass_flags(parser, GroundConfig)
-    print(f"adapter written to {build(from_flags(GroundConfig, parser.parse_args(argv)))}")
+    parser.add_argument("--curve", action="store_true", help="print the held-out naming rate against training photos "
+                        "and augmented copies (no LLM, nothing written) instead of building")
+    args = parser.parse_args(argv)
+    cfg = from_flags(GroundConfig, args)
+    if not args.curve:
+        print(f"adapter written to {build(cfg)}")
+        return 0
+    from models.device import choose_placement
+    from models.vision import load_vision
+    from models.weights import resolve
+
+    encoder = load_vision(cfg.encoder, resolve(cfg.encoder, "vision").path, choose_placement(cfg.device))
+    print("training photos | copies each | classes added | held-out photos named (names before the LLM)")
+    for row in naming_curve(encoder, cfg):
+        print(f"{row['training_photos']:>15} | {row['copies_each']:>11} | {row['classes_added']:>13} | "
+              f"{row['held_out_named']} / {row['held_out']}")
     return 0
 
 

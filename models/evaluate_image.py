@@ -70,14 +70,21 @@ def first_word_of(text: str, vocabulary: set[str]) -> str | None:
     return None
 
 
-def score(ask: Asker, bank, examples, vocabulary: set[str], limit: int, seed: int = 0) -> tuple[float, list]:
-    """Accuracy over up to `limit` examples whose expected answer word is in vocabulary."""
-    pool = [e for e in examples if first_word_of(e.answer, vocabulary)]
+def score(ask: Asker, bank, examples, vocabularies: list[set[str]], limit: int,
+          seed: int = 0) -> tuple[float, list]:
+    """Accuracy over up to `limit` examples whose expected answer word is in one of the vocabularies (colours,
+    shapes, yes/no): an answer is judged by its first word of the expected word's vocabulary, so "a green circle"
+    answers a shape question with "circle"."""
+    def vocabulary(answer: str) -> set[str]:
+        return next((v for v in vocabularies if first_word_of(answer, v)), set())
+
+    pool = [e for e in examples if vocabulary(e.answer)]
     picked = random.Random(seed).sample(pool, min(limit, len(pool)))
     rows = []
     for e in picked:
         got = ask(bank[e.feature], e.question)
-        rows.append((e.question, e.answer, got, first_word_of(got, vocabulary) == first_word_of(e.answer, vocabulary)))
+        words = vocabulary(e.answer)
+        rows.append((e.question, e.answer, got, first_word_of(got, words) == first_word_of(e.answer, words)))
     return sum(r[3] for r in rows) / max(1, len(rows)), rows
 
 
@@ -145,6 +152,7 @@ def evaluate_image(adapter: Path, encoder_name: str, llm_name: str, limit: int, 
     """The image metrics named in `parts` for one adapter, on the runtime the assistant would pick."""
     from models.adapters import load_adapter
     from models.data.image_data import HELD_OUT_SEED, easy_vqa_examples, scene_examples
+    from models.data.patch_labels import SHAPE_WORDS
     from models.data.scenes import COLOURS, SHAPES
     from models.device import choose_placement
     from models.runtime import load_decoder
@@ -169,11 +177,15 @@ def evaluate_image(adapter: Path, encoder_name: str, llm_name: str, limit: int, 
         import easy_vqa
 
         bank, exs = easy_vqa_examples(encoder, "test", features)
+        answers = set(easy_vqa.get_answers())
+        kinds = [{"yes", "no"}, answers & set(SHAPE_WORDS)]
         results["easy_vqa_test_accuracy"], results["easy_vqa_rows"] = score(ask, bank, exs,
-                                                                            set(easy_vqa.get_answers()), limit)
+                                                                            [*kinds, answers - set().union(*kinds)],
+                                                                            limit)
     if "scenes" in parts:
         bank, exs = scene_examples(encoder, 300, HELD_OUT_SEED, features)
         for what, words in (("colour", COLOURS), ("shape", SHAPES)):
             qs = [e for e in exs if e.question.startswith("What color" if what == "colour" else "What shape")]
-            results[f"scene_{what}_accuracy"], results[f"scene_{what}_rows"] = score(ask, bank, qs, set(words), limit)
+            results[f"scene_{what}_accuracy"], results[f"scene_{what}_rows"] = score(ask, bank, qs, [set(words)],
+                                                                                     limit)
     return results

@@ -6,10 +6,15 @@ reach the LLM as its own token embeddings, framed by a short phrase, the way the
 mixtures of vocabulary rows. Every grounded soft token is a convex mixture of vocabulary rows; at the decision
 level the mixture is one-hot (a name is a sequence of tokens, and a blend of two names' tokens reads as neither).
 
+The classifier is the tower's 1,000 ImageNet rows plus rows fitted on the gcompris training photographs for the
+kinds of things ImageNet lacks (windmill, pliers, Eiffel Tower); each ImageNet name carries its WordNet kind
+("German shepherd (a kind of dog)"), so a right kind still reaches the answer when the exact class is wrong.
+
 Honesty comes from the probabilities: a confident class is stated ("a photo of a hammer"), middling ones are
-offered as guesses ("maybe a hammer or a screwdriver"), and below `floor` nothing is named. When the config has a
-hidden_dim, the spatial tokens of a trained MLP (colour, layout, count) follow. Built by
-`python -m models.build_grounded`.
+offered as guesses ("maybe a hammer or a screwdriver"), and below `floor` nothing is named. A picture whose heads
+see flat shapes is described as a drawing of them instead ("Drawing of a red circle and a blue star."): per-colour
+attention over the patches finds each colour's shape. When the config has a hidden_dim, the spatial tokens of a
+trained MLP (colour, layout, count) follow. Built by `python -m models.build_grounded`.
 """
 
 from __future__ import annotations
@@ -25,13 +30,34 @@ from models.data.patch_labels import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WO
 # Framing phrases, in the order of the stored `phrases` table: stated, guessed, the separator between guesses, the
 # closing, and the phrase for an image the classifier cannot place.
 PHRASES = ("Photo of", "Photo, possibly of", " or", ".", "Photo. Its main object could not be identified.",
-           " It shows", " and")
-STATED, GUESSED, OR, CLOSE, UNKNOWN, SHOWS, AND = range(len(PHRASES))
+           "Drawing of", " and")
+STATED, GUESSED, OR, CLOSE, UNKNOWN, DRAWING, AND = range(len(PHRASES))
+OBJECT_HIDDEN = 256  # width of the per-colour shape classifier
 
 
 def article(name: str) -> str:
-    """ "a" or "an" before a class name."""
+    """ "a" or "an" before a class name; none before a proper name ("Eiffel Tower", "Petra")."""
+    words = [w for w in name.split() if len(w) > 3]
+    if words and all(w[:1].isupper() for w in words):
+        return ""
     return "an" if name[:1].lower() in "aeiou" else "a"
+
+
+def named(name: str) -> str:
+    """A class name as the soft tokens spell it after "Photo of": " a hammer", " Eiffel Tower"."""
+    return " ".join(["", article(name), name]).replace("  ", " ")
+
+
+def choose(probs: torch.Tensor, k: int, sure: float, floor: float) -> tuple[int, list[int]]:
+    """(opening phrase, class ids to name) for (C,) probabilities: the top class alone if its probability reaches
+    `sure`, else up to k classes of at least `floor` as guesses, else none."""
+    top = probs.topk(k)
+    named = [int(c) for p, c in zip(top.values, top.indices) if float(p) >= floor]
+    if not named:
+        return UNKNOWN, []
+    if float(top.values[0]) >= sure:
+        return STATED, named[:1]
+    return GUESSED, named
 
 
 class GroundedProjector(nn.Module):
@@ -52,10 +78,12 @@ class GroundedProjector(nn.Module):
         # LLM token ids, -1 padded: " a hammer" for every class (C, name_tokens), and PHRASES (P, phrase_tokens).
         self.register_buffer("names", torch.full((cfg.classes, cfg.name_tokens), -1, dtype=torch.int32))
         self.register_buffer("phrases", torch.full((len(PHRASES), cfg.phrase_tokens), -1, dtype=torch.int32))
-        if cfg.shapes:  # per-patch colour and shape (COLOUR_WORDS, SHAPE_WORDS, last class "none")
+        if cfg.shapes:  # per-patch colour (COLOUR_WORDS, last "none"); per colour, its shape (SHAPE_WORDS, last "none")
             self.patch_norm = nn.LayerNorm(cfg.in_dim)
             self.colour_head = nn.Linear(cfg.in_dim, NO_COLOUR + 1)
-            self.shape_head = nn.Linear(cfg.in_dim, NO_SHAPE + 1)
+            self.colour_queries = nn.Parameter(torch.zeros(NO_COLOUR, cfg.in_dim))
+            self.object_head = nn.Sequential(nn.Linear(cfg.in_dim + 1, OBJECT_HIDDEN), nn.GELU(),
+                                             nn.Linear(OBJECT_HIDDEN, NO_SHAPE + 1))
             # " a red", " an orange", ... and " circle", ...: (words, word_tokens) ids, -1 padded
             self.register_buffer("colour_words", torch.full((NO_COLOUR, cfg.word_tokens), -1, dtype=torch.int32))
             self.register_buffer("shape_words", torch.full((NO_SHAPE, cfg.word_tokens), -1, dtype=torch.int32))
@@ -68,42 +96,41 @@ class GroundedProjector(nn.Module):
 
     def choose(self, probs: torch.Tensor) -> tuple[int, list[int]]:
         """(opening phrase, class ids to name) for one image's (C,) probabilities."""
-        top = probs.topk(self.cfg.grounded)
-        named = [int(c) for p, c in zip(top.values, top.indices) if float(p) >= self.cfg.floor]
-        if not named:
-            return UNKNOWN, []
-        if float(top.values[0]) >= self.cfg.sure:
-            return STATED, named[:1]
-        return GUESSED, named
+        return choose(probs, self.cfg.grounded, self.cfg.sure, self.cfg.floor)
 
-    def patch_logits(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T, colours + 1) and (B, T, shapes + 1) per-patch scores (the last class of each is "none")."""
+    def shape_logits(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, colours + 1) per-patch colour scores, (B, colours, shapes + 1) the shape drawn in each colour (the
+        last class of each is "none"), and (B, colours) how strongly each colour shows in its best patch."""
         x = self.patch_norm(features.float())
-        return self.colour_head(x), self.shape_head(x)
+        cells = self.colour_head(x)
+        colour = cells[..., :NO_COLOUR]  # (B, T, K)
+        presence = colour.max(1).values - cells[..., NO_COLOUR:].max(1).values  # (B, K)
+        pooled = colour.transpose(1, 2).softmax(-1) @ x + self.colour_queries  # (B, K, D): each colour's patches
+        return cells, self.object_head(torch.cat([pooled, presence[..., None]], -1)), presence
 
     def objects(self, features: torch.Tensor) -> list[tuple[int, int]]:
-        """(colour, shape) pairs of the flat shapes one image's (1, T, D) patches show, most patches first."""
+        """(colour, shape) pairs of the flat shapes one image's (1, T, D) patches show, strongest colour first."""
         if not self.cfg.shapes:
             return []
-        colours, shapes = (t[0].argmax(-1) for t in self.patch_logits(features))  # (T,) each
-        both = (colours != NO_COLOUR) & (shapes != NO_SHAPE)
-        pairs = torch.stack([colours[both], shapes[both]], -1).tolist()
-        counts: dict[tuple[int, int], int] = {}
-        for c, s in pairs:
-            counts[(c, s)] = counts.get((c, s), 0) + 1
-        return sorted(counts, key=lambda k: -counts[k])[: self.cfg.shapes]
+        with torch.no_grad():
+            _, shapes, presence = self.shape_logits(features)
+        shape = shapes[0].argmax(-1).tolist()  # (K,)
+        seen = [c for c in range(NO_COLOUR) if shape[c] != NO_SHAPE]
+        return [(c, shape[c]) for c in sorted(seen, key=lambda c: -float(presence[0, c]))][: self.cfg.shapes]
 
     def token_ids(self, probs: torch.Tensor, objects: list[tuple[int, int]] = ()) -> list[int]:
-        """The LLM token ids the grounded tokens spell for (C,) probabilities and the flat shapes seen."""
-        opening, named = self.choose(probs)
-        rows = [self.phrases[opening]]
-        for i, c in enumerate(named):
-            rows += ([self.phrases[OR]] if i else []) + [self.names[c]]
-        if named:
-            rows.append(self.phrases[CLOSE])
-        for i, (c, s) in enumerate(objects):
-            rows += [self.phrases[AND if i else SHOWS], self.colour_words[c], self.shape_words[s]]
+        """The LLM token ids the grounded tokens spell for (C,) probabilities and the flat shapes seen: a drawing of
+        those shapes if there are any (an ImageNet name for a drawn circle is noise), else the named classes."""
         if objects:
+            rows = [self.phrases[DRAWING]]
+            for i, (c, s) in enumerate(objects):
+                rows += ([self.phrases[AND]] if i else []) + [self.colour_words[c], self.shape_words[s]]
+        else:
+            opening, classes = self.choose(probs)
+            rows = [self.phrases[opening]]
+            for i, c in enumerate(classes):
+                rows += ([self.phrases[OR]] if i else []) + [self.names[c]]
+        if len(rows) > 1:
             rows.append(self.phrases[CLOSE])
         ids = torch.cat(rows)
         return ids[ids >= 0].tolist()
@@ -136,7 +163,7 @@ def grounded_tables(tokenize: Callable[[str], list[int]], class_names: list[str]
     colours = [tokenize(f" {article(c)} {c}") for c in COLOUR_WORDS]
     shapes = [tokenize(f" {s}") for s in SHAPE_WORDS]
     width = max(map(len, colours + shapes))
-    return {"names": _table([tokenize(f" {article(n)} {n}") for n in class_names]),
+    return {"names": _table([tokenize(named(n)) for n in class_names]),
             "phrases": _table([tokenize(p) for p in PHRASES]),
             "colour_words": _table(colours, width), "shape_words": _table(shapes, width)}
 

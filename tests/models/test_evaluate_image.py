@@ -35,12 +35,16 @@ def test_the_asker_feeds_soft_tokens_greedily_with_content_keys():
     assert decoder.calls[1][2][0] != keys[0]  # another image: another key, so no stale KV cache is reused
 
 
-def test_score_judges_the_first_vocabulary_word():
+def test_score_judges_the_first_word_of_the_expected_answers_vocabulary():
     bank = torch.zeros(2, 3, 4)
     examples = [Example(0, "What color is the shape?", "It is red."), Example(1, "What shape?", "Circle.")]
-    acc, rows = score(Asker(FakeDecoder("Red, not blue."), torch.nn.Linear(4, 6)), bank, examples,
-                      {"red", "blue"}, limit=10)
-    assert acc == 1.0 and len(rows) == 1
+    ask = Asker(FakeDecoder("A red circle, not a blue square."), torch.nn.Linear(4, 6))
+    acc, rows = score(ask, bank, examples, [{"red", "blue"}], limit=10)
+    assert acc == 1.0 and len(rows) == 1  # "Circle." is in no vocabulary: not asked
+    acc, rows = score(ask, bank, examples, [{"red", "blue"}, {"circle", "square"}], limit=10)
+    assert acc == 1.0 and len(rows) == 2  # the shape question is judged by "circle", not by the colour before it
+    examples = [Example(1, "What shape?", "Square.")]
+    assert score(ask, bank, examples, [{"red", "blue"}, {"circle", "square"}], limit=10)[0] == 0.0
 
 
 def test_hedged_answers_are_told_from_plain_claims():

@@ -115,20 +115,33 @@ def test_config_must_match_its_parts():
         GroundedProjector(cfg, torch.zeros(128, H), Projector(AdapterConfig("image", "e", "l", D, H, 16)))
 
 
-def test_flat_shapes_the_patch_heads_see_are_described_after_the_name():
+def test_a_picture_of_flat_shapes_is_described_as_a_drawing_of_them_without_class_names():
     cfg = AdapterConfig(**{**CFG.__dict__, "shapes": 2})
     classifier = torch.eye(len(CLASSES), D)
     proj = build_grounded(cfg, torch.randn(128, H), classifier, torch.zeros(len(CLASSES)), tokenize, CLASSES)
+    first, last = proj.object_head[0], proj.object_head[-1]
     with torch.no_grad():
-        for head, winner in ((proj.colour_head, 0), (proj.shape_head, 0)):  # every patch: red, circle
-            head.weight.zero_()
-            head.bias.zero_()
-            head.bias[winner] = 5.0
+        for layer in (proj.colour_head, first, last):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        proj.colour_head.bias[0] = 5.0  # every patch is red: red shows with strength 5, the other colours 0
+        first.weight[0, D] = 1.0  # a hidden unit that follows a colour's strength
+        last.weight[0, 0] = 2.0  # ... and votes "circle"
+        last.bias[-1] = 1.0  # otherwise "none"
     f = features([9.0, 0, 0, 0])
     assert proj.objects(f) == [(0, 0)]
     said = "".join(chr(i) for i in proj.token_ids(proj.probabilities(f)[0], proj.objects(f)))
-    assert said == "Photo of a hammer. It shows a red circle."
+    assert said == "Drawing of a red circle."  # the hammer the classifier is sure of is noise on a drawing
     assert proj(f).shape == (1, len(said), H)
     with torch.no_grad():
-        proj.shape_head.bias[-1] = 9.0  # "none" wins: nothing is described
+        last.bias[-1] = 99.0  # "none" wins: nothing is drawn, the photo is named
     assert proj.objects(f) == []
+    assert text(proj, f) == "Photo of a hammer."
+
+
+def test_proper_names_take_no_article():
+    from models.grounded import named
+
+    assert named("hammer") == " a hammer" and named("owl") == " an owl"
+    assert named("German shepherd (a kind of dog)") == " a German shepherd (a kind of dog)"
+    assert named("Eiffel Tower") == " Eiffel Tower" and named("Great Wall of China") == " Great Wall of China"
