@@ -110,6 +110,24 @@ def _digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
+def _spell_media(ids: list[int], media_index: list[int], media: list[MediaBlock]):
+    """Media slots whose soft tokens are exactly LLM tokens become those tokens: one prompt batch instead of three
+    (each llama.cpp batch reads every weight once, ~0.1 s for the 1.5B on 2 cores). The rest keep their soft tokens,
+    renumbered."""
+    if not any(b.ids is not None for b in media):
+        return ids, media_index, media
+    kept = [i for i, b in enumerate(media) if b.ids is None]
+    renumber = {old: new for new, old in enumerate(kept)}
+    ids, index, seen = list(ids), list(media_index), [0] * len(media)
+    for p, b in enumerate(media_index):
+        if b >= 0 and media[b].ids is not None:
+            ids[p], index[p] = media[b].ids[seen[b]], -1
+            seen[b] += 1
+        elif b >= 0:
+            index[p] = renumber[b]
+    return ids, index, [media[i] for i in kept]
+
+
 class Engine:
     """Owns the models. respond() is not reentrant: front ends call it from one worker thread."""
 
@@ -264,8 +282,9 @@ class Engine:
         key = f"img:{(self._reader or self.llm).name}:{_digest(data)}"  # soft tokens differ per adapter
         def compute():
             image = load_image(part.source)  # bad input is reported before a missing adapter
-            return self.adapter("image")(self.vision.encode([image]))[0]
-        return MediaBlock(key, self._cached(key, compute))
+            adapter, features = self.adapter("image"), self.vision.encode([image])
+            return adapter(features)[0], getattr(adapter, "spelled", lambda _: None)(features)
+        return MediaBlock(key, *self._cached(key, compute))
 
     def speech_tokens(self, part: AudioPart) -> MediaBlock:
         """Soft tokens (N, H) for a recording through the speech adapter."""
@@ -370,6 +389,7 @@ class Engine:
     def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
         llm = self._reader or self.llm
         ids, media_index = llm.prompt_ids(prompt.messages, [b.embeds.shape[0] for b in prompt.media])
+        ids, media_index, prompt.media = _spell_media(ids, media_index, prompt.media)
         max_ctx = llm.context_length
         if len(ids) + options.max_new_tokens > max_ctx:
             yield Error(f"the conversation is too long for {llm.name}: {len(ids)} prompt tokens + "

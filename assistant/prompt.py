@@ -67,10 +67,13 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
 
 @dataclass
 class MediaBlock:
-    """Soft tokens (N, H) for one media slot, keyed by a content hash so a cached prefix can be matched."""
+    """Soft tokens (N, H) for one media slot, keyed by a content hash so a cached prefix can be matched. ids: the LLM
+    token ids the soft tokens are exactly the embeddings of (a grounded image adapter spells its names in the LLM's
+    own tokens), or None; such a slot is fed as those tokens, in the same batch as the text around it."""
 
     key: str
     embeds: torch.Tensor
+    ids: list[int] | None = None
 
 
 @dataclass

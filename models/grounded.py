@@ -135,6 +135,12 @@ class GroundedProjector(nn.Module):
         ids = torch.cat(rows)
         return ids[ids >= 0].tolist()
 
+    def spelled(self, features: torch.Tensor) -> list[int] | None:
+        """The LLM token ids forward()'s rows are the embeddings of (one image), or None when spatial tokens follow."""
+        if self.spatial is not None:
+            return None
+        return self.token_ids(self.probabilities(features)[0], self.objects(features))
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """(1, T, D) patch tokens -> (1, N, H). One image at a time: N depends on what the classifier sees."""
         if features.shape[0] != 1:

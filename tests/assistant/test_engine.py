@@ -235,3 +235,19 @@ def test_a_bad_file_is_named_as_the_user_named_it(config, tmp_path):
     stored.write_text("plain words, not a PDF")
     err = run(Engine(config), [Message("user", (FilePart(stored, "report.pdf"), TextPart("summarize")))])[-1]
     assert isinstance(err, Error) and err.message.startswith("report.pdf is not a PDF") and "f4f268" not in err.message
+
+
+def test_media_spelled_in_llm_tokens_is_fed_as_those_tokens_and_the_rest_keep_their_soft_tokens():
+    import torch
+
+    from assistant.engine import _spell_media
+    from assistant.prompt import MediaBlock
+
+    spelled = MediaBlock("img:a", torch.zeros(2, 4), ids=[70, 71])
+    soft = MediaBlock("wav:b", torch.ones(3, 4))
+    ids = [1, 0, 0, 2, 0, 0, 0, 3]
+    index = [-1, 0, 0, -1, 1, 1, 1, -1]
+    out_ids, out_index, media = _spell_media(ids, index, [spelled, soft])
+    assert out_ids == [1, 70, 71, 2, 0, 0, 0, 3]
+    assert out_index == [-1, -1, -1, -1, 0, 0, 0, -1] and media == [soft]
+    assert _spell_media(ids, index, [soft, soft]) == (ids, index, [soft, soft])  # nothing spelled: unchanged
