@@ -27,6 +27,19 @@ def _settle(app, seconds: float = 0.3) -> None:
         time.sleep(0.01)
 
 
+PHOTO = "windmill11.webp"  # a held-out gcompris photograph of a kind ImageNet lacks
+
+
+def _held_out_photo(name: str) -> Path | None:
+    """The held-out gcompris photograph of that file name, or None where the photographs are not extracted."""
+    from models.data.gcompris import photos
+
+    try:
+        return next(p.path for p in photos() if p.path.name == name and p.held_out)
+    except (FileNotFoundError, StopIteration):
+        return None
+
+
 def take(out: Path) -> list[Path]:
     """Drive the real window through each scene and save PNGs into out."""
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -69,6 +82,11 @@ def take(out: Path) -> list[Path]:
     window.settings = replace(window.settings, temperature=0.0)
     ask("What shape is this?", sample_image(tmp / "circle.png"))
     shot("02-image-question")
+    photo = _held_out_photo(PHOTO)
+    if photo is not None:  # a real photograph the image adapter never saw (gcompris-qt-data, installed by set-up)
+        window.new_conversation()
+        ask("What is in this picture?", photo)
+        shot("10-photo-question")
     window.new_conversation()
     ask("Write a Python function that adds two numbers.")
     shot("03-code-answer")
