@@ -98,6 +98,12 @@ def mislabelled(kind: str, head: bytes) -> bool:
     return kind in ("text", "markdown", "code", "table", "json") and bool(seen) and not seen.startswith("a RIFF")
 
 
+def attachable() -> dict[str, set[str]]:
+    """File name suffixes by what an attachment is read as: images, audio, and documents (every reader's)."""
+    documents = {".csv", ".tsv", ".json", ".pdf", ".docx", ".xlsx"} | MARKDOWN_SUFFIXES | set(CODE_LANGUAGES)
+    return {"images": IMAGE_SUFFIXES, "audio": AUDIO_SUFFIXES, "documents": documents | (TEXT_SUFFIXES - {""})}
+
+
 def kind_for(path: Path) -> str:
     """The reader a file name asks for."""
     s = path.suffix.lower()

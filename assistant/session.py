@@ -188,9 +188,13 @@ class ChatSession:
                 answer.saved_at = self.clock()
         elif isinstance(event, Transcript):
             answer.transcript = event.text
-            question = next((m for m in self.messages() if m.id == answer.question_id), None)
+            stored = self.messages()
+            question = next((m for m in stored if m.id == answer.question_id), None)
             if question is not None:
                 self.history.update_message(question.id, meta={**question.meta, "transcript": event.text})
+                info = self.history.info(self.conversation)
+                if question is stored[0] and event.text.strip() and info.title == self.untitled["audio"]:
+                    self.history.rename(self.conversation, event.text.strip().splitlines()[0][:48])
             self.on_transcript(event.text)
         elif isinstance(event, Done):
             t = event.timings

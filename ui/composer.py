@@ -30,6 +30,7 @@ class Composer(QWidget):
     stop = Signal()
     play = Signal(object)  # an audio attachment's path
     notice = Signal(str)  # a line for the status bar
+    folder_chosen = Signal(str)  # the folder the Attach dialog picked files from, to open there next time
 
     def __init__(self, session: ChatSession, parent=None):
         super().__init__(parent)
@@ -160,7 +161,20 @@ class Composer(QWidget):
 
     def pick_files(self) -> None:
         """The Attach button."""
-        names, _ = QFileDialog.getOpenFileNames(self, self.tr("Attach"), str(Path.home()))
+        from assistant.documents import attachable
+
+        groups = attachable()
+        every = " ".join(f"*{s}" for kind in groups.values() for s in sorted(kind))
+        labels = {"images": self.tr("Images"), "audio": self.tr("Audio"), "documents": self.tr("Documents")}
+        readable, anything = self.tr("Everything the assistant reads"), self.tr("All files")
+        filters = [f"{readable} ({every})",
+                   *(f"{labels[k]} ({' '.join(f'*{s}' for s in sorted(v))})" for k, v in groups.items()),
+                   f"{anything} (*)"]
+        folder = self.session.settings.attach_folder
+        start = folder if folder and Path(folder).is_dir() else str(Path.home())
+        names, _ = QFileDialog.getOpenFileNames(self, self.tr("Attach"), start, ";;".join(filters))
+        if names:
+            self.folder_chosen.emit(str(Path(names[0]).parent))
         self.add_files([Path(n) for n in names])
         self.input.setFocus()  # not back on Attach, where the next space would open the dialog again
 

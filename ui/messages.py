@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from assistant.history import StoredMessage
@@ -75,7 +75,9 @@ class MessageView(QScrollArea):
         if m.role == "assistant":
             w.meta.setText(self.stats(m.meta))
             copy = QPushButton(self.tr("Copy"))
-            copy.clicked.connect(lambda _=False, w=w: QApplication.clipboard().setText(w.text))
+            copy.setObjectName("copy")
+            copy.setMinimumWidth(copy.fontMetrics().horizontalAdvance(self.tr("Copied")) + 24)  # nothing shifts
+            copy.clicked.connect(lambda _=False, w=w, button=copy: self._copy(w, button))
             w.add_action(copy)
         w.regenerate_button = QPushButton(self.tr("Regenerate"))
         w.regenerate_button.setObjectName("regenerate")
@@ -90,6 +92,13 @@ class MessageView(QScrollArea):
         self.column.insertWidget(self.column.count() - 1, w)
         self.empty.hide()
         return w
+
+    def _copy(self, w: MessageWidget, button: QPushButton) -> None:
+        """Copy an answer; the button says "Copied" for a moment and the status bar says so."""
+        QApplication.clipboard().setText(w.text)
+        button.setText(self.tr("Copied"))
+        QTimer.singleShot(1500, button, lambda: button.setText(self.tr("Copy")))
+        self.notice.emit(self.tr("Answer copied to the clipboard"))
 
     def refresh_actions(self) -> None:
         """Edit only on the last question, Regenerate only on the answer after it (no re-rendering)."""

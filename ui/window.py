@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThread, QUrl, Signal
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.composer.submit.connect(self.send)
         self.composer.stop.connect(self.stop)
         self.composer.play.connect(self.play_audio)
+        self.composer.folder_chosen.connect(self._remember_folder)
         for view in (self.messages, self.sidebar, self.composer):
             view.notice.connect(lambda text: self.status_text.setText(text))
         chat_layout.addWidget(self.composer)
@@ -278,6 +280,8 @@ class MainWindow(QMainWindow):
         question = self.messages.find(self.session.answer.question_id)
         if question is not None:
             self.messages.set_heard(question, text)
+        self._show_title()  # a spoken first question titles its conversation by what was heard
+        self.sidebar.refresh()
 
     def _on_answered(self, answer: Answer) -> None:
         self.messages.finish(answer.id, answer.status, answer.meta)  # the other messages are not re-rendered
@@ -335,6 +339,12 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
             self.apply_settings(dialog.result_settings())
+
+    def _remember_folder(self, folder: str) -> None:
+        """The Attach dialog opens where files were last picked, also after a restart."""
+        if folder != self.settings.attach_folder:
+            self.settings = replace(self.settings, attach_folder=folder)
+            self.settings.save(self.settings_path)
 
     def apply_settings(self, new: Settings) -> None:
         """Use new settings: theme and language now, models reloaded in the background if they changed."""

@@ -99,6 +99,21 @@ def test_the_transcript_is_kept_with_the_question_and_late_events_are_ignored(se
     session.feed(first.id, TokenDelta("stale"))  # an event of the finished answer
     run(session, second, answer_events("Tokyo."))
     assert [m.text for m in session.messages()] == ["", "Hello there, friend.", "and Japan?", "Tokyo."]
+    assert session.history.info(session.conversation).title == "what is the capital of France"
+
+
+def test_only_a_spoken_first_question_titles_its_conversation(session, tmp_path):
+    wav = tmp_path / "q.wav"
+    wav.write_bytes(b"RIFF fake")
+    first = session.send("Tell me about capitals", [])
+    run(session, first, answer_events())
+    second = session.send("", [("audio", wav)])
+    run(session, second, [Transcript("what is the capital of Japan"), *answer_events()])
+    assert session.history.info(session.conversation).title == "Tell me about capitals"
+    session.open(None)
+    third = session.send("", [("audio", wav)])
+    run(session, third, [Transcript(""), *answer_events()])  # nothing heard: the placeholder stays
+    assert session.history.info(session.conversation).title == "Voice question"
 
 
 def test_stop_cancels_and_keeps_the_partial_answer_marked_stopped(session):

@@ -1,6 +1,8 @@
 """Issue 15's defects in the window, driven with real key and mouse events: holding F8 with auto-repeat, holding the
 talk button, focus after the file dialog, keyboard navigation and shortcuts."""
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
@@ -279,3 +281,30 @@ def test_a_mislabelled_file_is_marked_when_attached_and_left_out(make_window, qt
         assert "not a" not in w.status_text.text()  # in Korean
     finally:
         install_language(QApplication.instance(), "en")
+
+
+def test_the_attach_dialog_filters_what_the_assistant_reads_and_opens_where_files_were_last_picked(
+        make_window, qtbot, fake, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from assistant.settings import Settings
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.png").write_bytes(b"")
+    calls = []
+
+    def dialog(parent, title, start, filters):
+        calls.append((start, filters))
+        return [str(folder / "cat.png")], ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(dialog))
+    w = make_window(fake)
+    w.composer.pick_files()
+    w.composer.pick_files()
+    (first_start, filters), (second_start, _) = calls
+    assert first_start == str(Path.home()) and second_start == str(folder)
+    first = filters.split(";;")[0]
+    assert all(f"*{s}" in first for s in (".png", ".wav", ".pdf", ".docx", ".csv", ".py", ".md", ".txt"))
+    assert filters.split(";;")[-1].endswith("(*)")  # anything else stays reachable
+    assert Settings.load(w.settings_path).attach_folder == str(folder)  # kept after a restart

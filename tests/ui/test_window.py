@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from assistant.conversation import AudioPart, FilePart, ImagePart
 from assistant.engine import EngineConfig
@@ -527,3 +527,22 @@ def test_loading_pauses_the_garbage_collector_and_freezes_what_it_made():
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_a_spoken_question_titles_its_conversation_by_what_was_heard(make_window, qtbot, fake, tmp_path):
+    w = make_window(fake)
+    w.composer.add_files([write_wav(tmp_path / "q.wav")])
+    assert w.send()
+    wait_idle(qtbot, w)
+    assert w.title.text() == "what is the capital of France"  # not "Voice question"
+    assert w.sidebar.list.item(0).text() == "what is the capital of France"
+
+
+def test_copying_an_answer_says_so(make_window, qtbot, fake):
+    w = make_window(fake)
+    ask(qtbot, w, "hello")
+    button = w.messages.widgets()[-1].findChild(QPushButton, "copy")
+    qtbot.mouseClick(button, Qt.LeftButton)
+    assert QApplication.clipboard().text() == fake.answer
+    assert button.text() == "Copied" and "copied" in w.status_text.text()
+    qtbot.waitUntil(lambda: button.text() == "Copy", timeout=3000)
