@@ -9,6 +9,8 @@ from assistant.history import StoredMessage
 from ui.widgets import MessageWidget
 
 
+READABLE_WIDTH = 900  # px: the message column stops growing here
+
 class MessageView(QScrollArea):
     """Renders stored messages; Copy on answers, Edit on the last question, Regenerate on the answer after it."""
 
@@ -23,9 +25,11 @@ class MessageView(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.NoFrame)
         inner = QWidget()
+        inner.setMaximumWidth(READABLE_WIDTH)  # a readable line on a wide screen, centred
         self.column = QVBoxLayout(inner)
         self.column.addStretch()
         self.setWidget(inner)
+        self.setAlignment(Qt.AlignHCenter)
         self.verticalScrollBar().rangeChanged.connect(lambda _low, high: self.verticalScrollBar().setValue(high))
         self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignCenter)

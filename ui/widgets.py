@@ -7,7 +7,7 @@ import wave
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QKeyEvent, QPixmap
+from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QStyle,
                                QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
@@ -28,6 +28,26 @@ def audio_seconds(path: Path) -> float | None:
             return w.getnframes() / w.getframerate()
     except (OSError, wave.Error, EOFError, ZeroDivisionError):
         return None
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when it does not fit, instead of widening the window; the whole text is its
+    tooltip, and text() still returns it whole."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.setMinimumWidth(40)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment() | Qt.AlignVCenter), shown)
 
 
 class AutoText(QTextBrowser):

@@ -18,9 +18,11 @@ from ui.conversations import ConversationList
 from ui.hold import HoldKey
 from ui.messages import MessageView
 from ui.theme import apply_theme
+from ui.widgets import ElidedLabel
 from ui.worker import EngineWorker
 
 TALK_KEY = Qt.Key_F8
+MIN_WIDTH, MIN_HEIGHT = 720, 480  # the smallest window whose every control fits without scrolling sideways
 
 
 class MainWindow(QMainWindow):
@@ -87,7 +89,7 @@ class MainWindow(QMainWindow):
         chat = QWidget()
         chat_layout = QVBoxLayout(chat)
         top = QHBoxLayout()
-        self.title = QLabel()
+        self.title = ElidedLabel()
         self.title.setStyleSheet("font-weight: 600; font-size: 15px")
         self.template_box = QComboBox()
         self.template_box.activated.connect(lambda i: self.session.set_template(self.template_box.itemData(i)))
@@ -122,11 +124,15 @@ class MainWindow(QMainWindow):
         split.addWidget(self.sidebar)
         split.addWidget(chat)
         split.setSizes([260, 840])
+        split.setStretchFactor(1, 1)  # resizing the window resizes the chat; the sidebar keeps its width
+        split.setCollapsible(1, False)
+        self.sidebar.setMinimumWidth(160)
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
         self.setCentralWidget(split)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(160)
-        self.status_text = QLabel()
+        self.status_text = ElidedLabel()  # a long error never widens the window
         self.statusBar().addWidget(self.status_text, 1)
         self.statusBar().addPermanentWidget(self.progress)
         self.find_action = self._shortcut(QKeySequence.Find, self.sidebar.search.setFocus)
@@ -249,6 +255,7 @@ class MainWindow(QMainWindow):
         self.messages.add(StoredMessage(self.session.answer.id, "assistant", "", "streaming"))
         self.messages.refresh_actions()
         self.composer.set_busy(True)
+        self.status_text.setText(self.tr("Answering…"))  # not "Editing…", "Listening…" or the last answer's stats
         self.request_respond.emit(request.id, request.conversation, request.options, request.voice_mode,
                                   request.cancel)
 

@@ -546,3 +546,45 @@ def test_copying_an_answer_says_so(make_window, qtbot, fake):
     assert QApplication.clipboard().text() == fake.answer
     assert button.text() == "Copied" and "copied" in w.status_text.text()
     qtbot.waitUntil(lambda: button.text() == "Copy", timeout=3000)
+
+
+def test_no_stale_status_while_the_next_answer_streams(make_window, qtbot, tmp_path):
+    slow = FakeEngine("one two three four five six", delay=0.05)
+    w = make_window(slow)
+    ask(qtbot, w, "first")
+    w.edit_last()
+    assert "Editing" in w.status_text.text()
+    w.composer.input.setPlainText("again")
+    assert w.send()
+    assert w.status_text.text() == "Answering…"
+    wait_idle(qtbot, w)
+    assert "first token" in w.status_text.text()  # the finished answer's own stats
+    w.composer.notice.emit("Listening… release to send")  # what a recording shows until it is sent
+    w.composer.add_files([write_wav(tmp_path / "q.wav")])
+    assert w.send()
+    assert w.status_text.text() == "Answering…"
+    wait_idle(qtbot, w)
+
+
+def test_long_titles_and_errors_never_widen_the_window_or_shrink_the_sidebar(make_window, qtbot, fake):
+    from ui.window import MIN_HEIGHT, MIN_WIDTH
+
+    w = make_window(fake)
+    long = "A very long question about " + "many things " * 30
+    ask(qtbot, w, long)
+    w.resize(1100, 760)
+    qtbot.wait(50)
+    sidebar = w.sidebar.width()
+    w.status_text.setText("internal error: " + "x" * 500)
+    w.resize(300, 200)  # smaller than allowed
+    qtbot.wait(50)
+    assert (w.width(), w.height()) == (MIN_WIDTH, MIN_HEIGHT)
+    assert w.minimumSizeHint().width() <= MIN_WIDTH  # nothing asks for more: no sideways scrolling
+    w.resize(1100, 760)
+    qtbot.wait(50)
+    assert w.sidebar.width() == sidebar
+    assert w.title.text() == long[:48] and w.title.toolTip() == long[:48]  # shown elided, kept whole
+    w.resize(1400, 900)
+    qtbot.wait(50)
+    bubble = w.messages.widgets()[-1]
+    assert bubble.width() <= 900 < w.messages.viewport().width()  # a readable column, not the full width
