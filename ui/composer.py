@@ -100,6 +100,9 @@ class Composer(QWidget):
         self.talk_button.setText(self.tr("Hold to talk (F8)"))
         self.send_button.setText(self.tr("Send"))
         self.stop_button.setText(self.tr("Stop"))
+        width = max(b.sizeHint().width() for b in (self.send_button, self.stop_button))
+        for button in (self.send_button, self.stop_button):  # swapping them must not move the input
+            button.setFixedWidth(width)
         self.input.setPlaceholderText(self.tr("Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop "
                                               "images, audio and documents."))
         labels = {"summarize": self.tr("Summarize"), "explain": self.tr("Explain this code"),

@@ -588,3 +588,14 @@ def test_long_titles_and_errors_never_widen_the_window_or_shrink_the_sidebar(mak
     qtbot.wait(50)
     bubble = w.messages.widgets()[-1]
     assert bubble.width() <= 900 < w.messages.viewport().width()  # a readable column, not the full width
+
+
+def test_the_input_does_not_move_when_send_and_stop_swap(make_window, qtbot):
+    slow = FakeEngine("one two three four five six", delay=0.05)
+    w = make_window(slow)
+    before = w.composer.input.geometry()
+    w.composer.input.setPlainText("hello")
+    assert w.send()
+    qtbot.wait(30)
+    assert w.composer.stop_button.isVisible() and w.composer.input.geometry() == before
+    wait_idle(qtbot, w)
