@@ -22,6 +22,7 @@ class MessageView(QScrollArea):
     def __init__(self, muted_colour: str, parent=None):
         super().__init__(parent)
         self.dark = False
+        self.actions_enabled = True
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.NoFrame)
         inner = QWidget()
@@ -91,6 +92,7 @@ class MessageView(QScrollArea):
         w.edit_button.clicked.connect(self.edit)
         for button in (w.regenerate_button, w.edit_button):
             button.hide()  # refresh_actions shows the one that applies
+            button.setEnabled(self.actions_enabled)
             w.add_action(button)
         w.copy_code.connect(lambda _: self.notice.emit(self.tr("Code copied")))
         self.column.insertWidget(self.column.count() - 1, w)
@@ -112,6 +114,13 @@ class MessageView(QScrollArea):
         for i, w in enumerate(widgets):
             w.edit_button.setVisible(i == last_user)
             w.regenerate_button.setVisible(i == last_answer and i > last_user)
+
+    def set_actions_enabled(self, enabled: bool) -> None:
+        """Edit and Regenerate, disabled while an answer streams."""
+        self.actions_enabled = enabled
+        for w in self.widgets():
+            for button in (w.edit_button, w.regenerate_button):
+                button.setEnabled(enabled)
 
     def set_heard(self, widget: MessageWidget, transcript: str) -> None:
         """Show what was heard in a spoken question."""

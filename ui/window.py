@@ -164,9 +164,19 @@ class MainWindow(QMainWindow):
             self.status_text.setText(self.tr("Loading models in the background…"))
 
     # ---- conversations ----------------------------------------------------------------------------------
+    def _set_busy(self, busy: bool) -> None:
+        """While an answer streams, what would have to wait for it is visibly disabled (Stop and Esc stay)."""
+        self.composer.set_busy(busy)
+        self.sidebar.new_button.setEnabled(not busy)
+        self.messages.set_actions_enabled(not busy)
+
+    def _refuse_while_busy(self) -> None:
+        self.status_text.setText(self.tr("An answer is still being written: stop it (Esc) first"))
+
     def new_conversation(self) -> None:
         """Start an empty conversation (created in the store with the first message)."""
         if not self.session.open(None):
+            self._refuse_while_busy()
             return
         self.sidebar.list.clearSelection()
         self.messages.show_messages([])
@@ -176,6 +186,8 @@ class MainWindow(QMainWindow):
     def open_conversation(self, conversation_id: int) -> None:
         """Show a stored conversation."""
         if not self.session.open(conversation_id):
+            self._refuse_while_busy()
+            self.sidebar.refresh()  # the selection goes back to the conversation being answered
             return
         self.messages.show_messages(self.session.messages())
         self._show_title()
@@ -254,7 +266,7 @@ class MainWindow(QMainWindow):
         """Show the new answer's bubble and hand its request to the engine's thread."""
         self.messages.add(StoredMessage(self.session.answer.id, "assistant", "", "streaming"))
         self.messages.refresh_actions()
-        self.composer.set_busy(True)
+        self._set_busy(True)
         self.status_text.setText(self.tr("Answering…"))  # not "Editing…", "Listening…" or the last answer's stats
         self.request_respond.emit(request.id, request.conversation, request.options, request.voice_mode,
                                   request.cancel)
@@ -265,6 +277,9 @@ class MainWindow(QMainWindow):
 
     def regenerate(self) -> None:
         """Answer the last question again."""
+        if self.busy:
+            self._refuse_while_busy()
+            return
         request = self.session.regenerate()
         if request is not None:
             self.messages.remove(self.messages.widgets()[-1])  # only the old answer goes; nothing is re-rendered
@@ -272,6 +287,9 @@ class MainWindow(QMainWindow):
 
     def edit_last(self) -> None:
         """Put the last question back in the input box; sending replaces it and everything after it."""
+        if self.busy:
+            self._refuse_while_busy()
+            return
         last = self.session.edit_last()
         if last is None:
             return
@@ -292,7 +310,7 @@ class MainWindow(QMainWindow):
 
     def _on_answered(self, answer: Answer) -> None:
         self.messages.finish(answer.id, answer.status, answer.meta)  # the other messages are not re-rendered
-        self.composer.set_busy(False)
+        self._set_busy(False)
         self.sidebar.refresh()
         self.status_text.setText(answer.meta["error"] if answer.status == "error" else self.messages.stats(answer.meta))
 

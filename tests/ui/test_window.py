@@ -599,3 +599,26 @@ def test_the_input_does_not_move_when_send_and_stop_swap(make_window, qtbot):
     qtbot.wait(30)
     assert w.composer.stop_button.isVisible() and w.composer.input.geometry() == before
     wait_idle(qtbot, w)
+
+
+def test_what_must_wait_for_the_streaming_answer_is_disabled_and_says_why(make_window, qtbot):
+    slow = FakeEngine("one two three four five six seven eight", delay=0.05)
+    w = make_window(slow)
+    ask(qtbot, w, "first")
+    first = w.session.conversation
+    w.new_conversation()
+    ask(qtbot, w, "second")
+    w.composer.input.setPlainText("third")
+    assert w.send()
+    question = w.messages.widgets()[-2]
+    assert not w.sidebar.new_button.isEnabled() and not question.edit_button.isEnabled()
+    qtbot.mouseClick(question.edit_button, Qt.LeftButton)  # a click on a disabled button does nothing ...
+    w.new_conversation()  # ... and Ctrl+N and a click on another conversation say why
+    assert "stop it (Esc)" in w.status_text.text()
+    w.status_text.clear()
+    w.open_conversation(first)
+    assert "stop it (Esc)" in w.status_text.text()
+    current = w.sidebar.list.currentItem()
+    assert current is not None and current.data(Qt.UserRole) == w.session.conversation  # selection stays
+    wait_idle(qtbot, w)
+    assert w.sidebar.new_button.isEnabled() and w.messages.widgets()[-2].edit_button.isEnabled()

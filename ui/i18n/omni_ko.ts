@@ -5,7 +5,7 @@
     <name>Composer</name>
     <message>
         <location filename="../composer.py" line="99"/>
-        <location filename="../composer.py" line="175"/>
+        <location filename="../composer.py" line="178"/>
         <source>Attach</source>
         <translation>첨부</translation>
     </message>
@@ -25,82 +25,82 @@
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="103"/>
+        <location filename="../composer.py" line="106"/>
         <source>Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop images, audio and documents.</source>
         <translation>무엇이든 물어보세요. Enter로 보내고 Shift+Enter로 줄을 바꿉니다. 이미지, 오디오, 문서를 붙여넣거나 끌어다 놓으세요.</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="105"/>
+        <location filename="../composer.py" line="108"/>
         <source>Summarize</source>
         <translation>요약</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="105"/>
+        <location filename="../composer.py" line="108"/>
         <source>Explain this code</source>
         <translation>코드 설명</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="106"/>
+        <location filename="../composer.py" line="109"/>
         <source>Describe this table</source>
         <translation>표 설명</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="106"/>
+        <location filename="../composer.py" line="109"/>
         <source>Extract the text</source>
         <translation>텍스트 추출</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="126"/>
+        <location filename="../composer.py" line="129"/>
         <source>Not a file: %1</source>
         <translation>파일이 아닙니다: %1</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="129"/>
+        <location filename="../composer.py" line="132"/>
         <source>%1 is larger than the %2 MB limit</source>
         <translation>%1 파일이 %2 MB 제한보다 큽니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="145"/>
+        <location filename="../composer.py" line="148"/>
         <source>text</source>
         <translation>텍스트</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="146"/>
+        <location filename="../composer.py" line="149"/>
         <source>%1 is not a %2 file; it will not be sent</source>
         <translation>%1은(는) %2 파일이 아니어서 보내지 않습니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="168"/>
+        <location filename="../composer.py" line="171"/>
         <source>Images</source>
         <translation>이미지</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="168"/>
+        <location filename="../composer.py" line="171"/>
         <source>Audio</source>
         <translation>오디오</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="168"/>
+        <location filename="../composer.py" line="171"/>
         <source>Documents</source>
         <translation>문서</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="169"/>
+        <location filename="../composer.py" line="172"/>
         <source>Everything the assistant reads</source>
         <translation>어시스턴트가 읽을 수 있는 모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="169"/>
+        <location filename="../composer.py" line="172"/>
         <source>All files</source>
         <translation>모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="209"/>
+        <location filename="../composer.py" line="212"/>
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="220"/>
+        <location filename="../composer.py" line="223"/>
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
@@ -168,7 +168,7 @@
         <translation>옴니 어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="200"/>
+        <location filename="../window.py" line="212"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
@@ -193,27 +193,27 @@
         <translation>백그라운드에서 모델을 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="191"/>
+        <location filename="../window.py" line="203"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../window.py" line="193"/>
+        <location filename="../window.py" line="205"/>
         <source>zero-shot</source>
         <translation>제로샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="193"/>
+        <location filename="../window.py" line="205"/>
         <source>one-shot</source>
         <translation>원샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="194"/>
+        <location filename="../window.py" line="206"/>
         <source>few-shot</source>
         <translation>퓨샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="238"/>
+        <location filename="../window.py" line="250"/>
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
@@ -233,67 +233,72 @@
         <translation>문서 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="258"/>
+        <location filename="../window.py" line="174"/>
+        <source>An answer is still being written: stop it (Esc) first</source>
+        <translation>아직 답변을 작성하는 중입니다. 먼저 중지하세요(Esc)</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="270"/>
         <source>Answering…</source>
         <translation>답변하는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="283"/>
+        <location filename="../window.py" line="301"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="305"/>
+        <location filename="../window.py" line="323"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="305"/>
+        <location filename="../window.py" line="323"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window.py" line="306"/>
+        <location filename="../window.py" line="324"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="307"/>
+        <location filename="../window.py" line="325"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="313"/>
+        <location filename="../window.py" line="331"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="317"/>
+        <location filename="../window.py" line="335"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="324"/>
+        <location filename="../window.py" line="342"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="327"/>
+        <location filename="../window.py" line="345"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="335"/>
+        <location filename="../window.py" line="353"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="335"/>
+        <location filename="../window.py" line="353"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="339"/>
+        <location filename="../window.py" line="357"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
@@ -301,79 +306,79 @@
 <context>
     <name>MessageView</name>
     <message>
-        <location filename="../messages.py" line="43"/>
+        <location filename="../messages.py" line="44"/>
         <source>Type a question, drop an image or a document, or hold F8 and speak.</source>
         <translation>질문을 입력하거나 이미지나 문서를 끌어다 놓거나, F8을 누른 채 말하세요.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="81"/>
-        <location filename="../messages.py" line="104"/>
+        <location filename="../messages.py" line="82"/>
+        <location filename="../messages.py" line="106"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="83"/>
-        <location filename="../messages.py" line="103"/>
+        <location filename="../messages.py" line="84"/>
+        <location filename="../messages.py" line="105"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="86"/>
+        <location filename="../messages.py" line="87"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="89"/>
+        <location filename="../messages.py" line="90"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="95"/>
+        <location filename="../messages.py" line="97"/>
         <source>Code copied</source>
         <translation>코드를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="105"/>
+        <location filename="../messages.py" line="107"/>
         <source>Answer copied to the clipboard</source>
         <translation>답변을 클립보드에 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="118"/>
+        <location filename="../messages.py" line="127"/>
         <source>Heard: %1</source>
         <translation>들은 내용: %1</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="130"/>
+        <location filename="../messages.py" line="139"/>
         <source>You</source>
         <translation>나</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="130"/>
+        <location filename="../messages.py" line="139"/>
         <source>Assistant</source>
         <translation>어시스턴트</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="131"/>
+        <location filename="../messages.py" line="140"/>
         <source>interrupted</source>
         <translation>중단됨</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="131"/>
+        <location filename="../messages.py" line="140"/>
         <source>stopped</source>
         <translation>멈춤</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="131"/>
+        <location filename="../messages.py" line="140"/>
         <source>error</source>
         <translation>오류</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="139"/>
+        <location filename="../messages.py" line="148"/>
         <source>%1 · first token %2 ms · %3 tokens/s</source>
         <translation>%1 · 첫 토큰 %2 ms · 초당 %3 토큰</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="142"/>
+        <location filename="../messages.py" line="151"/>
         <source>Sources: %1</source>
         <translation>출처: %1</translation>
     </message>
