@@ -7,8 +7,8 @@ import wave
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QKeyEvent, QPainter, QPixmap
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QStyle,
+from PySide6.QtGui import QGuiApplication, QIcon, QImage, QImageReader, QKeyEvent, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QStyle,
                                QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
 from assistant.documents import AUDIO_SUFFIXES, IMAGE_SUFFIXES
@@ -90,12 +90,18 @@ class Chip(QFrame):
             reader.setScaledSize(QSize(40, 40))
             image = reader.read()
             if image.isNull():
-                icon.setPixmap(self.style().standardIcon(QStyle.SP_FileIcon).pixmap(24, 24))
-            else:
-                icon.setPixmap(QPixmap.fromImage(image))
+                icon.setPixmap(self._glyph(QStyle.SP_FileIcon))
+            else:  # the thumbnail opens the picture
+                icon = QToolButton()
+                icon.setObjectName("thumbnail")
+                icon.setIcon(QPixmap.fromImage(image))
+                icon.setIconSize(QSize(40, 40))
+                icon.setAutoRaise(True)
+                icon.setToolTip(self.tr("Open the picture"))
+                icon.clicked.connect(lambda: ImageViewer(self.path, name or self.path.name, self.window()).open())
         else:  # the style's own icons: emoji need a font that may not be installed
             standard = QStyle.SP_MediaVolume if kind == "audio" else QStyle.SP_FileIcon
-            icon.setPixmap(self.style().standardIcon(standard).pixmap(24, 24))
+            icon.setPixmap(self._glyph(standard))
         row.addWidget(icon)
         label = name or self.path.name
         if kind == "audio":
@@ -103,7 +109,7 @@ class Chip(QFrame):
             if seconds is not None:
                 label += f"  {int(seconds) // 60}:{int(seconds) % 60:02d}"
             button = QToolButton()
-            button.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay))
+            button.setIcon(QIcon(self._glyph(QStyle.SP_MediaPlay, 16)))
             button.setObjectName("play")
             button.clicked.connect(lambda: self.play.emit(self.path))
             row.addWidget(button)
@@ -111,12 +117,21 @@ class Chip(QFrame):
         row.addWidget(self.label)
         if removable:
             close = QToolButton()
-            close.setIcon(self.style().standardIcon(QStyle.SP_TitleBarCloseButton))
+            close.setIcon(QIcon(self._glyph(QStyle.SP_TitleBarCloseButton, 16)))
             close.setObjectName("remove")
             close.setFocusPolicy(Qt.StrongFocus)  # reachable with Tab, removed with Space
             close.clicked.connect(lambda: self.removed.emit(self))
             row.addWidget(close)
 
+
+    def _glyph(self, standard: QStyle.StandardPixmap, size: int = 24) -> QPixmap:
+        """The style's icon drawn in the theme's text colour: the stock glyphs are dark, and vanish on a dark theme."""
+        pixmap = self.style().standardIcon(standard).pixmap(size, size)
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode_SourceIn)  # keep the shape, take the colour
+        painter.fillRect(pixmap.rect(), self.palette().color(QPalette.WindowText))
+        painter.end()
+        return pixmap
 
     def mark_bad(self, problem: str) -> None:
         """Show that this attachment cannot be read, and why (the chip's tooltip); it is not sent."""
@@ -124,6 +139,34 @@ class Chip(QFrame):
         self.setProperty("bad", True)
         self.setToolTip(problem)
         self.style().polish(self)
+
+
+class ImageViewer(QDialog):
+    """An attached picture at the largest size that fits the screen; Esc or a click closes it."""
+
+    def __init__(self, path: Path, title: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAttribute(Qt.WA_DeleteOnClose)
+        layout = QVBoxLayout(self)
+        self.picture = QLabel()
+        self.picture.setAlignment(Qt.AlignCenter)
+        reader = QImageReader(str(path))
+        reader.setAutoTransform(True)
+        image = reader.read()
+        screen = (parent.screen() if parent is not None else QGuiApplication.primaryScreen()).availableSize()
+        bound = QSize(int(screen.width() * 0.9), int(screen.height() * 0.85))
+        if image.isNull():
+            self.picture.setText(self.tr("The picture could not be read."))
+        else:
+            pixmap = QPixmap.fromImage(image)
+            if pixmap.width() > bound.width() or pixmap.height() > bound.height():
+                pixmap = pixmap.scaled(bound, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            self.picture.setPixmap(pixmap)
+        layout.addWidget(self.picture)
+
+    def mousePressEvent(self, event) -> None:
+        self.close()
 
 
 class MessageWidget(QFrame):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton, QToolButton
 
 from assistant.conversation import AudioPart, FilePart, ImagePart
 from assistant.engine import EngineConfig
@@ -622,3 +622,42 @@ def test_what_must_wait_for_the_streaming_answer_is_disabled_and_says_why(make_w
     assert current is not None and current.data(Qt.UserRole) == w.session.conversation  # selection stays
     wait_idle(qtbot, w)
     assert w.sidebar.new_button.isEnabled() and w.messages.widgets()[-2].edit_button.isEnabled()
+
+
+def test_an_attached_pictures_thumbnail_opens_it(make_window, qtbot, fake, tmp_path):
+    from ui.widgets import ImageViewer
+
+    img = tmp_path / "big.png"
+    q = QImage(640, 480, QImage.Format_RGB32)
+    q.fill(QColor("teal"))
+    q.save(str(img))
+    w = make_window(fake)
+    w.composer.add_files([img])
+    ask(qtbot, w, "what is this?")
+    thumbnail = w.messages.widgets()[0].findChild(QToolButton, "thumbnail")
+    qtbot.mouseClick(thumbnail, Qt.LeftButton)
+    viewer = w.findChild(ImageViewer)
+    assert viewer is not None and viewer.isVisible() and viewer.windowTitle() == "big.png"
+    assert viewer.picture.pixmap().size() == q.size()  # whole, when it fits the screen
+    qtbot.keyClick(viewer, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: w.findChild(ImageViewer) is None or not w.findChild(ImageViewer).isVisible())
+
+
+def test_attachment_icons_stand_out_on_the_dark_theme(make_window, qtbot, fake, tmp_path):
+    from dataclasses import replace as with_
+
+    from PySide6.QtWidgets import QLabel
+
+    w = make_window(fake)
+    w.apply_settings(with_(w.settings, theme="dark"))
+    w.composer.add_files([write_wav(tmp_path / "q.wav")])
+    chip = w.composer.attachments.chips[0]
+    background = chip.palette().color(chip.backgroundRole()).lightness()
+    for widget in (chip.findChild(QToolButton, "remove"), chip.findChild(QToolButton, "play")):
+        image = widget.icon().pixmap(16, 16).toImage()
+        drawn = [image.pixelColor(x, y) for x in range(16) for y in range(16) if image.pixelColor(x, y).alpha() > 128]
+        assert drawn and min(abs(c.lightness() - background) for c in drawn) > 100  # light glyphs on dark
+    icon = chip.findChildren(QLabel)[0].pixmap().toImage()
+    drawn = [icon.pixelColor(x, y) for x in range(icon.width()) for y in range(icon.height())
+             if icon.pixelColor(x, y).alpha() > 128]
+    assert drawn and min(abs(c.lightness() - background) for c in drawn) > 100

@@ -2,6 +2,14 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ko_KR">
 <context>
+    <name>Chip</name>
+    <message>
+        <location filename="../widgets.py" line="100"/>
+        <source>Open the picture</source>
+        <translation>사진 열기</translation>
+    </message>
+</context>
+<context>
     <name>Composer</name>
     <message>
         <location filename="../composer.py" line="99"/>
@@ -153,6 +161,14 @@
         <location filename="../conversations.py" line="110"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
+    </message>
+</context>
+<context>
+    <name>ImageViewer</name>
+    <message>
+        <location filename="../widgets.py" line="160"/>
+        <source>The picture could not be read.</source>
+        <translation>사진을 읽을 수 없습니다.</translation>
     </message>
 </context>
 <context>
@@ -386,7 +402,7 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../widgets.py" line="195"/>
+        <location filename="../widgets.py" line="238"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
