@@ -357,7 +357,8 @@ class Engine:
     # ---- responding -----------------------------------------------------------------------------------
     def respond(self, conversation: list[Message], options: SamplingOptions = SamplingOptions(),
                 voice_mode: str = "cascade", cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Stream the answer to the conversation's last user message as events.
+        """Stream the answer to the conversation's last user message as events; or, when the conversation ends with
+        the assistant's answer to it, the rest of that answer (its continuation: only the new text streams).
 
         Yields Transcript (cascade voice, last message), TokenDelta*, then Done; or Error with a one-line message.
         """
@@ -365,8 +366,9 @@ class Engine:
         if voice_mode not in ("native", "cascade"):
             yield Error(f"voice mode must be native or cascade, not {voice_mode!r}")
             return
-        if not conversation or conversation[-1].role != "user":
-            yield Error("the conversation must end with a user message")
+        continuing = len(conversation) >= 2 and [m.role for m in conversation[-2:]] == ["user", "assistant"]
+        if not conversation or (conversation[-1].role != "user" and not continuing):
+            yield Error("the conversation must end with a user message (or the answer to it, to continue)")
             return
         try:
             self._reader = self.reader_for(conversation, voice_mode == "native")

@@ -48,7 +48,8 @@ class Answer:
     text: str = ""  # as shown and stored: personal data already masked
     transcript: str = ""  # what was heard in a spoken question
     status: str = "streaming"  # then done, stopped or error
-    meta: dict = field(default_factory=dict)  # once finished: model, timings, finish_reason, sources (or error)
+    meta: dict = field(default_factory=dict)  # once finished: model, timings, finish_reason, sources (or error);
+    # while a cut answer is continued, the meta it had
 
 
 def _ignore(*_) -> None:
@@ -166,10 +167,33 @@ class ChatSession:
         template = self.settings.find_template(self.template) or PromptTemplate("")
         return template.apply(stored, self.settings.system_prompt)
 
-    def _start(self, question_id: int | None) -> Request:
+    def can_continue(self) -> bool:
+        """Whether the last answer was cut by the token limit (and nothing streams)."""
+        stored = self.messages()
+        return (not self.busy and bool(stored) and stored[-1].role == "assistant" and stored[-1].status == "done"
+                and stored[-1].meta.get("finish_reason") == "length")
+
+    def continue_answer(self) -> Request | None:
+        """Go on with the last answer where the token limit cut it, in the same message; None if it was not cut."""
+        if not self.can_continue():
+            return None
+        stored = self.messages()
+        last = stored[-1]
+        request = self._request()
+        self.history.update_message(last.id, status="streaming")
+        question = next((m.id for m in reversed(stored) if m.role == "user"), None)
+        self.answer = Answer(last.id, question, request, StreamMasker() if self.settings.pii_guard else None,
+                             self.clock(), text=last.text, meta=dict(last.meta))
+        return request
+
+    def _request(self) -> Request:
+        """A request for the engine over the conversation as it stands."""
         self.requests += 1
         options = SamplingOptions(temperature=self.settings.temperature, max_new_tokens=self.settings.max_tokens)
-        request = Request(self.requests, self.context(), options, self.settings.voice_mode, threading.Event())
+        return Request(self.requests, self.context(), options, self.settings.voice_mode, threading.Event())
+
+    def _start(self, question_id: int | None) -> Request:
+        request = self._request()
         answer_id = self.history.add_message(self.conversation, "assistant", "", status="streaming")
         self.answer = Answer(answer_id, question_id, request, StreamMasker() if self.settings.pii_guard else None,
                              self.clock())
@@ -201,7 +225,8 @@ class ChatSession:
             self._finish("stopped" if event.finish_reason == "cancelled" else "done", {
                 "model": event.models.get("llm", ""), "ttft_ms": t.ttft_ms,
                 "tokens_per_s": t.tokens_per_s, "tokens": t.tokens,
-                "finish_reason": event.finish_reason, "sources": list(event.sources)})
+                "finish_reason": event.finish_reason,
+                "sources": list(event.sources) or answer.meta.get("sources", [])})  # a continuation keeps them
         elif isinstance(event, Error):
             self._finish("error", {"error": event.message}, event.message)
 

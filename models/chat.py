@@ -53,13 +53,16 @@ def chat_prompt_ids(tok: Tokenizer, messages: list[dict], media_lengths: list[in
     Returns (ids, media_index) where media_index[p] is the block index at position p, or -1 for text.
 
     Only the chat template's own text is tokenized with its control tokens; each message's content is rendered
-    through the template as an unguessable slot and tokenized as plain data.
+    through the template as an unguessable slot and tokenized as plain data. When the last message is the
+    assistant's, the prompt ends inside it (nothing after its content), so the model continues that answer.
     """
     nonce = secrets.token_hex(8)
     slots = [{**m, "content": f"\x00{nonce}:{i}\x00"} for i, m in enumerate(messages)]
     pieces = re.split(f"\x00{nonce}:(\\d+)\x00", tok.render(slots))  # template, message index, template, ...
     if sorted(int(p) for p in pieces[1::2]) != list(range(len(messages))):
         raise ValueError(f"{tok.name}: the chat template does not render each message's content exactly once")
+    if messages and messages[-1]["role"] == "assistant":
+        pieces[-1] = ""  # the end of its turn and the next turn's opening: the answer goes on instead
     ids: list[int] = []
     media_index: list[int] = []
     for i, piece in enumerate(pieces):

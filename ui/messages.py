@@ -15,6 +15,7 @@ class MessageView(QScrollArea):
     """Renders stored messages; Copy on answers, Edit on the last question, Regenerate on the answer after it."""
 
     regenerate = Signal()
+    continue_answer = Signal()
     edit = Signal()
     play = Signal(object)  # an audio attachment's path
     notice = Signal(str)  # a line for the status bar
@@ -90,7 +91,11 @@ class MessageView(QScrollArea):
         w.edit_button = QPushButton(self.tr("Edit"))
         w.edit_button.setObjectName("edit")
         w.edit_button.clicked.connect(self.edit)
-        for button in (w.regenerate_button, w.edit_button):
+        w.continue_button = QPushButton(self.tr("Continue"))
+        w.continue_button.setObjectName("continue")
+        w.continue_button.clicked.connect(self.continue_answer)
+        w.cut = m.meta.get("finish_reason") == "length" and m.status == "done"
+        for button in (w.continue_button, w.regenerate_button, w.edit_button):
             button.hide()  # refresh_actions shows the one that applies
             button.setEnabled(self.actions_enabled)
             w.add_action(button)
@@ -114,12 +119,13 @@ class MessageView(QScrollArea):
         for i, w in enumerate(widgets):
             w.edit_button.setVisible(i == last_user)
             w.regenerate_button.setVisible(i == last_answer and i > last_user)
+            w.continue_button.setVisible(i == last_answer and i > last_user and w.cut)
 
     def set_actions_enabled(self, enabled: bool) -> None:
         """Edit and Regenerate, disabled while an answer streams."""
         self.actions_enabled = enabled
         for w in self.widgets():
-            for button in (w.edit_button, w.regenerate_button):
+            for button in (w.edit_button, w.regenerate_button, w.continue_button):
                 button.setEnabled(enabled)
 
     def set_heard(self, widget: MessageWidget, transcript: str) -> None:
@@ -132,6 +138,7 @@ class MessageView(QScrollArea):
         widget.render()
         widget.set_header(self.header("assistant", status))
         widget.meta.setText(self.stats(meta))
+        widget.cut = meta.get("finish_reason") == "length" and status == "done"
         self.refresh_actions()
 
     def header(self, role: str, status: str) -> str:
@@ -147,6 +154,8 @@ class MessageView(QScrollArea):
             return ""
         text = self.tr("%1 · first token %2 ms · %3 tokens/s").replace("%1", meta.get("model", "")).replace(
             "%2", f"{meta['ttft_ms']:.0f}").replace("%3", f"{meta.get('tokens_per_s', 0):.1f}")
+        if meta.get("finish_reason") == "length":
+            text += " · " + self.tr("cut at the length limit")
         if meta.get("sources"):
             text += "\n" + self.tr("Sources: %1").replace("%1", "; ".join(meta["sources"]))
         return text

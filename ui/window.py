@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.messages = MessageView(colours["muted"])
         self.messages.dark = self.settings.theme == "dark"
         self.messages.regenerate.connect(self.regenerate)
+        self.messages.continue_answer.connect(self.continue_answer)
         self.messages.edit.connect(self.edit_last)
         self.messages.play.connect(self.play_audio)
         chat_layout.addWidget(self.messages, 1)
@@ -265,6 +266,10 @@ class MainWindow(QMainWindow):
     def _answer(self, request: Request) -> None:
         """Show the new answer's bubble and hand its request to the engine's thread."""
         self.messages.add(StoredMessage(self.session.answer.id, "assistant", "", "streaming"))
+        self._dispatch(request)
+
+    def _dispatch(self, request: Request) -> None:
+        """Hand a request to the engine's thread; the answer's bubble is already shown."""
         self.messages.refresh_actions()
         self._set_busy(True)
         self.status_text.setText(self.tr("Answering…"))  # not "Editing…", "Listening…" or the last answer's stats
@@ -284,6 +289,19 @@ class MainWindow(QMainWindow):
         if request is not None:
             self.messages.remove(self.messages.widgets()[-1])  # only the old answer goes; nothing is re-rendered
             self._answer(request)
+
+    def continue_answer(self) -> None:
+        """Go on with the last answer where the length limit cut it, in the same bubble."""
+        if self.busy:
+            self._refuse_while_busy()
+            return
+        request = self.session.continue_answer()
+        if request is None:
+            return
+        widget = self.messages.find(self.session.answer.id)
+        widget.set_header(self.messages.header("assistant", "streaming"))
+        widget.cut = False
+        self._dispatch(request)
 
     def edit_last(self) -> None:
         """Put the last question back in the input box; sending replaces it and everything after it."""

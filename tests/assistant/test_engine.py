@@ -122,11 +122,24 @@ def test_native_voice_without_adapter_says_so_and_with_one_answers(config, tmp_p
 @pytest.mark.parametrize("convo,opts,words", [
     ([Message.user("")], GREEDY, "empty"),
     ([Message.assistant("hi")], GREEDY, "must end with a user message"),
+    ([Message.user("hi"), Message.assistant("a"), Message.assistant("b")], GREEDY, "must end with a user message"),
     ([Message.user("hello " * 300)], replace(GREEDY, max_new_tokens=300), "too long"),
 ])
 def test_unanswerable_requests(config, convo, opts, words):
     events = run(Engine(config), convo, opts)
     assert len(events) == 1 and isinstance(events[0], Error) and words in events[0].message
+
+
+def test_an_answer_ending_the_conversation_is_continued(config):
+    engine = Engine(config)
+    first = run(engine, [Message.user("count")])[-1]
+    assert first.finish_reason == "length"
+    more = run(engine, [Message.user("count"), Message.assistant(first.answer)])
+    assert not any(isinstance(e, Transcript) for e in more)
+    done = more[-1]
+    assert isinstance(done, Done) and done.timings.tokens == 8
+    # the prompt is the first one plus the answer so far: its cached prefix is reused
+    assert done.timings.reused_prompt_tokens >= first.timings.prompt_tokens - 1
 
 
 def test_bad_media_is_an_error_event(config, tmp_path):

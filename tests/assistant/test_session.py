@@ -264,3 +264,18 @@ def test_the_conversation_being_answered_cannot_be_deleted(session):
     assert not session.delete(cid) and session.history.info(cid)
     run(session, request, answer_events())
     assert session.delete(cid) and session.conversation is None and session.history.conversations() == []
+
+
+def test_only_an_answer_the_length_limit_cut_is_continued_and_it_keeps_its_sources(session):
+    request = session.send("long story", [])
+    run(session, request, answer_events("Once upon", finish="stop"))
+    assert session.continue_answer() is None  # finished on its own: nothing to continue
+    session.regenerate()
+    run(session, session.answer.request, answer_events("Once upon", finish="length"))
+    more = session.continue_answer()
+    assert more is not None and [m.role for m in more.conversation] == ["user", "assistant"]
+    assert session.continue_answer() is None  # busy
+    run(session, more, [TokenDelta(" a time."), Done(" a time.", "stop", Timings(ttft_ms=3.0), {"llm": "x"})])
+    last = session.messages()[-1]
+    assert (last.text, last.status, last.meta["finish_reason"]) == ("Once upon a time.", "done", "stop")
+    assert last.meta["sources"] == ["notes.txt"] and len(session.messages()) == 2

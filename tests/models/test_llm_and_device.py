@@ -24,6 +24,16 @@ def test_media_slots_expand_to_placeholders(llm):
     assert "what is in this picture" in text and text.rstrip().endswith("assistant")
 
 
+def test_a_prompt_ending_with_the_assistants_answer_continues_it(llm):
+    question = [{"role": "user", "content": "count to ten"}]
+    answer = {"role": "assistant", "content": "one two three"}
+    ids, _ = llm.prompt_ids(question + [answer], [])
+    asked, _ = llm.prompt_ids(question, [])
+    text = llm.tokenizer.decode(ids)
+    assert text.endswith("one two three")  # no end of turn, no new turn: the next token goes on with the answer
+    assert ids[: len(asked)] == asked and len(_control_ids(llm, ids)) == len(_control_ids(llm, asked))
+
+
 def test_unknown_media_block_is_an_error(llm):
     with pytest.raises(ValueError, match="media block 2"):
         llm.prompt_ids([{"role": "user", "content": [Media(2)]}], [1])

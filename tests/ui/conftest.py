@@ -13,8 +13,8 @@ from assistant.settings import Settings
 class FakeEngine:
     """Streams a scripted answer word by word; records every conversation it was asked to answer."""
 
-    def __init__(self, answer="Hello there, friend.", delay=0.0, error=None, load_delay=0.0):
-        self.answer, self.delay, self.error, self.load_delay = answer, delay, error, load_delay
+    def __init__(self, answer="Hello there, friend.", delay=0.0, error=None, load_delay=0.0, finish="stop"):
+        self.answer, self.delay, self.error, self.load_delay, self.finish = answer, delay, error, load_delay, finish
         self.seen = []
         self.preloaded = False
         self.config = None  # the EngineConfig the worker built this engine from
@@ -43,7 +43,7 @@ class FakeEngine:
             time.sleep(self.delay)
             out.append(piece)
             yield TokenDelta(piece)
-        yield Done("".join(out), "stop", Timings(ttft_ms=12.0, tokens_per_s=42.5, tokens=len(out)),
+        yield Done("".join(out), self.finish, Timings(ttft_ms=12.0, tokens_per_s=42.5, tokens=len(out)),
                    self.model_names())
 
 

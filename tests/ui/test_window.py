@@ -661,3 +661,22 @@ def test_attachment_icons_stand_out_on_the_dark_theme(make_window, qtbot, fake, 
     drawn = [icon.pixelColor(x, y) for x in range(icon.width()) for y in range(icon.height())
              if icon.pixelColor(x, y).alpha() > 128]
     assert drawn and min(abs(c.lightness() - background) for c in drawn) > 100
+
+
+def test_an_answer_cut_by_the_length_limit_says_so_and_continues_in_place(make_window, qtbot):
+    cut = FakeEngine("Once upon a", finish="length")
+    w = make_window(cut)
+    ask(qtbot, w, "tell me a story")
+    answer = w.messages.widgets()[-1]
+    button = answer.findChild(QPushButton, "continue")
+    assert button.isVisible() and "cut at the length limit" in answer.meta.text()
+    cut.answer, cut.finish = " time there was a fox.", "stop"
+    qtbot.mouseClick(button, Qt.LeftButton)
+    wait_idle(qtbot, w)
+    sent = cut.seen[-1][0]
+    assert [m.role for m in sent] == ["user", "assistant"] and sent[-1].text == "Once upon a"
+    stored = w.history.messages(w.session.conversation)
+    assert [m.text for m in stored] == ["tell me a story", "Once upon a time there was a fox."]  # one answer
+    answer = w.messages.widgets()[-1]
+    assert len(w.messages.widgets()) == 2 and answer.text == stored[-1].text
+    assert not answer.findChild(QPushButton, "continue").isVisible() and "cut" not in answer.meta.text()
