@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -9,6 +11,15 @@ from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLineEdit, QListWidget
                                QPushButton, QVBoxLayout, QWidget)
 
 from assistant.session import ChatSession
+
+
+GROUPS = ("today", "yesterday", "week", "earlier")
+
+
+def date_group(updated: float, now: float) -> str:
+    """Which group of the list a conversation last changed at `updated` falls in, by local calendar day."""
+    days = (dt.date.fromtimestamp(now) - dt.date.fromtimestamp(updated)).days
+    return "today" if days <= 0 else "yesterday" if days == 1 else "week" if days < 7 else "earlier"
 
 
 class ConversationList(QWidget):
@@ -35,7 +46,8 @@ class ConversationList(QWidget):
         self.list.currentItemChanged.connect(self._on_pick)
         self.list.setContextMenuPolicy(Qt.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
-        self.list.itemDoubleClicked.connect(lambda item: self.rename(item.data(Qt.UserRole)))
+        self.list.itemDoubleClicked.connect(
+            lambda item: item.data(Qt.UserRole) is not None and self.rename(item.data(Qt.UserRole)))
         layout.addWidget(self.new_button)
         layout.addWidget(self.search)
         layout.addWidget(self.list)
@@ -49,13 +61,30 @@ class ConversationList(QWidget):
         """Reload the list (filtered by the search box)."""
         self.list.blockSignals(True)
         self.list.clear()
-        for info in self.session.history.conversations(self.search.text().strip()):
+        names = {"today": self.tr("Today"), "yesterday": self.tr("Yesterday"), "week": self.tr("Previous 7 days"),
+                 "earlier": self.tr("Earlier")}
+        now, group = time.time(), None
+        for info in self.session.history.conversations(self.search.text().strip()):  # newest first
+            if date_group(info.updated, now) != group:
+                group = date_group(info.updated, now)
+                header = QListWidgetItem(names[group])
+                header.setFlags(Qt.NoItemFlags)  # a label: not selectable, skipped by the arrow keys
+                font = header.font()
+                font.setBold(True)
+                header.setFont(font)
+                self.list.addItem(header)
             item = QListWidgetItem(info.title)
             item.setData(Qt.UserRole, info.id)
+            item.setToolTip(f"{info.title}\n{dt.datetime.fromtimestamp(info.updated):%Y-%m-%d %H:%M}")
             self.list.addItem(item)
             if info.id == self.session.conversation:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+
+    def entries(self) -> list[tuple[int, str]]:
+        """(id, title) of the listed conversations, in order (the date headers left out)."""
+        items = (self.list.item(i) for i in range(self.list.count()))
+        return [(item.data(Qt.UserRole), item.text()) for item in items if item.data(Qt.UserRole) is not None]
 
     def _on_pick(self, item, _previous=None) -> None:
         if item is not None and item.data(Qt.UserRole) != self.session.conversation:
@@ -63,7 +92,7 @@ class ConversationList(QWidget):
 
     def _menu(self, pos) -> None:
         item = self.list.itemAt(pos)
-        if item is None:
+        if item is None or item.data(Qt.UserRole) is None:  # nothing, or a date header
             return
         cid = item.data(Qt.UserRole)
         menu = QMenu(self)

@@ -44,7 +44,7 @@ def test_text_question_streams_and_is_stored_with_stats(make_window, qtbot, fake
     assert [(m.role, m.text, m.status) for m in stored] == [("user", "Say hello", "done"),
                                                            ("assistant", "Hello there, friend.", "done")]
     assert stored[1].meta["model"] == "fake-llm"
-    assert w.sidebar.list.count() == 1 and w.sidebar.list.item(0).text() == "Say hello"
+    assert [t for _, t in w.sidebar.entries()] == ["Say hello"]
 
 
 def test_shift_enter_makes_a_new_line(make_window, qtbot, fake):
@@ -318,17 +318,18 @@ def test_conversation_list_new_rename_search_delete_export(make_window, qtbot, f
     w.new_conversation()
     assert w.session.conversation is None and not w.messages.widgets() and w.messages.empty.isVisible()
     ask(qtbot, w, "about dogs")
-    assert w.sidebar.list.count() == 2
+    assert len(w.sidebar.entries()) == 2
     w.sidebar.rename(first, "Cats")
     w.sidebar.search.setText("cat")
-    assert [w.sidebar.list.item(i).text() for i in range(w.sidebar.list.count())] == ["Cats"]
+    assert [t for _, t in w.sidebar.entries()] == ["Cats"]
     w.sidebar.search.setText("")
-    w.sidebar.list.setCurrentRow(1)
+    assert w.sidebar.list.item(0).text() == "Today"  # a date header, then the conversations, newest first
+    w.sidebar.list.setCurrentRow(2)
     assert w.session.conversation == first and w.messages.widgets()[0].text == "about cats"
     path = w.sidebar.export(first, tmp_path / "cats.md")
     assert path.read_text().startswith("# Cats")
     w.sidebar.delete(first, confirm=False)
-    assert w.sidebar.list.count() == 1 and w.session.conversation is None
+    assert len(w.sidebar.entries()) == 1 and w.session.conversation is None
 
 
 def test_templates_are_applied_to_the_conversation(make_window, qtbot, fake):
@@ -535,7 +536,7 @@ def test_a_spoken_question_titles_its_conversation_by_what_was_heard(make_window
     assert w.send()
     wait_idle(qtbot, w)
     assert w.title.text() == "what is the capital of France"  # not "Voice question"
-    assert w.sidebar.list.item(0).text() == "what is the capital of France"
+    assert w.sidebar.entries()[0][1] == "what is the capital of France"
 
 
 def test_copying_an_answer_says_so(make_window, qtbot, fake):
@@ -680,3 +681,24 @@ def test_an_answer_cut_by_the_length_limit_says_so_and_continues_in_place(make_w
     answer = w.messages.widgets()[-1]
     assert len(w.messages.widgets()) == 2 and answer.text == stored[-1].text
     assert not answer.findChild(QPushButton, "continue").isVisible() and "cut" not in answer.meta.text()
+
+
+def test_conversations_are_grouped_by_day(make_window, qtbot, fake):
+    import time as clock
+
+    from ui.conversations import date_group
+
+    now = clock.mktime((2026, 11, 26, 9, 0, 0, 0, 0, -1))
+    day = 24 * 3600
+    assert [date_group(now - d * day, now) for d in (0, 1, 3, 6, 7, 40)] == [
+        "today", "yesterday", "week", "week", "earlier", "earlier"]
+    w = make_window(fake)
+    history = w.history
+    for title, age in (("old trip", 30), ("last week", 3), ("this morning", 0)):
+        cid = history.create(title)
+        history.db.execute("UPDATE conversations SET updated=? WHERE id=?", (clock.time() - age * day, cid))
+    history.db.commit()
+    w.sidebar.refresh()
+    rows = [w.sidebar.list.item(i) for i in range(w.sidebar.list.count())]
+    assert [r.text() for r in rows] == ["Today", "this morning", "Previous 7 days", "last week", "Earlier", "old trip"]
+    assert not rows[0].flags() & Qt.ItemIsSelectable and rows[1].flags() & Qt.ItemIsSelectable

@@ -116,49 +116,69 @@
 <context>
     <name>ConversationList</name>
     <message>
-        <location filename="../conversations.py" line="45"/>
+        <location filename="../conversations.py" line="57"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="46"/>
+        <location filename="../conversations.py" line="58"/>
         <source>Search conversations</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="70"/>
-        <location filename="../conversations.py" line="78"/>
+        <location filename="../conversations.py" line="64"/>
+        <source>Today</source>
+        <translation>오늘</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="64"/>
+        <source>Yesterday</source>
+        <translation>어제</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="64"/>
+        <source>Previous 7 days</source>
+        <translation>지난 7일</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="65"/>
+        <source>Earlier</source>
+        <translation>이전</translation>
+    </message>
+    <message>
+        <location filename="../conversations.py" line="99"/>
+        <location filename="../conversations.py" line="107"/>
         <source>Rename</source>
         <translation>이름 바꾸기</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="71"/>
+        <location filename="../conversations.py" line="100"/>
         <source>Export to Markdown</source>
         <translation>마크다운으로 내보내기</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="72"/>
-        <location filename="../conversations.py" line="91"/>
+        <location filename="../conversations.py" line="101"/>
+        <location filename="../conversations.py" line="120"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="78"/>
+        <location filename="../conversations.py" line="107"/>
         <source>Title:</source>
         <translation>제목:</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="91"/>
+        <location filename="../conversations.py" line="120"/>
         <source>Delete this conversation?</source>
         <translation>이 대화를 삭제할까요?</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="104"/>
+        <location filename="../conversations.py" line="133"/>
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="110"/>
+        <location filename="../conversations.py" line="139"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
