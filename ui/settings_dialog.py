@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QHBoxLayout, QLineEdit, QListWidget, QPlainTextEdit, QPushButton, QSpinBox, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -13,6 +14,23 @@ from assistant.templates import PromptTemplate
 from models.weights import BUNDLED, TIERS
 from ui.i18n import LANGUAGES
 from ui.recorder import microphones
+
+
+def bundled(kind: str) -> list[tuple[str, str]]:
+    """(name, label) of the bundled models of a kind (llm, whisper, vision)."""
+    return [(name, name) for name, spec in BUNDLED.items() if spec.kind == kind]
+
+
+def llm_choices() -> list[tuple[str, str]]:
+    """The LLMs to pick from: the two tiers by what they are for, then every bundled one."""
+    fast, quality = QCoreApplication.translate("Choices", "Fast"), QCoreApplication.translate("Choices", "Quality")
+    return [("fast", f"{fast} ({TIERS['fast']})"), ("quality", f"{quality} ({TIERS['quality']})"), *bundled("llm")]
+
+
+def voice_choices() -> list[tuple[str, str]]:
+    """The two ways a spoken question reaches the LLM."""
+    return [("cascade", QCoreApplication.translate("Choices", "Transcribe first (Whisper)")),
+            ("native", QCoreApplication.translate("Choices", "Native (speech adapter)"))]
 
 
 def _combo(values: list[tuple[str, str]], current: str, editable: bool = False) -> QComboBox:
@@ -69,15 +87,10 @@ class SettingsDialog(QDialog):
         tabs = QTabWidget()
         self.tabs = tabs
 
-        def bundled(kind):
-            return [(name, name) for name, spec in BUNDLED.items() if spec.kind == kind]
-
         engine = settings.engine
         models = QWidget()
         form = QFormLayout(models)
-        tiers = [("fast", self.tr("Fast")), ("quality", self.tr("Quality"))]
-        self.llm = _combo([(t, f"{label} ({TIERS[t]})") for t, label in tiers] + bundled("llm"), engine.llm,
-                          editable=True)
+        self.llm = _combo(llm_choices(), engine.llm, editable=True)
         self.whisper = _combo(bundled("whisper"), engine.whisper, editable=True)
         self.vision = _combo(bundled("vision"), engine.vision, editable=True)
         for box in (self.llm, self.whisper, self.vision):
@@ -121,8 +134,7 @@ class SettingsDialog(QDialog):
 
         voice = QWidget()
         form = QFormLayout(voice)
-        self.voice_mode = _combo([("cascade", self.tr("Transcribe first (Whisper)")),
-                                  ("native", self.tr("Native (speech adapter)"))], settings.voice_mode)
+        self.voice_mode = _combo(voice_choices(), settings.voice_mode)
         mics = microphones()
         self.microphone = _combo([("", self.tr("System default"))] + mics, settings.microphone)
         if not mics:

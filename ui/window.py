@@ -22,7 +22,7 @@ from ui.widgets import ElidedLabel
 from ui.worker import EngineWorker
 
 TALK_KEY = Qt.Key_F8
-MIN_WIDTH, MIN_HEIGHT = 720, 480  # the smallest window whose every control fits without scrolling sideways
+MIN_WIDTH, MIN_HEIGHT = 800, 500  # the smallest window whose every control fits without scrolling sideways
 
 
 class MainWindow(QMainWindow):
@@ -98,6 +98,15 @@ class MainWindow(QMainWindow):
         self.settings_button = QPushButton()
         self.settings_button.clicked.connect(self.open_settings)
         top.addWidget(self.title, 1)
+        self.model_box, self.voice_box = QComboBox(), QComboBox()  # switched from the chat, saved as settings
+        self.model_box.activated.connect(self._switch_model)
+        self.voice_box.activated.connect(
+            lambda i: self.apply_settings(replace(self.settings, voice_mode=self.voice_box.itemData(i))))
+        top.addWidget(self.model_box)
+        top.addWidget(self.voice_box)
+        for box in (self.model_box, self.voice_box, self.template_box):  # long names shrink with the window
+            box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(6)
         self.template_label = QLabel()
         top.addWidget(self.template_label)
         top.addWidget(self.template_box)
@@ -160,14 +169,42 @@ class MainWindow(QMainWindow):
         self.session.untitled = {"image": self.tr("Image question"), "audio": self.tr("Voice question"),
                                  "file": self.tr("Document question")}
         self._fill_templates()
+        self._fill_switches()
         self._show_title()
         if not self.ready:
             self.status_text.setText(self.tr("Loading models in the background…"))
 
     # ---- conversations ----------------------------------------------------------------------------------
+    def _fill_switches(self) -> None:
+        """The model and voice-mode boxes above the chat, showing the settings in use."""
+        from models.weights import canonical
+        from ui.settings_dialog import llm_choices, voice_choices
+
+        current = self.settings.engine.llm
+        choices = llm_choices()
+        if all(canonical(value) != canonical(current) for value, _ in choices):
+            choices.append((current, current))  # a path or Hugging Face id chosen in settings
+        for box, values, chosen in ((self.model_box, choices, canonical(current)),
+                                    (self.voice_box, voice_choices(), self.settings.voice_mode)):
+            box.clear()
+            for value, label in values:
+                box.addItem(label, value)
+            box.setCurrentIndex(next(i for i, (v, _) in enumerate(values) if canonical(v) == chosen))
+        self.model_box.setToolTip(self.tr("The model that answers (loads in the background)"))
+        self.voice_box.setToolTip(self.tr("How a spoken question reaches the model"))
+
+    def _switch_model(self, index: int) -> None:
+        from models.weights import canonical
+
+        value = self.model_box.itemData(index)
+        if canonical(value) != canonical(self.settings.engine.llm):
+            self.apply_settings(replace(self.settings, engine=replace(self.settings.engine, llm=value)))
+
     def _set_busy(self, busy: bool) -> None:
         """While an answer streams, what would have to wait for it is visibly disabled (Stop and Esc stay)."""
         self.composer.set_busy(busy)
+        self.model_box.setEnabled(not busy)
+        self.voice_box.setEnabled(not busy)
         self.sidebar.new_button.setEnabled(not busy)
         self.messages.set_actions_enabled(not busy)
 

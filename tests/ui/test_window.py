@@ -702,3 +702,24 @@ def test_conversations_are_grouped_by_day(make_window, qtbot, fake):
     rows = [w.sidebar.list.item(i) for i in range(w.sidebar.list.count())]
     assert [r.text() for r in rows] == ["Today", "this morning", "Previous 7 days", "last week", "Earlier", "old trip"]
     assert not rows[0].flags() & Qt.ItemIsSelectable and rows[1].flags() & Qt.ItemIsSelectable
+
+
+def test_model_and_voice_mode_switch_from_the_chat_view(make_window, qtbot, fake):
+    from assistant.settings import Settings
+
+    w = make_window(fake)
+    labels = [w.model_box.itemText(i) for i in range(w.model_box.count())]
+    assert labels[0].startswith("Fast (") and labels[1].startswith("Quality (")
+    assert w.model_box.currentData() == "quality"  # the default LLM is the quality tier
+    w.model_box.activated.emit(0)
+    qtbot.waitUntil(lambda: w.ready and fake.config.llm == "fast", timeout=10_000)  # reloaded in the background
+    assert Settings.load(w.settings_path).engine.llm == "fast" and w.model_box.currentData() == "fast"
+    w.voice_box.activated.emit(w.voice_box.findData("native"))
+    assert w.settings.voice_mode == "native" and Settings.load(w.settings_path).voice_mode == "native"
+    slow = FakeEngine("a b c d e f", delay=0.05)
+    w2 = make_window(slow)
+    w2.composer.input.setPlainText("hi")
+    assert w2.send()
+    assert not w2.model_box.isEnabled() and not w2.voice_box.isEnabled()
+    wait_idle(qtbot, w2)
+    assert w2.model_box.isEnabled()
