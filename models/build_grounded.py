@@ -32,7 +32,7 @@ class GroundConfig:
     photo_decay: float = 1e-3  # photo_classes: L2 penalty on the new rows
     spatial: str = ""  # a trained adapter directory for the same LLM whose MLP gives spatial tokens after the names
     shapes: int = 0  # describe up to this many flat shapes, from per-patch heads trained here (0: none)
-    scenes: int = 4500  # shapes: procedural training scenes (seed 1; held-out scenes use seed 2)
+    scenes: int = 9000  # shapes: procedural training scenes (seed 1; held-out scenes use seed 2)
     easy_vqa: int = 1500  # shapes: easy-vqa training images
     head_steps: int = 3000  # shapes: Adam steps of 64 pictures for the colour and shape heads
     seed: int = 0
