@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 from assistant.conversation import Done, Error, Message, TokenDelta, Transcript
 from assistant.engine import Engine, EngineConfig, create_engine
 from assistant.media import UserInputError, load_audio, read_bytes
+from assistant.speech_out import VOICES
 from models.device import DeviceUnavailableError
 from models.flags import UsageError, add_dataclass_flags, from_flags
 from models.sampling import SamplingOptions
@@ -65,6 +66,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     install = sub.add_parser("install", help="install a bundled model or tier (fast, quality) and prepare it")
     install.add_argument("name")
+
+    speak = sub.add_parser("speak", help="read text aloud into a WAV file, offline (Markdown is read as prose)")
+    speak.add_argument("text", help="the text, or - to read it from standard input")
+    speak.add_argument("--out", type=Path, required=True)
+    speak.add_argument("--voice", choices=VOICES, default="auto",
+                       help="joe: piper's neural en_US voice; espeak: espeak-ng; auto: joe, or espeak-ng for Korean")
 
     serve = sub.add_parser("serve", help="an OpenAI-compatible chat-completions API over the engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback by default; any other address needs an API key")
@@ -260,12 +267,23 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_speak(args) -> int:
+    """Read text aloud into a WAV file."""
+    from assistant.speech_out import speak_to_file
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise UserInputError("nothing to read: the text is empty")
+    print(f"wrote {speak_to_file(text, args.out, args.voice)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(command_word(argv)).parse_args(argv)
     commands = {"ask": cmd_ask, "transcribe": cmd_transcribe, "models": cmd_models, "install": cmd_install,
-                "serve": cmd_serve}
+                "serve": cmd_serve, "speak": cmd_speak}
     return run_command(lambda: commands[args.command](args))
 
 

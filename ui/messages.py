@@ -16,6 +16,7 @@ class MessageView(QScrollArea):
 
     regenerate = Signal()
     continue_answer = Signal()
+    read_aloud = Signal(str)  # an answer's text
     edit = Signal()
     play = Signal(object)  # an audio attachment's path
     notice = Signal(str)  # a line for the status bar
@@ -85,6 +86,10 @@ class MessageView(QScrollArea):
             copy.setMinimumWidth(copy.fontMetrics().horizontalAdvance(self.tr("Copied")) + 24)  # nothing shifts
             copy.clicked.connect(lambda _=False, w=w, button=copy: self._copy(w, button))
             w.add_action(copy)
+            read = QPushButton(self.tr("Read aloud"))
+            read.setObjectName("read")
+            read.clicked.connect(lambda _=False, w=w: self.read_aloud.emit(w.text))
+            w.add_action(read)
         w.regenerate_button = QPushButton(self.tr("Regenerate"))
         w.regenerate_button.setObjectName("regenerate")
         w.regenerate_button.clicked.connect(self.regenerate)

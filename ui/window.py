@@ -42,6 +42,7 @@ class MainWindow(QMainWindow):
         self.settings_path = settings_path
         self.ready = False
         self.player = None
+        self.reader = None  # ui.read_aloud.ReadAloud, made on first use
         self._build(apply_theme(QApplication.instance(), settings.theme))
         self.sidebar.refresh()
         self.retranslate()
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self.messages.dark = self.settings.theme == "dark"
         self.messages.regenerate.connect(self.regenerate)
         self.messages.continue_answer.connect(self.continue_answer)
+        self.messages.read_aloud.connect(self.read_aloud)
         self.messages.edit.connect(self.edit_last)
         self.messages.play.connect(self.play_audio)
         chat_layout.addWidget(self.messages, 1)
@@ -262,6 +264,18 @@ class MainWindow(QMainWindow):
         elif mime.hasImage():
             self.composer.add_pasted_image(QImage(mime.imageData()))
         event.acceptProposedAction()
+
+    def read_aloud(self, text: str) -> None:
+        """Speak an answer (offline voices); it plays as soon as it is synthesized."""
+        if self.reader is None:
+            from ui.read_aloud import ReadAloud
+
+            self.reader = ReadAloud(self)
+            self.reader.ready.connect(lambda path: self.play_audio(Path(path)))
+            self.reader.failed.connect(
+                lambda m: self.status_text.setText(self.tr("Could not read aloud: %1").replace("%1", m)))
+        self.status_text.setText(self.tr("Reading aloud…"))
+        self.reader.read(text)
 
     def play_audio(self, path: Path) -> None:
         """Play a recording or audio attachment."""

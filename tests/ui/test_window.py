@@ -723,3 +723,17 @@ def test_model_and_voice_mode_switch_from_the_chat_view(make_window, qtbot, fake
     assert not w2.model_box.isEnabled() and not w2.voice_box.isEnabled()
     wait_idle(qtbot, w2)
     assert w2.model_box.isEnabled()
+
+
+def test_an_answer_is_read_aloud(make_window, qtbot, fake, monkeypatch):
+    import wave
+
+    played = []
+    w = make_window(fake)
+    monkeypatch.setattr(w, "play_audio", played.append)  # the player itself is QtMultimedia's
+    ask(qtbot, w, "hello")
+    qtbot.mouseClick(w.messages.widgets()[-1].findChild(QPushButton, "read"), Qt.LeftButton)
+    assert w.status_text.text() == "Reading aloud…"
+    qtbot.waitUntil(lambda: bool(played), timeout=30_000)
+    with wave.open(str(played[0])) as clip:
+        assert clip.getnframes() / clip.getframerate() > 0.5  # "Hello there, friend." spoken

