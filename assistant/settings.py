@@ -48,6 +48,7 @@ class Settings:
     language: str = "en"  # en | ko
     theme: str = "light"  # light | dark
     microphone: str = ""  # QtMultimedia device id; "" for the system default
+    read_aloud: bool = False  # speak each answer as it streams (the Read aloud button works either way)
     attach_folder: str = ""  # where the Attach dialog opened a file last ("" for the home folder)
     server_enabled: bool = False  # serve the local models as an OpenAI-compatible API (loopback)
     server_port: int = 8000

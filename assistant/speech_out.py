@@ -46,11 +46,15 @@ class Sentences:
 
     def feed(self, delta: str) -> list[str]:
         self.pending += delta
-        ends = list(_SENTENCE_END.finditer(self.pending))
-        if not ends:
-            return []
-        done, self.pending = self.pending[: ends[-1].end()], self.pending[ends[-1].end():]
-        return [part.strip() for part in _SENTENCE_END.split(done) if part.strip()]
+        fences = [m.start() for m in re.finditer("```", self.pending)]
+        blocks = list(zip(fences[0::2], [*fences[1::2], len(self.pending)]))  # an open block runs to the end
+        ends = [m for m in _SENTENCE_END.finditer(self.pending) if not any(a <= m.start() < b for a, b in blocks)]
+        out, start = [], 0
+        for m in ends:  # a blank line inside a code block does not end a sentence
+            out.append(self.pending[start : m.start()].strip())
+            start = m.end()
+        self.pending = self.pending[start:]
+        return [part for part in out if part]
 
     def flush(self) -> list[str]:
         rest, self.pending = self.pending.strip(), ""

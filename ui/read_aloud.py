@@ -1,7 +1,9 @@
-"""Read an answer aloud: the synthesis runs on a thread of its own, the WAV it makes is played by the window."""
+"""Read answers aloud: sentences are synthesized in order on a thread of their own, and each WAV is handed to the
+window as soon as it is made, so speech starts with the first sentence while the answer still streams."""
 
 from __future__ import annotations
 
+import queue
 import shutil
 import tempfile
 import threading
@@ -10,11 +12,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from assistant.media import UserInputError
-from assistant.speech_out import Speaker
+from assistant.speech_out import Sentences, Speaker
 
 
 class ReadAloud(QObject):
-    """read(text) emits `ready` with a WAV file of it, or `failed` with one line; the files go with the object."""
+    """feed() a streaming answer and finish() it, or read() a whole one; `ready` gives each sentence's WAV file in
+    order, `failed` one line. stop() drops what is not spoken yet. The files go with the object."""
 
     ready = Signal(str)
     failed = Signal(str)
@@ -23,20 +26,51 @@ class ReadAloud(QObject):
         super().__init__(parent)
         self.speaker = Speaker()
         self.folder = Path(tempfile.mkdtemp(prefix="omni-read-"))
+        self.sentences = Sentences()
+        self.generation = 0  # bumped by stop(): sentences queued before it are dropped
         self.count = 0
-        self.destroyed.connect(lambda: shutil.rmtree(self.folder, ignore_errors=True))
+        self.jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._work, name="read-aloud", daemon=True).start()
+        jobs, folder = self.jobs, self.folder
+        self.destroyed.connect(lambda: (jobs.put(None), shutil.rmtree(folder, ignore_errors=True)))
 
     def read(self, text: str) -> None:
-        """Synthesize in the background (the first use loads the voice, about a second)."""
-        self.count += 1
-        out = self.folder / f"answer-{self.count}.wav"
+        """Speak a whole answer (what was being read stops)."""
+        self.stop()
+        self.feed(text)
+        self.finish()
 
-        def work() -> None:
+    def feed(self, delta: str) -> None:
+        """More of a streaming answer: each sentence it completes is queued."""
+        for sentence in self.sentences.feed(delta):
+            self._queue(sentence)
+
+    def finish(self) -> None:
+        """The answer is complete: its last sentence is queued."""
+        for sentence in self.sentences.flush():
+            self._queue(sentence)
+
+    def stop(self) -> None:
+        """Drop everything not yet synthesized."""
+        self.generation += 1
+        self.sentences = Sentences()
+
+    def _queue(self, sentence: str) -> None:
+        self.count += 1
+        self.jobs.put((self.generation, sentence, self.folder / f"sentence-{self.count}.wav"))
+
+    def _work(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            generation, sentence, out = job
+            if generation != self.generation:
+                continue
             try:
-                out.write_bytes(self.speaker.to_wav(text))
+                data = self.speaker.to_wav(sentence)
+                if len(data) <= 44:  # nothing to say (a sentence of Markdown marks only)
+                    continue
+                out.write_bytes(data)
             except (UserInputError, OSError, RuntimeError) as e:
                 self.failed.emit(str(e))
-                return
-            self.ready.emit(str(out))  # queued to the window's thread
-
-        threading.Thread(target=work, name="read-aloud", daemon=True).start()
+                continue
+            if generation == self.generation:
+                self.ready.emit(str(out))  # queued to the window's thread

@@ -139,8 +139,11 @@ class SettingsDialog(QDialog):
         self.microphone = _combo([("", self.tr("System default"))] + mics, settings.microphone)
         if not mics:
             self.microphone.setToolTip(self.tr("No microphone was found"))
+        self.read_aloud = QCheckBox(self.tr("Read answers aloud as they are written"))
+        self.read_aloud.setChecked(settings.read_aloud)
         form.addRow(self.tr("Voice mode"), self.voice_mode)
         form.addRow(self.tr("Microphone"), self.microphone)
+        form.addRow(self.tr("Read aloud"), self.read_aloud)
         tabs.addTab(voice, self.tr("Voice"))
 
         gen = QWidget()
@@ -250,7 +253,7 @@ class SettingsDialog(QDialog):
             remote_model=self.remote_model.text().strip(), remote_key=self.remote_key.text().strip())
         return dataclasses.replace(
             self.original, engine=engine, voice_mode=_value(self.voice_mode),
-            microphone=_value(self.microphone), temperature=self.temperature.value(),
+            microphone=_value(self.microphone), read_aloud=self.read_aloud.isChecked(), temperature=self.temperature.value(),
             max_tokens=self.max_tokens.value(), system_prompt=self.system_prompt.toPlainText().strip(),
             templates=list(self.templates),
             template=_value(self.default_template) if _value(self.default_template) in names else "",

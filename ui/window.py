@@ -36,13 +36,15 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.history = history
         self.session = ChatSession(history, settings)
-        self.session.on_text = lambda delta: self.messages.find(self.session.answer.id).append(delta)
+        self.session.on_text = self._on_text
         self.session.on_transcript = self._on_heard
         self.session.on_finished = self._on_answered
         self.settings_path = settings_path
         self.ready = False
         self.player = None
         self.reader = None  # ui.read_aloud.ReadAloud, made on first use
+        self.spoken: list[Path] = []  # synthesized sentences waiting for the player
+        self.speaking = False  # the player is reading aloud (not playing an attachment)
         self._build(apply_theme(QApplication.instance(), settings.theme))
         self.sidebar.refresh()
         self.retranslate()
@@ -265,25 +267,64 @@ class MainWindow(QMainWindow):
             self.composer.add_pasted_image(QImage(mime.imageData()))
         event.acceptProposedAction()
 
-    def read_aloud(self, text: str) -> None:
-        """Speak an answer (offline voices); it plays as soon as it is synthesized."""
+    def _on_text(self, delta: str) -> None:
+        self.messages.find(self.session.answer.id).append(delta)
+        if self.settings.read_aloud:
+            self._reader().feed(delta)
+
+    def _reader(self):
+        """The read-aloud queue (made on first use: it loads the voice); its sentences play one after another."""
         if self.reader is None:
             from ui.read_aloud import ReadAloud
 
             self.reader = ReadAloud(self)
-            self.reader.ready.connect(lambda path: self.play_audio(Path(path)))
+            self.reader.ready.connect(lambda path: self._say(Path(path)))
             self.reader.failed.connect(
                 lambda m: self.status_text.setText(self.tr("Could not read aloud: %1").replace("%1", m)))
+        return self.reader
+
+    def read_aloud(self, text: str) -> None:
+        """Speak an answer (offline voices); it starts as soon as its first sentence is synthesized."""
+        self.stop_speaking()
         self.status_text.setText(self.tr("Reading aloud…"))
-        self.reader.read(text)
+        self._reader().read(text)
+
+    def stop_speaking(self) -> None:
+        """Silence: what is queued is dropped, what plays stops."""
+        if self.reader is not None:
+            self.reader.stop()
+        self.spoken.clear()
+        if self.player is not None and self.speaking:
+            self.player.stop()
+
+    def _say(self, path: Path) -> None:
+        self.spoken.append(path)
+        if not self.speaking:
+            self._say_next()
+
+    def _say_next(self) -> None:
+        self.speaking = bool(self.spoken)
+        if self.spoken:
+            self._play(self.spoken.pop(0))
+
+    def _on_player_status(self, status) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if self.speaking and status in (QMediaPlayer.EndOfMedia, QMediaPlayer.InvalidMedia):
+            self._say_next()
 
     def play_audio(self, path: Path) -> None:
-        """Play a recording or audio attachment."""
+        """Play a recording or audio attachment (reading aloud stops)."""
+        self.stop_speaking()
+        self._play(path)
+
+    def _play(self, path: Path) -> None:
         from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
         if self.player is None:
             self.player = QMediaPlayer(self)
             self.player.setAudioOutput(QAudioOutput(self.player))
+            self.player.mediaStatusChanged.connect(self._on_player_status)
         self.player.setSource(QUrl.fromLocalFile(str(path)))
         self.player.play()
 
@@ -322,14 +363,17 @@ class MainWindow(QMainWindow):
     def _dispatch(self, request: Request) -> None:
         """Hand a request to the engine's thread; the answer's bubble is already shown."""
         self.messages.refresh_actions()
+        if self.settings.read_aloud:
+            self.stop_speaking()  # this answer is read from its first sentence
         self._set_busy(True)
         self.status_text.setText(self.tr("Answering…"))  # not "Editing…", "Listening…" or the last answer's stats
         self.request_respond.emit(request.id, request.conversation, request.options, request.voice_mode,
                                   request.cancel)
 
     def stop(self) -> None:
-        """Stop the streaming answer (it is kept, marked stopped)."""
+        """Stop the streaming answer (it is kept, marked stopped) and any reading aloud."""
         self.session.stop()
+        self.stop_speaking()
 
     def regenerate(self) -> None:
         """Answer the last question again."""
@@ -379,6 +423,8 @@ class MainWindow(QMainWindow):
 
     def _on_answered(self, answer: Answer) -> None:
         self.messages.finish(answer.id, answer.status, answer.meta)  # the other messages are not re-rendered
+        if self.settings.read_aloud and self.reader is not None:
+            self.reader.finish()
         self._set_busy(False)
         self.sidebar.refresh()
         self.status_text.setText(answer.meta["error"] if answer.status == "error" else self.messages.stats(answer.meta))

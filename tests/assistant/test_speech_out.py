@@ -31,6 +31,10 @@ def test_sentences_come_out_whole_as_the_answer_streams():
     assert out == [[], ["Tokyo is the capital of Japan."], ["It is big!"], [], ["What else?"]]
     assert cut.flush() == ["Done"] and cut.flush() == []
     assert Sentences().feed("A list:\n\n- one") == ["A list:"]  # a paragraph ends a sentence too
+    code = Sentences()
+    assert code.feed("Here:\n\n```python\nx = 1\n\ny = 2\n") == ["Here:"]  # inside the block: no sentence yet
+    assert code.feed("```\n\nDone. ") == ["```python\nx = 1\n\ny = 2\n```", "Done."]
+    assert speakable("```python\nx = 1\n\ny = 2\n```") == "(code)"
 
 
 def _wav(data: bytes) -> tuple[np.ndarray, int]:

@@ -362,7 +362,8 @@ def test_settings_dialog_round_trips_every_field(qtbot):
     from ui.settings_dialog import SettingsDialog, _parse_examples
 
     s = Settings(EngineConfig(device="cpu", quantize="int8", max_file_mb=50, remote_url="http://gpu-box:8000/v1"),
-                 temperature=0.5, max_tokens=99, language="ko", theme="dark", voice_mode="native", pii_guard=False)
+                 temperature=0.5, max_tokens=99, language="ko", theme="dark", voice_mode="native", pii_guard=False,
+                 read_aloud=True, attach_folder="/home/me/photos")
     d = SettingsDialog(s)
     qtbot.addWidget(d)
     assert d.result_settings() == s
@@ -730,10 +731,33 @@ def test_an_answer_is_read_aloud(make_window, qtbot, fake, monkeypatch):
 
     played = []
     w = make_window(fake)
-    monkeypatch.setattr(w, "play_audio", played.append)  # the player itself is QtMultimedia's
+    monkeypatch.setattr(w, "_play", played.append)  # the player itself is QtMultimedia's
     ask(qtbot, w, "hello")
     qtbot.mouseClick(w.messages.widgets()[-1].findChild(QPushButton, "read"), Qt.LeftButton)
     assert w.status_text.text() == "Reading aloud…"
     qtbot.waitUntil(lambda: bool(played), timeout=30_000)
     with wave.open(str(played[0])) as clip:
         assert clip.getnframes() / clip.getframerate() > 0.5  # "Hello there, friend." spoken
+
+
+def test_answers_are_read_aloud_sentence_by_sentence_as_they_stream(make_window, qtbot, monkeypatch):
+    from PySide6.QtMultimedia import QMediaPlayer
+
+    from assistant.settings import Settings
+
+    slow = FakeEngine("Tokyo is the capital of Japan. It is a large city. Many people live there.", delay=0.15)
+    w = make_window(slow, Settings(read_aloud=True))
+    played = []
+    monkeypatch.setattr(w, "_play", played.append)
+    w.composer.input.setPlainText("tell me about Tokyo")
+    assert w.send()
+    qtbot.waitUntil(lambda: bool(played), timeout=30_000)
+    assert w.busy  # the first sentence speaks while the answer still streams
+    wait_idle(qtbot, w, timeout=30_000)
+    qtbot.waitUntil(lambda: len(played) + len(w.spoken) == 3, timeout=30_000)  # one clip a sentence, in order
+    for _ in range(2):
+        w._on_player_status(QMediaPlayer.EndOfMedia)  # a sentence ended: the next one plays
+    assert len(played) == 3 and [p.name for p in played] == sorted((p.name for p in played), key=lambda n: int(
+        n.split("-")[1].split(".")[0]))
+    w._on_player_status(QMediaPlayer.EndOfMedia)
+    assert not w.speaking
