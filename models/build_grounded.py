@@ -166,9 +166,11 @@ def fit_photo_classes(train: list, pooled: torch.Tensor, rows: torch.Tensor, bia
     return new, new_bias, extra
 
 
-def naming_curve(encoder, cfg: GroundConfig, fractions=(0.0, 0.25, 0.5, 1.0), augments=(0, 4, 16)) -> list[dict]:
+def naming_curve(encoder, cfg: GroundConfig, fractions=(0.0, 0.25, 0.5, 1.0), augments=(0, 4, 16),
+                 steps=(25, 100, 300)) -> list[dict]:
     """Held-out photos whose grounded names (the classes the adapter would name, before the LLM) include an accepted
-    word, against the share of training photos and the augmented copies each one gets: the data curve."""
+    word, against the share of training photos and the augmented copies each one gets (at cfg.photo_steps), then
+    against the fitting steps (all photos, cfg.augment copies): the data and steps curves."""
     import random
 
     from models.data.gcompris import names, photos
@@ -183,21 +185,23 @@ def naming_curve(encoder, cfg: GroundConfig, fractions=(0.0, 0.25, 0.5, 1.0), au
     held = [p for p in photos() if p.held_out]
     cache = cache_dir() / "features" / f"gcompris-held-{encoder.name}-{len(held)}.pt"
     held_pooled = encode_images(encoder, [p.path for p in held], cache).float().mean(1)
+    runs = [(fraction, copies, cfg.photo_steps) for fraction in fractions
+            for copies in (augments if fraction else (0,))]
+    runs += [(1.0, cfg.augment, n) for n in steps if n != cfg.photo_steps]
     out = []
-    for fraction in fractions:
+    for fraction, copies, n in runs:
         subset = sorted(random.Random(cfg.seed).sample(range(len(train)), round(fraction * len(train))))
-        for copies in augments if fraction else (0,):
-            if subset:
-                part = replace(cfg, augment=copies)
-                new, new_bias, extra = fit_photo_classes([train[i] for i in subset], pooled[subset, : copies + 1],
-                                                         rows, bias, part)
-            else:
-                new, new_bias, extra = rows[:0], bias[:0], []
-            every = with_kinds(class_names()) + extra
-            probs = torch.cat([held_pooled @ rows.T + bias, held_pooled @ new.T + new_bias], 1).softmax(-1)
-            said = [" or ".join(every[c] for c in choose(pr, cfg.k, cfg.sure, cfg.floor)[1]) for pr in probs]
-            out.append({"training_photos": len(subset), "copies_each": copies, "classes_added": len(extra),
-                        "held_out_named": sum(names(t, p) for t, p in zip(said, held)), "held_out": len(held)})
+        new, new_bias, extra = rows[:0], bias[:0], []
+        if subset:
+            part = replace(cfg, augment=copies, photo_steps=n)
+            new, new_bias, extra = fit_photo_classes([train[i] for i in subset], pooled[subset, : copies + 1],
+                                                     rows, bias, part)
+        every = with_kinds(class_names()) + extra
+        probs = torch.cat([held_pooled @ rows.T + bias, held_pooled @ new.T + new_bias], 1).softmax(-1)
+        said = [" or ".join(every[c] for c in choose(pr, cfg.k, cfg.sure, cfg.floor)[1]) for pr in probs]
+        out.append({"training_photos": len(subset), "copies_each": copies, "steps": n if subset else 0,
+                    "classes_added": len(extra), "held_out_named": sum(names(t, p) for t, p in zip(said, held)),
+                    "held_out": len(held)})
     return out
 
 
@@ -258,10 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     from models.weights import resolve
 
     encoder = load_vision(cfg.encoder, resolve(cfg.encoder, "vision").path, choose_placement(cfg.device))
-    print("training photos | copies each | classes added | held-out photos named (names before the LLM)")
+    print("training photos | copies each | steps | classes added | held-out photos named (names before the LLM)")
     for row in naming_curve(encoder, cfg):
-        print(f"{row['training_photos']:>15} | {row['copies_each']:>11} | {row['classes_added']:>13} | "
-              f"{row['held_out_named']} / {row['held_out']}")
+        print(f"{row['training_photos']:>15} | {row['copies_each']:>11} | {row['steps']:>5} | "
+              f"{row['classes_added']:>13} | {row['held_out_named']} / {row['held_out']}")
     return 0
 
 
