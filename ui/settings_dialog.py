@@ -21,14 +21,20 @@ def bundled(kind: str) -> list[tuple[str, str]]:
     return [(name, name) for name, spec in BUNDLED.items() if spec.kind == kind]
 
 
-def llm_choices() -> list[tuple[str, str]]:
-    """The LLMs to pick from: the two tiers by what they are for, then every bundled one."""
+def llm_choices(short: bool = False) -> list[tuple[str, str]]:
+    """The LLMs to pick from: the two tiers by what they are for (short: without their model's name), then every
+    bundled one."""
     fast, quality = QCoreApplication.translate("Choices", "Fast"), QCoreApplication.translate("Choices", "Quality")
+    if short:
+        return [("fast", fast), ("quality", quality), *bundled("llm")]
     return [("fast", f"{fast} ({TIERS['fast']})"), ("quality", f"{quality} ({TIERS['quality']})"), *bundled("llm")]
 
 
-def voice_choices() -> list[tuple[str, str]]:
-    """The two ways a spoken question reaches the LLM."""
+def voice_choices(short: bool = False) -> list[tuple[str, str]]:
+    """The two ways a spoken question reaches the LLM (short: for the bar above the chat)."""
+    if short:
+        return [("cascade", QCoreApplication.translate("Choices", "Voice: transcribe")),
+                ("native", QCoreApplication.translate("Choices", "Voice: native"))]
     return [("cascade", QCoreApplication.translate("Choices", "Transcribe first (Whisper)")),
             ("native", QCoreApplication.translate("Choices", "Native (speech adapter)"))]
 

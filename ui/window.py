@@ -22,7 +22,7 @@ from ui.widgets import ElidedLabel
 from ui.worker import EngineWorker
 
 TALK_KEY = Qt.Key_F8
-MIN_WIDTH, MIN_HEIGHT = 800, 500  # the smallest window whose every control fits without scrolling sideways
+MIN_WIDTH, MIN_HEIGHT = 860, 500  # the smallest window whose every control fits without scrolling sideways
 
 
 class MainWindow(QMainWindow):
@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         top.addWidget(self.voice_box)
         for box in (self.model_box, self.voice_box, self.template_box):  # long names shrink with the window
             box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(6)
+            box.setMinimumContentsLength(9)
         self.template_label = QLabel()
         top.addWidget(self.template_label)
         top.addWidget(self.template_box)
@@ -185,16 +185,17 @@ class MainWindow(QMainWindow):
         from ui.settings_dialog import llm_choices, voice_choices
 
         current = self.settings.engine.llm
-        choices = llm_choices()
+        choices = llm_choices(short=True)
         if all(canonical(value) != canonical(current) for value, _ in choices):
             choices.append((current, current))  # a path or Hugging Face id chosen in settings
         for box, values, chosen in ((self.model_box, choices, canonical(current)),
-                                    (self.voice_box, voice_choices(), self.settings.voice_mode)):
+                                    (self.voice_box, voice_choices(short=True), self.settings.voice_mode)):
             box.clear()
             for value, label in values:
                 box.addItem(label, value)
             box.setCurrentIndex(next(i for i, (v, _) in enumerate(values) if canonical(v) == chosen))
-        self.model_box.setToolTip(self.tr("The model that answers (loads in the background)"))
+        self.model_box.setToolTip(self.tr("The model that answers (loads in the background): %1").replace(
+            "%1", canonical(current)))
         self.voice_box.setToolTip(self.tr("How a spoken question reaches the model"))
 
     def _switch_model(self, index: int) -> None:
@@ -223,6 +224,7 @@ class MainWindow(QMainWindow):
         self.sidebar.list.clearSelection()
         self.messages.show_messages([])
         self._show_title()
+        self.status_text.clear()
         self.composer.input.setFocus()
 
     def open_conversation(self, conversation_id: int) -> None:
@@ -234,6 +236,7 @@ class MainWindow(QMainWindow):
         self.messages.show_messages(self.session.messages())
         self._show_title()
         self.sidebar.refresh()  # keeps the list's selection on the open conversation
+        self.status_text.clear()  # the last answer's statistics belong to the conversation it was in
 
     def _on_deleted(self, _conversation_id: int) -> None:
         if self.session.conversation is None:  # the open one went: show an empty one

@@ -561,6 +561,11 @@ def test_no_stale_status_while_the_next_answer_streams(make_window, qtbot, tmp_p
     assert w.status_text.text() == "Answering…"
     wait_idle(qtbot, w)
     assert "first token" in w.status_text.text()  # the finished answer's own stats
+    first = w.session.conversation
+    w.new_conversation()
+    assert w.status_text.text() == ""  # no stats of another conversation's answer
+    w.open_conversation(first)
+    assert w.status_text.text() == ""
     w.composer.notice.emit("Listening… release to send")  # what a recording shows until it is sent
     w.composer.add_files([write_wav(tmp_path / "q.wav")])
     assert w.send()
@@ -710,7 +715,7 @@ def test_model_and_voice_mode_switch_from_the_chat_view(make_window, qtbot, fake
 
     w = make_window(fake)
     labels = [w.model_box.itemText(i) for i in range(w.model_box.count())]
-    assert labels[0].startswith("Fast (") and labels[1].startswith("Quality (")
+    assert labels[:2] == ["Fast", "Quality"] and "qwen2.5-coder-1.5b-instruct" in w.model_box.toolTip()
     assert w.model_box.currentData() == "quality"  # the default LLM is the quality tier
     w.model_box.activated.emit(0)
     qtbot.waitUntil(lambda: w.ready and fake.config.llm == "fast", timeout=10_000)  # reloaded in the background
