@@ -107,9 +107,10 @@ class MainWindow(QMainWindow):
             lambda i: self.apply_settings(replace(self.settings, voice_mode=self.voice_box.itemData(i))))
         top.addWidget(self.model_box)
         top.addWidget(self.voice_box)
-        for box in (self.model_box, self.voice_box, self.template_box):  # long names shrink with the window
+        for box in (self.model_box, self.template_box):  # long names shrink with the window
             box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(9)
+        self.voice_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # two short labels: always whole
         self.template_label = QLabel()
         top.addWidget(self.template_label)
         top.addWidget(self.template_box)
