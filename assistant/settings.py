@@ -46,7 +46,8 @@ class Settings:
     template: str = ""  # name of the template applied to new conversations ("" for none)
     pii_guard: bool = True
     language: str = "en"  # en | ko
-    theme: str = "light"  # light | dark
+    theme: str = "light"  # system | light | dark
+    font_size: int = 0  # text size in points; 0: the system's
     microphone: str = ""  # QtMultimedia device id; "" for the system default
     read_aloud: bool = False  # speak each answer as it streams (the Read aloud button works either way)
     attach_folder: str = ""  # where the Attach dialog opened a file last ("" for the home folder)

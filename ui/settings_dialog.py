@@ -202,12 +202,17 @@ class SettingsDialog(QDialog):
         self.pii_guard = QCheckBox(self.tr("Hide e-mail addresses, phone, card and ID numbers in answers"))
         self.pii_guard.setChecked(settings.pii_guard)
         self.language = _combo(list(LANGUAGES.items()), settings.language)
-        self.theme = _combo([("light", self.tr("Light")), ("dark", self.tr("Dark"))], settings.theme)
+        self.theme = _combo([("system", self.tr("Follow the system")), ("light", self.tr("Light")),
+                             ("dark", self.tr("Dark"))], settings.theme)
+        self.font_size = _spin(5, 28, settings.font_size or 5)
+        self.font_size.setSpecialValueText(self.tr("System"))  # the lowest value stands for "the system's size"
+        self.font_size.setSuffix(" pt")
         self.max_file_mb = _spin(1, 2048, engine.max_file_mb)
         self.max_pdf_pages = _spin(1, 100000, engine.max_pdf_pages)
         form.addRow(self.tr("Personal data"), self.pii_guard)
         form.addRow(self.tr("Language"), self.language)
         form.addRow(self.tr("Theme"), self.theme)
+        form.addRow(self.tr("Text size"), self.font_size)
         form.addRow(self.tr("Largest file (MB)"), self.max_file_mb)
         form.addRow(self.tr("Most PDF pages"), self.max_pdf_pages)
         tabs.addTab(look, self.tr("General"))
@@ -264,5 +269,6 @@ class SettingsDialog(QDialog):
             templates=list(self.templates),
             template=_value(self.default_template) if _value(self.default_template) in names else "",
             pii_guard=self.pii_guard.isChecked(), language=_value(self.language), theme=_value(self.theme),
+            font_size=self.font_size.value() if self.font_size.value() > 5 else 0,
             server_enabled=self.server_enabled.isChecked(), server_port=self.server_port.value(),
             server_key=self.server_key.text().strip())

@@ -1,9 +1,13 @@
-"""Light and dark themes: a Fusion palette plus a small style sheet."""
+"""Light and dark themes (or the system's), a Fusion palette plus a small style sheet, and the text size."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+THEMES = ("system", "light", "dark")
+_DEFAULT_POINTS: list[float] = []  # the platform's own text size, remembered before the first change
 
 COLOURS = {
     "light": {"window": "#f7f7f8", "base": "#ffffff", "text": "#1f2328", "button": "#eceef1", "accent": "#2563eb",
@@ -13,9 +17,23 @@ COLOURS = {
 }
 
 
-def apply_theme(app: QApplication, name: str) -> dict:
-    """Switch the whole application to the light or dark theme; returns its colours."""
-    c = COLOURS.get(name, COLOURS["light"])
+def resolve_theme(name: str, scheme: Qt.ColorScheme | None = None) -> str:
+    """ "light" or "dark": a named theme, or the desktop's colour scheme for "system" (light when it says none)."""
+    if name != "system":
+        return name if name in COLOURS else "light"
+    scheme = QGuiApplication.styleHints().colorScheme() if scheme is None else scheme
+    return "dark" if scheme == Qt.ColorScheme.Dark else "light"
+
+
+def apply_theme(app: QApplication, name: str, font_size: int = 0) -> dict:
+    """Switch the whole application to a theme (system, light or dark) and a text size in points (0: the system's);
+    returns the theme's colours."""
+    if not _DEFAULT_POINTS:
+        _DEFAULT_POINTS.append(app.font().pointSizeF())
+    font = QFont(app.font())
+    font.setPointSizeF(font_size or _DEFAULT_POINTS[0])
+    app.setFont(font)
+    c = COLOURS[resolve_theme(name)]
     app.setStyle("Fusion")
     pal = QPalette()
     for role, key in [(QPalette.Window, "window"), (QPalette.Base, "base"), (QPalette.AlternateBase, "window"),

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThread, QUrl, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
@@ -17,7 +17,7 @@ from ui.composer import Composer
 from ui.conversations import ConversationList
 from ui.hold import HoldKey
 from ui.messages import MessageView
-from ui.theme import apply_theme
+from ui.theme import apply_theme, resolve_theme
 from ui.widgets import ElidedLabel
 from ui.worker import EngineWorker
 
@@ -45,7 +45,8 @@ class MainWindow(QMainWindow):
         self.reader = None  # ui.read_aloud.ReadAloud, made on first use
         self.spoken: list[Path] = []  # synthesized sentences waiting for the player
         self.speaking = False  # the player is reading aloud (not playing an attachment)
-        self._build(apply_theme(QApplication.instance(), settings.theme))
+        self._build(apply_theme(QApplication.instance(), settings.theme, settings.font_size))
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
         self.sidebar.refresh()
         self.retranslate()
         # The engine's thread: every model call happens there, never on this one.
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         chat_layout.addLayout(top)
 
         self.messages = MessageView(colours["muted"])
-        self.messages.dark = self.settings.theme == "dark"
+        self.messages.dark = resolve_theme(self.settings.theme) == "dark"
         self.messages.regenerate.connect(self.regenerate)
         self.messages.continue_answer.connect(self.continue_answer)
         self.messages.read_aloud.connect(self.read_aloud)
@@ -490,6 +491,11 @@ class MainWindow(QMainWindow):
             self.settings = replace(self.settings, attach_folder=folder)
             self.settings.save(self.settings_path)
 
+    def _on_system_scheme(self, _scheme) -> None:
+        """The desktop switched between light and dark: follow it when the theme is "system"."""
+        if self.settings.theme == "system":
+            self.apply_settings(self.settings)
+
     def apply_settings(self, new: Settings) -> None:
         """Use new settings: theme and language now, models reloaded in the background if they changed."""
         from ui.i18n import install_language
@@ -500,11 +506,11 @@ class MainWindow(QMainWindow):
         language_changed = new.language != self.settings.language
         self.settings = new
         new.save(self.settings_path)
-        apply_theme(QApplication.instance(), new.theme)
+        apply_theme(QApplication.instance(), new.theme, new.font_size)
         if language_changed:
             install_language(QApplication.instance(), new.language)
         self.retranslate()
-        self.messages.dark = new.theme == "dark"
+        self.messages.dark = resolve_theme(new.theme) == "dark"
         if self.session.conversation is not None and not self.busy:
             self.messages.show_messages(self.session.messages())
         if reload and not self.busy:

@@ -363,7 +363,7 @@ def test_settings_dialog_round_trips_every_field(qtbot):
 
     s = Settings(EngineConfig(device="cpu", quantize="int8", max_file_mb=50, remote_url="http://gpu-box:8000/v1"),
                  temperature=0.5, max_tokens=99, language="ko", theme="dark", voice_mode="native", pii_guard=False,
-                 read_aloud=True, attach_folder="/home/me/photos")
+                 read_aloud=True, attach_folder="/home/me/photos", font_size=13)
     d = SettingsDialog(s)
     qtbot.addWidget(d)
     assert d.result_settings() == s
@@ -766,3 +766,22 @@ def test_answers_are_read_aloud_sentence_by_sentence_as_they_stream(make_window,
         n.split("-")[1].split(".")[0]))
     w._on_player_status(QMediaPlayer.EndOfMedia)
     assert not w.speaking
+
+
+def test_the_theme_can_follow_the_system_and_the_text_size_is_a_setting(make_window, qtbot, fake):
+    from dataclasses import replace as with_
+
+    from PySide6.QtCore import Qt as QtNS
+
+    from ui.theme import resolve_theme
+
+    assert resolve_theme("system", QtNS.ColorScheme.Dark) == "dark"
+    assert resolve_theme("system", QtNS.ColorScheme.Light) == "light"
+    assert resolve_theme("system", QtNS.ColorScheme.Unknown) == "light" and resolve_theme("nonsense") == "light"
+    app = QApplication.instance()
+    w = make_window(fake)
+    default = app.font().pointSizeF()
+    w.apply_settings(with_(w.settings, font_size=16, theme="system"))
+    assert app.font().pointSizeF() == 16 and Settings.load(w.settings_path).font_size == 16
+    w.apply_settings(with_(w.settings, font_size=0, theme="light"))
+    assert app.font().pointSizeF() == default  # back to the system's size
