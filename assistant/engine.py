@@ -150,9 +150,15 @@ class Engine:
 
     # ---- lazily loaded models -------------------------------------------------------------------------
     def _timed(self, role: str, loader: Callable):
+        from models.weight_cache import converting
+
         self.progress(f"loading {role} model")
         start = time.perf_counter()
-        value = loader()
+        token = converting.set(lambda name: self.progress(f"preparing {name}"))  # a first run converts, once
+        try:
+            value = loader()
+        finally:
+            converting.reset(token)
         self.load_seconds[role] = time.perf_counter() - start
         return value
 

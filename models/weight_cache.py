@@ -22,10 +22,14 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Callable, Iterator
 
 MANIFEST = "manifest.json"
+# Told the cache folder's name (the model's) just before a conversion runs, so a front end can say that a first run
+# prepares the models once; set per thread of work (Engine._timed), nothing by default.
+converting: ContextVar[Callable[[str], None] | None] = ContextVar("converting", default=None)
 
 
 def sha256(path: Path, chunk: int = 1 << 22) -> str:
@@ -122,6 +126,9 @@ def convert_once(root: Path, key: str, inputs: list[dict], target: str, convert:
         for stale in root.glob(".tmp-*"):  # left by a converter that died; only lock holders make these
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+        notice = converting.get()
+        if notice is not None:
+            notice(root.name)
         try:
             convert(staging / target)
             meta = {"key": key, "inputs": inputs, "files": file_sizes(staging / target),

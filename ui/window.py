@@ -450,6 +450,10 @@ class MainWindow(QMainWindow):
             self.progress.setValue(100 * done // len(steps))
             self.status_text.setText(self.tr("Loading %1 (step %2 of %3, %4%)").replace("%1", steps[stage]).replace(
                 "%2", str(done + 1)).replace("%3", str(len(steps))).replace("%4", str(self.progress.value())))
+        elif stage.startswith("preparing "):  # the weights are converted into the cache: minutes, once
+            self.progress.setRange(0, 0)
+            self.status_text.setText(self.tr("First run: preparing %1 (once; this can take a few minutes)").replace(
+                "%1", stage.removeprefix("preparing ")))
         else:  # a step this window does not know (a remote endpoint's, say): shown as it came, no percentage
             self.progress.setRange(0, 0)
             self.status_text.setText(self.tr("Loading: %1").replace("%1", stage))

@@ -138,3 +138,19 @@ def test_verify_notices_an_installed_file_that_no_longer_matches_its_record(tmp_
     (site / "fake_weights" / "data" / "w.bin").write_bytes(b"weights v9")  # same size, other bytes
     with pytest.raises(MissingWeightsError, match="force-reinstall fake-weights==1.0"):
         cached_conversion("fake", "out.bin", convert, verify=True)
+
+
+def test_a_conversion_is_announced_before_it_runs_and_a_cache_hit_is_silent(tmp_path, fake_bundle):
+    from models.weight_cache import converting
+
+    calls, convert = fake_bundle
+    use_site(make_site(tmp_path / "checkout", b"weights v1"))
+    said = []
+    token = converting.set(said.append)
+    try:
+        cached_conversion("fake", "out.bin", convert)
+        assert said == ["fake"] and len(calls) == 1
+        cached_conversion("fake", "out.bin", convert)
+        assert said == ["fake"]  # nothing to prepare the second time
+    finally:
+        converting.reset(token)

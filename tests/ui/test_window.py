@@ -785,3 +785,12 @@ def test_the_theme_can_follow_the_system_and_the_text_size_is_a_setting(make_win
     assert app.font().pointSizeF() == 16 and Settings.load(w.settings_path).font_size == 16
     w.apply_settings(with_(w.settings, font_size=0, theme="light"))
     assert app.font().pointSizeF() == default  # back to the system's size
+
+
+def test_a_first_run_says_it_prepares_the_models_once(make_window, qtbot, fake):
+    w = make_window(fake, load=False)
+    w._on_loading("preparing whisper-base")  # what the engine reports while the weights convert into the cache
+    assert w.status_text.text().startswith("First run: preparing whisper-base (once")
+    assert w.progress.isVisible() and w.progress.maximum() == 0  # busy: no percentage is known
+    w._on_loading("loading whisper model")
+    assert "step 3 of 4" in w.status_text.text()
