@@ -50,6 +50,13 @@ class Answer:
     status: str = "streaming"  # then done, stopped or error
     meta: dict = field(default_factory=dict)  # once finished: model, timings, finish_reason, sources (or error);
     # while a cut answer is continued, the meta it had
+    versions: list = field(default_factory=list)  # the answer's other versions (regenerated), see _snapshot
+    version: int | None = None  # which of them this one replaces (a continued version), None: a new last one
+
+
+def _snapshot(text: str, status: str, meta: dict) -> dict:
+    """One version of an answer, as kept in meta["versions"] (the shown one is mirrored by the message itself)."""
+    return {"text": text, "status": status, "meta": {k: v for k, v in meta.items() if k not in ("versions", "version")}}
 
 
 def _ignore(*_) -> None:
@@ -133,12 +140,31 @@ class ChatSession:
         return self._start(question)
 
     def regenerate(self) -> Request | None:
-        """Answer the last question again, replacing the last answer; None if there is no answer to replace."""
+        """Answer the last question again; the answer it replaces stays as an earlier version (see show_version).
+        None if there is no answer to replace."""
         stored = self.messages()
         if self.busy or not stored or stored[-1].role != "assistant":
             return None
-        self.history.delete_messages_from(self.conversation, stored[-1].id)
-        return self._start(next((m.id for m in reversed(stored) if m.role == "user"), None))
+        old = stored[-1]
+        versions = old.meta.get("versions") or [_snapshot(old.text, old.status, old.meta)]
+        self.history.delete_messages_from(self.conversation, old.id)
+        request = self._start(next((m.id for m in reversed(stored) if m.role == "user"), None))
+        self.answer.versions = list(versions)
+        return request
+
+    def show_version(self, index: int) -> StoredMessage | None:
+        """Make version `index` of the last answer the shown one (and the one the conversation goes on from)."""
+        stored = self.messages()
+        if self.busy or not stored or stored[-1].role != "assistant":
+            return None
+        last = stored[-1]
+        versions = last.meta.get("versions") or []
+        if not 0 <= index < len(versions):
+            return None
+        chosen = versions[index]
+        self.history.update_message(last.id, text=chosen["text"], status=chosen["status"],
+                                    meta={**chosen["meta"], "versions": versions, "version": index})
+        return self.messages()[-1]
 
     def edit_last(self) -> StoredMessage | None:
         """The last question, to edit: the next send replaces it and everything after it."""
@@ -183,7 +209,8 @@ class ChatSession:
         self.history.update_message(last.id, status="streaming")
         question = next((m.id for m in reversed(stored) if m.role == "user"), None)
         self.answer = Answer(last.id, question, request, StreamMasker() if self.settings.pii_guard else None,
-                             self.clock(), text=last.text, meta=dict(last.meta))
+                             self.clock(), text=last.text, meta=dict(last.meta),
+                             versions=list(last.meta.get("versions", [])), version=last.meta.get("version"))
         return request
 
     def _request(self) -> Request:
@@ -240,6 +267,11 @@ class ChatSession:
             self._grow(answer.masker.flush())
         if error:
             self._grow(("\n\n" if answer.text else "") + f"*{error}*")
+        if answer.versions:  # a regenerated (or continued) answer: every version is kept
+            versions, snapshot = list(answer.versions), _snapshot(answer.text, status, meta)
+            shown = len(versions) if answer.version is None else answer.version
+            versions[shown:shown + 1] = [snapshot]  # a new last version, or the continued one in its place
+            meta = {**meta, "versions": versions, "version": shown}
         answer.status, answer.meta = status, meta
         self.history.update_message(answer.id, text=answer.text, status=status, meta=meta)
         self.answer = None

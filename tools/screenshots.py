@@ -90,6 +90,11 @@ def take(out: Path) -> list[Path]:
     window.new_conversation()
     ask("Write a Python function that adds two numbers.")
     shot("03-code-answer")
+    window.settings = replace(window.settings, temperature=0.8)  # another answer, kept beside the first
+    window.regenerate()
+    wait_until(app, lambda: not window.busy)
+    window.settings = replace(window.settings, temperature=0.0)
+    shot("11-versions")
 
     window.new_conversation()
     speech = spoken_question(tmp / "question.wav")

@@ -17,6 +17,7 @@ class MessageView(QScrollArea):
     regenerate = Signal()
     continue_answer = Signal()
     read_aloud = Signal(str)  # an answer's text
+    version_requested = Signal(int)  # which version of the last answer to show
     edit = Signal()
     play = Signal(object)  # an audio attachment's path
     notice = Signal(str)  # a line for the status bar
@@ -100,6 +101,19 @@ class MessageView(QScrollArea):
         w.continue_button.setObjectName("continue")
         w.continue_button.clicked.connect(self.continue_answer)
         w.cut = m.meta.get("finish_reason") == "length" and m.status == "done"
+        w.older, w.newer, w.version_label = QPushButton("‹"), QPushButton("›"), QLabel()
+        w.older.setObjectName("older")
+        w.newer.setObjectName("newer")
+        w.older.setToolTip(self.tr("Previous version"))
+        w.newer.setToolTip(self.tr("Next version"))
+        w.older.clicked.connect(lambda _=False, w=w: self.version_requested.emit(w.version - 1))
+        w.newer.clicked.connect(lambda _=False, w=w: self.version_requested.emit(w.version + 1))
+        self._set_versions(w, m.meta)
+        for button in (w.older, w.newer):
+            button.setMaximumWidth(28)
+        w.add_action(w.older)
+        w.actions.addWidget(w.version_label)
+        w.add_action(w.newer)
         for button in (w.continue_button, w.regenerate_button, w.edit_button):
             button.hide()  # refresh_actions shows the one that applies
             button.setEnabled(self.actions_enabled)
@@ -125,6 +139,10 @@ class MessageView(QScrollArea):
             w.edit_button.setVisible(i == last_user)
             w.regenerate_button.setVisible(i == last_answer and i > last_user)
             w.continue_button.setVisible(i == last_answer and i > last_user and w.cut)
+            for part in (w.older, w.version_label, w.newer):  # versions: on the last answer, when it has several
+                part.setVisible(i == last_answer and i > last_user and w.versions > 1)
+            w.older.setEnabled(self.actions_enabled and w.version > 0)
+            w.newer.setEnabled(self.actions_enabled and w.version < w.versions - 1)
 
     def set_actions_enabled(self, enabled: bool) -> None:
         """Edit and Regenerate, disabled while an answer streams."""
@@ -132,6 +150,7 @@ class MessageView(QScrollArea):
         for w in self.widgets():
             for button in (w.edit_button, w.regenerate_button, w.continue_button):
                 button.setEnabled(enabled)
+        self.refresh_actions()  # the version arrows also depend on where the answer is
 
     def set_heard(self, widget: MessageWidget, transcript: str) -> None:
         """Show what was heard in a spoken question."""
@@ -144,7 +163,13 @@ class MessageView(QScrollArea):
         widget.set_header(self.header("assistant", status))
         widget.meta.setText(self.stats(meta))
         widget.cut = meta.get("finish_reason") == "length" and status == "done"
+        self._set_versions(widget, meta)
         self.refresh_actions()
+
+    def _set_versions(self, w: MessageWidget, meta: dict) -> None:
+        """An answer's ‹ i/n › (regenerated answers keep their earlier versions)."""
+        w.versions, w.version = len(meta.get("versions", [])), meta.get("version", 0)
+        w.version_label.setText(f"{w.version + 1}/{w.versions}")
 
     def header(self, role: str, status: str) -> str:
         """Who wrote a message, and the status of an unfinished answer."""

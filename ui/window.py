@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.messages.regenerate.connect(self.regenerate)
         self.messages.continue_answer.connect(self.continue_answer)
         self.messages.read_aloud.connect(self.read_aloud)
+        self.messages.version_requested.connect(self.show_version)
         self.messages.edit.connect(self.edit_last)
         self.messages.play.connect(self.play_audio)
         chat_layout.addWidget(self.messages, 1)
@@ -389,6 +390,19 @@ class MainWindow(QMainWindow):
         if request is not None:
             self.messages.remove(self.messages.widgets()[-1])  # only the old answer goes; nothing is re-rendered
             self._answer(request)
+
+    def show_version(self, index: int) -> None:
+        """Show another version of the last answer; the conversation goes on from the one shown."""
+        if self.busy:
+            self._refuse_while_busy()
+            return
+        shown = self.session.show_version(index)
+        if shown is None:
+            return
+        self.messages.remove(self.messages.widgets()[-1])
+        self.messages.add(shown)
+        self.messages.refresh_actions()
+        self.status_text.setText(self.messages.stats(shown.meta))
 
     def continue_answer(self) -> None:
         """Go on with the last answer where the length limit cut it, in the same bubble."""

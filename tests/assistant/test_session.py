@@ -279,3 +279,34 @@ def test_only_an_answer_the_length_limit_cut_is_continued_and_it_keeps_its_sourc
     last = session.messages()[-1]
     assert (last.text, last.status, last.meta["finish_reason"]) == ("Once upon a time.", "done", "stop")
     assert last.meta["sources"] == ["notes.txt"] and len(session.messages()) == 2
+
+
+def test_regenerated_answers_are_kept_as_versions_and_any_can_be_shown_and_continued_from(session):
+    first = session.send("name a colour", [])
+    run(session, first, answer_events("Red."))
+    run(session, session.regenerate(), answer_events("Blue."))
+    run(session, session.regenerate(), answer_events("Green."))
+    last = session.messages()[-1]
+    assert [v["text"] for v in last.meta["versions"]] == ["Red.", "Blue.", "Green."] and last.meta["version"] == 2
+    shown = session.show_version(0)
+    assert shown.text == "Red." and shown.meta["version"] == 0 and shown.meta["model"] == "fake-llm"
+    assert [m.text for m in session.context()] == ["name a colour", "Red."]  # the conversation goes on from it
+    assert session.show_version(3) is None and len(session.messages()) == 2
+    run(session, session.regenerate(), answer_events("Pink."))
+    last = session.messages()[-1]
+    assert [v["text"] for v in last.meta["versions"]] == ["Red.", "Blue.", "Green.", "Pink."]
+    assert (last.text, last.meta["version"]) == ("Pink.", 3)
+    fresh = session.send("and another?", [])
+    run(session, fresh, answer_events("Teal."))
+    assert "versions" not in session.messages()[-1].meta  # an answer never regenerated has one version
+
+
+def test_continuing_a_version_replaces_it_in_place(session):
+    first = session.send("count", [])
+    run(session, first, answer_events("One two", finish="length"))
+    run(session, session.regenerate(), answer_events("One two", finish="length"))  # the same text twice
+    session.show_version(0)
+    run(session, session.continue_answer(), [TokenDelta(" three."), Done(" three.", "stop", Timings(ttft_ms=1.0),
+                                                                           {"llm": "x"})])
+    last = session.messages()[-1]
+    assert [v["text"] for v in last.meta["versions"]] == ["One two three.", "One two"] and last.meta["version"] == 0

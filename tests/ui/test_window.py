@@ -794,3 +794,24 @@ def test_a_first_run_says_it_prepares_the_models_once(make_window, qtbot, fake):
     assert w.progress.isVisible() and w.progress.maximum() == 0  # busy: no percentage is known
     w._on_loading("loading whisper model")
     assert "step 3 of 4" in w.status_text.text()
+
+
+def test_regenerated_answers_are_versions_to_page_through(make_window, qtbot, fake):
+    w = make_window(fake)
+    fake.answer = "Red."
+    ask(qtbot, w, "name a colour")
+    answer = w.messages.widgets()[-1]
+    assert not answer.findChild(QPushButton, "older").isVisible()  # one version: no arrows
+    fake.answer = "Blue."
+    qtbot.mouseClick(answer.findChild(QPushButton, "regenerate"), Qt.LeftButton)
+    wait_idle(qtbot, w)
+    answer = w.messages.widgets()[-1]
+    older, newer = answer.findChild(QPushButton, "older"), answer.findChild(QPushButton, "newer")
+    assert answer.text == "Blue." and answer.version_label.text() == "2/2"
+    assert older.isVisible() and older.isEnabled() and not newer.isEnabled()
+    qtbot.mouseClick(older, Qt.LeftButton)
+    answer = w.messages.widgets()[-1]
+    assert answer.text == "Red." and answer.version_label.text() == "1/2" and len(w.messages.widgets()) == 2
+    assert w.history.messages(w.session.conversation)[-1].text == "Red."  # the conversation goes on from it
+    qtbot.mouseClick(answer.findChild(QPushButton, "newer"), Qt.LeftButton)
+    assert w.messages.widgets()[-1].text == "Blue."

@@ -232,167 +232,167 @@
         <translation>API를 시작할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="168"/>
+        <location filename="../window.py" line="169"/>
         <source>Omni Assistant</source>
         <translation>옴니 어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="259"/>
+        <location filename="../window.py" line="260"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../window.py" line="171"/>
+        <location filename="../window.py" line="172"/>
         <source>Template:</source>
         <translation>템플릿:</translation>
     </message>
     <message>
-        <location filename="../window.py" line="172"/>
+        <location filename="../window.py" line="173"/>
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="173"/>
+        <location filename="../window.py" line="174"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../window.py" line="181"/>
+        <location filename="../window.py" line="182"/>
         <source>Loading models in the background…</source>
         <translation>백그라운드에서 모델을 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="199"/>
+        <location filename="../window.py" line="200"/>
         <source>The model that answers (loads in the background): %1</source>
         <translation>답하는 모델 (백그라운드에서 불러옵니다): %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="250"/>
+        <location filename="../window.py" line="251"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../window.py" line="252"/>
+        <location filename="../window.py" line="253"/>
         <source>zero-shot</source>
         <translation>제로샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="252"/>
+        <location filename="../window.py" line="253"/>
         <source>one-shot</source>
         <translation>원샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="253"/>
+        <location filename="../window.py" line="254"/>
         <source>few-shot</source>
         <translation>퓨샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="348"/>
+        <location filename="../window.py" line="349"/>
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="175"/>
+        <location filename="../window.py" line="176"/>
         <source>Image question</source>
         <translation>이미지 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="175"/>
+        <location filename="../window.py" line="176"/>
         <source>Voice question</source>
         <translation>음성 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="176"/>
+        <location filename="../window.py" line="177"/>
         <source>Document question</source>
         <translation>문서 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="201"/>
+        <location filename="../window.py" line="202"/>
         <source>How a spoken question reaches the model</source>
         <translation>말한 질문이 모델에 전달되는 방식</translation>
     </message>
     <message>
-        <location filename="../window.py" line="219"/>
+        <location filename="../window.py" line="220"/>
         <source>An answer is still being written: stop it (Esc) first</source>
         <translation>아직 답변을 작성하는 중입니다. 먼저 중지하세요(Esc)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="288"/>
+        <location filename="../window.py" line="289"/>
         <source>Could not read aloud: %1</source>
         <translation>소리 내어 읽을 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="294"/>
+        <location filename="../window.py" line="295"/>
         <source>Reading aloud…</source>
         <translation>소리 내어 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="374"/>
+        <location filename="../window.py" line="375"/>
         <source>Answering…</source>
         <translation>답변하는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="419"/>
+        <location filename="../window.py" line="433"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="443"/>
+        <location filename="../window.py" line="457"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="443"/>
+        <location filename="../window.py" line="457"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window.py" line="444"/>
+        <location filename="../window.py" line="458"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="445"/>
+        <location filename="../window.py" line="459"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="451"/>
+        <location filename="../window.py" line="465"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="455"/>
+        <location filename="../window.py" line="469"/>
         <source>First run: preparing %1 (once; this can take a few minutes)</source>
         <translation>처음 실행: %1 준비 중 (한 번만, 몇 분 걸릴 수 있습니다)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="459"/>
+        <location filename="../window.py" line="473"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="466"/>
+        <location filename="../window.py" line="480"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="469"/>
+        <location filename="../window.py" line="483"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="477"/>
+        <location filename="../window.py" line="491"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="477"/>
+        <location filename="../window.py" line="491"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="481"/>
+        <location filename="../window.py" line="495"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
@@ -400,94 +400,104 @@
 <context>
     <name>MessageView</name>
     <message>
-        <location filename="../messages.py" line="46"/>
+        <location filename="../messages.py" line="47"/>
         <source>Type a question, drop an image or a document, or hold F8 and speak.</source>
         <translation>질문을 입력하거나 이미지나 문서를 끌어다 놓거나, F8을 누른 채 말하세요.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="84"/>
-        <location filename="../messages.py" line="116"/>
+        <location filename="../messages.py" line="85"/>
+        <location filename="../messages.py" line="130"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="86"/>
-        <location filename="../messages.py" line="115"/>
+        <location filename="../messages.py" line="87"/>
+        <location filename="../messages.py" line="129"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="89"/>
+        <location filename="../messages.py" line="90"/>
         <source>Read aloud</source>
         <translation>소리 내어 읽기</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="93"/>
+        <location filename="../messages.py" line="94"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="96"/>
+        <location filename="../messages.py" line="97"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="99"/>
+        <location filename="../messages.py" line="100"/>
         <source>Continue</source>
         <translation>계속</translation>
     </message>
     <message>
         <location filename="../messages.py" line="107"/>
+        <source>Previous version</source>
+        <translation>이전 버전</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="108"/>
+        <source>Next version</source>
+        <translation>다음 버전</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="121"/>
         <source>Code copied</source>
         <translation>코드를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="117"/>
+        <location filename="../messages.py" line="131"/>
         <source>Answer copied to the clipboard</source>
         <translation>답변을 클립보드에 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="138"/>
+        <location filename="../messages.py" line="157"/>
         <source>Heard: %1</source>
         <translation>들은 내용: %1</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="151"/>
+        <location filename="../messages.py" line="176"/>
         <source>You</source>
         <translation>나</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="151"/>
+        <location filename="../messages.py" line="176"/>
         <source>Assistant</source>
         <translation>어시스턴트</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="152"/>
+        <location filename="../messages.py" line="177"/>
         <source>interrupted</source>
         <translation>중단됨</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="152"/>
+        <location filename="../messages.py" line="177"/>
         <source>stopped</source>
         <translation>멈춤</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="152"/>
+        <location filename="../messages.py" line="177"/>
         <source>error</source>
         <translation>오류</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="160"/>
+        <location filename="../messages.py" line="185"/>
         <source>%1 · first token %2 ms · %3 tokens/s</source>
         <translation>%1 · 첫 토큰 %2 ms · 초당 %3 토큰</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="163"/>
+        <location filename="../messages.py" line="188"/>
         <source>cut at the length limit</source>
         <translation>길이 제한에서 잘림</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="165"/>
+        <location filename="../messages.py" line="190"/>
         <source>Sources: %1</source>
         <translation>출처: %1</translation>
     </message>
