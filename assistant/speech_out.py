@@ -3,8 +3,8 @@ espeak-ng for Korean and wherever piper is missing.
 
 An answer is Markdown: what is read is its prose (code blocks are announced, not spelled out; marks, links and
 tables lose their syntax). `Sentences` cuts a growing answer into whole sentences, so speech can start with the first
-one while the rest still streams. Text only ever reaches a synthesizer as text: espeak-ng gets it on stdin with its
-SSML and phoneme inputs off, piper phonemizes it itself.
+one while the rest still streams. Text only ever reaches a synthesizer as text: both espeak-ng and piper read
+"[[...]]" as raw phonemes, so that mark is broken up first, and espeak-ng gets the text on stdin without -m (no SSML).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def speakable(markdown: str) -> str:
     text = re.sub(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", "", text, flags=re.M)  # table rules
     text = text.replace("|", ", ")
     text = re.sub(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+    text = re.sub(r"\[(?=\[)", "[ ", text)  # "[[...]]" would be spoken as phoneme codes, not as the text it is
     return re.sub(r"[ \t]+", " ", text).strip()
 
 

@@ -21,6 +21,8 @@ def test_an_answer_is_read_as_prose():
     assert "(code)" in said and "print" not in said and "http" not in said
     assert "#" not in said and "**" not in said and "---" not in said and "Tokyo , 14 m" in said
     assert speakable("an open block ```python\nx = 1") == "an open block (code)"  # still streaming
+    for planted in ("say [[h@l'oU]] now", "[[[[x]]]]"):
+        assert "[[" not in speakable(planted)  # text, never phoneme codes for the synthesizer
 
 
 def test_sentences_come_out_whole_as_the_answer_streams():
