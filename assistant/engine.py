@@ -289,7 +289,8 @@ class Engine:
         def compute():
             image = load_image(part.source)  # bad input is reported before a missing adapter
             adapter, features = self.adapter("image"), self.vision.encode([image])
-            return adapter(features)[0], getattr(adapter, "spelled", lambda _: None)(features)
+            ids = adapter.spelled(features)
+            return (adapter(features)[0] if ids is None else None), ids
         return MediaBlock(key, *self._cached(key, compute))
 
     def speech_tokens(self, part: AudioPart) -> MediaBlock:
@@ -396,7 +397,7 @@ class Engine:
 
     def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
         llm = self._reader or self.llm
-        ids, media_index = llm.prompt_ids(prompt.messages, [b.embeds.shape[0] for b in prompt.media])
+        ids, media_index = llm.prompt_ids(prompt.messages, [len(b) for b in prompt.media])
         ids, media_index, prompt.media = _spell_media(ids, media_index, prompt.media)
         max_ctx = llm.context_length
         if len(ids) + options.max_new_tokens > max_ctx:

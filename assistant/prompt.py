@@ -67,13 +67,17 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
 
 @dataclass
 class MediaBlock:
-    """Soft tokens (N, H) for one media slot, keyed by a content hash so a cached prefix can be matched. ids: the LLM
-    token ids the soft tokens are exactly the embeddings of (a grounded image adapter spells its names in the LLM's
-    own tokens), or None; such a slot is fed as those tokens, in the same batch as the text around it."""
+    """One media slot, keyed by a content hash so a cached prefix can be matched: soft tokens (N, H), or the N LLM
+    token ids they would exactly be the embeddings of (a grounded image adapter spells what it sees in the LLM's own
+    tokens), fed as those tokens in the same batch as the text around them."""
 
     key: str
-    embeds: torch.Tensor
+    embeds: torch.Tensor | None
     ids: list[int] | None = None
+
+    def __len__(self) -> int:
+        """How many prompt positions the slot takes."""
+        return len(self.ids) if self.ids is not None else self.embeds.shape[0]
 
 
 @dataclass

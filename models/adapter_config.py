@@ -34,7 +34,7 @@ class AdapterConfig:
     classes: int = 0  # grounded: classifier rows (1000 for ImageNet)
     name_tokens: int = 0  # grounded: longest class name in LLM tokens (the stored id table's width)
     phrase_tokens: int = 0  # grounded: longest framing phrase in LLM tokens
-    shapes: int = 0  # grounded: most flat shapes described ("It shows a red circle"), from per-patch heads; 0: none
+    shapes: int = 0  # grounded: most flat shapes a drawing is described by ("Drawing of a red circle."); 0: none
     word_tokens: int = 0  # grounded, shapes: longest colour or shape word in LLM tokens
 
 

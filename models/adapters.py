@@ -41,6 +41,11 @@ class Projector(nn.Module):
         """(B, T, D) encoder features -> (B, ceil(T/stack), out_dim) soft tokens."""
         return self.frames(features)
 
+    def spelled(self, features: torch.Tensor) -> list[int] | None:
+        """The LLM token ids whose embeddings this projector's output for one input is, exactly; None: its soft
+        tokens are its own. (A grounded image adapter spells what it sees in the LLM's tokens: models.grounded.)"""
+        return None
+
 
 class CTCProjector(Projector):
     """A speech projector trained with CTC over the LLM's vocabulary (config `ctc`).

@@ -94,10 +94,6 @@ class GroundedProjector(nn.Module):
         pooled = features.float().mean(1)  # (B, D)
         return (pooled @ self.classifier.float().T + self.bias.float()).softmax(-1)
 
-    def choose(self, probs: torch.Tensor) -> tuple[int, list[int]]:
-        """(opening phrase, class ids to name) for one image's (C,) probabilities."""
-        return choose(probs, self.cfg.grounded, self.cfg.sure, self.cfg.floor)
-
     def shape_logits(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, T, colours + 1) per-patch colour scores, (B, colours, shapes + 1) the shape drawn in each colour (the
         last class of each is "none"), and (B, colours) how strongly each colour shows in its best patch."""
@@ -126,7 +122,7 @@ class GroundedProjector(nn.Module):
             for i, (c, s) in enumerate(objects):
                 rows += ([self.phrases[AND]] if i else []) + [self.colour_words[c], self.shape_words[s]]
         else:
-            opening, classes = self.choose(probs)
+            opening, classes = choose(probs, self.cfg.grounded, self.cfg.sure, self.cfg.floor)
             rows = [self.phrases[opening]]
             for i, c in enumerate(classes):
                 rows += ([self.phrases[OR]] if i else []) + [self.names[c]]
@@ -135,18 +131,19 @@ class GroundedProjector(nn.Module):
         ids = torch.cat(rows)
         return ids[ids >= 0].tolist()
 
+    def _spell(self, features: torch.Tensor) -> list[int]:
+        """The LLM token ids one image's (1, T, D) patch tokens are described by."""
+        if features.shape[0] != 1:
+            raise ValueError("a grounded adapter emits a variable number of tokens: pass one image at a time")
+        return self.token_ids(self.probabilities(features)[0], self.objects(features))
+
     def spelled(self, features: torch.Tensor) -> list[int] | None:
         """The LLM token ids forward()'s rows are the embeddings of (one image), or None when spatial tokens follow."""
-        if self.spatial is not None:
-            return None
-        return self.token_ids(self.probabilities(features)[0], self.objects(features))
+        return self._spell(features) if self.spatial is None else None
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """(1, T, D) patch tokens -> (1, N, H). One image at a time: N depends on what the classifier sees."""
-        if features.shape[0] != 1:
-            raise ValueError("a grounded adapter emits a variable number of tokens: pass one image at a time")
-        probs = self.probabilities(features)[0]
-        ids = torch.tensor(self.token_ids(probs, self.objects(features)), device=self.vocab.device)
+        ids = torch.tensor(self._spell(features), device=self.vocab.device)
         # One-hot mixtures of vocabulary rows are exactly the rows themselves: the embeddings of the tokens (N, H).
         # Indexing reads only those rows (llama.cpp's vocab dequantizes them from the GGUF on demand).
         grounded = self.vocab[ids]
@@ -166,7 +163,7 @@ def _table(rows: list[list[int]], width: int = 0) -> torch.Tensor:
 
 def grounded_tables(tokenize: Callable[[str], list[int]], class_names: list[str]) -> dict[str, torch.Tensor]:
     """The id tables (names, phrases, colour_words, shape_words), -1 padded, for an LLM's tokenizer (plain text)."""
-    colours = [tokenize(f" {article(c)} {c}") for c in COLOUR_WORDS]
+    colours = [tokenize(named(c)) for c in COLOUR_WORDS]
     shapes = [tokenize(f" {s}") for s in SHAPE_WORDS]
     width = max(map(len, colours + shapes))
     return {"names": _table([tokenize(named(n)) for n in class_names]),

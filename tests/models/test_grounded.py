@@ -47,6 +47,7 @@ def test_a_confident_class_is_stated_as_its_token_embeddings():
     assert out.shape == (1, len("Photo of a hammer."), H)
     # Every row is a convex mixture of vocabulary rows: here exactly the row of each token (weights one-hot).
     assert torch.allclose(out[0], proj.vocab[torch.tensor(tokenize("Photo of a hammer."))])
+    assert proj.spelled(f) == tokenize("Photo of a hammer.")  # so the engine can feed them as tokens
 
 
 def test_middling_classes_are_offered_as_guesses_and_unplaceable_images_get_no_name():
@@ -70,6 +71,7 @@ def test_spatial_tokens_follow_the_names():
     proj = make(spatial=True)
     out = proj(features([9.0, 0, 0, 0]))
     assert out.shape == (1, len("Photo of a hammer.") + 49, H)
+    assert proj.spelled(features([9.0, 0, 0, 0])) is None and proj.spatial.spelled(features([9.0])) is None
 
 
 def test_one_image_at_a_time():
