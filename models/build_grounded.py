@@ -46,7 +46,7 @@ def build(cfg: GroundConfig) -> Path:
     """Write config.json, model.safetensors and train.json of a grounded adapter; returns its directory."""
     from safetensors.torch import load_file
 
-    from models.data.pseudo_photos import class_names, classifier_rows
+    from models.data.pseudo_photos import class_names
     from models.device import choose_placement
     from models.runtime import load_decoder
     from models.vision import load_vision
@@ -55,9 +55,7 @@ def build(cfg: GroundConfig) -> Path:
     placement = choose_placement(cfg.device)
     llm = load_decoder(cfg, lambda: placement)
     encoder = load_vision(cfg.encoder, resolve(cfg.encoder, "vision").path, placement)
-    rows = classifier_rows(encoder)
-    if rows is None:
-        raise ValueError(f"{encoder.name} has no classifier head to ground names in (an ImageNet tower is needed)")
+    rows, bias = imagenet_head(encoder)
     spatial, hidden = None, 0
     if cfg.spatial:
         spatial_cfg = AdapterConfig(**json.loads((Path(cfg.spatial) / "config.json").read_text()))
@@ -66,10 +64,11 @@ def build(cfg: GroundConfig) -> Path:
         hidden = spatial_cfg.hidden_dim
     acfg = AdapterConfig("image", encoder.name, llm.name, encoder.dim, llm.hidden_size, hidden, grounded=cfg.k,
                          sure=cfg.sure, floor=cfg.floor, shapes=cfg.shapes)
-    bias = encoder.tower._fc.bias.detach().float().cpu()
     names, report = with_kinds(class_names()), {}
-    if cfg.photo_classes:
+    photo_features = None  # the training photos and their copies, encoded once for both uses below
+    if cfg.photo_classes or (cfg.shapes and cfg.augment):
         train, photo_features = photo_training_set(encoder, cfg)
+    if cfg.photo_classes:
         pooled = photo_features.float().mean(2)  # as the tower's head pools
         extra_rows, extra_bias, extra_names = fit_photo_classes(train, pooled, rows, bias, cfg)
         rows, bias, names = torch.cat([rows, extra_rows]), torch.cat([bias, extra_bias]), names + extra_names
@@ -77,7 +76,7 @@ def build(cfg: GroundConfig) -> Path:
     vocab = llm.vocab()
     proj = build_grounded(acfg, vocab, rows, bias, lambda text: llm.tokenize(text, False), names, spatial)
     if cfg.shapes:
-        report.update(train_shape_heads(proj, encoder, cfg))
+        report.update(train_shape_heads(proj, encoder, cfg, photo_features))
     out = adapter_dir("image", encoder.name, llm.name, cfg.out)
     save_adapter(proj, out)
     (out / "train.json").write_text(json.dumps({**asdict(cfg), **report, "training": (
@@ -89,6 +88,16 @@ def build(cfg: GroundConfig) -> Path:
 
 
 KINDS = Path(__file__).resolve().parent / "data" / "imagenet_kinds.json"  # written by python -m tools.imagenet_kinds
+
+
+def imagenet_head(encoder) -> tuple[torch.Tensor, torch.Tensor]:
+    """The tower's (1000, D) ImageNet classifier rows and (1000,) biases, on the CPU in fp32."""
+    from models.data.pseudo_photos import classifier_rows
+
+    rows = classifier_rows(encoder)
+    if rows is None:
+        raise ValueError(f"{encoder.name} has no classifier head to ground names in (an ImageNet tower is needed)")
+    return rows, encoder.tower._fc.bias.detach().float().cpu()
 
 
 def with_kinds(names: list[str]) -> list[str]:
@@ -175,11 +184,11 @@ def naming_curve(encoder, cfg: GroundConfig, fractions=(0.0, 0.25, 0.5, 1.0), au
 
     from models.data.gcompris import names, photos
     from models.data.image_data import encode_images
-    from models.data.pseudo_photos import class_names, classifier_rows
+    from models.data.pseudo_photos import class_names
     from models.grounded import choose
     from models.weights import cache_dir
 
-    rows, bias = classifier_rows(encoder), encoder.tower._fc.bias.detach().float().cpu()
+    rows, bias = imagenet_head(encoder)
     train, pooled = photo_training_set(encoder, replace(cfg, augment=max(augments)))
     pooled = pooled.float().mean(2)  # as the tower's head pools
     held = [p for p in photos() if p.held_out]
@@ -205,8 +214,9 @@ def naming_curve(encoder, cfg: GroundConfig, fractions=(0.0, 0.25, 0.5, 1.0), au
     return out
 
 
-def train_shape_heads(proj, encoder, cfg: GroundConfig) -> dict:
-    """Fit the projector's colour and shape heads (cross-entropy; the tower and names stay fixed)."""
+def train_shape_heads(proj, encoder, cfg: GroundConfig, photo_features: torch.Tensor | None = None) -> dict:
+    """Fit the projector's colour and shape heads (cross-entropy; the tower and names stay fixed). photo_features:
+    photo_training_set's, when the caller has them."""
     import random
 
     import numpy as np
@@ -223,7 +233,9 @@ def train_shape_heads(proj, encoder, cfg: GroundConfig) -> dict:
     feats = encode_images(encoder, [im for s in sources for im in s.images],
                           cache_dir() / "features" / f"patches-{encoder.name}-{tag}.pt").float()  # (N, 49, D)
     if cfg.augment:  # the photos' augmented copies: more real pictures with no flat shape in them
-        copies = photo_training_set(encoder, cfg)[1][:, 1:].flatten(0, 1).float()
+        if photo_features is None:
+            photo_features = photo_training_set(encoder, cfg)[1]
+        copies = photo_features[:, 1:].flatten(0, 1).float()
         feats = torch.cat([feats, copies])
         sources.append(no_shape_patches([None] * len(copies)))
     cells = torch.from_numpy(np.concatenate([s.colours for s in sources]))
