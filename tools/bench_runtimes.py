@@ -120,7 +120,8 @@ def markdown(results: list[dict]) -> str:
             lines.append(f"| {r['row']} | not installed | | | | | |")
             continue
         lines.append(f"| {r['row']} | {r['load_s']} | {r['short_ttft_ms']:.0f} | {r['prefill_ms']:.0f} "
-                     f"({r['prompt_tokens']} tokens) | {r['decode_tok_s']} | {r['cold_ask_s']} | {r['cold_ask_peak_mb']} |")
+                     f"({r['prompt_tokens']} tokens) | {r['decode_tok_s']} | {r['cold_ask_s']} "
+                     f"| {r['cold_ask_peak_mb']} |")
     lines.append(f"\n{cpu_name()}, {os.cpu_count()} cores; greedy, cold caches, median of 3; "
                  f"load average {os.getloadavg()[0]:.2f} at the end.")
     return "\n".join(lines)

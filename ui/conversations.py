@@ -13,9 +13,6 @@ from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLineEdit, QListWidget
 from assistant.session import ChatSession
 
 
-GROUPS = ("today", "yesterday", "week", "earlier")
-
-
 def date_group(updated: float, now: float) -> str:
     """Which group of the list a conversation last changed at `updated` falls in, by local calendar day."""
     days = (dt.date.fromtimestamp(now) - dt.date.fromtimestamp(updated)).days
@@ -65,8 +62,8 @@ class ConversationList(QWidget):
                  "earlier": self.tr("Earlier")}
         now, group = time.time(), None
         for info in self.session.history.conversations(self.search.text().strip()):  # newest first
-            if date_group(info.updated, now) != group:
-                group = date_group(info.updated, now)
+            if (day := date_group(info.updated, now)) != group:
+                group = day
                 header = QListWidgetItem(names[group])
                 header.setFlags(Qt.NoItemFlags)  # a label: not selectable, skipped by the arrow keys
                 font = header.font()

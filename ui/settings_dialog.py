@@ -264,7 +264,8 @@ class SettingsDialog(QDialog):
             remote_model=self.remote_model.text().strip(), remote_key=self.remote_key.text().strip())
         return dataclasses.replace(
             self.original, engine=engine, voice_mode=_value(self.voice_mode),
-            microphone=_value(self.microphone), read_aloud=self.read_aloud.isChecked(), temperature=self.temperature.value(),
+            microphone=_value(self.microphone), read_aloud=self.read_aloud.isChecked(),
+            temperature=self.temperature.value(),
             max_tokens=self.max_tokens.value(), system_prompt=self.system_prompt.toPlainText().strip(),
             templates=list(self.templates),
             template=_value(self.default_template) if _value(self.default_template) in names else "",

@@ -6,7 +6,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-THEMES = ("system", "light", "dark")
 _DEFAULT_POINTS: list[float] = []  # the platform's own text size, remembered before the first change
 
 COLOURS = {

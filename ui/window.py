@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,17 @@ from ui.worker import EngineWorker
 
 TALK_KEY = Qt.Key_F8
 MIN_WIDTH, MIN_HEIGHT = 860, 500  # the smallest window whose every control fits without scrolling sideways
+
+
+def when_idle(action):
+    """A window action that must wait for the streaming answer: while one streams it is refused, with a message."""
+    @functools.wraps(action)
+    def run(self, *args):
+        if self.busy:
+            self._refuse_while_busy()
+            return None
+        return action(self, *args)
+    return run
 
 
 class MainWindow(QMainWindow):
@@ -381,21 +393,17 @@ class MainWindow(QMainWindow):
         self.session.stop()
         self.stop_speaking()
 
+    @when_idle
     def regenerate(self) -> None:
         """Answer the last question again."""
-        if self.busy:
-            self._refuse_while_busy()
-            return
         request = self.session.regenerate()
         if request is not None:
             self.messages.remove(self.messages.widgets()[-1])  # only the old answer goes; nothing is re-rendered
             self._answer(request)
 
+    @when_idle
     def show_version(self, index: int) -> None:
         """Show another version of the last answer; the conversation goes on from the one shown."""
-        if self.busy:
-            self._refuse_while_busy()
-            return
         shown = self.session.show_version(index)
         if shown is None:
             return
@@ -404,11 +412,9 @@ class MainWindow(QMainWindow):
         self.messages.refresh_actions()
         self.status_text.setText(self.messages.stats(shown.meta))
 
+    @when_idle
     def continue_answer(self) -> None:
         """Go on with the last answer where the length limit cut it, in the same bubble."""
-        if self.busy:
-            self._refuse_while_busy()
-            return
         request = self.session.continue_answer()
         if request is None:
             return
@@ -417,11 +423,9 @@ class MainWindow(QMainWindow):
         widget.cut = False
         self._dispatch(request)
 
+    @when_idle
     def edit_last(self) -> None:
         """Put the last question back in the input box; sending replaces it and everything after it."""
-        if self.busy:
-            self._refuse_while_busy()
-            return
         last = self.session.edit_last()
         if last is None:
             return

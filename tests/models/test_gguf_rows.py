@@ -27,7 +27,8 @@ def test_indexed_rows_are_the_dequantized_rows(tmp_path, quant):
     table = np.random.default_rng(0).normal(size=(40, 64)).astype(np.float32)
     _write(tmp_path / "t.gguf", table, quant)
     rows = EmbeddingRows(tmp_path / "t.gguf")
-    assert rows.shape == (40, 64) and set(tensor_offsets(tmp_path / "t.gguf")) == {"output_norm.weight", "token_embd.weight"}
+    assert rows.shape == (40, 64)
+    assert set(tensor_offsets(tmp_path / "t.gguf")) == {"output_norm.weight", "token_embd.weight"}
     f32 = quant == gguf.GGMLQuantizationType.F32
     expected = table if f32 else gguf.quants.dequantize(gguf.quants.quantize(table, quant), quant)
     picked = rows[[3, 0, 39, 3]].numpy()

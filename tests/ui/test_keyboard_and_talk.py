@@ -33,6 +33,17 @@ def _active(qtbot, w):
     qtbot.waitUntil(w.isActiveWindow, timeout=2000)
 
 
+def _type_in_a_new_window(make_window, qtbot, engine, text, send=True):
+    """A window, active, with text typed key by key into its input (and sent with Return)."""
+    w = make_window(engine)
+    _active(qtbot, w)
+    w.composer.input.setFocus()
+    qtbot.keyClicks(w.composer.input, text)
+    if send:
+        qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    return w
+
+
 def test_holding_f8_with_auto_repeat_makes_one_recording(make_window, qtbot, fake):
     """X11 auto-repeat: release+press pairs about every 40 ms, not flagged as repeats. One hold, one recording."""
     w = make_window(fake)
@@ -122,10 +133,7 @@ def _tab_until(qtbot, w, wanted, limit=40):
 def test_tab_leaves_the_input_and_reaches_every_button(make_window, qtbot, fake, tmp_path):
     from PySide6.QtWidgets import QPushButton, QToolButton
 
-    w = make_window(fake)
-    _active(qtbot, w)
-    w.composer.input.setFocus()
-    qtbot.keyClicks(w.composer.input, "first")
+    w = _type_in_a_new_window(make_window, qtbot, fake, "first", send=False)
     qtbot.keyClick(w.composer.input, Qt.Key_Tab)
     assert QApplication.focusWidget() is not w.composer.input and "\t" not in w.composer.input.toPlainText()
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Tab, Qt.ShiftModifier)
@@ -164,11 +172,7 @@ def test_tab_leaves_the_input_and_reaches_every_button(make_window, qtbot, fake,
 def test_escape_stops_the_answer(make_window, qtbot):
     from tests.ui.conftest import FakeEngine
 
-    w = make_window(FakeEngine(" ".join(["word"] * 300), delay=0.02))
-    _active(qtbot, w)
-    w.composer.input.setFocus()
-    qtbot.keyClicks(w.composer.input, "long answer")
-    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    w = _type_in_a_new_window(make_window, qtbot, FakeEngine(" ".join(["word"] * 300), delay=0.02), "long answer")
     qtbot.waitUntil(lambda: w.session.answer is not None and len(w.session.answer.text) > 10, timeout=5000)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Escape)
     wait_idle(qtbot, w)
@@ -178,11 +182,7 @@ def test_escape_stops_the_answer(make_window, qtbot):
 def test_ctrl_n_starts_a_new_conversation_and_ctrl_comma_opens_settings(make_window, qtbot, fake, monkeypatch):
     from ui.settings_dialog import SettingsDialog
 
-    w = make_window(fake)
-    _active(qtbot, w)
-    w.composer.input.setFocus()
-    qtbot.keyClicks(w.composer.input, "hello")
-    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    w = _type_in_a_new_window(make_window, qtbot, fake, "hello")
     wait_idle(qtbot, w)
     w.sidebar.search.setFocus()
     qtbot.keyClick(w.sidebar.search, Qt.Key_N, Qt.ControlModifier)
