@@ -22,6 +22,7 @@ from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 from whisper.audio import N_FRAMES, N_SAMPLES, SAMPLE_RATE
 from whisper.decoding import DecodingOptions, DecodingResult, DecodingTask, PyTorchInference, SuppressTokens
 from whisper.model import ModelDimensions, MultiHeadAttention, Whisper
+from whisper.tokenizer import get_tokenizer
 
 from models.device import Placement
 
@@ -89,7 +90,9 @@ class SpeechEncoder:
 class TranscribeOptions:
     """How a clip is transcribed. The thresholds are whisper.transcribe's defaults."""
 
-    language: str = "en"
+    # The languages a question may be spoken in (the app's two); with more than one, Whisper's language token picks
+    # among them (a multilingual model only; an English-only one transcribes English).
+    languages: tuple[str, ...] = ("en", "ko")
     # Seconds the encoder sees: a clip's log-mel is padded up to the first of these that holds it.
     # () encodes only the real length (fastest, but not what Whisper was trained on); (30.0,) is stock Whisper.
     # (10, 30) matched stock's word error rate on 50 real clips (alsa-utils, warzone2100) at a third of the time
@@ -118,20 +121,24 @@ class Transcriber:
 
     def __call__(self, audio: np.ndarray) -> str:
         """The transcript of one clip (the first 30 s); "" when Whisper judges it silent."""
-        mel = self.encoder.mel(np.asarray(audio, dtype=np.float32)[:N_SAMPLES])  # (n_mels, F), real length
-        # Zeros after the clip's log-mel, as whisper.transcribe pads each segment (pad_or_trim).
-        mel = F.pad(mel, (0, padded_frames(mel.shape[-1], self.options.pad_to) - mel.shape[-1]))
-        result = self.decode(self.encoder.encode_mel(mel[None]), len(audio) / SAMPLE_RATE)
+        result = self.decode(self.features(audio), len(audio) / SAMPLE_RATE)
         o = self.options
         if result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold:
             return ""  # whisper.transcribe skips such a segment
         return result.text
 
+    def features(self, audio: np.ndarray) -> torch.Tensor:
+        """(1, T, D) encoder features of a clip's first 30 s, padded as options.pad_to says."""
+        mel = self.encoder.mel(np.asarray(audio, dtype=np.float32)[:N_SAMPLES])  # (n_mels, F), real length
+        # Zeros after the clip's log-mel, as whisper.transcribe pads each segment (pad_or_trim).
+        mel = F.pad(mel, (0, padded_frames(mel.shape[-1], self.options.pad_to) - mel.shape[-1]))
+        return self.encoder.encode_mel(mel[None])
+
     @torch.inference_mode()
     def decode(self, features: torch.Tensor, seconds: float) -> DecodingResult:
         """Greedy decoding of (1, T, D) features, with whisper.transcribe's temperature fallback."""
         o = self.options
-        base = DecodingOptions(language=o.language, without_timestamps=not o.timestamps, fp16=False,
+        base = DecodingOptions(language=self.language(features), without_timestamps=not o.timestamps, fp16=False,
                                sample_len=int(10 + o.tokens_per_second * seconds))
         devices = [features.device] if features.is_cuda else []
         with torch.random.fork_rng(devices=devices):
@@ -144,6 +151,18 @@ class Transcriber:
                               and result.avg_logprob >= o.logprob_threshold):
                     break
         return result
+
+    @torch.inference_mode()
+    def language(self, features: torch.Tensor) -> str:
+        """The most likely of options.languages for (1, T, D) features: one decoder step after start-of-transcript,
+        as whisper.detect_language, but over these features (it would re-encode any that are not 30 s long)."""
+        model, languages = self.encoder.model, self.options.languages
+        if len(languages) == 1 or not model.is_multilingual:
+            return languages[0] if model.is_multilingual else "en"
+        tokenizer = get_tokenizer(True, num_languages=model.num_languages)
+        logits = model.logits(torch.tensor([[tokenizer.sot]], device=features.device), features)[0, -1]  # (vocab,)
+        scores = logits[[tokenizer.to_language_token(code) for code in languages]]
+        return languages[int(scores.argmax())]
 
 
 def padded_frames(frames: int, pad_to: tuple[float, ...]) -> int:

@@ -59,7 +59,7 @@ def test_padding_picks_the_first_length_that_holds_the_clip():
 
 def test_decoding_on_30s_features_is_stock_whisper_decode(encoder, tiny_whisper):
     """Our decode runs whisper.decoding's own rules: on padded features it picks exactly stock decode's tokens."""
-    options = TranscribeOptions(temperatures=(0.0,))
+    options = TranscribeOptions(languages=("en",), temperatures=(0.0,))
     features = encoder.encode(tone(1.0), pad_to_30s=True)
     ours = Transcriber(encoder, options=options).decode(features, seconds=1.0)
     stock = whisper.decode(tiny_whisper, features[0], DecodingOptions(language="en", fp16=False, sample_len=20))

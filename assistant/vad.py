@@ -1,0 +1,147 @@
+"""Voice activity detection for the hands-free voice conversation: Silero VAD (PyPI silero-vad, MIT, which ships its
+ONNX model) scores each 32 ms frame of 16 kHz audio, and `Listener` turns the scores into utterances.
+
+The model runs through onnxruntime directly, frame by frame with its recurrent state, so listening costs well under
+a millisecond per frame on one core and needs neither torch nor the package's audio helpers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.media import SAMPLE_RATE
+
+FRAME = 512  # samples the model scores at a time at 16 kHz (32 ms)
+_CONTEXT = 64  # samples of the previous frame the model sees before each frame
+
+
+def model_path() -> Path:
+    """The Silero VAD ONNX file inside the installed package (found without importing it: its __init__ loads torch)."""
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("voice detection needs silero-vad (pip install silero-vad==6.2.3)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
+
+
+class SileroVad:
+    """Speech probability (0..1) of each FRAME-sample frame, in order: the model keeps a state between frames."""
+
+    def __init__(self):
+        import onnxruntime
+
+        opts = onnxruntime.SessionOptions()
+        opts.inter_op_num_threads = opts.intra_op_num_threads = 1  # tiny model: threads cost more than they save
+        self.session = onnxruntime.InferenceSession(str(model_path()), sess_options=opts,
+                                                    providers=["CPUExecutionProvider"])
+        self.rate = np.array(SAMPLE_RATE, dtype=np.int64)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the audio heard so far."""
+        self.state = np.zeros((2, 1, 128), np.float32)
+        self.context = np.zeros(_CONTEXT, np.float32)
+
+    def __call__(self, frame: np.ndarray) -> float:
+        x = np.concatenate([self.context, frame.astype(np.float32)])[None]  # (1, CONTEXT + FRAME)
+        out, self.state = self.session.run(None, {"input": x, "state": self.state, "sr": self.rate})
+        self.context = x[0, -_CONTEXT:]
+        return float(out[0, 0])
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    """When a sound counts as speech and when an utterance is over. The defaults are Silero's own (threshold, and
+    0.15 below it as the silence level) with a pause long enough for a breath between phrases."""
+
+    threshold: float = 0.5  # a frame this likely to be speech starts (or continues) speech
+    silence: float = 0.35  # a frame below this is silence; between the two, speech goes on
+    min_speech_ms: int = 250  # shorter bursts (a cough, a click) are not an utterance
+    end_silence_ms: int = 700  # a pause this long ends the utterance
+    pre_roll_ms: int = 300  # audio kept from before speech was detected, so the first syllable is not cut
+    max_utterance_s: float = 30.0  # Whisper's window: a longer monologue is cut here and sent
+
+
+# While the assistant speaks, its own voice may reach the microphone: only clear, sustained speech interrupts it.
+BARGE_IN = VadOptions(threshold=0.8, silence=0.5, min_speech_ms=400)
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """Speech has gone on for min_speech_ms: someone is talking (the moment to stop speaking: barge-in)."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One finished utterance: its 16 kHz samples, and how many seconds of silence followed the last speech
+    before it was declared over (the end-of-speech moment is that long before the event)."""
+
+    audio: np.ndarray
+    trailing_s: float
+
+
+class Listener:
+    """feed() 16 kHz float32 audio as it arrives; get SpeechStarted and Utterance events. `score` is any
+    frame -> probability function (SileroVad by default; tests pass a scripted one)."""
+
+    def __init__(self, options: VadOptions = VadOptions(), score=None):
+        self.options = options
+        self.score = score or SileroVad()
+        self.pending = np.zeros(0, np.float32)  # samples short of a whole frame
+        self.before: deque[np.ndarray] = deque()  # recent silent frames (the pre-roll)
+        self.speech: list[np.ndarray] | None = None  # the utterance's frames, once speech began
+        self.voiced = 0  # frames since speech began
+        self.quiet = 0  # silent frames in a row since the last speech frame
+        self.announced = False
+
+    def reset(self) -> None:
+        """Drop what was heard (a partial utterance included)."""
+        self.pending = np.zeros(0, np.float32)
+        self.before.clear()
+        self.speech, self.voiced, self.quiet, self.announced = None, 0, 0, False
+        if hasattr(self.score, "reset"):
+            self.score.reset()
+
+    def feed(self, samples: np.ndarray) -> list[SpeechStarted | Utterance]:
+        """More audio; the events it completes, in order."""
+        self.pending = np.concatenate([self.pending, np.asarray(samples, np.float32)])
+        events = []
+        while len(self.pending) >= FRAME:
+            frame, self.pending = self.pending[:FRAME], self.pending[FRAME:]
+            event = self._frame(frame, self.score(frame))
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _frames(self, ms: float) -> int:
+        return max(1, round(ms * SAMPLE_RATE / 1000 / FRAME))
+
+    def _frame(self, frame: np.ndarray, p: float) -> SpeechStarted | Utterance | None:
+        o = self.options
+        if self.speech is None:
+            if p < o.threshold:
+                self.before.append(frame)
+                while len(self.before) > self._frames(o.pre_roll_ms):
+                    self.before.popleft()
+                return None
+            self.speech, self.voiced, self.quiet, self.announced = [*self.before, frame], 1, 0, False
+            self.before.clear()
+            return None
+        self.speech.append(frame)
+        self.voiced += 1
+        self.quiet = self.quiet + 1 if p < o.silence else (0 if p >= o.threshold else self.quiet)
+        spoken = self.voiced - self.quiet  # frames from the start of speech to its last speech frame
+        if self.quiet >= self._frames(o.end_silence_ms) or self.voiced >= self._frames(o.max_utterance_s * 1000):
+            audio, trailing = np.concatenate(self.speech), self.quiet * FRAME / SAMPLE_RATE
+            self.speech, self.voiced, self.quiet = None, 0, 0
+            if spoken < self._frames(o.min_speech_ms):
+                return None  # a click or a cough: not an utterance
+            return Utterance(audio, trailing)
+        if not self.announced and self.quiet == 0 and spoken >= self._frames(o.min_speech_ms):
+            self.announced = True
+            return SpeechStarted()
+        return None
