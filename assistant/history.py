@@ -132,6 +132,23 @@ class History:
                                   (title, template, now, now))
         return int(cur.lastrowid)
 
+    def fork(self, conversation_id: int, before: int, title: str) -> int:
+        """A new conversation holding this one's messages before message `before` (sharing their stored files);
+        returns its id. Editing an earlier question goes on there, and this conversation stays as it was."""
+        now = time.time()
+        with self._writing():
+            new = int(self.db.execute(
+                "INSERT INTO conversations(title, template, created, updated) "
+                "SELECT ?, template, ?, ? FROM conversations WHERE id=?", (title, now, now, conversation_id)).lastrowid)
+            for (mid,) in self.db.execute("SELECT id FROM messages WHERE conversation_id=? AND id<? ORDER BY id",
+                                          (conversation_id, before)).fetchall():
+                copy = self.db.execute("INSERT INTO messages(conversation_id, role, text, status, meta, created) "
+                                       "SELECT ?, role, text, status, meta, created FROM messages WHERE id=?",
+                                       (new, mid)).lastrowid
+                self.db.execute("INSERT INTO attachments(message_id, kind, name, sha256, size) SELECT ?, kind, name, "
+                                "sha256, size FROM attachments WHERE message_id=? ORDER BY id", (copy, mid))
+        return new
+
     def conversations(self, search: str = "") -> list[ConversationInfo]:
         """Newest first; `search` matches titles and message text (case-insensitive)."""
         sql = "SELECT id, title, template, updated FROM conversations"

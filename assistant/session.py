@@ -22,7 +22,8 @@ from assistant.templates import PromptTemplate
 from models.sampling import SamplingOptions
 
 SAVE_EVERY_S = 0.5  # partial answers reach the database at least this often (a crash loses no more)
-UNTITLED = {"image": "Image question", "audio": "Voice question", "file": "Document question"}
+# Titles of new conversations: a question without text, by its first attachment's kind; a fork, by its original's.
+UNTITLED = {"image": "Image question", "audio": "Voice question", "file": "Document question", "fork": "%1 (edited)"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class ChatSession:
         self.edit_from: int | None = None  # the question an edit replaces, with everything after it
         self.answer: Answer | None = None
         self.requests = 0
-        self.untitled = dict(UNTITLED)  # titles of questions without text, by the first attachment's kind
+        self.untitled = dict(UNTITLED)  # the view replaces them with its language's
         self.on_text: Callable[[str], None] = _ignore
         self.on_transcript: Callable[[str], None] = _ignore
         self.on_finished: Callable[[Answer], None] = _ignore
@@ -135,6 +136,9 @@ class ChatSession:
             title = text.splitlines()[0][:48] if text else self.untitled.get(attachments[0][0], self.untitled["file"])
             self.conversation = self.history.create(title, template)
         replacing, self.edit_from = self.edit_from, None
+        if replacing is not None and replacing != self._last_question():  # an earlier question: fork from it
+            title = self.untitled["fork"].replace("%1", self.info().title)
+            self.conversation, replacing = self.history.fork(self.conversation, replacing, title), None
         question = self.history.add_message(self.conversation, "user", text, attachments=attachments,
                                             replace_from=replacing)  # one step: the files it reuses survive
         return self._start(question)
@@ -166,14 +170,23 @@ class ChatSession:
                                     meta={**chosen["meta"], "versions": versions, "version": index})
         return self.messages()[-1]
 
-    def edit_last(self) -> StoredMessage | None:
-        """The last question, to edit: the next send replaces it and everything after it."""
+    def edit(self, question_id: int) -> StoredMessage | None:
+        """A question to edit. The next send replaces the last question (and its answer); an earlier question is
+        replaced in a fork of the conversation, from that point on, and this conversation is kept as it was."""
         if self.busy:
             return None
-        last = next((m for m in reversed(self.messages()) if m.role == "user"), None)
-        if last is not None:
-            self.edit_from = last.id
-        return last
+        question = next((m for m in self.messages() if m.id == question_id and m.role == "user"), None)
+        if question is not None:
+            self.edit_from = question.id
+        return question
+
+    def edit_last(self) -> StoredMessage | None:
+        """The last question, to edit: the next send replaces it and everything after it."""
+        last = self._last_question()
+        return None if last is None else self.edit(last)
+
+    def _last_question(self) -> int | None:
+        return next((m.id for m in reversed(self.messages()) if m.role == "user"), None)
 
     def stop(self) -> None:
         """Ask the engine to stop; the answer is kept, marked stopped, when its Done arrives."""

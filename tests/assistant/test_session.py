@@ -162,6 +162,30 @@ def test_edit_and_resend_replaces_the_last_question_and_keeps_its_files(session,
     assert isinstance(request.conversation[-1].parts[0], FilePart)
 
 
+def test_editing_an_earlier_question_forks_the_conversation_and_keeps_the_original(session, tmp_path):
+    doc = tmp_path / "notes.txt"
+    doc.write_text("meeting at noon")
+    run(session, session.send("first question", [("file", doc)]), answer_events())
+    run(session, session.send("second question", []), answer_events("Second answer."))
+    run(session, session.send("third question", []), answer_events("Third answer."))
+    original, before = session.conversation, stored(session)
+    second = session.messages()[2]
+    assert session.edit(second.id).text == "second question"
+    request = session.send("second question, edited", [])
+    assert session.conversation != original
+    assert session.info().title == "first question (edited)"
+    assert [m.text for m in request.conversation] == ["first question", "Hello there, friend.",
+                                                      "second question, edited"]
+    run(session, request, answer_events())
+    fork = session.messages()
+    assert [m.text for m in fork] == ["first question", "Hello there, friend.", "second question, edited",
+                                      "Hello there, friend."]
+    session.delete(session.conversation)  # the fork shared the first question's file: the original keeps it
+    assert session.open(original) and stored(session) == before
+    assert session.messages()[0].attachments[0].path.read_text() == "meeting at noon"
+    assert session.edit(session.messages()[1].id) is None  # an answer is not a question to edit
+
+
 def test_opening_another_conversation_drops_a_pending_edit_and_is_refused_while_busy(session):
     run(session, session.send("one", []), answer_events())
     first = session.conversation
