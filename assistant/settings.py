@@ -50,6 +50,9 @@ class Settings:
     font_size: int = 0  # text size in points; 0: the system's
     microphone: str = ""  # QtMultimedia device id; "" for the system default
     read_aloud: bool = False  # speak each answer as it streams (the Read aloud button works either way)
+    # In a voice chat, talking over a spoken answer stops it. On loudspeakers without echo cancellation the assistant
+    # can hear itself: then turn this off, and it does not listen while it speaks.
+    barge_in: bool = True
     attach_folder: str = ""  # where the Attach dialog opened a file last ("" for the home folder)
     server_enabled: bool = False  # serve the local models as an OpenAI-compatible API (loopback)
     server_port: int = 8000

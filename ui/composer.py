@@ -72,6 +72,9 @@ class Composer(QWidget):
         self.stop_button = QPushButton()
         self.stop_button.clicked.connect(self.stop)
         self.stop_button.hide()
+        self.converse_button = QPushButton()  # the hands-free voice conversation, on until pressed again
+        self.converse_button.setObjectName("converse")
+        self.converse_button.setCheckable(True)
         tools = QVBoxLayout()
         tools.addWidget(self.attach_button)
         tools.addWidget(self.talk_button)
@@ -80,6 +83,7 @@ class Composer(QWidget):
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.converse_button)
         row.addLayout(buttons)
         layout.addLayout(row)
         self.level = QProgressBar()
@@ -100,8 +104,12 @@ class Composer(QWidget):
         self.talk_button.setText(self.tr("Hold to talk (F8)"))
         self.send_button.setText(self.tr("Send"))
         self.stop_button.setText(self.tr("Stop"))
-        width = max(b.sizeHint().width() for b in (self.send_button, self.stop_button))
-        for button in (self.send_button, self.stop_button):  # swapping them must not move the input
+        self.converse_button.setText(self.tr("Voice chat (F9)"))
+        self.converse_button.setToolTip(self.tr("Talk with the assistant hands-free: it listens, answers aloud and "
+                                                "listens again; talk over it to interrupt. Press again to end."))
+        buttons = (self.send_button, self.stop_button, self.converse_button)
+        width = max(b.sizeHint().width() for b in buttons)
+        for button in buttons:  # swapping Send and Stop must not move the input
             button.setFixedWidth(width)
         self.input.setPlaceholderText(self.tr("Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop "
                                               "images, audio and documents."))
@@ -202,8 +210,8 @@ class Composer(QWidget):
 
     # ---- voice --------------------------------------------------------------------------------------------
     def start_recording(self) -> None:
-        """Push-to-talk pressed."""
-        if self.recorder.recording or self.session.busy:
+        """Push-to-talk pressed (not during a voice chat: it has the microphone)."""
+        if self.recorder.recording or self.session.busy or self.converse_button.isChecked():
             return
         if self.recorder.start(self.session.settings.microphone):
             self.talk_button.setProperty("recording", True)

@@ -18,7 +18,7 @@ class MessageView(QScrollArea):
     continue_answer = Signal()
     read_aloud = Signal(str)  # an answer's text
     version_requested = Signal(int)  # which version of the last answer to show
-    edit = Signal()
+    edit = Signal(int)  # the id of the question to edit
     play = Signal(object)  # an audio attachment's path
     notice = Signal(str)  # a line for the status bar
 
@@ -96,7 +96,7 @@ class MessageView(QScrollArea):
         w.regenerate_button.clicked.connect(self.regenerate)
         w.edit_button = QPushButton(self.tr("Edit"))
         w.edit_button.setObjectName("edit")
-        w.edit_button.clicked.connect(self.edit)
+        w.edit_button.clicked.connect(lambda _=False, w=w: self.edit.emit(w.message_id))
         w.continue_button = QPushButton(self.tr("Continue"))
         w.continue_button.setObjectName("continue")
         w.continue_button.clicked.connect(self.continue_answer)
@@ -131,12 +131,12 @@ class MessageView(QScrollArea):
         self.notice.emit(self.tr("Answer copied to the clipboard"))
 
     def refresh_actions(self) -> None:
-        """Edit only on the last question, Regenerate only on the answer after it (no re-rendering)."""
+        """Edit on every question, Regenerate only on the answer after the last (no re-rendering)."""
         widgets = self.widgets()
         last_user = max((i for i, w in enumerate(widgets) if w.role == "user"), default=-1)
         last_answer = max((i for i, w in enumerate(widgets) if w.role == "assistant"), default=-1)
         for i, w in enumerate(widgets):
-            w.edit_button.setVisible(i == last_user)
+            w.edit_button.setVisible(w.role == "user")  # any question: an earlier one forks the conversation
             w.regenerate_button.setVisible(i == last_answer and i > last_user)
             w.continue_button.setVisible(i == last_answer and i > last_user and w.cut)
             for part in (w.older, w.version_label, w.newer):  # versions: on the last answer, when it has several

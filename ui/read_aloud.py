@@ -34,6 +34,10 @@ class ReadAloud(QObject):
         jobs, folder = self.jobs, self.folder
         self.destroyed.connect(lambda: (jobs.put(None), shutil.rmtree(folder, ignore_errors=True)))
 
+    def warm(self) -> None:
+        """Load the voice on the synthesis thread now (a voice chat starts: its first answer is not kept waiting)."""
+        self.jobs.put("warm")
+
     def read(self, text: str) -> None:
         """Speak a whole answer (what was being read stops)."""
         self.stop()
@@ -61,6 +65,9 @@ class ReadAloud(QObject):
 
     def _work(self) -> None:
         while (job := self.jobs.get()) is not None:
+            if job == "warm":
+                self._warm()
+                continue
             generation, sentence, out = job
             if generation != self.generation:
                 continue
@@ -74,3 +81,9 @@ class ReadAloud(QObject):
                 continue
             if generation == self.generation:
                 self.ready.emit(str(out))  # queued to the window's thread
+
+    def _warm(self) -> None:
+        try:
+            self.speaker.warm()
+        except (UserInputError, OSError, RuntimeError) as e:
+            self.failed.emit(str(e))

@@ -37,9 +37,11 @@ def microphones() -> list[tuple[str, str]]:
 
 
 class Recorder(QObject):
-    """start() while the talk key is held, stop() on release. Emits level (0..1) while recording."""
+    """start() while the talk key is held, stop() on release. Emits level (0..1) and the audio itself (float32 at
+    RATE, as it arrives) while recording; start(keep=False) listens without keeping a recording."""
 
     level = Signal(float)
+    audio = Signal(object)  # np.ndarray
     failed = Signal(str)
 
     def __init__(self, parent=None):
@@ -47,6 +49,7 @@ class Recorder(QObject):
         self.source: QAudioSource | None = None
         self.io = None
         self.chunks: list[bytes] = []
+        self.keep = True
         self.format = QAudioFormat()
         # Poll rather than wait for readyRead: not every QtMultimedia backend emits it for pull-mode sources.
         self.poll = QTimer(self, interval=50)
@@ -57,7 +60,7 @@ class Recorder(QObject):
         """Whether the microphone is open."""
         return self.source is not None
 
-    def start(self, device_id: str = "") -> bool:
+    def start(self, device_id: str = "", keep: bool = True) -> bool:
         """Open the chosen microphone (or the default); False (and `failed`) if there is none or it fails."""
         inputs = QMediaDevices.audioInputs()
         if not inputs:
@@ -72,7 +75,8 @@ class Recorder(QObject):
         fmt.setSampleFormat(QAudioFormat.Int16)
         self.format = fmt if device.isFormatSupported(fmt) else device.preferredFormat()
         self.source = QAudioSource(device, self.format, self)
-        self.chunks = []
+        self.source.setBufferSize(self.format.bytesForDuration(2_000_000))  # 2 s: a busy event loop loses nothing
+        self.chunks, self.keep = [], keep
         self.io = self.source.start()
         if self.io is None or self.source.error() != QtAudio.Error.NoError:
             self.source = None
@@ -87,10 +91,12 @@ class Recorder(QObject):
             return
         data = bytes(self.io.readAll())
         if data:
-            self.chunks.append(data)
+            if self.keep:
+                self.chunks.append(data)
             x = _decode(data, self.format)
             if len(x):
                 self.level.emit(min(1.0, float(np.sqrt(np.mean(x**2))) * 6))
+                self.audio.emit(x)
 
     def stop(self) -> bytes | None:
         """Close the microphone; the recording as 16 kHz mono WAV bytes (None if nothing was recorded)."""

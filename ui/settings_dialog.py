@@ -150,6 +150,11 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Voice mode"), self.voice_mode)
         form.addRow(self.tr("Microphone"), self.microphone)
         form.addRow(self.tr("Read aloud"), self.read_aloud)
+        self.barge_in = QCheckBox(self.tr("Talking over a spoken answer stops it"))
+        self.barge_in.setToolTip(self.tr("Needs headphones or echo cancellation: on loudspeakers the assistant may "
+                                         "hear itself. Off: it does not listen while it speaks."))
+        self.barge_in.setChecked(settings.barge_in)
+        form.addRow(self.tr("Voice chat"), self.barge_in)
         tabs.addTab(voice, self.tr("Voice"))
 
         gen = QWidget()
@@ -265,6 +270,7 @@ class SettingsDialog(QDialog):
         return dataclasses.replace(
             self.original, engine=engine, voice_mode=_value(self.voice_mode),
             microphone=_value(self.microphone), read_aloud=self.read_aloud.isChecked(),
+            barge_in=self.barge_in.isChecked(),
             temperature=self.temperature.value(),
             max_tokens=self.max_tokens.value(), system_prompt=self.system_prompt.toPlainText().strip(),
             templates=list(self.templates),

@@ -51,6 +51,7 @@ def apply_theme(app: QApplication, name: str, font_size: int = 0) -> dict:
         QFrame#chip[bad="true"] {{ border: 2px solid #dc2626; }}
         QPushButton#send {{ background: {c['accent']}; color: white; border-radius: 6px; padding: 6px 14px; }}
         QPushButton#talk:pressed, QPushButton#talk[recording="true"] {{ background: #dc2626; color: white; }}
+        QPushButton#converse:checked {{ background: #dc2626; color: white; }}
         QTextBrowser {{ background: transparent; }}
     """)
     return c

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ui.widgets import ElidedLabel
 from ui.worker import EngineWorker
 
 TALK_KEY = Qt.Key_F8
+VOICE_CHAT_KEY = Qt.Key_F9
 MIN_WIDTH, MIN_HEIGHT = 860, 500  # the smallest window whose every control fits without scrolling sideways
 
 
@@ -57,6 +59,11 @@ class MainWindow(QMainWindow):
         self.reader = None  # ui.read_aloud.ReadAloud, made on first use
         self.spoken: list[Path] = []  # synthesized sentences waiting for the player
         self.speaking = False  # the player is reading aloud (not playing an attachment)
+        self.hands_free = None  # ui.hands_free.HandsFree, made when a voice chat first starts
+        self.conversing = False  # a voice chat is on
+        self.next_utterance: tuple[bytes, float] | None = None  # heard while a stopped answer winds down
+        self.end_of_speech = 0.0  # time.monotonic() when the last spoken question ended
+        self.first_audio: list[float] = []  # per spoken question of a voice chat: seconds to its first spoken audio
         self._build(apply_theme(QApplication.instance(), settings.theme, settings.font_size))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
         self.sidebar.refresh()
@@ -137,7 +144,7 @@ class MainWindow(QMainWindow):
         self.messages.continue_answer.connect(self.continue_answer)
         self.messages.read_aloud.connect(self.read_aloud)
         self.messages.version_requested.connect(self.show_version)
-        self.messages.edit.connect(self.edit_last)
+        self.messages.edit.connect(self.edit_question)
         self.messages.play.connect(self.play_audio)
         chat_layout.addWidget(self.messages, 1)
         self.composer = Composer(self.session)
@@ -145,6 +152,7 @@ class MainWindow(QMainWindow):
         self.composer.stop.connect(self.stop)
         self.composer.play.connect(self.play_audio)
         self.composer.folder_chosen.connect(self._remember_folder)
+        self.composer.converse_button.toggled.connect(self.set_voice_chat)
         for view in (self.messages, self.sidebar, self.composer):
             view.notice.connect(lambda text: self.status_text.setText(text))
         chat_layout.addWidget(self.composer)
@@ -168,6 +176,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._shortcut(QKeySequence(Qt.Key_Escape), self.stop)
         self.new_action = self._shortcut(QKeySequence.New, self.new_conversation)
         self.settings_action = self._shortcut(QKeySequence("Ctrl+,"), self.open_settings)
+        self.voice_chat_action = self._shortcut(QKeySequence(VOICE_CHAT_KEY), self.composer.converse_button.click)
 
     def _shortcut(self, keys: QKeySequence, slot) -> QAction:
         action = QAction(self)
@@ -186,7 +195,7 @@ class MainWindow(QMainWindow):
         self.settings_button.setText(self.tr("Settings"))
         self.composer.retranslate()
         self.session.untitled = {"image": self.tr("Image question"), "audio": self.tr("Voice question"),
-                                 "file": self.tr("Document question")}
+                                 "file": self.tr("Document question"), "fork": self.tr("%1 (edited)")}
         self._fill_templates()
         self._fill_switches()
         self._show_title()
@@ -287,8 +296,13 @@ class MainWindow(QMainWindow):
 
     def _on_text(self, delta: str) -> None:
         self.messages.find(self.session.answer.id).append(delta)
-        if self.settings.read_aloud:
+        if self.speaks_answers:
             self._reader().feed(delta)
+
+    @property
+    def speaks_answers(self) -> bool:
+        """Whether answers are read aloud as they stream: the setting says so, or a voice chat is on."""
+        return self.settings.read_aloud or self.conversing
 
     def _reader(self):
         """The read-aloud queue (made on first use: it loads the voice); its sentences play one after another."""
@@ -314,6 +328,8 @@ class MainWindow(QMainWindow):
         self.spoken.clear()
         if self.player is not None and self.speaking:
             self.player.stop()
+        self.speaking = False
+        self._listen_while_speaking()
 
     def _say(self, path: Path) -> None:
         self.spoken.append(path)
@@ -322,8 +338,14 @@ class MainWindow(QMainWindow):
 
     def _say_next(self) -> None:
         self.speaking = bool(self.spoken)
+        self._listen_while_speaking()
         if self.spoken:
+            if self.conversing and self.end_of_speech:  # the first audio of a spoken question's answer
+                self.first_audio.append(time.monotonic() - self.end_of_speech)
+                self.end_of_speech = 0.0
             self._play(self.spoken.pop(0))
+        elif self.conversing and not self.busy:
+            self.status_text.setText(self.tr("Voice chat: listening…"))
 
     def _on_player_status(self, status) -> None:
         from PySide6.QtMultimedia import QMediaPlayer
@@ -346,6 +368,70 @@ class MainWindow(QMainWindow):
         self.player.setSource(QUrl.fromLocalFile(str(path)))
         self.player.play()
 
+    # ---- voice chat ---------------------------------------------------------------------------------------
+    def set_voice_chat(self, on: bool) -> None:
+        """The hands-free voice chat: the app listens, answers aloud and listens again; talking over an answer
+        stops it (barge-in). The Voice chat button and F9 toggle it."""
+        if on == self.conversing:
+            return
+        if on and not self.ready:
+            self.status_text.setText(self.tr("The models are still loading; start the voice chat when they are ready"))
+            self.composer.converse_button.setChecked(False)
+            return
+        if on:
+            self._start_listening()
+        else:
+            self.conversing = False
+            self.next_utterance = None
+            self.hands_free.stop()
+            self.composer.level.hide()
+            self.status_text.setText(self.tr("Voice chat ended"))
+
+    def _start_listening(self) -> None:
+        if self.hands_free is None:
+            from ui.hands_free import HandsFree
+
+            self.hands_free = HandsFree(self)
+            self.hands_free.speech_started.connect(self._on_speech_started)
+            self.hands_free.heard.connect(self._on_utterance)
+            self.hands_free.level.connect(lambda v: self.composer.level.setValue(int(v * 100)))
+            self.hands_free.failed.connect(self.status_text.setText)
+        if self.composer.recorder.recording:  # push-to-talk let go of: the voice chat takes the microphone
+            self.composer.stop_recording(send=False)
+        if not self.hands_free.start(self.settings.microphone):
+            self.composer.converse_button.setChecked(False)
+            return
+        self.conversing = True
+        self._reader().warm()  # the voice loads now, not when the first answer is ready to be spoken
+        self._listen_while_speaking()
+        self.composer.level.show()
+        self.status_text.setText(self.tr("Voice chat: listening… (talk; F9 ends it)"))
+
+    def _listen_while_speaking(self) -> None:
+        """While answers are spoken, the voice chat only hears speech clear enough to be a person talking over them,
+        or (barge-in off, for loudspeakers) nothing at all."""
+        if self.hands_free is not None:
+            self.hands_free.set_mode("listening" if not self.speaking else
+                                     "strict" if self.settings.barge_in else "deaf")
+
+    def _on_speech_started(self) -> None:
+        if self.busy or self.speaking or self.spoken:  # talked over: the answer and its speech stop
+            self.stop()
+        self.status_text.setText(self.tr("Voice chat: hearing you…"))
+
+    def _on_utterance(self, wav: bytes, ended: float) -> None:
+        if self.busy:  # the stopped answer is still winding down on the engine's thread: this question follows it
+            self.next_utterance = (wav, ended)
+        else:
+            self._ask_aloud(wav, ended)
+
+    def _ask_aloud(self, wav: bytes, ended: float) -> None:
+        """Send what the voice chat heard as a spoken question (kept as its audio attachment)."""
+        if not self.conversing:
+            return
+        self.end_of_speech = ended
+        self._ask("", [("audio", self.history.capture(wav, "question", ".wav"))])
+
     # ---- asking -------------------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
@@ -360,18 +446,22 @@ class MainWindow(QMainWindow):
         if not self.ready:
             self.status_text.setText(self.tr("The models are still loading; your message is kept."))
             return False
-        created, replacing = self.session.conversation is None, self.session.edit_from is not None
-        request = self.session.send(text, self.composer.attachments.take(), self.template_box.currentData() or "")
+        self._ask(text, self.composer.attachments.take())
         self.composer.input.clear()
-        if created:
+        return True
+
+    def _ask(self, text: str, attachments: list[tuple[str, Path]]) -> None:
+        """Send a question and show it, and its answer as it streams."""
+        before, replacing = self.session.conversation, self.session.edit_from is not None
+        request = self.session.send(text, attachments, self.template_box.currentData() or "")
+        if self.session.conversation != before:  # created, or forked from an earlier question
             self.sidebar.refresh()
             self._show_title()
         stored = self.session.messages()
         if replacing:
-            self.messages.show_messages(stored[:-2])  # the edited turn and after are gone
+            self.messages.show_messages(stored[:-2])  # the edited turn and after are gone (or were never in a fork)
         self.messages.add(stored[-2])
         self._answer(request)
-        return True
 
     def _answer(self, request: Request) -> None:
         """Show the new answer's bubble and hand its request to the engine's thread."""
@@ -381,7 +471,7 @@ class MainWindow(QMainWindow):
     def _dispatch(self, request: Request) -> None:
         """Hand a request to the engine's thread; the answer's bubble is already shown."""
         self.messages.refresh_actions()
-        if self.settings.read_aloud:
+        if self.speaks_answers:
             self.stop_speaking()  # this answer is read from its first sentence
         self._set_busy(True)
         self.status_text.setText(self.tr("Answering…"))  # not "Editing…", "Listening…" or the last answer's stats
@@ -424,17 +514,27 @@ class MainWindow(QMainWindow):
         self._dispatch(request)
 
     @when_idle
-    def edit_last(self) -> None:
-        """Put the last question back in the input box; sending replaces it and everything after it."""
-        last = self.session.edit_last()
-        if last is None:
+    def edit_question(self, question_id: int) -> None:
+        """Put a question back in the input box. Sending replaces the last question and what followed it; an
+        earlier one goes on in a copy of the conversation from there (a fork), and this one is kept."""
+        question = self.session.edit(question_id)
+        if question is None:
             return
-        self.composer.input.setPlainText(last.text)
+        self.composer.input.setPlainText(question.text)
         self.composer.discard()
-        for a in last.attachments:
+        for a in question.attachments:
             self.composer.attachments.add(a.kind, a.path)
         self.composer.input.setFocus()
-        self.status_text.setText(self.tr("Editing the last question; send to replace it"))
+        last = question.id == max(m.id for m in self.session.messages() if m.role == "user")
+        self.status_text.setText(self.tr("Editing the last question; send to replace it") if last else
+                                 self.tr("Editing an earlier question; sending starts a copy of this conversation "
+                                         "from there, and this one is kept"))
+
+    def edit_last(self) -> None:
+        """Edit the last question."""
+        last = next((m for m in reversed(self.session.messages()) if m.role == "user"), None)
+        if last is not None:
+            self.edit_question(last.id)
 
     # ---- the session's answer -------------------------------------------------------------------------------
     def _on_heard(self, text: str) -> None:
@@ -446,11 +546,15 @@ class MainWindow(QMainWindow):
 
     def _on_answered(self, answer: Answer) -> None:
         self.messages.finish(answer.id, answer.status, answer.meta)  # the other messages are not re-rendered
-        if self.settings.read_aloud and self.reader is not None:
+        if self.speaks_answers and self.reader is not None:
             self.reader.finish()
         self._set_busy(False)
         self.sidebar.refresh()
         self.status_text.setText(answer.meta["error"] if answer.status == "error" else self.messages.stats(answer.meta))
+        if self.next_utterance is not None:  # the voice chat's next question, heard while this answer was stopped
+            wav, ended = self.next_utterance
+            self.next_utterance = None
+            self._ask_aloud(wav, ended)
 
     # ---- worker signals -------------------------------------------------------------------------------------
     def _on_event(self, request: int, event) -> None:
@@ -547,6 +651,7 @@ class MainWindow(QMainWindow):
         self.request_load.emit(self.settings.engine)
 
     def closeEvent(self, event) -> None:
+        self.set_voice_chat(False)
         self.stop()
         self.worker.close()  # stops the API and waits for the engine thread; late events find no answer below
         if self.composer.recorder.recording:

@@ -104,6 +104,26 @@ def test_edit_and_resend_replaces_the_last_question(make_window, qtbot, fake):
         "first question", fake.answer, "second question", fake.answer]
 
 
+def test_any_earlier_question_can_be_edited_and_sending_forks_the_conversation(make_window, qtbot, fake):
+    w = make_window(fake)
+    for question in ("first question", "second question", "third question"):
+        ask(qtbot, w, question)
+    original = w.session.conversation
+    questions = [m for m in w.messages.widgets() if m.role == "user"]
+    assert all(q.edit_button.isVisible() for q in questions)
+    qtbot.mouseClick(questions[1].edit_button, Qt.LeftButton)
+    assert w.composer.input.toPlainText() == "second question" and "earlier question" in w.status_text.text()
+    w.composer.input.setPlainText("second question, edited")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    wait_idle(qtbot, w)
+    assert w.session.conversation != original and w.title.text() == "first question (edited)"
+    assert [m.text for m in w.messages.widgets()] == ["first question", fake.answer, "second question, edited",
+                                                      fake.answer]
+    assert len(w.history.messages(original)) == 6  # the conversation as it was is kept
+    titles = [w.sidebar.list.item(i).text() for i in range(w.sidebar.list.count())]
+    assert "first question (edited)" in titles and "first question" in titles
+
+
 def test_edit_and_resend_keeps_the_attachments_it_resends(make_window, qtbot, fake, tmp_path):
     w = make_window(fake)
     w.composer.add_files([write_wav(tmp_path / "q.wav")])

@@ -1,0 +1,124 @@
+"""The hands-free voice chat through the real window: a real person's voice (alsa-utils' clips) played into the
+virtual microphone, Silero's voice detection, the answer read aloud by the real voices, barge-in."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from assistant.media import SAMPLE_RATE, load_audio, to_wav
+from assistant.settings import Settings
+from tests.ui.conftest import FakeEngine, wait_idle
+
+ALSA = Path("/usr/share/sounds/alsa")
+LONG_ANSWER = " ".join(["This is a long answer that keeps going so there is time to talk over it."] * 6)
+
+
+@pytest.fixture
+def said(tmp_path):
+    """A person saying "front center, rear center" (two of alsa-utils' clips), as a WAV file to play."""
+    if not (ALSA / "Front_Center.wav").exists():
+        pytest.skip("alsa-utils' clips are not installed")
+    speech = np.concatenate([load_audio(ALSA / "Front_Center.wav"), np.zeros(SAMPLE_RATE // 4, np.float32),
+                             load_audio(ALSA / "Rear_Center.wav")])
+    path = tmp_path / "said.wav"
+    path.write_bytes(to_wav(speech))
+    return path
+
+
+@pytest.fixture
+def chat(make_window, microphone):
+    """A window whose microphone is the virtual one, and a function that starts its voice chat."""
+    if microphone is None:
+        pytest.skip("PulseAudio is not installed: no virtual microphone")
+
+    def make(engine, **settings):
+        w = make_window(engine, Settings(microphone=microphone.device_id, **settings))
+        w.composer.converse_button.click()
+        assert w.conversing and w.hands_free.listening
+        return w
+    return make
+
+
+def questions(w):
+    return [m for m in w.session.messages() if m.role == "user"]
+
+
+def test_a_voice_chat_listens_answers_aloud_and_listens_again(chat, qtbot, microphone, said):
+    fake = FakeEngine(answer="Paris is the capital of France.")
+    w = chat(fake)
+    assert "listening" in w.status_text.text()
+    assert not w.settings.read_aloud  # spoken anyway: it is a voice chat
+    microphone.play(said)
+    qtbot.waitUntil(lambda: len(fake.seen) == 1, timeout=15_000)
+    asked = questions(w)[0]
+    assert asked.attachments and asked.attachments[0].kind == "audio"  # the utterance, kept with the question
+    heard = load_audio(asked.attachments[0].path)
+    assert 1.5 < len(heard) / SAMPLE_RATE < 5  # the whole of what was said, not the silence around it
+    qtbot.waitUntil(lambda: len(w.first_audio) == 1, timeout=30_000)  # its answer was spoken
+    assert 0 < w.first_audio[0] < 30
+    qtbot.waitUntil(lambda: not w.busy and not w.speaking and not w.spoken, timeout=30_000)
+    assert "listening" in w.status_text.text()
+    assert w.session.info().title == "what is the capital of France"  # titled by what was heard
+    microphone.play(said)  # and it listens again, no key held
+    qtbot.waitUntil(lambda: len(fake.seen) == 2, timeout=15_000)
+    w.composer.converse_button.click()
+    assert not w.conversing and not w.hands_free.listening
+
+
+def test_talking_over_the_answer_stops_it_and_asks_the_new_question(chat, qtbot, microphone, said):
+    fake = FakeEngine(answer=LONG_ANSWER, delay=0.08)
+    w = chat(fake)
+    microphone.play(said)
+    qtbot.waitUntil(lambda: w.speaking, timeout=30_000)  # the first sentence is spoken while the rest streams
+    first = w.session.answer.id
+    microphone.play(said)
+    qtbot.waitUntil(lambda: len(fake.seen) == 2, timeout=15_000)
+    stopped = next(m for m in w.session.messages() if m.id == first)
+    assert stopped.status == "stopped" and len(stopped.text) < len(LONG_ANSWER)
+    assert len(questions(w)) == 2
+    w.stop()
+    wait_idle(qtbot, w)
+
+
+def test_with_barge_in_off_it_does_not_listen_while_speaking(chat, qtbot, microphone, said):
+    fake = FakeEngine(answer=LONG_ANSWER, delay=0.05)
+    w = chat(fake, barge_in=False)
+    microphone.play(said)
+    qtbot.waitUntil(lambda: w.speaking, timeout=30_000)
+    assert w.hands_free.mode == "deaf"
+    microphone.play(said, wait=True)
+    qtbot.wait(1500)
+    assert len(fake.seen) == 1 and w.speaking  # not interrupted, not asked again
+    w.stop()
+    wait_idle(qtbot, w)
+
+
+def test_the_voice_chat_waits_for_the_models_and_f9_toggles_it(make_window, qtbot, microphone):
+    if microphone is None:
+        pytest.skip("PulseAudio is not installed: no virtual microphone")
+    w = make_window(FakeEngine(load_delay=3), Settings(microphone=microphone.device_id), load=False)
+    w.load_models()
+    w.composer.converse_button.click()
+    assert not w.conversing and not w.composer.converse_button.isChecked()
+    assert "loading" in w.status_text.text()
+    qtbot.waitUntil(lambda: w.ready, timeout=10_000)
+    qtbot.keyClick(w.composer.input, Qt.Key_F9)
+    assert w.conversing and w.composer.converse_button.isChecked()
+    w.composer.start_recording()  # push-to-talk cannot take the microphone from the voice chat
+    assert not w.composer.recorder.recording
+    qtbot.keyClick(w.composer.input, Qt.Key_F9)
+    assert not w.conversing and not w.hands_free.listening and "ended" in w.status_text.text()
+
+
+def test_a_microphone_that_cannot_open_ends_the_voice_chat_with_a_message(make_window, monkeypatch):
+    from PySide6.QtMultimedia import QMediaDevices
+
+    monkeypatch.setattr(QMediaDevices, "audioInputs", staticmethod(lambda: []))
+    w = make_window(FakeEngine())
+    w.apply_settings(replace(w.settings, microphone=""))
+    w.composer.converse_button.click()
+    assert not w.conversing and not w.composer.converse_button.isChecked()
+    assert "No microphone" in w.status_text.text()
