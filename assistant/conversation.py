@@ -19,11 +19,22 @@ class TextPart:
     text: str
 
 
+def _label(name: str, source: Union[Path, bytes]) -> str:
+    """The name to show and cite: the user's, else the file's own."""
+    return name or (source.name if isinstance(source, Path) else "")
+
+
 @dataclass(frozen=True)
 class ImagePart:
     """An image, from a file or as encoded bytes (PNG, JPEG, ...)."""
 
     source: Union[Path, bytes]
+    name: str = ""  # the user's file name (the stored copy may be named by its hash)
+
+    @property
+    def label(self) -> str:
+        """The name to show."""
+        return _label(self.name, self.source)
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,12 @@ class AudioPart:
     """A voice recording, from a file or as encoded bytes (anything ffmpeg reads)."""
 
     source: Union[Path, bytes]
+    name: str = ""  # the user's file name (the stored copy may be named by its hash)
+
+    @property
+    def label(self) -> str:
+        """The name to show."""
+        return _label(self.name, self.source)
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,7 @@ class FilePart:
     @property
     def label(self) -> str:
         """The name to show and cite."""
-        return self.name or self.path.name
+        return _label(self.name, self.path)
 
 
 Part = Union[TextPart, ImagePart, AudioPart, FilePart]
@@ -116,6 +133,7 @@ class Done:
     timings: Timings = Timings()
     models: dict = field(default_factory=dict)  # role -> model name
     sources: tuple[str, ...] = ()  # "file, page 3" for each document part handed to the model
+    left_out: tuple[str, ...] = ()  # "file: why" for each attachment of the question that could not be read
 
 
 class ErrorKind(Enum):
@@ -141,7 +159,7 @@ class Backend(Protocol):
     """What every front end needs of an engine: the local Engine, the RemoteEngine and the tests' fakes."""
 
     def respond(self, conversation: list[Message], options: SamplingOptions = ..., voice_mode: str = "cascade",
-                cancel: threading.Event | None = None) -> Iterator[Event]:
+                cancel: threading.Event | None = None, leave_out_unreadable: bool = False) -> Iterator[Event]:
         """Stream the answer to the conversation's last user message: Transcript? TokenDelta* (Done | Error)."""
         ...
 

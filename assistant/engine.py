@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -363,9 +364,11 @@ class Engine:
 
     # ---- responding -----------------------------------------------------------------------------------
     def respond(self, conversation: list[Message], options: SamplingOptions = SamplingOptions(),
-                voice_mode: str = "cascade", cancel: threading.Event | None = None) -> Iterator[Event]:
+                voice_mode: str = "cascade", cancel: threading.Event | None = None,
+                leave_out_unreadable: bool = False) -> Iterator[Event]:
         """Stream the answer to the conversation's last user message as events; or, when the conversation ends with
         the assistant's answer to it, the rest of that answer (its continuation: only the new text streams).
+        leave_out_unreadable: a damaged attachment of that message is left out (Done.left_out), not an Error.
 
         Yields Transcript (cascade voice, last message), TokenDelta*, then Done; or Error with a one-line message.
         """
@@ -381,10 +384,14 @@ class Engine:
             self._reader = self.reader_for(conversation, voice_mode == "native")
             prompt = build_prompt(conversation, self.config.system_prompt, self.image_tokens, self.speech_tokens,
                                   lambda p: self.transcribe_audio(p.source), native_voice=voice_mode == "native",
-                                  document=self.document)
+                                  document=self.document, leave_out_unreadable=leave_out_unreadable)
             audio = [p for p in conversation[-1].parts if isinstance(p, AudioPart)]
             if audio and voice_mode == "cascade":
-                yield Transcript(" ".join(self.transcribe_audio(p.source) for p in audio))
+                heard = []
+                for p in audio:
+                    with suppress(UserInputError):  # an unreadable recording was left out of the prompt, and said so
+                        heard.append(self.transcribe_audio(p.source))
+                yield Transcript(" ".join(heard))
             if all(is_empty(m["content"]) for m in prompt.messages if m["role"] == "user"):
                 yield Error("nothing to answer: the message is empty")
                 return
@@ -423,7 +430,8 @@ class Engine:
         yield Done("".join(answer), stream.finish_reason or "stop", Timings(
             ttft_ms=round(((first or end) - start) * 1000, 1), total_ms=round((end - start) * 1000, 1), tokens=n,
             tokens_per_s=round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else 0.0, prompt_tokens=len(ids),
-            reused_prompt_tokens=reused), self.model_names(llm), tuple(prompt.sources))
+            reused_prompt_tokens=reused), self.model_names(llm), tuple(prompt.sources),
+            tuple(prompt.left_out))
 
     def model_names(self, llm: Decoder | None = None) -> dict:
         """The models in use, by role (`llm`: the one that answered, when it was not the configured one)."""

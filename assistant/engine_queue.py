@@ -27,6 +27,7 @@ class Job:
     voice_mode: str
     emit: Callable[[Event | None], None]
     cancel: threading.Event = field(default_factory=threading.Event)
+    leave_out_unreadable: bool = False  # the desktop chat: a damaged attachment is left out, not an error
 
 
 class QueueFull(Exception):
@@ -83,5 +84,6 @@ class EngineQueue:
         if engine is None:
             job.emit(Error("the models are not loaded yet", ErrorKind.UNAVAILABLE))
             return
-        for event in engine.respond(job.conversation, job.options, voice_mode=job.voice_mode, cancel=job.cancel):
+        for event in engine.respond(job.conversation, job.options, voice_mode=job.voice_mode, cancel=job.cancel,
+                                    leave_out_unreadable=job.leave_out_unreadable):
             job.emit(event)

@@ -69,8 +69,8 @@ class StoredMessage:
         """The engine's view of this message."""
         parts = []
         for a in self.attachments:
-            parts.append(ImagePart(a.path) if a.kind == "image" else AudioPart(a.path) if a.kind == "audio"
-                         else FilePart(a.path, a.name))
+            parts.append(ImagePart(a.path, a.name) if a.kind == "image" else AudioPart(a.path, a.name)
+                         if a.kind == "audio" else FilePart(a.path, a.name))
         if self.text:
             parts.append(TextPart(self.text))
         return Message(self.role, tuple(parts))

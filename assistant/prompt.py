@@ -5,10 +5,12 @@ media slots and text, or a remote endpoint's content parts)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from assistant.conversation import AudioPart, FilePart, ImagePart, Message, TextPart
 from assistant.documents import IMAGE_SUFFIXES
+from assistant.media import UserInputError
 from assistant.retrieval import quote_file
 from models.chat import Content, Media, joined
 
@@ -33,8 +35,21 @@ class Target(Protocol):
     def content(self, role: str, pieces: list[Any]) -> Any: ...
 
 
-def render(conversation: list[Message], system_prompt: str | None, target: Target) -> tuple[list[dict], list[str]]:
-    """Chat messages for the conversation, and the document parts cited for its last message."""
+@dataclass
+class Rendered:
+    """Chat messages, the document parts cited for the last message, and that message's attachments that could not
+    be read ("name: why"; each is left out with a note saying so, and the rest of the message is answered)."""
+
+    messages: list[dict]
+    sources: list[str]
+    left_out: list[str]
+
+
+def render(conversation: list[Message], system_prompt: str | None, target: Target,
+           leave_out_unreadable: bool = False) -> Rendered:
+    """The conversation as chat messages for the target. An earlier message's unreadable attachment is always left
+    out (a follow-up must not fail for it); the last message's too with leave_out_unreadable (the desktop chat),
+    else its UserInputError stands (the command line and the API answer bad input with an error)."""
     messages: list[dict] = []
     if conversation and conversation[0].role == "system":  # a conversation's own system prompt wins
         system_prompt, conversation = conversation[0].text, conversation[1:]
@@ -44,25 +59,44 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
     if system:  # one system message, first: what OpenAI-style servers accept too
         messages.append({"role": "system", "content": target.content("system", target.text(system))})
     sources: list[str] = []
-    for message in conversation:
+    left_out: list[str] = []
+    for i, message in enumerate(conversation):
         files = [p for p in message.parts if isinstance(p, FilePart)]
-        pieces, sources = [], []
+        pieces, sources, left_out = [], [], []
         for part in files + [p for p in message.parts if not isinstance(p, FilePart)]:  # files before the question
             if isinstance(part, TextPart):
                 # After the quoted files, say plainly that this is the question (small models otherwise tend to
                 # treat the last line as more document: 6 of 12 file questions right with this, 5 without).
                 lead = f"Using the {'file' if len(files) == 1 else 'files'} above, answer this question: "
                 pieces += target.text(lead + part.text if files and part.text.strip() else part.text)
-            elif isinstance(part, ImagePart):
-                pieces += target.image(part)
-            elif isinstance(part, AudioPart):
-                pieces += target.audio(part)
-            else:  # the files share the budget
-                quoted, cited = target.file(part, message.text, MAX_PROMPT_CHARS // len(files))
-                pieces += quoted
-                sources += cited
+                continue
+            try:
+                if isinstance(part, ImagePart):
+                    pieces += target.image(part)
+                elif isinstance(part, AudioPart):
+                    pieces += target.audio(part)
+                else:  # the files share the budget
+                    quoted, cited = target.file(part, message.text, MAX_PROMPT_CHARS // len(files))
+                    pieces += quoted
+                    sources += cited
+            except UserInputError as e:  # a damaged file does not sink the message: it is left out, and said so
+                why = _named(str(e), part)
+                if i == len(conversation) - 1 and not leave_out_unreadable:
+                    raise UserInputError(why) from None
+                left_out.append(why)
+                pieces += target.text(f"(An attached file could not be read and was left out: {why})")
         messages.append({"role": message.role, "content": target.content(message.role, pieces)})
-    return messages, sources
+    return Rendered(messages, sources, left_out)
+
+
+def _named(message: str, part: ImagePart | AudioPart | FilePart) -> str:
+    """An error about a stored copy (named by its hash), said with the user's name for the file."""
+    stored = part.path if isinstance(part, FilePart) else part.source
+    if not isinstance(stored, Path):
+        return message
+    for name in (str(stored), stored.name):
+        message = message.replace(name, part.label)
+    return message if message.startswith(part.label) else f"{part.label}: {message}"
 
 
 @dataclass
@@ -87,6 +121,7 @@ class BuiltPrompt:
     messages: list[dict]
     media: list[MediaBlock]
     sources: list[str] = field(default_factory=list)  # document parts given for the last message
+    left_out: list[str] = field(default_factory=list)  # the last message's unreadable attachments, "name: why"
 
 
 @dataclass
@@ -138,12 +173,13 @@ def build_prompt(
     native_voice: bool,
     document: Callable[[FilePart, str, int], tuple[str, list[str]]] = lambda part, question, budget: quote_file(
         part.path, part.label, question, budget),
+    leave_out_unreadable: bool = False,
 ) -> BuiltPrompt:
     """The conversation for the local LLM. The callbacks cache by content, so earlier turns cost nothing the second
     time."""
     target = LocalTarget(image_tokens, speech_tokens, transcribe, native_voice, document)
-    messages, sources = render(conversation, system_prompt, target)
-    return BuiltPrompt(messages, target.media, sources)
+    rendered = render(conversation, system_prompt, target, leave_out_unreadable)
+    return BuiltPrompt(rendered.messages, target.media, rendered.sources, rendered.left_out)
 
 
 def is_empty(content: Content) -> bool:

@@ -79,9 +79,9 @@ class OpenAIParts:
         return parts
 
 
-def to_openai(conversation: list[Message], system_prompt: str = "") -> list[dict]:
-    """The conversation as OpenAI chat messages with content parts."""
-    return render(conversation, system_prompt, OpenAIParts())[0]
+def to_openai(conversation: list[Message], system_prompt: str = "", leave_out_unreadable: bool = False) -> list[dict]:
+    """The conversation as OpenAI chat messages with content parts (see prompt.render for leave_out_unreadable)."""
+    return render(conversation, system_prompt, OpenAIParts(), leave_out_unreadable).messages
 
 
 class RemoteEngine:
@@ -116,13 +116,14 @@ class RemoteEngine:
         return True
 
     def respond(self, conversation: list[Message], options: SamplingOptions = SamplingOptions(),
-                voice_mode: str = "cascade", cancel: threading.Event | None = None) -> Iterator[Event]:
+                voice_mode: str = "cascade", cancel: threading.Event | None = None,
+                leave_out_unreadable: bool = False) -> Iterator[Event]:
         """Stream the remote answer as the Engine's events."""
         import openai
 
         start = time.perf_counter()
         try:
-            messages = to_openai(conversation, self.system_prompt)
+            messages = to_openai(conversation, self.system_prompt, leave_out_unreadable)
             if not self.model:
                 self.preload()
             kwargs = {"temperature": options.temperature, "top_p": options.top_p,

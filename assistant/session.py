@@ -266,7 +266,8 @@ class ChatSession:
                 "model": event.models.get("llm", ""), "ttft_ms": t.ttft_ms,
                 "tokens_per_s": t.tokens_per_s, "tokens": t.tokens,
                 "finish_reason": event.finish_reason,
-                "sources": list(event.sources) or answer.meta.get("sources", [])})  # a continuation keeps them
+                "sources": list(event.sources) or answer.meta.get("sources", []),  # a continuation keeps them
+                "left_out": list(event.left_out) or answer.meta.get("left_out", [])})
         elif isinstance(event, Error):
             self._finish("error", {"error": event.message}, event.message)
 

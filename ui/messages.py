@@ -188,4 +188,6 @@ class MessageView(QScrollArea):
             text += " · " + self.tr("cut at the length limit")
         if meta.get("sources"):
             text += "\n" + self.tr("Sources: %1").replace("%1", "; ".join(meta["sources"]))
+        if meta.get("left_out"):  # the reasons are the engine's, in English; the file names are the user's
+            text += "\n" + self.tr("Could not be read, so left out: %1").replace("%1", "; ".join(meta["left_out"]))
         return text

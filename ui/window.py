@@ -550,7 +550,8 @@ class MainWindow(QMainWindow):
             self.reader.finish()
         self._set_busy(False)
         self.sidebar.refresh()
-        self.status_text.setText(answer.meta["error"] if answer.status == "error" else self.messages.stats(answer.meta))
+        self.status_text.setText(self.tr("Could not answer: %1").replace("%1", answer.meta["error"])
+                                 if answer.status == "error" else self.messages.stats(answer.meta))
         if self.next_utterance is not None:  # the voice chat's next question, heard while this answer was stopped
             wav, ended = self.next_utterance
             self.next_utterance = None

@@ -54,7 +54,8 @@ class EngineWorker(QObject):
     @Slot(int, object, object, str, object)
     def respond(self, request: int, conversation, options, voice_mode: str, cancel: threading.Event) -> None:
         """Queue one answer; its events come back as signals (emitted from the engine thread, queued to the window)."""
-        self.queue.submit(Job(conversation, options, voice_mode, functools.partial(self._emit, request), cancel))
+        self.queue.submit(Job(conversation, options, voice_mode, functools.partial(self._emit, request), cancel,
+                              leave_out_unreadable=True))
 
     @Slot(object)
     def serve(self, settings) -> None:

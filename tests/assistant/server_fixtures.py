@@ -30,7 +30,7 @@ class FakeEngine:
     def model_names(self):
         return {"llm": "fake-llm"}
 
-    def respond(self, conversation, options, voice_mode="cascade", cancel=None):
+    def respond(self, conversation, options, voice_mode="cascade", cancel=None, leave_out_unreadable=False):
         self.seen.append((conversation, options, voice_mode))
         text = conversation[-1].text
         if text == "fail":

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from assistant.conversation import AudioPart, ImagePart, Message, TextPart
@@ -55,3 +56,30 @@ def test_remote_and_local_render_files_alike(tmp_path):
     assert len(texts) == 3 and all(MAX_PROMPT_CHARS // 4 < len(t) <= MAX_PROMPT_CHARS // 2 for t in texts[:2])
     assert texts[2] == "Using the files above, answer this question: what is on line 7?"
     assert build([msg]).messages[-1]["content"] == "\n".join(texts)
+
+
+def test_a_damaged_file_is_left_out_by_its_own_name_and_the_rest_is_answered(tmp_path):
+    """A stored copy is named by its hash: what the user reads names the file as they named it."""
+    from assistant.conversation import FilePart
+    from assistant.media import UserInputError, load_image
+
+    stored_pdf = tmp_path / ("f4f268" + "0" * 58 + ".pdf")
+    stored_pdf.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 50)  # a real PDF's start, a damaged body
+    stored_png = tmp_path / ("9a1b" + "0" * 60 + ".png")
+    stored_png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    good = tmp_path / "notes.txt"
+    good.write_text("The meeting is at noon.")
+    question = Message("user", (FilePart(stored_pdf, "report.pdf"), FilePart(good, "notes.txt"),
+                                ImagePart(stored_png, "photo.png"), TextPart("when is the meeting?")))
+    with pytest.raises(UserInputError, match="report.pdf"):  # the command line and the API: an error
+        build_prompt([question], None, lambda part: load_image(part.source), None, None, False)
+    p = build_prompt([question], None, lambda part: load_image(part.source), None, None, False,
+                     leave_out_unreadable=True)
+    assert [why.split(":")[0] for why in p.left_out] == ["report.pdf", "photo.png"]
+    assert "f4f268" not in " ".join(p.left_out) and "9a1b" not in " ".join(p.left_out)
+    text = p.messages[-1]["content"]
+    assert "The meeting is at noon." in text and text.endswith("when is the meeting?")
+    assert "could not be read and was left out: report.pdf" in text
+    earlier = build_prompt([question, Message.assistant("At noon."), Message.user("thanks")], None,
+                           lambda part: load_image(part.source), None, None, False)
+    assert earlier.left_out == []  # reported once, for the question it belongs to

@@ -65,7 +65,7 @@ def test_send_stores_the_question_and_streams_the_answer_into_the_history(sessio
     assert stored(session) == [("user", "Say hello\nplease", "done"), ("assistant", "Hello there, friend.", "done")]
     meta = session.messages()[1].meta
     assert meta == {"model": "fake-llm", "ttft_ms": 12.0, "tokens_per_s": 42.5, "tokens": 3, "finish_reason": "stop",
-                    "sources": ["notes.txt"]}
+                    "sources": ["notes.txt"], "left_out": []}
     assert [a.status for a in session.finished] == ["done"] and session.finished[0].meta == meta
 
 

@@ -95,7 +95,7 @@ class ScriptedEngine:
         self.answer = answer
         self.seen = []
 
-    def respond(self, conversation, options, voice_mode="cascade", cancel=None):
+    def respond(self, conversation, options, voice_mode="cascade", cancel=None, leave_out_unreadable=False):
         assert options.temperature == 0
         self.max_new_tokens = options.max_new_tokens
         last = conversation[-1]
@@ -150,7 +150,7 @@ def test_run_reports_each_answer_and_runs_only_the_parts_asked():
 
 def test_an_error_event_stops_the_run():
     class Failing:
-        def respond(self, conversation, options, voice_mode="cascade", cancel=None):
+        def respond(self, conversation, options, voice_mode="cascade", cancel=None, leave_out_unreadable=False):
             yield Error("no model")
 
     with pytest.raises(RuntimeError, match="no model"):

@@ -13,9 +13,12 @@ from assistant.settings import Settings
 class FakeEngine:
     """Streams a scripted answer word by word; records every conversation it was asked to answer."""
 
-    def __init__(self, answer="Hello there, friend.", delay=0.0, error=None, load_delay=0.0, finish="stop"):
+    def __init__(self, answer="Hello there, friend.", delay=0.0, error=None, load_delay=0.0, finish="stop",
+                 left_out=()):
         self.answer, self.delay, self.error, self.load_delay, self.finish = answer, delay, error, load_delay, finish
+        self.left_out = left_out  # what Done reports as unreadable attachments
         self.seen = []
+        self.lenient = []  # per request: whether an unreadable attachment was to be left out, not an error
         self.preloaded = False
         self.config = None  # the EngineConfig the worker built this engine from
 
@@ -26,7 +29,8 @@ class FakeEngine:
     def model_names(self):
         return {"llm": "fake-llm", "whisper": "fake-whisper", "vision": "fake-vision"}
 
-    def respond(self, conversation, options, voice_mode="cascade", cancel=None):
+    def respond(self, conversation, options, voice_mode="cascade", cancel=None, leave_out_unreadable=False):
+        self.lenient.append(leave_out_unreadable)
         self.seen.append((conversation, options, voice_mode))
         if voice_mode == "cascade" and any(isinstance(p, AudioPart) for p in conversation[-1].parts):
             yield Transcript("what is the capital of France")
@@ -44,7 +48,7 @@ class FakeEngine:
             out.append(piece)
             yield TokenDelta(piece)
         yield Done("".join(out), self.finish, Timings(ttft_ms=12.0, tokens_per_s=42.5, tokens=len(out)),
-                   self.model_names())
+                   self.model_names(), (), tuple(self.left_out))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -460,7 +460,7 @@ def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, 
     from assistant.conversation import Done, Timings, TokenDelta
 
     class CitingEngine(FakeEngine):
-        def respond(self, conversation, options, voice_mode="cascade", cancel=None):
+        def respond(self, conversation, options, voice_mode="cascade", cancel=None, leave_out_unreadable=False):
             self.seen.append((conversation, options, voice_mode))
             yield TokenDelta("Seven thousand three hundred euros.")
             yield Done("Seven thousand three hundred euros.", "stop", Timings(ttft_ms=3.0, tokens_per_s=9.0),
@@ -835,3 +835,23 @@ def test_regenerated_answers_are_versions_to_page_through(make_window, qtbot, fa
     assert w.history.messages(w.session.conversation)[-1].text == "Red."  # the conversation goes on from it
     qtbot.mouseClick(answer.findChild(QPushButton, "newer"), Qt.LeftButton)
     assert w.messages.widgets()[-1].text == "Blue."
+
+
+def test_a_damaged_file_is_named_as_the_user_named_it_and_the_answer_still_comes(make_window, qtbot, tmp_path):
+    """The engine leaves out an attachment it cannot read (the desktop chat asks it to); the window says which,
+    by the user's name for it, in the UI's language, and the rest of the message is answered."""
+    from dataclasses import replace
+
+    fake = FakeEngine(left_out=["report.pdf: damaged or unreadable PDF (PdfStreamError)"])
+    w = make_window(fake)
+    ask(qtbot, w, "summarize")
+    answer = w.messages.widgets()[-1]
+    assert fake.lenient == [True]  # the desktop chat never lets one damaged file sink a message
+    assert answer.text == fake.answer and "left out: report.pdf" in w.status_text.text()
+    assert "report.pdf" in answer.meta.text()
+    try:
+        w.apply_settings(replace(w.settings, language="ko"))
+        ask(qtbot, w, "again")
+        assert "report.pdf" in w.status_text.text() and "left out" not in w.status_text.text()
+    finally:
+        w.apply_settings(replace(w.settings, language="en"))

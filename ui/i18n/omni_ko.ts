@@ -45,103 +45,113 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../composer.py" line="99"/>
-        <location filename="../composer.py" line="178"/>
+        <location filename="../composer.py" line="103"/>
+        <location filename="../composer.py" line="186"/>
         <source>Attach</source>
         <translation>첨부</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="100"/>
+        <location filename="../composer.py" line="104"/>
         <source>Hold to talk (F8)</source>
         <translation>눌러서 말하기 (F8)</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="101"/>
+        <location filename="../composer.py" line="105"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="102"/>
+        <location filename="../composer.py" line="106"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="106"/>
+        <location filename="../composer.py" line="107"/>
+        <source>Voice chat (F9)</source>
+        <translation>음성 대화 (F9)</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="108"/>
+        <source>Talk with the assistant hands-free: it listens, answers aloud and listens again; talk over it to interrupt. Press again to end.</source>
+        <translation>손을 쓰지 않고 어시스턴트와 대화합니다. 듣고, 소리 내어 답하고, 다시 듣습니다. 말하는 도중에 끼어들면 멈춥니다. 다시 누르면 끝납니다.</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="114"/>
         <source>Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop images, audio and documents.</source>
         <translation>무엇이든 물어보세요. Enter로 보내고 Shift+Enter로 줄을 바꿉니다. 이미지, 오디오, 문서를 붙여넣거나 끌어다 놓으세요.</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="108"/>
+        <location filename="../composer.py" line="116"/>
         <source>Summarize</source>
         <translation>요약</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="108"/>
+        <location filename="../composer.py" line="116"/>
         <source>Explain this code</source>
         <translation>코드 설명</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="109"/>
+        <location filename="../composer.py" line="117"/>
         <source>Describe this table</source>
         <translation>표 설명</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="109"/>
+        <location filename="../composer.py" line="117"/>
         <source>Extract the text</source>
         <translation>텍스트 추출</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="129"/>
+        <location filename="../composer.py" line="137"/>
         <source>Not a file: %1</source>
         <translation>파일이 아닙니다: %1</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="132"/>
+        <location filename="../composer.py" line="140"/>
         <source>%1 is larger than the %2 MB limit</source>
         <translation>%1 파일이 %2 MB 제한보다 큽니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="148"/>
+        <location filename="../composer.py" line="156"/>
         <source>text</source>
         <translation>텍스트</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="149"/>
+        <location filename="../composer.py" line="157"/>
         <source>%1 is not a %2 file; it will not be sent</source>
         <translation>%1은(는) %2 파일이 아니어서 보내지 않습니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="171"/>
+        <location filename="../composer.py" line="179"/>
         <source>Images</source>
         <translation>이미지</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="171"/>
+        <location filename="../composer.py" line="179"/>
         <source>Audio</source>
         <translation>오디오</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="171"/>
+        <location filename="../composer.py" line="179"/>
         <source>Documents</source>
         <translation>문서</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="172"/>
+        <location filename="../composer.py" line="180"/>
         <source>Everything the assistant reads</source>
         <translation>어시스턴트가 읽을 수 있는 모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="172"/>
+        <location filename="../composer.py" line="180"/>
         <source>All files</source>
         <translation>모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="212"/>
+        <location filename="../composer.py" line="220"/>
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="223"/>
+        <location filename="../composer.py" line="231"/>
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
@@ -149,71 +159,79 @@
 <context>
     <name>ConversationList</name>
     <message>
-        <location filename="../conversations.py" line="57"/>
+        <location filename="../conversations.py" line="54"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="58"/>
+        <location filename="../conversations.py" line="55"/>
         <source>Search conversations</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="64"/>
+        <location filename="../conversations.py" line="61"/>
         <source>Today</source>
         <translation>오늘</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="64"/>
+        <location filename="../conversations.py" line="61"/>
         <source>Yesterday</source>
         <translation>어제</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="64"/>
+        <location filename="../conversations.py" line="61"/>
         <source>Previous 7 days</source>
         <translation>지난 7일</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="65"/>
+        <location filename="../conversations.py" line="62"/>
         <source>Earlier</source>
         <translation>이전</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="99"/>
-        <location filename="../conversations.py" line="107"/>
+        <location filename="../conversations.py" line="96"/>
+        <location filename="../conversations.py" line="104"/>
         <source>Rename</source>
         <translation>이름 바꾸기</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="100"/>
+        <location filename="../conversations.py" line="97"/>
         <source>Export to Markdown</source>
         <translation>마크다운으로 내보내기</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="101"/>
-        <location filename="../conversations.py" line="120"/>
+        <location filename="../conversations.py" line="98"/>
+        <location filename="../conversations.py" line="117"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="107"/>
+        <location filename="../conversations.py" line="104"/>
         <source>Title:</source>
         <translation>제목:</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="120"/>
+        <location filename="../conversations.py" line="117"/>
         <source>Delete this conversation?</source>
         <translation>이 대화를 삭제할까요?</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="133"/>
+        <location filename="../conversations.py" line="130"/>
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="139"/>
+        <location filename="../conversations.py" line="136"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
+    </message>
+</context>
+<context>
+    <name>HandsFree</name>
+    <message>
+        <location filename="../hands_free.py" line="46"/>
+        <source>Voice detection is not available: %1</source>
+        <translation>음성 감지를 사용할 수 없습니다: %1</translation>
     </message>
 </context>
 <context>
@@ -227,172 +245,212 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../window.py" line="62"/>
+        <location filename="../window.py" line="81"/>
         <source>The API could not start: %1</source>
         <translation>API를 시작할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="169"/>
+        <location filename="../window.py" line="190"/>
         <source>Omni Assistant</source>
         <translation>옴니 어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="260"/>
+        <location filename="../window.py" line="281"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../window.py" line="172"/>
+        <location filename="../window.py" line="193"/>
         <source>Template:</source>
         <translation>템플릿:</translation>
     </message>
     <message>
-        <location filename="../window.py" line="173"/>
+        <location filename="../window.py" line="194"/>
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="174"/>
+        <location filename="../window.py" line="195"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../window.py" line="182"/>
+        <location filename="../window.py" line="203"/>
         <source>Loading models in the background…</source>
         <translation>백그라운드에서 모델을 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="200"/>
+        <location filename="../window.py" line="221"/>
         <source>The model that answers (loads in the background): %1</source>
         <translation>답하는 모델 (백그라운드에서 불러옵니다): %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="251"/>
+        <location filename="../window.py" line="272"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../window.py" line="253"/>
+        <location filename="../window.py" line="274"/>
         <source>zero-shot</source>
         <translation>제로샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="253"/>
+        <location filename="../window.py" line="274"/>
         <source>one-shot</source>
         <translation>원샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="254"/>
+        <location filename="../window.py" line="275"/>
         <source>few-shot</source>
         <translation>퓨샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="349"/>
+        <location filename="../window.py" line="447"/>
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="176"/>
+        <location filename="../window.py" line="197"/>
         <source>Image question</source>
         <translation>이미지 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="176"/>
+        <location filename="../window.py" line="197"/>
         <source>Voice question</source>
         <translation>음성 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="177"/>
+        <location filename="../window.py" line="198"/>
         <source>Document question</source>
         <translation>문서 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="202"/>
+        <location filename="../window.py" line="198"/>
+        <source>%1 (edited)</source>
+        <translation>%1 (수정됨)</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="223"/>
         <source>How a spoken question reaches the model</source>
         <translation>말한 질문이 모델에 전달되는 방식</translation>
     </message>
     <message>
-        <location filename="../window.py" line="220"/>
+        <location filename="../window.py" line="241"/>
         <source>An answer is still being written: stop it (Esc) first</source>
         <translation>아직 답변을 작성하는 중입니다. 먼저 중지하세요(Esc)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="289"/>
+        <location filename="../window.py" line="315"/>
         <source>Could not read aloud: %1</source>
         <translation>소리 내어 읽을 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="295"/>
+        <location filename="../window.py" line="321"/>
         <source>Reading aloud…</source>
         <translation>소리 내어 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="375"/>
+        <location filename="../window.py" line="348"/>
+        <source>Voice chat: listening…</source>
+        <translation>음성 대화: 듣는 중…</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="378"/>
+        <source>The models are still loading; start the voice chat when they are ready</source>
+        <translation>모델을 아직 불러오는 중입니다. 준비되면 음성 대화를 시작하세요</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="388"/>
+        <source>Voice chat ended</source>
+        <translation>음성 대화가 끝났습니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="408"/>
+        <source>Voice chat: listening… (talk; F9 ends it)</source>
+        <translation>음성 대화: 듣는 중… (말씀하세요. F9로 끝냅니다)</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="420"/>
+        <source>Voice chat: hearing you…</source>
+        <translation>음성 대화: 듣고 있습니다…</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="477"/>
         <source>Answering…</source>
         <translation>답변하는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="433"/>
+        <location filename="../window.py" line="529"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="457"/>
+        <location filename="../window.py" line="530"/>
+        <source>Editing an earlier question; sending starts a copy of this conversation from there, and this one is kept</source>
+        <translation>이전 질문을 수정하는 중입니다. 보내면 그 지점부터 이 대화의 사본이 시작되고, 이 대화는 그대로 남습니다</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="553"/>
+        <source>Could not answer: %1</source>
+        <translation>답변할 수 없습니다: %1</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="566"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="457"/>
+        <location filename="../window.py" line="566"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window.py" line="458"/>
+        <location filename="../window.py" line="567"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="459"/>
+        <location filename="../window.py" line="568"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="465"/>
+        <location filename="../window.py" line="574"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="469"/>
+        <location filename="../window.py" line="578"/>
         <source>First run: preparing %1 (once; this can take a few minutes)</source>
         <translation>처음 실행: %1 준비 중 (한 번만, 몇 분 걸릴 수 있습니다)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="473"/>
+        <location filename="../window.py" line="582"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="480"/>
+        <location filename="../window.py" line="589"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="483"/>
+        <location filename="../window.py" line="592"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="491"/>
+        <location filename="../window.py" line="600"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="491"/>
+        <location filename="../window.py" line="600"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="495"/>
+        <location filename="../window.py" line="604"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
@@ -501,6 +559,11 @@
         <source>Sources: %1</source>
         <translation>출처: %1</translation>
     </message>
+    <message>
+        <location filename="../messages.py" line="192"/>
+        <source>Could not be read, so left out: %1</source>
+        <translation>읽을 수 없어 제외됨: %1</translation>
+    </message>
 </context>
 <context>
     <name>MessageWidget</name>
@@ -513,12 +576,12 @@
 <context>
     <name>Recorder</name>
     <message>
-        <location filename="../recorder.py" line="64"/>
+        <location filename="../recorder.py" line="67"/>
         <source>No microphone was found. Connect one, or attach an audio file instead.</source>
         <translation>마이크를 찾을 수 없습니다. 마이크를 연결하거나 오디오 파일을 첨부하세요.</translation>
     </message>
     <message>
-        <location filename="../recorder.py" line="79"/>
+        <location filename="../recorder.py" line="83"/>
         <source>The microphone &apos;%1&apos; could not be opened (access denied or busy).</source>
         <translation>마이크 &apos;%1&apos;을(를) 열 수 없습니다 (권한이 없거나 사용 중).</translation>
     </message>
@@ -678,143 +741,158 @@
     </message>
     <message>
         <location filename="../settings_dialog.py" line="153"/>
+        <source>Talking over a spoken answer stops it</source>
+        <translation>말하는 중인 답변에 끼어들면 멈춤</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="154"/>
+        <source>Needs headphones or echo cancellation: on loudspeakers the assistant may hear itself. Off: it does not listen while it speaks.</source>
+        <translation>헤드폰이나 에코 제거가 필요합니다. 스피커에서는 어시스턴트가 자기 목소리를 들을 수 있습니다. 끄면 말하는 동안에는 듣지 않습니다.</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="157"/>
+        <source>Voice chat</source>
+        <translation>음성 대화</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="158"/>
         <source>Voice</source>
         <translation>음성</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="163"/>
+        <location filename="../settings_dialog.py" line="168"/>
         <source>Instructions the assistant follows in every conversation</source>
         <translation>모든 대화에서 어시스턴트가 따르는 지시</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="164"/>
+        <location filename="../settings_dialog.py" line="169"/>
         <source>Temperature</source>
         <translation>온도</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="165"/>
+        <location filename="../settings_dialog.py" line="170"/>
         <source>Max tokens</source>
         <translation>최대 토큰</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="166"/>
+        <location filename="../settings_dialog.py" line="171"/>
         <source>System prompt</source>
         <translation>시스템 프롬프트</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="167"/>
+        <location filename="../settings_dialog.py" line="172"/>
         <source>Generation</source>
         <translation>생성</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="175"/>
+        <location filename="../settings_dialog.py" line="180"/>
         <source>Add</source>
         <translation>추가</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="175"/>
+        <location filename="../settings_dialog.py" line="180"/>
         <source>Remove</source>
         <translation>제거</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="187"/>
+        <location filename="../settings_dialog.py" line="192"/>
         <source>Q: an example question
 A: the answer you want</source>
         <translation>Q: 예시 질문
 A: 원하는 답변</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="190"/>
+        <location filename="../settings_dialog.py" line="195"/>
         <source>Name</source>
         <translation>이름</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="191"/>
+        <location filename="../settings_dialog.py" line="196"/>
         <source>Instruction</source>
         <translation>지시</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="192"/>
+        <location filename="../settings_dialog.py" line="197"/>
         <source>Examples</source>
         <translation>예시</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="193"/>
+        <location filename="../settings_dialog.py" line="198"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="195"/>
+        <location filename="../settings_dialog.py" line="200"/>
         <source>New conversations use</source>
         <translation>새 대화에 사용</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="198"/>
+        <location filename="../settings_dialog.py" line="203"/>
         <source>Templates</source>
         <translation>템플릿</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="202"/>
+        <location filename="../settings_dialog.py" line="207"/>
         <source>Hide e-mail addresses, phone, card and ID numbers in answers</source>
         <translation>답변의 이메일 주소, 전화번호, 카드 번호, 주민등록번호 가리기</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="205"/>
+        <location filename="../settings_dialog.py" line="210"/>
         <source>Light</source>
         <translation>밝게</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="205"/>
+        <location filename="../settings_dialog.py" line="210"/>
         <source>Follow the system</source>
         <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="206"/>
+        <location filename="../settings_dialog.py" line="211"/>
         <source>Dark</source>
         <translation>어둡게</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="208"/>
+        <location filename="../settings_dialog.py" line="213"/>
         <source>System</source>
         <translation>시스템</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="212"/>
+        <location filename="../settings_dialog.py" line="217"/>
         <source>Personal data</source>
         <translation>개인정보</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="213"/>
+        <location filename="../settings_dialog.py" line="218"/>
         <source>Language</source>
         <translation>언어</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="214"/>
+        <location filename="../settings_dialog.py" line="219"/>
         <source>Theme</source>
         <translation>테마</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="215"/>
+        <location filename="../settings_dialog.py" line="220"/>
         <source>Text size</source>
         <translation>글자 크기</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="216"/>
+        <location filename="../settings_dialog.py" line="221"/>
         <source>Largest file (MB)</source>
         <translation>최대 파일 크기 (MB)</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="217"/>
+        <location filename="../settings_dialog.py" line="222"/>
         <source>Most PDF pages</source>
         <translation>최대 PDF 페이지 수</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="218"/>
+        <location filename="../settings_dialog.py" line="223"/>
         <source>General</source>
         <translation>일반</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="247"/>
+        <location filename="../settings_dialog.py" line="252"/>
         <source>New template</source>
         <translation>새 템플릿</translation>
     </message>
