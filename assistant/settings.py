@@ -1,5 +1,5 @@
 """User settings: one JSON file in the user config directory, read leniently, written atomically, private (0600:
-it holds the API server and remote keys)."""
+it holds the API server and remote keys, unless a desktop keyring keeps them)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from platformdirs import user_config_dir, user_data_dir
 
+from assistant import keys
 from assistant.engine import EngineConfig
 from assistant.private_files import make_private, write_private
 from assistant.templates import BUILTIN_TEMPLATES, PromptTemplate
@@ -84,12 +85,23 @@ class Settings:
         engine = raw.get("engine")
         values["engine"] = _engine_config(engine if isinstance(engine, dict) else
                                           {k: v for k, v in raw.items() if k != "system_prompt"})
-        return cls(**values)
+        settings = cls(**values)
+        # Keys kept in the desktop keyring are blank in the file (one left in the file, from before a keyring was
+        # there, is used and moves to the keyring on the next save).
+        remote_key = settings.engine.remote_key or keys.load(path, "remote_key")
+        return dataclasses.replace(settings, server_key=settings.server_key or keys.load(path, "server_key"),
+                                   engine=dataclasses.replace(settings.engine, remote_key=remote_key))
 
     def save(self, path: Path | None = None) -> None:
-        """Write atomically (temp file + rename) so a crash never leaves half a file; 0600 in a 0700 folder."""
+        """Write atomically (temp file + rename) so a crash never leaves half a file; 0600 in a 0700 folder. The API
+        keys go to the desktop keyring when there is one (see assistant.keys), and are blank in the file."""
         path = path or config_dir() / "settings.json"
-        write_private(path, json.dumps(asdict(self), indent=2, ensure_ascii=False).encode("utf-8"))
+        data = asdict(self)
+        if keys.save(path, "server_key", self.server_key):
+            data["server_key"] = ""
+        if keys.save(path, "remote_key", self.engine.remote_key):
+            data["engine"]["remote_key"] = ""
+        write_private(path, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
 
     def find_template(self, name: str) -> PromptTemplate | None:
         """The template called name, if any."""

@@ -23,6 +23,15 @@ def _isolated_cache(request, tmp_path_factory, monkeypatch):
         monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_desktop_keyring():
+    """Tests never write into the keyring of the desktop they run on (test_keys stands one in for it)."""
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+
+
 def make_tokenizer():
     """A word-level tokenizer with a ChatML template and special tokens."""
     from tokenizers import Tokenizer, models, pre_tokenizers

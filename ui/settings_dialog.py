@@ -6,7 +6,7 @@ import dataclasses
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
-                               QHBoxLayout, QLineEdit, QListWidget, QPlainTextEdit, QPushButton, QSpinBox, QTabWidget,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QPlainTextEdit, QPushButton, QSpinBox, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from assistant.settings import Settings
@@ -136,6 +136,9 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("API server"), self.server_enabled)
         form.addRow(self.tr("Port"), self.server_port)
         form.addRow(self.tr("API key"), self.server_key)
+        self.key_storage = QLabel(self.key_storage_note())
+        self.key_storage.setWordWrap(True)
+        form.addRow("", self.key_storage)
         tabs.addTab(api, self.tr("API"))
 
         voice = QWidget()
@@ -258,6 +261,14 @@ class SettingsDialog(QDialog):
         if 0 <= row < len(self.templates):
             del self.templates[row]
             self.template_list.takeItem(row)
+
+    def key_storage_note(self) -> str:
+        """Where the API keys (this tab's and the remote endpoint's) are kept."""
+        from assistant.keys import where
+
+        backend = where()
+        return (self.tr("API keys are kept in the desktop keyring (%1).").replace("%1", backend) if backend else
+                self.tr("No desktop keyring is running: API keys are kept in settings.json, which only you can read."))
 
     def result_settings(self) -> Settings:
         """The edited settings."""

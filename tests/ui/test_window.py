@@ -383,7 +383,7 @@ def test_settings_dialog_round_trips_every_field(qtbot):
 
     s = Settings(EngineConfig(device="cpu", quantize="int8", max_file_mb=50, remote_url="http://gpu-box:8000/v1"),
                  temperature=0.5, max_tokens=99, language="ko", theme="dark", voice_mode="native", pii_guard=False,
-                 read_aloud=True, attach_folder="/home/me/photos", font_size=13)
+                 read_aloud=True, attach_folder="/home/me/photos", font_size=13, barge_in=False)
     d = SettingsDialog(s)
     qtbot.addWidget(d)
     assert d.result_settings() == s
@@ -395,6 +395,23 @@ def test_settings_dialog_round_trips_every_field(qtbot):
     assert _parse_examples("A: no question") == ()
     d.llm.setEditText("/models/my-llm")
     assert d.result_settings().engine.llm == "/models/my-llm"
+
+
+def test_the_settings_say_where_api_keys_are_kept(qtbot):
+    import keyring
+    from keyring.backends import fail
+
+    from tests.assistant.test_keys import MemoryKeyring
+    from ui.settings_dialog import SettingsDialog
+
+    d = SettingsDialog(Settings())
+    qtbot.addWidget(d)
+    assert "settings.json" in d.key_storage.text()  # no desktop keyring here
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        assert "keyring (" in d.key_storage_note() and "MemoryKeyring" in d.key_storage_note()
+    finally:
+        keyring.set_keyring(fail.Keyring())
 
 
 def test_korean_ui(make_window, qtbot, fake):
