@@ -74,14 +74,16 @@ def _run(args, tmp: Path, mic) -> int:
     if not window.ready:
         print(window.status_text.text(), file=sys.stderr)
         return 1
+    clips = {text: (wav, speech_bounds(wav)) for i, (_, text, voice) in enumerate([*QUESTIONS, LONG, INTERRUPT])
+             for wav in [synthesize(text, tmp / f"q{i}.wav", voice, 150)]}  # made before the meter runs
+
     window.composer.converse_button.click()
-    meter.start("listening")
+    meter.start("listening and thinking")
     settled = time.monotonic() + 2  # the voice loads on its thread (warm) before the first question
     wait(lambda: time.monotonic() > settled)
 
-    def ask(language: str, text: str, voice: str, name: str) -> tuple[float, float]:
-        wav = synthesize(text, tmp / f"{name}.wav", voice, 150)
-        _, last = speech_bounds(wav)
+    def ask(language: str, text: str, voice: str) -> tuple[float, float]:
+        wav, (_, last) = clips[text]
         asked, spoken = len(window.session.messages()), len(window.first_audio)
         started = time.monotonic()
         mic.play(wav)
@@ -92,10 +94,10 @@ def _run(args, tmp: Path, mic) -> int:
         return outside, window.first_audio[-1]
 
     results = []
-    for i, (language, text, voice) in enumerate(QUESTIONS):
-        outside, inside = ask(language, text, voice, f"q{i}")
+    for language, text, voice in QUESTIONS:
+        outside, inside = ask(language, text, voice)
         wait(lambda: not window.busy and not window.speaking and not window.spoken, 300)
-        meter.start("listening")
+        meter.start("listening and thinking")
         messages = window.session.messages()
         results.append({"language": language, "asked": text, "heard": messages[-2].meta.get("transcript", ""),
                         "answer": messages[-1].text[:80], "end_of_speech_to_first_audio_s": round(outside, 2),
@@ -104,18 +106,17 @@ def _run(args, tmp: Path, mic) -> int:
         wait(lambda: time.monotonic() > pause)
 
     # Barge-in: talk over a long answer while it is spoken.
-    ask(*LONG, "long")
+    ask(*LONG)
     spoken_for = time.monotonic() + 1
     wait(lambda: time.monotonic() > spoken_for)
-    wav = synthesize(INTERRUPT[1], tmp / "interrupt.wav", INTERRUPT[2], 150)
-    first, _ = speech_bounds(wav)
+    wav, (first, _) = clips[INTERRUPT[1]]
     before = len(window.session.messages())
     started = time.monotonic()
     mic.play(wav)
     wait(lambda: not window.speaking, 60)
     barge_in = time.monotonic() - (started + first)
     wait(lambda: len(window.session.messages()) > before and not window.busy, 300)
-    meter.start("listening")
+    meter.start("listening and thinking")
 
     latencies = [r["end_of_speech_to_first_audio_s"] for r in results]
     summary = {

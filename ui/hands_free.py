@@ -55,6 +55,11 @@ class HandsFree(QObject):
         if self.listener is not None:
             self.listener.reset()
 
+    def close(self) -> None:
+        """Stop listening and release the voice-detection model (the window is closing)."""
+        self.stop()
+        self.listener = None
+
     def set_mode(self, mode: str) -> None:
         """"listening"; "strict" while the assistant speaks (its own voice may reach the microphone, so only
         clear, sustained speech counts); "deaf" to hear nothing (what was half-heard is dropped)."""

@@ -30,9 +30,19 @@ class ReadAloud(QObject):
         self.generation = 0  # bumped by stop(): sentences queued before it are dropped
         self.count = 0
         self.jobs: queue.Queue = queue.Queue()
-        threading.Thread(target=self._work, name="read-aloud", daemon=True).start()
+        self.thread = threading.Thread(target=self._work, name="read-aloud", daemon=True)
+        self.thread.start()
         jobs, folder = self.jobs, self.folder
         self.destroyed.connect(lambda: (jobs.put(None), shutil.rmtree(folder, ignore_errors=True)))
+
+    def close(self) -> None:
+        """End the synthesis thread (after the sentence it is on) and release the voice: the window is closing.
+        A voice left to the interpreter's exit can be freed after onnxruntime's own teardown, which crashes."""
+        self.stop()
+        self.jobs.put(None)
+        self.thread.join(timeout=10)
+        self.speaker = None
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def warm(self) -> None:
         """Load the voice on the synthesis thread now (a voice chat starts: its first answer is not kept waiting)."""

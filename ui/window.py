@@ -658,6 +658,9 @@ class MainWindow(QMainWindow):
         if self.composer.recorder.recording:
             self.composer.recorder.stop()
         self.composer.discard()  # unsent recordings and pasted images go with the window
+        for part in (self.reader, self.hands_free):  # their ONNX sessions are released now, not at exit
+            if part is not None:
+                part.close()
         QApplication.instance().removeEventFilter(self.talk_key)
         self.thread.quit()
         self.thread.wait(10_000)
