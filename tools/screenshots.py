@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 SHOTS = ["01-empty-window", "02-image-question", "03-code-answer", "04-recording", "05-voice-answer",
-         "06-dropped-document", "07-settings", "08-korean", "09-dark-theme"]
+         "06-dropped-document", "07-settings", "08-korean", "09-dark-theme", "10-photo-question", "11-versions",
+         "12-loading", "13-bad-file", "14-voice-chat"]
 
 
 def _settle(app, seconds: float = 0.3) -> None:
@@ -68,6 +69,9 @@ def take(out: Path) -> list[Path]:
 
     window.load_models()
     shot("01-empty-window")  # the window is up while the models are still loading
+    wait_until(app, lambda: window.ready or window.progress.value() >= 50, 900)
+    if not window.ready:  # a later loading step, with its percentage
+        shot("12-loading")
     wait_until(app, lambda: window.ready or "Could not" in window.status_text.text(), 900)
     if not window.ready:
         raise RuntimeError(window.status_text.text())
@@ -109,9 +113,19 @@ def take(out: Path) -> list[Path]:
             _settle(app, 0.5)
             window.composer.stop_recording()
             wait_until(app, lambda: not window.busy)
+            shot("05-voice-answer")
+            window.new_conversation()  # the hands-free voice chat: it hears the question, answers aloud
+            window.composer.converse_button.click()
+            _settle(app, 2.0)
+            mic.play(speech)
+            wait_until(app, lambda: window.speaking, 120)
+            _settle(app, 1.0)
+            shot("14-voice-chat")
+            wait_until(app, lambda: not window.busy and not window.speaking and not window.spoken, 120)
+            window.composer.converse_button.click()
     else:  # no PulseAudio: the same question as an audio file
         ask("", speech)
-    shot("05-voice-answer")
+        shot("05-voice-answer")
 
     window.new_conversation()
     doc = tmp / "meeting-notes.md"
@@ -124,6 +138,13 @@ def take(out: Path) -> list[Path]:
     shot("06-dropped-document")
     window.send()
     wait_until(app, lambda: not window.busy)
+    fake_pdf = tmp / "budget.pdf"  # named a PDF, but text inside: marked on its chip, left out when sent
+    fake_pdf.write_text("not really a PDF", encoding="utf-8")
+    window.composer.add_files([fake_pdf, doc])
+    window.composer.input.setPlainText("Summarize these.")
+    shot("13-bad-file")
+    window.composer.discard()
+    window.composer.input.clear()
 
     dialog = SettingsDialog(window.settings, window)
     dialog.resize(680, 500)

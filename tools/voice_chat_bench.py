@@ -3,8 +3,9 @@
 Spoken questions (espeak-ng, English and Korean) are played into a PulseAudio virtual microphone while the real window
 runs its voice chat. For each: the time from the end of the question's speech to the first spoken audio of the answer
 (measured outside the app: from when the clip's last voiced sample is played to when the window starts playing the
-answer; and the app's own figure, from the moment voice detection placed the end of speech), and the event loop's
-stalls while the answer is spoken. Then a barge-in: talking over a long answer, how long until the speech stops.
+answer; and the app's own figure, from the moment voice detection placed the end of speech), the engine's first token
+(transcription included), and the event loop's stalls while it listens and thinks, and while the answer is spoken.
+Then a barge-in: talking over a long answer, how long until the speech stops.
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def _run(args, tmp: Path, mic) -> int:
         meter.start("listening and thinking")
         messages = window.session.messages()
         results.append({"language": language, "asked": text, "heard": messages[-2].meta.get("transcript", ""),
-                        "answer": messages[-1].text[:80], "end_of_speech_to_first_audio_s": round(outside, 2),
+                        "answer": messages[-1].text[:80],
+                        "first_token_s": round(messages[-1].meta["ttft_ms"] / 1000, 2),
+                        "end_of_speech_to_first_audio_s": round(outside, 2),
                         "app_measured_s": round(inside, 2)})
         pause = time.monotonic() + 0.5
         wait(lambda: time.monotonic() > pause)

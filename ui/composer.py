@@ -157,6 +157,7 @@ class Composer(QWidget):
             chip.mark_bad(self.tr("%1 is not a %2 file; it will not be sent").replace("%1", chip.path.name)
                           .replace("%2", what))
             self.notice.emit(chip.toolTip())
+            self._offer_actions()  # no quick action for a file that will not be sent
 
     def add_pasted_image(self, image: QImage) -> Path | None:
         """Keep a pasted image in the history store (deleted with its conversation, or when removed) and attach it."""
@@ -193,7 +194,7 @@ class Composer(QWidget):
         """Quick actions that fit the attached files."""
         from assistant.documents import kind_for
 
-        kinds = {kind_for(c.path) for c in self.attachments.chips if c.kind != "audio"}
+        kinds = {kind_for(c.path) for c in self.attachments.chips if c.kind != "audio" and not c.bad}
         wanted = {"summarize": bool(kinds - {"image"}), "explain": "code" in kinds,
                   "table": bool(kinds & {"table", "xlsx"}), "extract": bool(kinds & {"pdf", "docx", "image"})}
         for key, button in self.quick.items():

@@ -44,7 +44,8 @@ class MessageView(QScrollArea):
 
     def retranslate(self) -> None:
         """The hint shown in an empty conversation."""
-        self.empty.setText(self.tr("Type a question, drop an image or a document, or hold F8 and speak."))
+        self.empty.setText(self.tr("Type a question, drop an image or a document, hold F8 and speak, or press F9 to "
+                                   "talk hands-free."))
 
     def widgets(self) -> list[MessageWidget]:
         """The messages on screen, oldest first."""

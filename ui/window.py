@@ -343,6 +343,9 @@ class MainWindow(QMainWindow):
             if self.conversing and self.end_of_speech:  # the first audio of a spoken question's answer
                 self.first_audio.append(time.monotonic() - self.end_of_speech)
                 self.end_of_speech = 0.0
+            if self.conversing:
+                self.status_text.setText(self.tr("Voice chat: speaking… (talk to interrupt)") if self.settings.barge_in
+                                         else self.tr("Voice chat: speaking…"))
             self._play(self.spoken.pop(0))
         elif self.conversing and not self.busy:
             self.status_text.setText(self.tr("Voice chat: listening…"))

@@ -266,6 +266,7 @@ def test_a_mislabelled_file_is_marked_when_attached_and_left_out(make_window, qt
     bad, ok = w.composer.attachments.chips
     assert bad.bad and bad.property("bad") and not ok.bad
     assert "report.pdf is not a PDF file" in w.status_text.text() and "report.pdf" in bad.toolTip()
+    assert not w.composer.quick["extract"].isVisibleTo(w)  # no quick action offered for the file left out
     w.composer.input.setPlainText("what is in these?")
     assert w.send()
     wait_idle(qtbot, w)

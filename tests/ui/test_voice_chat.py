@@ -122,3 +122,23 @@ def test_a_microphone_that_cannot_open_ends_the_voice_chat_with_a_message(make_w
     w.composer.converse_button.click()
     assert not w.conversing and not w.composer.converse_button.isChecked()
     assert "No microphone" in w.status_text.text()
+
+
+def test_a_korean_voice_chat_speaks_its_korean_answer(make_window, qtbot, microphone, said):
+    """The Korean UI's voice chat: its status in Korean, the Korean answer read aloud (by espeak-ng)."""
+    if microphone is None:
+        pytest.skip("PulseAudio is not installed: no virtual microphone")
+    fake = FakeEngine(answer="서울은 한국의 수도입니다.")
+    w = make_window(fake, Settings(microphone=microphone.device_id))
+    w.apply_settings(replace(w.settings, language="ko"))
+    try:
+        w.composer.converse_button.click()
+        assert "듣는 중" in w.status_text.text() and w.composer.converse_button.text() == "음성 대화 (F9)"
+        microphone.play(said)
+        qtbot.waitUntil(lambda: len(w.first_audio) == 1, timeout=30_000)
+        assert w.reader.speaker.engine_for(fake.answer) == "espeak"
+        qtbot.waitUntil(lambda: not w.busy and not w.speaking and not w.spoken, timeout=30_000)
+        w.composer.converse_button.click()
+        assert "음성 대화가 끝났습니다" in w.status_text.text()
+    finally:
+        w.apply_settings(replace(w.settings, language="en"))
