@@ -38,3 +38,25 @@ def test_recordings_become_16k_mono_wav():
     with wave.open(io.BytesIO(to_wav(np.full(8000, 2.0)))) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()) == (16000, 1, 2, 8000)
         assert np.frombuffer(w.readframes(8000), "<i2").max() == 32767  # clipped, not wrapped
+
+
+def test_emitting_a_signal_keeps_every_reference():
+    """PySide6 6.12.0's Signal.emit() dropped a reference to True on each call: a voice chat (its microphone emits
+    20 times a second) crashed the app within minutes ("deallocating True or False"). The pinned PySide6 must not."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Source(QObject):
+        level = Signal(float)
+
+    class Sink(QObject):
+        def on(self, value):
+            pass
+
+    source, sink = Source(), Sink()
+    source.level.connect(sink.on)
+    before = sys.getrefcount(True)
+    for _ in range(200):
+        source.level.emit(0.5)
+    assert abs(sys.getrefcount(True) - before) < 50  # the bug loses exactly 200
