@@ -73,8 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = Path(tempfile.mkdtemp(prefix="omni-stall-"))
     os.environ["ASSISTANT_DATA_DIR"], os.environ["ASSISTANT_CONFIG_DIR"] = str(tmp / "data"), str(tmp / "config")
-    from PySide6.QtWidgets import QApplication
-
     from tools.demo import sample_image, spoken_question
     from ui.app import build
 
@@ -108,9 +106,16 @@ def main(argv: list[str] | None = None) -> int:
         wait(lambda: not window.busy)
     summary = meter.summary()
     summary["answers"] = [m.text[:80] for m in window.messages.widgets() if m.role == "assistant"]
+    return report(summary, args.json, window)
+
+
+def report(summary: dict, json_path: Path | None, window) -> int:
+    """Print the summary as JSON (and write it to json_path), close the measured window; the exit status."""
+    from PySide6.QtWidgets import QApplication
+
     print(json.dumps(summary, indent=1, ensure_ascii=False))
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    if json_path:
+        json_path.write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     window.close()
     QApplication.processEvents()
     return 0

@@ -11,7 +11,6 @@ Then a barge-in: talking over a long answer, how long until the speech stops.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -56,10 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args, tmp: Path, mic) -> int:
-    from PySide6.QtWidgets import QApplication
-
     from tools.demo import synthesize
-    from tools.stall import StallMeter, wait_until
+    from tools.stall import StallMeter, report, wait_until
     from ui.app import build
 
     app, window = build([sys.argv[0]])
@@ -129,12 +126,7 @@ def _run(args, tmp: Path, mic) -> int:
         "barge_in_speech_to_silence_s": round(barge_in, 2),
         "stalls": meter.summary(),
     }
-    print(json.dumps(summary, indent=1, ensure_ascii=False))
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=1, ensure_ascii=False))
-    window.close()
-    QApplication.processEvents()
-    return 0
+    return report(summary, args.json, window)
 
 
 if __name__ == "__main__":
