@@ -97,6 +97,18 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     if rows and rows[0][5] is not None:
         results["held_out_voices_ctc_wer"] = sum(r[5] for r in rows) / len(rows)
     results["held_out_rows"] = rows
+    # Open vocabulary: held-out voices reading WordNet sentences each with a word no training sentence has.
+    from models.data.speech_data import open_vocabulary_split, wordnet_sentences
+
+    open_test = open_vocabulary_split(wordnet_sentences())[1]
+    open_rows = []
+    for i, u in enumerate(utterances(open_test, held_voices, limit if open_test else 0, seed=98)):
+        feats = encoder.encode(synthesize(u, 20_000 + i))[0]
+        direct = ctc_transcript(llm, projector, feats)
+        if direct is not None:
+            open_rows.append((u.text, direct, word_error_rate(u.text, direct)))
+    results["open_vocabulary_ctc_wer"] = sum(r[2] for r in open_rows) / len(open_rows) if open_rows else None
+    results["open_vocabulary_rows"] = open_rows
     real = _real_recordings()
     real_rows = []
     for text, audio in real:

@@ -137,19 +137,26 @@ def load_data(cfg: TrainConfig, placement, llm: LLM):
 def _speech_data(cfg: TrainConfig, placement, llm: LLM):
     """Alignment (recording -> transcript) and behaviour (spoken question -> the typed answer) examples."""
     from models.data.example import Example
-    from models.data.speech_data import encode_utterances, split, training_texts, typed_answers, utterances
+    from models.data.speech_data import (encode_utterances, open_vocabulary_split, split, training_texts,
+                                         typed_answers, utterances, wordnet_sentences)
     from models.speech import SpeechEncoder, load_whisper
 
     r = resolve(cfg.encoder, "whisper")
     encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
     train_sentences, _, train_voices, _ = split(cfg.seed)
-    utts = utterances(training_texts(train_sentences, cfg.seed), train_voices, cfg.utterances, cfg.seed)
+    # Half the clips read WordNet's example sentences (the open-vocabulary test's words held out), half the rest.
+    wordnet = open_vocabulary_split(wordnet_sentences(), cfg.seed)[0]
+    n_open = cfg.utterances // 2 if wordnet else 0
+    utts = (utterances(training_texts(train_sentences, cfg.seed), train_voices, cfg.utterances - n_open, cfg.seed) +
+            utterances(wordnet, train_voices, n_open, cfg.seed + 1))
+    random.Random(cfg.seed).shuffle(utts)
     features = cache_dir() / "features"
-    bank = encode_utterances(encoder, utts, features / f"speech2-{r.name}-{cfg.utterances}-{cfg.seed}.pt", cfg.seed)
-    examples = [Example(i, TRANSCRIBE_PROMPT, u.text) for i, u in enumerate(utts)]
+    bank = encode_utterances(encoder, utts, features / f"speech3-{r.name}-{cfg.utterances}-{cfg.seed}-{len(wordnet)}",
+                             cfg.seed)
+    examples = [Example(i, TRANSCRIBE_PROMPT, u.text) for i, u in enumerate(utts) if len(bank[i])]
     if cfg.behaviour and cfg.objective == "llm":
         typed = typed_answers(llm, [u.text for u in utts], features / f"typed-{llm.name}.json")
-        examples += [Example(i, "", typed[u.text]) for i, u in enumerate(utts) if typed[u.text]]
+        examples += [Example(i, "", typed[u.text]) for i, u in enumerate(utts) if typed[u.text] and len(bank[i])]
     random.Random(cfg.seed).shuffle(examples)
     return bank, examples, encoder.name, encoder.dim
 

@@ -1,19 +1,23 @@
 """Synthetic speech for the speech adapter: many distinct sentences, many voices, augmentation, held-out splits.
 
 Sentences come from templates over small vocabularies (questions, requests, statements; short and long), so
-thousands are distinct. Voices are espeak-ng accents x variants and flite voices; whole voices and whole sentences
-are kept out of training for the held-out split. Everything is seeded.
+thousands are distinct, and, for an open vocabulary, from WordNet's 30,000-odd quoted example sentences (Debian
+wordnet-base). Voices are espeak-ng accents x variants and flite voices; whole voices, whole sentences and, for the
+open-vocabulary test, whole words are kept out of training. Everything is seeded.
 """
 
 from __future__ import annotations
 
 import io
 import random
+import re
 import shutil
 import subprocess
 import tempfile
 import wave
+from collections import Counter
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +145,42 @@ def training_texts(train_sentences: list[str], seed: int = 0) -> list[str]:
     return train_sentences + general_questions(seed) + prose_sentences() + word_strings(1000, seed)
 
 
+WORDNET = Path("/usr/share/wordnet")
+
+
+def wordnet_sentences(directory: Path = WORDNET) -> list[str]:
+    """WordNet's quoted usage examples ("the sun was shining brightly"), 4-14 words of plain letters, as sentences;
+    [] where wordnet-base is not installed."""
+    out = set()
+    for part in ("noun", "verb", "adj", "adv"):
+        path = directory / f"data.{part}"
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="latin-1").splitlines():
+            if line.startswith("  ") or "|" not in line:  # the licence header, or no gloss
+                continue
+            for quote in re.findall(r'"([^"]+)"', line.split("|", 1)[1]):
+                quote = quote.strip()
+                if re.fullmatch(r"[A-Za-z][A-Za-z ,'\-]*[a-z][.?!]?", quote) and 4 <= len(quote.split()) <= 14:
+                    quote = quote[0].upper() + quote[1:]
+                    out.add(quote if quote[-1] in ".?!" else quote + ".")
+    return sorted(out)
+
+
+def open_vocabulary_split(sentences_: list[str], seed: int = 0, fraction: float = 0.04,
+                          max_count: int = 30) -> tuple[list[str], list[str], set[str]]:
+    """(training sentences, test sentences, held-out words): a fraction of the rarer content words (longer than
+    three letters, in at most max_count sentences) is held out; no training sentence contains one, and every test
+    sentence does, so the test measures words the adapter never heard."""
+    def words(s: str) -> set[str]:
+        return set(re.findall(r"[a-z']+", s.lower()))
+
+    counts = Counter(w for s in sentences_ for w in words(s))
+    content = sorted(w for w, c in counts.items() if c <= max_count and len(w) > 3)
+    held = set(random.Random(seed).sample(content, int(len(content) * fraction)))
+    return ([s for s in sentences_ if not held & words(s)], [s for s in sentences_ if held & words(s)], held)
+
+
 def voices() -> list[str]:
     """All voices: 'espeak:<accent><+variant>' and 'flite:<voice>'."""
     return ([f"espeak:{a}{v}" for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS] +
@@ -202,18 +242,37 @@ def _read_wav(data: bytes) -> np.ndarray:
     return pcm.astype(np.float32) / 32768.0
 
 
-def encode_utterances(encoder, utts: list[Utterance], cache: Path, seed: int = 0) -> list:
-    """Whisper features (T, D) fp16 for each utterance at its real length, cached on disk."""
+def encode_utterances(encoder, utts: list[Utterance], cache: Path, seed: int = 0, chunk: int = 500,
+                      workers: int = 2) -> list:
+    """Whisper features (T, D) fp16 for each utterance at its real length. Synthesis (espeak-ng/flite and sox
+    processes) runs in `workers` processes while this one encodes; every `chunk` utterances are saved to
+    cache/chunk-NNN.pt as they are done, so an interrupted run resumes where it stopped. A clip that fails to
+    synthesize is an empty (0, D) entry, so positions still match utts."""
     import torch
     from tqdm import tqdm
 
-    if cache.exists():
-        return torch.load(cache, weights_only=True)
-    bank = [encoder.encode(synthesize(u, seed + i))[0].half().cpu()
-            for i, u in enumerate(tqdm(utts, desc=f"synthesizing and encoding speech ({encoder.name})"))]
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(bank, cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    bank: list = []
+    with get_context("fork").Pool(workers) as pool, tqdm(total=len(utts), desc=f"speech data ({encoder.name})") as bar:
+        for start in range(0, len(utts), chunk):
+            path = cache / f"chunk-{start // chunk:03d}.pt"
+            if not path.exists():
+                jobs = [(u, seed + start + i) for i, u in enumerate(utts[start : start + chunk])]
+                audios = pool.imap(_synthesize_or_none, jobs, chunksize=4)  # the next clips synthesize meanwhile
+                part = [encoder.encode(a)[0].half().cpu() if a is not None else torch.zeros(0, encoder.dim).half()
+                        for a in audios]
+                torch.save(part, path.with_suffix(".tmp"))
+                path.with_suffix(".tmp").replace(path)  # a chunk is whole or absent
+            bank += torch.load(path, weights_only=True)
+            bar.update(min(chunk, len(utts) - start))
     return bank
+
+
+def _synthesize_or_none(job: tuple[Utterance, int]) -> np.ndarray | None:
+    try:
+        return synthesize(*job)
+    except (subprocess.CalledProcessError, OSError, wave.Error, EOFError):
+        return None
 
 
 def typed_answers(llm, texts: list[str], cache: Path, max_new_tokens: int = 48, batch: int = 16) -> dict[str, str]:

@@ -36,3 +36,56 @@ def test_synthesis_gives_16khz_speech_with_noise(voice):
     assert clean.dtype == np.float32 and 0.8 < len(clean) / 16000 < 5
     assert len(fast) < 0.9 * len(clean)
     assert np.abs(noisy - clean).mean() > 1e-3
+
+
+def test_wordnet_examples_become_sentences_and_an_open_vocabulary_split_holds_words_out(tmp_path):
+    from models.data.speech_data import open_vocabulary_split, wordnet_sentences
+
+    (tmp_path / "data.noun").write_text(
+        "  1 This software and database is being provided to you, the LICENSEE\n"
+        '00001740 03 n 01 entity 0 003 | that which is perceived; "the sun was shining brightly"; "too short"\n'
+        '00002137 03 n 01 thing 0 000 | an entity; "he saw a strange creature in the garden"; "it costs 5 dollars"\n'
+        '00002138 03 n 01 stone 0 000 | rock; "she threw a stone into the quiet pond"\n', encoding="latin-1")
+    found = wordnet_sentences(tmp_path)
+    assert found == ["He saw a strange creature in the garden.", "She threw a stone into the quiet pond.",
+                     "The sun was shining brightly."]  # too short, digits and the licence are left out
+    assert wordnet_sentences(tmp_path / "missing") == []
+    many = [f"The {w} sat near the {v} today." for w in ("cat", "dog", "owl", "bee", "elk") for v in
+            ("garden", "window", "river", "bridge", "forest", "market")]
+    train, test, held = open_vocabulary_split(many, seed=0, fraction=0.5, max_count=10)
+    words = lambda s: set(s.lower().rstrip(".").split())  # noqa: E731
+    assert held and train and test and not set(train) & set(test)
+    assert all(not held & words(s) for s in train) and all(held & words(s) for s in test)
+
+
+def test_speech_data_is_made_by_two_processes_in_chunks_and_resumes(tmp_path, monkeypatch):
+    """Synthesis runs in worker processes, each finished chunk is saved, and a second run only does what is
+    missing; a clip that fails to synthesize keeps its place as an empty entry."""
+    import torch
+
+    import models.data.speech_data as sd
+
+    class Encoder:
+        name, dim = "fake", 3
+        encoded = 0
+
+        def encode(self, audio):
+            Encoder.encoded += 1
+            return torch.full((1, len(audio), 3), float(len(audio)))
+
+    def fake_synthesize(u, seed=0):
+        if u.text == "broken":
+            raise subprocess.CalledProcessError(1, "espeak-ng")
+        return np.zeros(len(u.text), np.float32)
+
+    import subprocess
+
+    monkeypatch.setattr(sd, "synthesize", fake_synthesize)  # the forked workers inherit it
+    utts = [Utterance(t, "espeak:en-us", 1.0, 50, float("inf"), 0.0) for t in ("ab", "abc", "broken", "abcd", "a")]
+    bank = sd.encode_utterances(Encoder(), utts, tmp_path / "bank", chunk=2)
+    assert [b.shape[0] for b in bank] == [2, 3, 0, 4, 1] and bank[1].dtype == torch.float16
+    assert sorted(p.name for p in (tmp_path / "bank").iterdir()) == ["chunk-000.pt", "chunk-001.pt", "chunk-002.pt"]
+    (tmp_path / "bank" / "chunk-001.pt").unlink()  # as if the run had stopped there
+    Encoder.encoded = 0
+    again = sd.encode_utterances(Encoder(), utts, tmp_path / "bank", chunk=2)
+    assert Encoder.encoded == 1 and [b.shape[0] for b in again] == [2, 3, 0, 4, 1]  # only the lost chunk's clip
