@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -188,14 +189,26 @@ class Engine:
     def reader_for(self, conversation: list[Message], native_voice: bool) -> Decoder:
         """The LLM that answers: the configured one, unless the conversation holds media (an image, native voice)
         it has no trained adapter for while the fast tier has one. Adapters are trained per LLM; until the default
-        tier has its own, its media questions go to the fast tier rather than failing."""
+        tier has its own, its media questions go to the fast tier rather than failing. Native voice needs no adapter
+        of its own where the fast tier's is a CTC adapter: what that one hears is handed over as text (see
+        speech_tokens)."""
         needs = {"image" for m in conversation for p in m.parts if isinstance(p, ImagePart)
                  or (isinstance(p, FilePart) and p.path.suffix.lower() in IMAGE_SUFFIXES)}
-        needs |= {"speech" for m in conversation for p in m.parts if isinstance(p, AudioPart) and native_voice}
+        if native_voice and any(isinstance(p, AudioPart) for m in conversation for p in m.parts) and not (
+                self._installed("speech", self.config.llm) or self._speech_spells()):
+            needs.add("speech")
         fast = TIERS["fast"]
         if all(self._installed(m, self.config.llm) for m in needs) or not all(self._installed(m, fast) for m in needs):
             return self.llm
         return self._decoder(fast)
+
+    def _speech_spells(self) -> bool:
+        """Whether the fast tier's speech adapter is a CTC adapter, whose hearing any LLM can be handed as text."""
+        directory = adapter_dir("speech", self.speech.name, llm_name(TIERS["fast"]), self.config.speech_adapter)
+        try:
+            return bool(json.loads((directory / "config.json").read_text()).get("ctc"))
+        except (OSError, ValueError):
+            return False
 
     @property
     def speech(self) -> SpeechEncoder:
@@ -231,10 +244,10 @@ class Engine:
             self._vision = self._timed("vision", load)
         return self._vision
 
-    def adapter(self, modality: str) -> Projector:
-        """The trained projector for image or speech into the answering LLM, refused with a clear message if missing
-        or mismatched."""
-        llm = self._reader or self.llm
+    def adapter(self, modality: str, llm: Decoder | None = None) -> Projector:
+        """The trained projector for image or speech into the answering LLM (or `llm`), refused with a clear message
+        if missing or mismatched."""
+        llm = llm or self._reader or self.llm
         if (modality, llm.name) not in self._adapters:
             encoder = self.vision if modality == "image" else self.speech
             override = self.config.image_adapter if modality == "image" else self.config.speech_adapter
@@ -299,9 +312,17 @@ class Engine:
         data = read_bytes(part.source)
         key = f"wav:{(self._reader or self.llm).name}:{_digest(data)}"
         def compute():
-            audio = load_audio(part.source)
-            return self.adapter("speech")(self.speech.encode(audio))[0]
-        return MediaBlock(key, self._cached(key, compute))
+            features = self.speech.encode(load_audio(part.source))  # (1, T, D)
+            llm = self._reader or self.llm
+            own = adapter_dir("speech", self.speech.name, llm.name, self.config.speech_adapter) / "config.json"
+            if own.exists() or not self._speech_spells():
+                return self.adapter("speech")(features)[0], None
+            # No adapter into this LLM: the fast tier's CTC adapter hears the words in its own LLM's tokens, and
+            # they reach this LLM as its tokens for the same text (only the adapter's head runs, no speech decoder).
+            fast = self._decoder(TIERS["fast"])
+            heard = fast.detokenize(self.adapter("speech", fast).heard_ids(features)).strip()
+            return None, llm.tokenize(heard or "...", special=False)
+        return MediaBlock(key, *self._cached(key, compute))
 
     def transcribe_audio(self, source) -> str:
         """Whisper transcription of a recording (cached by content), 30 s windows for long audio."""

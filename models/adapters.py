@@ -81,6 +81,14 @@ class CTCProjector(Projector):
         return (posterior @ self.vocab.to(posterior.dtype))[None]
 
 
+    @torch.inference_mode()
+    def heard_ids(self, features: torch.Tensor) -> list[int]:
+        """(1, T, D) encoder features -> the LLM token ids greedy CTC hears (blanks and repeats dropped): a transcript
+        in its LLM's tokens, which any other LLM can be handed as text."""
+        logits = self.ctc_logits(features)[0]  # (T', V + 1)
+        return logits.argmax(-1)[emitted(logits)].tolist()
+
+
 def build_projector(cfg: AdapterConfig, vocab: torch.Tensor | None = None) -> nn.Module:
     """The projector class the config names; a CTC or grounded one needs the LLM's (V, H) input embeddings
     (referenced, not copied)."""

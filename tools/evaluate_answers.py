@@ -8,7 +8,9 @@ Measures, on the question set in tools/answer_set.py (issue 12's answer-quality 
   the statistics assistant.documents computes for the model ("largest 97.5", ...);
 - Korean: 5 questions asked in Korean, counted right when the fact is right AND the answer is mostly Hangul
   (Hangul letters >= 50% of all letters);
-- multi-turn: 12 English user turns of small talk in one conversation; "English" when the last 3 answers still are.
+- multi-turn: 12 English user turns of small talk in one conversation; "English" when the last 3 answers still are;
+- spoken: the trivia questions read by a voice the speech adapter never trained on (espeak-ng en-us-nyc+m4) and asked
+  aloud, natively (the speech adapter, no transcription) and through Whisper (cascade), graded as trivia.
 
 Run: `.venv/bin/python -m tools.evaluate_answers [--llm NAME] [--runtime torch|llama.cpp] [--parts trivia,table]
 [--json]` (every EngineConfig field is a flag). Answers get the app's token budget (--max-new-tokens). It prints each
@@ -37,7 +39,9 @@ from tools.answer_set import KOREAN, SMALL_TALK, TABLE, TABLE_CSV, TRIVIA, Quest
 
 __all__ = ["TRIVIA", "TABLE", "KOREAN", "SMALL_TALK", "grade", "hangul_share", "is_english", "run"]
 
-PARTS = ("trivia", "table", "korean", "multi_turn")
+PARTS = ("trivia", "table", "korean", "multi_turn", "spoken")
+DEFAULT_PARTS = PARTS[:4]  # "spoken" synthesizes 30 clips and asks each twice: asked for by name
+SPOKEN_VOICE = "espeak:en-us-nyc+m4"  # held out of the speech adapter's training (models.data.speech_data)
 # The budget the app answers with: a model that works a sum out step by step must get to say the number (at 64
 # tokens, 4 of the 1.5B's 5 arithmetic misses were cut off mid-working).
 MAX_NEW_TOKENS = SamplingOptions().max_new_tokens
@@ -87,11 +91,11 @@ def is_english(text: str) -> bool:
     return other * 2 <= english
 
 
-def ask(engine: Backend, conversation: list[Message], max_new_tokens: int) -> str:
+def ask(engine: Backend, conversation: list[Message], max_new_tokens: int, voice_mode: str = "cascade") -> str:
     """The engine's greedy answer to the conversation's last message (raises on an Error event)."""
     options = SamplingOptions(temperature=0, max_new_tokens=max_new_tokens)
     pieces: list[str] = []
-    for event in engine.respond(conversation, options):
+    for event in engine.respond(conversation, options, voice_mode):
         if isinstance(event, TokenDelta):
             pieces.append(event.text)
         elif isinstance(event, Done):
@@ -134,7 +138,7 @@ def _multi_turn(engine: Backend, report: Callable[[str], None], max_new_tokens: 
             "english_turns": sum(t["english"] for t in turns), "total": len(turns), "turns": turns}
 
 
-def run(engine: Backend, parts: tuple[str, ...] = PARTS, report: Callable[[str], None] = lambda line: None,
+def run(engine: Backend, parts: tuple[str, ...] = DEFAULT_PARTS, report: Callable[[str], None] = lambda line: None,
         max_new_tokens: int = MAX_NEW_TOKENS) -> dict:
     """Ask every question of the chosen parts through engine.respond (greedy), one fresh conversation each (the
     multi-turn part is one conversation). Returns {part: {"passed", "total", "rows", ...}}; report gets a line
@@ -156,7 +160,30 @@ def run(engine: Backend, parts: tuple[str, ...] = PARTS, report: Callable[[str],
     if "multi_turn" in parts:
         report(f"multi-turn ({len(SMALL_TALK)} turns, one conversation)")
         results["multi_turn"] = _multi_turn(engine, report, max_new_tokens)
+    if "spoken" in parts:
+        results["spoken"] = _spoken(engine, report, max_new_tokens)
     return results
+
+
+def _spoken(engine: Backend, report: Callable[[str], None], max_new_tokens: int) -> dict:
+    from assistant.media import to_wav
+    from models.data.speech_data import Utterance, synthesize
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = {}
+        for i, q in enumerate(TRIVIA):
+            clips[q.text] = Path(tmp) / f"q{i}.wav"
+            clips[q.text].write_bytes(to_wav(synthesize(Utterance(q.text, SPOKEN_VOICE, 1.0, 50, float("inf"), 0.0))))
+        for mode in ("native", "cascade"):
+            report(f"spoken ({mode})")
+            rows = []
+            for q in TRIVIA:
+                answer = ask(engine, [Message.user(audio=clips[q.text])], max_new_tokens, mode)
+                rows.append({"question": q.text, "answer": answer, "passed": grade(answer, q.accepted, q.rejected)})
+                report(f"  [{'pass' if rows[-1]['passed'] else 'FAIL'}] {q.text} -> {shorten(answer)}")
+            out[mode] = {"passed": sum(r["passed"] for r in rows), "total": len(rows), "rows": rows}
+    return out
 
 
 def shorten(text: str, width: int = 100) -> str:
@@ -175,6 +202,10 @@ def summary(results: dict) -> str:
         k = results["korean"]
         lines.append(f"{'korean':<11} {k['passed']}/{k['total']} (fact right {k['fact']}/{k['total']}, "
                      f"mostly Hangul {k['hangul_ok']}/{k['total']})")
+    if "spoken" in results:
+        sp = results["spoken"]
+        lines.append(f"{'spoken':<11} native {sp['native']['passed']}/{sp['native']['total']}, "
+                     f"cascade {sp['cascade']['passed']}/{sp['cascade']['total']}")
     if "multi_turn" in results:
         m = results["multi_turn"]
         lines.append(f"{'multi-turn':<11} English at the end: {'yes' if m['english'] else 'no'} "
@@ -187,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="python -m tools.evaluate_answers",
                     description="answer quality: trivia, a table question, Korean, multi-turn English")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, from: " + ", ".join(PARTS))
+    parser.add_argument("--parts", default=",".join(DEFAULT_PARTS),
+                        help="comma-separated, from: " + ", ".join(PARTS))
     parser.add_argument("--max-new-tokens", type=int, default=MAX_NEW_TOKENS, help="per answer (default: the app's)")
     add_dataclass_flags(parser, EngineConfig)
     args = parser.parse_args(argv)

@@ -264,3 +264,34 @@ def test_media_spelled_in_llm_tokens_is_fed_as_those_tokens_and_the_rest_keep_th
     assert out_ids == [1, 70, 71, 2, 0, 0, 0, 3]
     assert out_index == [-1, -1, -1, -1, 0, 0, 0, -1] and media == [soft]
     assert _spell_media(ids, index, [soft, soft]) == (ids, index, [soft, soft])  # nothing spelled: unchanged
+
+
+def test_native_voice_reaches_an_llm_without_its_own_adapter_through_a_ctc_adapters_hearing(
+        config, tiny_llm_dir, tmp_path, monkeypatch):
+    """The answering LLM has no speech adapter; the fast tier's is a CTC adapter: what it hears, in its own LLM's
+    tokens, is handed to the answering LLM as that LLM's tokens for the same text, and that LLM answers."""
+    import shutil
+
+    import assistant.engine as engine_module
+    import models.adapter_config as adapter_config
+    from models.adapters import CTCProjector
+    from models.llm import LLM
+    from models.device import choose_placement
+
+    fast = tmp_path / "tiny-fast"
+    shutil.copytree(tiny_llm_dir, fast)  # another LLM (by name) with the same tokenizer
+    monkeypatch.setitem(engine_module.TIERS, "fast", str(fast))
+    monkeypatch.setattr(adapter_config, "TRAINED_ROOT", tmp_path / "trained")
+    vocab = LLM.load(str(fast), fast, choose_placement("cpu")).model.get_input_embeddings().weight
+    cfg = AdapterConfig("speech", "tiny-whisper.pt", "tiny-fast", 64, vocab.shape[1], 16, stack=5, ctc=True)
+    ctc = CTCProjector(cfg, vocab)
+    heard = [5, 9, 11]  # the tokens its head will emit, whatever it hears
+    monkeypatch.setattr(CTCProjector, "heard_ids", lambda self, features: heard)
+    save_adapter(ctc, adapter_config.adapter_dir("speech", "tiny-whisper.pt", "tiny-fast"))
+    (tmp_path / "q.wav").write_bytes(wav_bytes(tone(1.0)))
+    engine = Engine(config)
+    done = run(engine, [Message("user", (AudioPart(tmp_path / "q.wav"),))], mode="native")[-1]
+    assert isinstance(done, Done) and done.models["llm"] == config.llm  # the configured LLM answered, not the fast
+    block = engine._media[next(k for k in engine._media if k.startswith("wav:"))]
+    fast_decoder = engine._decoder(str(fast))
+    assert block[0] is None and block[1] == engine.llm.tokenize(fast_decoder.detokenize(heard).strip(), special=False)

@@ -178,3 +178,30 @@ def test_json_and_usage(capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert engine.max_new_tokens == 7 and out["max_new_tokens"] == 7
     assert out["trivia"]["passed"] == 1 and out["config"]["quantize"] == "int8" and "remote_key" not in out["config"]
+
+
+def test_spoken_trivia_is_asked_aloud_natively_and_through_whisper(monkeypatch):
+    import numpy as np
+
+    import models.data.speech_data as sd
+    from assistant.conversation import AudioPart
+    from assistant.media import load_audio
+
+    voices = []
+    monkeypatch.setattr(sd, "synthesize", lambda u, seed=0: voices.append(u.voice) or np.zeros(8000, np.float32))
+    samples = iter([q.sample for q in ev.TRIVIA] * 2)
+
+    class Engine:
+        modes = []
+
+        def respond(self, conversation, options, voice_mode="cascade", cancel=None, leave_out_unreadable=False):
+            audio = [p for p in conversation[-1].parts if isinstance(p, AudioPart)]
+            assert len(audio) == 1 and len(load_audio(audio[0].source)) == 8000  # the clip, as a WAV file
+            self.modes.append(voice_mode)
+            answer = next(samples)
+            yield Done(answer if voice_mode == "cascade" else "I did not catch that.", "stop")
+
+    results = ev.run(Engine(), ("spoken",))["spoken"]
+    assert (results["native"]["passed"], results["cascade"]["passed"], results["cascade"]["total"]) == (0, 30, 30)
+    assert Engine.modes == ["native"] * 30 + ["cascade"] * 30 and set(voices) == {ev.SPOKEN_VOICE}
+    assert ev.SPOKEN_VOICE.split(":")[1] in sd.HELD_OUT_VOICES and "spoken" in ev.summary({"spoken": results})
