@@ -82,14 +82,14 @@ def _run(args, tmp: Path, mic) -> int:
 
     def ask(language: str, text: str, voice: str) -> tuple[float, float]:
         wav, (_, last) = clips[text]
-        asked, spoken = len(window.session.messages()), len(window.first_audio)
+        asked, spoken = len(window.session.messages()), len(window.voice_chat.first_audio)
         started = time.monotonic()
         mic.play(wav)
-        wait(lambda: len(window.first_audio) > spoken and window.speaking, 300)
+        wait(lambda: len(window.voice_chat.first_audio) > spoken and window.speaking, 300)
         outside = time.monotonic() - (started + last)
         meter.start(f"speaking ({language})")
         assert len(window.session.messages()) > asked
-        return outside, window.first_audio[-1]
+        return outside, window.voice_chat.first_audio[-1]
 
     results = []
     for language, text, voice in QUESTIONS:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ui.conversations import ConversationList
 from ui.hold import HoldKey
 from ui.messages import MessageView
 from ui.theme import apply_theme, resolve_theme
+from ui.voice_chat import VoiceChat
 from ui.widgets import ElidedLabel
 from ui.worker import EngineWorker
 
@@ -59,11 +59,9 @@ class MainWindow(QMainWindow):
         self.reader = None  # ui.read_aloud.ReadAloud, made on first use
         self.spoken: list[Path] = []  # synthesized sentences waiting for the player
         self.speaking = False  # the player is reading aloud (not playing an attachment)
-        self.hands_free = None  # ui.hands_free.HandsFree, made when a voice chat first starts
-        self.conversing = False  # a voice chat is on
-        self.next_utterance: tuple[bytes, float] | None = None  # heard while a stopped answer winds down
-        self.end_of_speech = 0.0  # time.monotonic() when the last spoken question ended
-        self.first_audio: list[float] = []  # per spoken question of a voice chat: seconds to its first spoken audio
+        self.voice_chat = VoiceChat(self)
+        self.voice_chat.ask.connect(self._ask_aloud)
+        self.voice_chat.interrupt.connect(self.stop)
         self._build(apply_theme(QApplication.instance(), settings.theme, settings.font_size))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
         self.sidebar.refresh()
@@ -153,6 +151,8 @@ class MainWindow(QMainWindow):
         self.composer.play.connect(self.play_audio)
         self.composer.folder_chosen.connect(self._remember_folder)
         self.composer.converse_button.toggled.connect(self.set_voice_chat)
+        self.voice_chat.level.connect(lambda v: self.composer.level.setValue(int(v * 100)))
+        self.voice_chat.status.connect(lambda text: self.status_text.setText(text))
         for view in (self.messages, self.sidebar, self.composer):
             view.notice.connect(lambda text: self.status_text.setText(text))
         chat_layout.addWidget(self.composer)
@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
     def _set_busy(self, busy: bool) -> None:
         """While an answer streams, what would have to wait for it is visibly disabled (Stop and Esc stay)."""
         self.composer.set_busy(busy)
+        self.voice_chat.answering = busy
         self.model_box.setEnabled(not busy)
         self.voice_box.setEnabled(not busy)
         self.sidebar.new_button.setEnabled(not busy)
@@ -302,7 +303,7 @@ class MainWindow(QMainWindow):
     @property
     def speaks_answers(self) -> bool:
         """Whether answers are read aloud as they stream: the setting says so, or a voice chat is on."""
-        return self.settings.read_aloud or self.conversing
+        return self.settings.read_aloud or self.voice_chat.on
 
     def _reader(self):
         """The read-aloud queue (made on first use: it loads the voice); its sentences play one after another."""
@@ -329,7 +330,7 @@ class MainWindow(QMainWindow):
         if self.player is not None and self.speaking:
             self.player.stop()
         self.speaking = False
-        self._listen_while_speaking()
+        self.voice_chat.set_speaking(False)
 
     def _say(self, path: Path) -> None:
         self.spoken.append(path)
@@ -338,17 +339,10 @@ class MainWindow(QMainWindow):
 
     def _say_next(self) -> None:
         self.speaking = bool(self.spoken)
-        self._listen_while_speaking()
+        self.voice_chat.set_speaking(self.speaking)
         if self.spoken:
-            if self.conversing and self.end_of_speech:  # the first audio of a spoken question's answer
-                self.first_audio.append(time.monotonic() - self.end_of_speech)
-                self.end_of_speech = 0.0
-            if self.conversing:
-                self.status_text.setText(self.tr("Voice chat: speaking… (talk to interrupt)") if self.settings.barge_in
-                                         else self.tr("Voice chat: speaking…"))
+            self.voice_chat.sentence_started()
             self._play(self.spoken.pop(0))
-        elif self.conversing and not self.busy:
-            self.status_text.setText(self.tr("Voice chat: listening…"))
 
     def _on_player_status(self, status) -> None:
         from PySide6.QtMultimedia import QMediaPlayer
@@ -373,66 +367,26 @@ class MainWindow(QMainWindow):
 
     # ---- voice chat ---------------------------------------------------------------------------------------
     def set_voice_chat(self, on: bool) -> None:
-        """The hands-free voice chat: the app listens, answers aloud and listens again; talking over an answer
-        stops it (barge-in). The Voice chat button and F9 toggle it."""
-        if on == self.conversing:
+        """The hands-free voice chat (ui.voice_chat): the app listens, answers aloud and listens again; talking over
+        an answer stops it. The Voice chat button and F9 toggle it."""
+        if on == self.voice_chat.on:
             return
-        if on and not self.ready:
-            self.status_text.setText(self.tr("The models are still loading; start the voice chat when they are ready"))
-            self.composer.converse_button.setChecked(False)
-            return
-        if on:
-            self._start_listening()
-        else:
-            self.conversing = False
-            self.next_utterance = None
-            self.hands_free.stop()
+        if not on:
+            self.voice_chat.stop()
             self.composer.level.hide()
-            self.status_text.setText(self.tr("Voice chat ended"))
-
-    def _start_listening(self) -> None:
-        if self.hands_free is None:
-            from ui.hands_free import HandsFree
-
-            self.hands_free = HandsFree(self)
-            self.hands_free.speech_started.connect(self._on_speech_started)
-            self.hands_free.heard.connect(self._on_utterance)
-            self.hands_free.level.connect(lambda v: self.composer.level.setValue(int(v * 100)))
-            self.hands_free.failed.connect(self.status_text.setText)
-        if self.composer.recorder.recording:  # push-to-talk let go of: the voice chat takes the microphone
+            return
+        if not self.ready:
+            self.status_text.setText(self.tr("The models are still loading; start the voice chat when they are ready"))
+        elif self.composer.recorder.recording:  # push-to-talk is let go of: the voice chat takes the microphone
             self.composer.stop_recording(send=False)
-        if not self.hands_free.start(self.settings.microphone):
+        if not self.ready or not self.voice_chat.start(self.settings.microphone, self.settings.barge_in):
             self.composer.converse_button.setChecked(False)
             return
-        self.conversing = True
         self._reader().warm()  # the voice loads now, not when the first answer is ready to be spoken
-        self._listen_while_speaking()
         self.composer.level.show()
-        self.status_text.setText(self.tr("Voice chat: listening… (talk; F9 ends it)"))
 
-    def _listen_while_speaking(self) -> None:
-        """While answers are spoken, the voice chat only hears speech clear enough to be a person talking over them,
-        or (barge-in off, for loudspeakers) nothing at all."""
-        if self.hands_free is not None:
-            self.hands_free.set_mode("listening" if not self.speaking else
-                                     "strict" if self.settings.barge_in else "deaf")
-
-    def _on_speech_started(self) -> None:
-        if self.busy or self.speaking or self.spoken:  # talked over: the answer and its speech stop
-            self.stop()
-        self.status_text.setText(self.tr("Voice chat: hearing you…"))
-
-    def _on_utterance(self, wav: bytes, ended: float) -> None:
-        if self.busy:  # the stopped answer is still winding down on the engine's thread: this question follows it
-            self.next_utterance = (wav, ended)
-        else:
-            self._ask_aloud(wav, ended)
-
-    def _ask_aloud(self, wav: bytes, ended: float) -> None:
+    def _ask_aloud(self, wav: bytes) -> None:
         """Send what the voice chat heard as a spoken question (kept as its audio attachment)."""
-        if not self.conversing:
-            return
-        self.end_of_speech = ended
         self._ask("", [("audio", self.history.capture(wav, "question", ".wav"))])
 
     # ---- asking -------------------------------------------------------------------------------------------
@@ -555,10 +509,7 @@ class MainWindow(QMainWindow):
         self.sidebar.refresh()
         self.status_text.setText(self.tr("Could not answer: %1").replace("%1", answer.meta["error"])
                                  if answer.status == "error" else self.messages.stats(answer.meta))
-        if self.next_utterance is not None:  # the voice chat's next question, heard while this answer was stopped
-            wav, ended = self.next_utterance
-            self.next_utterance = None
-            self._ask_aloud(wav, ended)
+        self.voice_chat.answered()  # it may ask what it heard while this answer was stopped
 
     # ---- worker signals -------------------------------------------------------------------------------------
     def _on_event(self, request: int, event) -> None:
@@ -655,15 +606,14 @@ class MainWindow(QMainWindow):
         self.request_load.emit(self.settings.engine)
 
     def closeEvent(self, event) -> None:
-        self.set_voice_chat(False)
         self.stop()
         self.worker.close()  # stops the API and waits for the engine thread; late events find no answer below
         if self.composer.recorder.recording:
             self.composer.recorder.stop()
         self.composer.discard()  # unsent recordings and pasted images go with the window
-        for part in (self.reader, self.hands_free):  # their ONNX sessions are released now, not at exit
-            if part is not None:
-                part.close()
+        self.voice_chat.close()  # their ONNX sessions are released now, not at exit
+        if self.reader is not None:
+            self.reader.close()
         QApplication.instance().removeEventFilter(self.talk_key)
         self.thread.quit()
         self.thread.wait(10_000)

@@ -37,7 +37,7 @@ def chat(make_window, microphone):
     def make(engine, **settings):
         w = make_window(engine, Settings(microphone=microphone.device_id, **settings))
         w.composer.converse_button.click()
-        assert w.conversing and w.hands_free.listening
+        assert w.voice_chat.on and w.voice_chat.ears.listening
         return w
     return make
 
@@ -57,15 +57,15 @@ def test_a_voice_chat_listens_answers_aloud_and_listens_again(chat, qtbot, micro
     assert asked.attachments and asked.attachments[0].kind == "audio"  # the utterance, kept with the question
     heard = load_audio(asked.attachments[0].path)
     assert 1.5 < len(heard) / SAMPLE_RATE < 5  # the whole of what was said, not the silence around it
-    qtbot.waitUntil(lambda: len(w.first_audio) == 1, timeout=30_000)  # its answer was spoken
-    assert 0 < w.first_audio[0] < 30
+    qtbot.waitUntil(lambda: len(w.voice_chat.first_audio) == 1, timeout=30_000)  # its answer was spoken
+    assert 0 < w.voice_chat.first_audio[0] < 30
     qtbot.waitUntil(lambda: not w.busy and not w.speaking and not w.spoken, timeout=30_000)
     assert "listening" in w.status_text.text()
     assert w.session.info().title == "what is the capital of France"  # titled by what was heard
     microphone.play(said)  # and it listens again, no key held
     qtbot.waitUntil(lambda: len(fake.seen) == 2, timeout=15_000)
     w.composer.converse_button.click()
-    assert not w.conversing and not w.hands_free.listening
+    assert not w.voice_chat.on and not w.voice_chat.ears.listening
 
 
 def test_talking_over_the_answer_stops_it_and_asks_the_new_question(chat, qtbot, microphone, said):
@@ -88,7 +88,7 @@ def test_with_barge_in_off_it_does_not_listen_while_speaking(chat, qtbot, microp
     w = chat(fake, barge_in=False)
     microphone.play(said)
     qtbot.waitUntil(lambda: w.speaking, timeout=30_000)
-    assert w.hands_free.mode == "deaf"
+    assert w.voice_chat.ears.mode == "deaf"
     microphone.play(said, wait=True)
     qtbot.wait(1500)
     assert len(fake.seen) == 1 and w.speaking  # not interrupted, not asked again
@@ -102,15 +102,15 @@ def test_the_voice_chat_waits_for_the_models_and_f9_toggles_it(make_window, qtbo
     w = make_window(FakeEngine(load_delay=3), Settings(microphone=microphone.device_id), load=False)
     w.load_models()
     w.composer.converse_button.click()
-    assert not w.conversing and not w.composer.converse_button.isChecked()
+    assert not w.voice_chat.on and not w.composer.converse_button.isChecked()
     assert "loading" in w.status_text.text()
     qtbot.waitUntil(lambda: w.ready, timeout=10_000)
     qtbot.keyClick(w.composer.input, Qt.Key_F9)
-    assert w.conversing and w.composer.converse_button.isChecked()
+    assert w.voice_chat.on and w.composer.converse_button.isChecked()
     w.composer.start_recording()  # push-to-talk cannot take the microphone from the voice chat
     assert not w.composer.recorder.recording
     qtbot.keyClick(w.composer.input, Qt.Key_F9)
-    assert not w.conversing and not w.hands_free.listening and "ended" in w.status_text.text()
+    assert not w.voice_chat.on and not w.voice_chat.ears.listening and "ended" in w.status_text.text()
 
 
 def test_a_microphone_that_cannot_open_ends_the_voice_chat_with_a_message(make_window, monkeypatch):
@@ -120,7 +120,7 @@ def test_a_microphone_that_cannot_open_ends_the_voice_chat_with_a_message(make_w
     w = make_window(FakeEngine())
     w.apply_settings(replace(w.settings, microphone=""))
     w.composer.converse_button.click()
-    assert not w.conversing and not w.composer.converse_button.isChecked()
+    assert not w.voice_chat.on and not w.composer.converse_button.isChecked()
     assert "No microphone" in w.status_text.text()
 
 
@@ -135,7 +135,7 @@ def test_a_korean_voice_chat_speaks_its_korean_answer(make_window, qtbot, microp
         w.composer.converse_button.click()
         assert "듣는 중" in w.status_text.text() and w.composer.converse_button.text() == "음성 대화 (F9)"
         microphone.play(said)
-        qtbot.waitUntil(lambda: len(w.first_audio) == 1, timeout=30_000)
+        qtbot.waitUntil(lambda: len(w.voice_chat.first_audio) == 1, timeout=30_000)
         assert w.reader.speaker.engine_for(fake.answer) == "espeak"
         qtbot.waitUntil(lambda: not w.busy and not w.speaking and not w.spoken, timeout=30_000)
         w.composer.converse_button.click()

@@ -46,7 +46,7 @@
     <name>Composer</name>
     <message>
         <location filename="../composer.py" line="103"/>
-        <location filename="../composer.py" line="186"/>
+        <location filename="../composer.py" line="187"/>
         <source>Attach</source>
         <translation>첨부</translation>
     </message>
@@ -121,37 +121,37 @@
         <translation>%1은(는) %2 파일이 아니어서 보내지 않습니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="179"/>
+        <location filename="../composer.py" line="180"/>
         <source>Images</source>
         <translation>이미지</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="179"/>
+        <location filename="../composer.py" line="180"/>
         <source>Audio</source>
         <translation>오디오</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="179"/>
+        <location filename="../composer.py" line="180"/>
         <source>Documents</source>
         <translation>문서</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="180"/>
+        <location filename="../composer.py" line="181"/>
         <source>Everything the assistant reads</source>
         <translation>어시스턴트가 읽을 수 있는 모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="180"/>
+        <location filename="../composer.py" line="181"/>
         <source>All files</source>
         <translation>모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="220"/>
+        <location filename="../composer.py" line="221"/>
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="231"/>
+        <location filename="../composer.py" line="232"/>
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
@@ -245,7 +245,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../window.py" line="81"/>
+        <location filename="../window.py" line="79"/>
         <source>The API could not start: %1</source>
         <translation>API를 시작할 수 없습니다: %1</translation>
     </message>
@@ -255,7 +255,7 @@
         <translation>옴니 어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="281"/>
+        <location filename="../window.py" line="282"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
@@ -285,27 +285,27 @@
         <translation>답하는 모델 (백그라운드에서 불러옵니다): %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="272"/>
+        <location filename="../window.py" line="273"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../window.py" line="274"/>
+        <location filename="../window.py" line="275"/>
         <source>zero-shot</source>
         <translation>제로샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="274"/>
+        <location filename="../window.py" line="275"/>
         <source>one-shot</source>
         <translation>원샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="275"/>
+        <location filename="../window.py" line="276"/>
         <source>few-shot</source>
         <translation>퓨샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="450"/>
+        <location filename="../window.py" line="404"/>
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
@@ -335,132 +335,102 @@
         <translation>말한 질문이 모델에 전달되는 방식</translation>
     </message>
     <message>
-        <location filename="../window.py" line="241"/>
+        <location filename="../window.py" line="242"/>
         <source>An answer is still being written: stop it (Esc) first</source>
         <translation>아직 답변을 작성하는 중입니다. 먼저 중지하세요(Esc)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="315"/>
+        <location filename="../window.py" line="316"/>
         <source>Could not read aloud: %1</source>
         <translation>소리 내어 읽을 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="321"/>
+        <location filename="../window.py" line="322"/>
         <source>Reading aloud…</source>
         <translation>소리 내어 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="347"/>
-        <source>Voice chat: speaking… (talk to interrupt)</source>
-        <translation>음성 대화: 말하는 중… (말하면 멈춥니다)</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="348"/>
-        <source>Voice chat: speaking…</source>
-        <translation>음성 대화: 말하는 중…</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="351"/>
-        <source>Voice chat: listening…</source>
-        <translation>음성 대화: 듣는 중…</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="381"/>
+        <location filename="../window.py" line="379"/>
         <source>The models are still loading; start the voice chat when they are ready</source>
         <translation>모델을 아직 불러오는 중입니다. 준비되면 음성 대화를 시작하세요</translation>
     </message>
     <message>
-        <location filename="../window.py" line="391"/>
-        <source>Voice chat ended</source>
-        <translation>음성 대화가 끝났습니다</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="411"/>
-        <source>Voice chat: listening… (talk; F9 ends it)</source>
-        <translation>음성 대화: 듣는 중… (말씀하세요. F9로 끝냅니다)</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="423"/>
-        <source>Voice chat: hearing you…</source>
-        <translation>음성 대화: 듣고 있습니다…</translation>
-    </message>
-    <message>
-        <location filename="../window.py" line="480"/>
+        <location filename="../window.py" line="434"/>
         <source>Answering…</source>
         <translation>답변하는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="532"/>
+        <location filename="../window.py" line="486"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="533"/>
+        <location filename="../window.py" line="487"/>
         <source>Editing an earlier question; sending starts a copy of this conversation from there, and this one is kept</source>
         <translation>이전 질문을 수정하는 중입니다. 보내면 그 지점부터 이 대화의 사본이 시작되고, 이 대화는 그대로 남습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="556"/>
+        <location filename="../window.py" line="510"/>
         <source>Could not answer: %1</source>
         <translation>답변할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="569"/>
+        <location filename="../window.py" line="520"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="569"/>
+        <location filename="../window.py" line="520"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window.py" line="570"/>
+        <location filename="../window.py" line="521"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="571"/>
+        <location filename="../window.py" line="522"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="577"/>
+        <location filename="../window.py" line="528"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="581"/>
+        <location filename="../window.py" line="532"/>
         <source>First run: preparing %1 (once; this can take a few minutes)</source>
         <translation>처음 실행: %1 준비 중 (한 번만, 몇 분 걸릴 수 있습니다)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="585"/>
+        <location filename="../window.py" line="536"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="592"/>
+        <location filename="../window.py" line="543"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="595"/>
+        <location filename="../window.py" line="546"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="603"/>
+        <location filename="../window.py" line="554"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="603"/>
+        <location filename="../window.py" line="554"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="607"/>
+        <location filename="../window.py" line="558"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
@@ -915,6 +885,39 @@ A: 원하는 답변</translation>
         <location filename="../settings_dialog.py" line="271"/>
         <source>No desktop keyring is running: API keys are kept in settings.json, which only you can read.</source>
         <translation>실행 중인 데스크톱 키링이 없습니다. API 키는 본인만 읽을 수 있는 settings.json에 보관됩니다.</translation>
+    </message>
+</context>
+<context>
+    <name>VoiceChat</name>
+    <message>
+        <location filename="../voice_chat.py" line="47"/>
+        <source>Voice chat: listening… (talk; F9 ends it)</source>
+        <translation>음성 대화: 듣는 중… (말씀하세요. F9로 끝냅니다)</translation>
+    </message>
+    <message>
+        <location filename="../voice_chat.py" line="55"/>
+        <source>Voice chat ended</source>
+        <translation>음성 대화가 끝났습니다</translation>
+    </message>
+    <message>
+        <location filename="../voice_chat.py" line="69"/>
+        <source>Voice chat: listening…</source>
+        <translation>음성 대화: 듣는 중…</translation>
+    </message>
+    <message>
+        <location filename="../voice_chat.py" line="78"/>
+        <source>Voice chat: speaking… (talk to interrupt)</source>
+        <translation>음성 대화: 말하는 중… (말하면 멈춥니다)</translation>
+    </message>
+    <message>
+        <location filename="../voice_chat.py" line="79"/>
+        <source>Voice chat: speaking…</source>
+        <translation>음성 대화: 말하는 중…</translation>
+    </message>
+    <message>
+        <location filename="../voice_chat.py" line="95"/>
+        <source>Voice chat: hearing you…</source>
+        <translation>음성 대화: 듣고 있습니다…</translation>
     </message>
 </context>
 </TS>
