@@ -10,6 +10,7 @@ import time
 from collections import OrderedDict
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, Event, FilePart, ImagePart, Message,
@@ -204,9 +205,8 @@ class Engine:
 
     def _speech_spells(self) -> bool:
         """Whether the fast tier's speech adapter is a CTC adapter, whose hearing any LLM can be handed as text."""
-        directory = adapter_dir("speech", self.speech.name, llm_name(TIERS["fast"]), self.config.speech_adapter)
         try:
-            return bool(json.loads((directory / "config.json").read_text()).get("ctc"))
+            return bool(json.loads(self._adapter_config("speech", TIERS["fast"]).read_text()).get("ctc"))
         except (OSError, ValueError):
             return False
 
@@ -269,9 +269,14 @@ class Engine:
         return self._installed(modality, self.config.llm) or self._installed(modality, TIERS["fast"])
 
     def _installed(self, modality: str, llm: str) -> bool:
+        return self._adapter_config(modality, llm).exists()
+
+    def _adapter_config(self, modality: str, llm: str) -> Path:
+        """The config.json of the adapter for a modality into an LLM setting, both named as adapters are keyed
+        (a local model by its file name), without loading either."""
         encoder = self.config.vision if modality == "image" else self.config.whisper
         override = self.config.image_adapter if modality == "image" else self.config.speech_adapter
-        return (adapter_dir(modality, encoder, llm_name(llm), override) / "config.json").exists()
+        return adapter_dir(modality, llm_name(encoder), llm_name(llm), override) / "config.json"
 
     def preload(self, speech: bool = False, vision: bool = False) -> None:
         """Load models now (front ends call this at start-up) instead of on the first question that needs them."""
@@ -314,8 +319,7 @@ class Engine:
         def compute():
             features = self.speech.encode(load_audio(part.source))  # (1, T, D)
             llm = self._reader or self.llm
-            own = adapter_dir("speech", self.speech.name, llm.name, self.config.speech_adapter) / "config.json"
-            if own.exists() or not self._speech_spells():
+            if self._installed("speech", llm.name) or not self._speech_spells():
                 return self.adapter("speech")(features)[0], None
             # No adapter into this LLM: the fast tier's CTC adapter hears the words in its own LLM's tokens, and
             # they reach this LLM as its tokens for the same text (only the adapter's head runs, no speech decoder).

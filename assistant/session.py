@@ -136,7 +136,7 @@ class ChatSession:
             title = text.splitlines()[0][:48] if text else self.untitled.get(attachments[0][0], self.untitled["file"])
             self.conversation = self.history.create(title, template)
         replacing, self.edit_from = self.edit_from, None
-        if replacing is not None and replacing != self._last_question():  # an earlier question: fork from it
+        if replacing is not None and replacing != self.last_question():  # an earlier question: fork from it
             title = self.untitled["fork"].replace("%1", self.info().title)
             self.conversation, replacing = self.history.fork(self.conversation, replacing, title), None
         question = self.history.add_message(self.conversation, "user", text, attachments=attachments,
@@ -182,10 +182,11 @@ class ChatSession:
 
     def edit_last(self) -> StoredMessage | None:
         """The last question, to edit: the next send replaces it and everything after it."""
-        last = self._last_question()
+        last = self.last_question()
         return None if last is None else self.edit(last)
 
-    def _last_question(self) -> int | None:
+    def last_question(self) -> int | None:
+        """The id of the open conversation's last question (None before the first)."""
         return next((m.id for m in reversed(self.messages()) if m.role == "user"), None)
 
     def stop(self) -> None:

@@ -80,7 +80,6 @@ class CTCProjector(Projector):
         posterior = logits[keep, :blank].softmax(-1)  # (N, V)
         return (posterior @ self.vocab.to(posterior.dtype))[None]
 
-
     @torch.inference_mode()
     def heard_ids(self, features: torch.Tensor) -> list[int]:
         """(1, T, D) encoder features -> the LLM token ids greedy CTC hears (blanks and repeats dropped): a transcript

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_dir, emitted, load_adapter
+from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_dir, load_adapter
 from models.data.speech_data import FACT_QUESTIONS
 from models.device import choose_placement
 from models.evaluate_image import evaluate_image, first_word_of  # noqa: F401 (first_word_of: for training checks)
@@ -139,9 +139,7 @@ def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> st
     """A CTC adapter's own greedy transcript (its tokens decoded, no LLM): shows what the LLM is handed."""
     if not isinstance(projector, CTCProjector):
         return None
-    with torch.inference_mode():
-        logits = projector.ctc_logits(features.float()[None].to(llm.placement.device))[0]
-    return llm.tokenizer.decode(logits.argmax(-1)[emitted(logits)].tolist()).strip()
+    return llm.tokenizer.decode(projector.heard_ids(features.float()[None].to(llm.placement.device))).strip()
 
 
 def _typed(llm: LLM, question: str) -> str:

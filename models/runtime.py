@@ -72,8 +72,8 @@ def load_decoder(config, placement: Callable[[], "Placement"]) -> Decoder:
 
 
 def llm_name(name: str) -> str:
-    """The name an LLM setting stands for, as adapters are keyed: a tier's model, a local path's file or folder name
-    (without .gguf), else the name itself (bundled or hub)."""
+    """The name a model setting (an LLM's, or an encoder's) stands for, as adapters are keyed: a tier's model, a
+    local path's file or folder name (without .gguf), else the name itself (bundled or hub)."""
     name = canonical(name)
     if name in BUNDLED:
         return name

@@ -16,11 +16,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-SHOTS = ["01-empty-window", "02-image-question", "03-code-answer", "04-recording", "05-voice-answer",
-         "06-dropped-document", "07-settings", "08-korean", "09-dark-theme", "10-photo-question", "11-versions",
-         "12-loading", "13-bad-file", "14-voice-chat"]
-
-
 def _settle(app, seconds: float = 0.3) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:

@@ -38,8 +38,10 @@ class VirtualMicrophone:
                 raise RuntimeError("PulseAudio did not start")
         sources = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True,
                                  check=False).stdout
-        modules = [["module-null-sink", f"sink_name={SINK}"],
-                   ["module-remap-source", f"master={SINK}.monitor", f"source_name={SOURCE}"]] * (SOURCE not in sources)
+        modules = []
+        if SOURCE not in sources:
+            modules += [["module-null-sink", f"sink_name={SINK}"],
+                        ["module-remap-source", f"master={SINK}.monitor", f"source_name={SOURCE}"]]
         if HEADPHONES not in _pactl("list", "short", "sinks"):
             modules.append(["module-null-sink", f"sink_name={HEADPHONES}"])
         for args in modules:

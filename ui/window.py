@@ -482,16 +482,16 @@ class MainWindow(QMainWindow):
         for a in question.attachments:
             self.composer.attachments.add(a.kind, a.path)
         self.composer.input.setFocus()
-        last = question.id == max(m.id for m in self.session.messages() if m.role == "user")
+        last = question.id == self.session.last_question()
         self.status_text.setText(self.tr("Editing the last question; send to replace it") if last else
                                  self.tr("Editing an earlier question; sending starts a copy of this conversation "
                                          "from there, and this one is kept"))
 
     def edit_last(self) -> None:
         """Edit the last question."""
-        last = next((m for m in reversed(self.session.messages()) if m.role == "user"), None)
+        last = self.session.last_question()
         if last is not None:
-            self.edit_question(last.id)
+            self.edit_question(last)
 
     # ---- the session's answer -------------------------------------------------------------------------------
     def _on_heard(self, text: str) -> None:
