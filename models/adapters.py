@@ -67,6 +67,19 @@ class CTCProjector(Projector):
         h = self.frames(features)
         return torch.cat([h @ self.vocab.to(h.dtype).T, self.blank(h)], dim=-1)
 
+    def loss(self, features: list[torch.Tensor], targets: list[list[int]]) -> torch.Tensor:
+        """CTC between each recording's per-frame scores ((T, D) features, any lengths) and its transcript's LLM
+        token ids. bf16 autocast on CUDA."""
+        device = self.blank.weight.device
+        batch = torch.nn.utils.rnn.pad_sequence([f.float() for f in features], batch_first=True).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = self.ctc_logits(batch)  # (B, T', V + 1)
+        log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T', B, V + 1)
+        return torch.nn.functional.ctc_loss(
+            log_probs, torch.tensor([i for t in targets for i in t], device=device),
+            torch.tensor([-(-f.shape[0] // self.cfg.stack) for f in features]), torch.tensor([len(t) for t in targets]),
+            blank=logits.shape[-1] - 1, zero_infinity=True)
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """(1, T, D) encoder features -> (1, N, out_dim): one soft token per token emitted by greedy CTC collapse
         (at least 1). One recording at a time, since N varies."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import math
 import os
 import random
@@ -100,17 +101,7 @@ def adapter_loss(llm: LLM, projector: torch.nn.Module, features: list[torch.Tens
 
 def ctc_loss(llm: LLM, projector: CTCProjector, features: list[torch.Tensor], texts: list[str]) -> torch.Tensor:
     """CTC between the adapter's per-frame scores over the LLM vocabulary and each transcript's LLM tokens."""
-    device = llm.placement.device
-    batch = torch.nn.utils.rnn.pad_sequence([f.float() for f in features], batch_first=True).to(device)
-    stack = projector.cfg.stack
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        logits = projector.ctc_logits(batch)  # (B, T', V + 1)
-    log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T', B, V + 1)
-    targets = [llm.text_ids(t) for t in texts]
-    return torch.nn.functional.ctc_loss(
-        log_probs, torch.tensor([i for t in targets for i in t], device=device),
-        torch.tensor([math.ceil(f.shape[0] / stack) for f in features]), torch.tensor([len(t) for t in targets]),
-        blank=logits.shape[-1] - 1, zero_infinity=True)
+    return projector.loss(features, [llm.text_ids(t) for t in texts])
 
 
 def load_data(cfg: TrainConfig, placement, llm: LLM):
@@ -137,22 +128,15 @@ def load_data(cfg: TrainConfig, placement, llm: LLM):
 def _speech_data(cfg: TrainConfig, placement, llm: LLM):
     """Alignment (recording -> transcript) and behaviour (spoken question -> the typed answer) examples."""
     from models.data.example import Example
-    from models.data.speech_data import (encode_utterances, open_vocabulary_split, split, training_texts,
-                                         typed_answers, utterances, wordnet_sentences)
+    from models.data.speech_data import encode_utterances, split, training_utterances, typed_answers
     from models.speech import SpeechEncoder, load_whisper
 
     r = resolve(cfg.encoder, "whisper")
     encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
-    train_sentences, _, train_voices, _ = split(cfg.seed)
-    # Half the clips read WordNet's example sentences (the open-vocabulary test's words held out), half the rest.
-    wordnet = open_vocabulary_split(wordnet_sentences(), cfg.seed)[0]
-    n_open = cfg.utterances // 2 if wordnet else 0
-    utts = (utterances(training_texts(train_sentences, cfg.seed), train_voices, cfg.utterances - n_open, cfg.seed) +
-            utterances(wordnet, train_voices, n_open, cfg.seed + 1))
-    random.Random(cfg.seed).shuffle(utts)
+    utts = training_utterances(cfg.utterances, split()[2], cfg.seed)
     features = cache_dir() / "features"
-    bank = encode_utterances(encoder, utts, features / f"speech3-{r.name}-{cfg.utterances}-{cfg.seed}-{len(wordnet)}",
-                             cfg.seed)
+    key = hashlib.sha256(repr(utts).encode()).hexdigest()[:16]  # the clips themselves name the cache
+    bank = encode_utterances(encoder, utts, features / f"speech-{r.name}-{key}", cfg.seed)
     examples = [Example(i, TRANSCRIBE_PROMPT, u.text) for i, u in enumerate(utts) if len(bank[i])]
     if cfg.behaviour and cfg.objective == "llm":
         typed = typed_answers(llm, [u.text for u in utts], features / f"typed-{llm.name}.json")

