@@ -23,7 +23,7 @@ import torch
 from transformers import DynamicCache
 
 from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_dir, load_adapter
-from models.data.speech_data import FACT_QUESTIONS
+from models.data.speech_data import FACT_QUESTIONS, word_error_rate  # noqa: F401 (re-exported)
 from models.device import choose_placement
 from models.evaluate_image import evaluate_image, first_word_of  # noqa: F401 (first_word_of: for training checks)
 from models.generation import TokenStream
@@ -52,17 +52,6 @@ def _greedy(llm: LLM, embeds: torch.Tensor, max_new_tokens: int = 24) -> str:
 
 
 NUMBER_WORDS = {"7": "seven", "4": "four"}
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance over the reference length (lower case, punctuation ignored)."""
-    ref, hyp = re.findall(r"[a-z0-9']+", reference.lower()), re.findall(r"[a-z0-9']+", hypothesis.lower())
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[len(hyp)] / max(1, len(ref))
 
 
 def _mentions(text: str, word: str) -> bool:
@@ -114,10 +103,13 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     for text, audio in real:
         feats = encoder.encode(audio)[0]
         got = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64)
-        real_rows.append((text, got, word_error_rate(text, got), whisper_only(audio)))
+        direct = ctc_transcript(llm, projector, feats)  # what an LLM without its own adapter is handed
+        real_rows.append((text, got, word_error_rate(text, got), whisper_only(audio), direct))
     results["real_clips_wer"] = sum(r[2] for r in real_rows) / max(1, len(real_rows)) if real_rows else None
     results["real_clips_whisper_wer"] = (sum(word_error_rate(r[0], r[3]) for r in real_rows) / len(real_rows)
                                          if real_rows else None)
+    if real_rows and real_rows[0][4] is not None:
+        results["real_clips_ctc_wer"] = sum(word_error_rate(r[0], r[4]) for r in real_rows) / len(real_rows)
     results["real_rows"] = real_rows
     typed = spoken = 0
     qa_rows = []
