@@ -292,7 +292,8 @@ def utterances(texts: list[str], voice_pool: list[str], n: int, seed: int, cycle
 
 def synthesize(u: Utterance, seed: int = 0) -> np.ndarray:
     """16 kHz mono float32 audio for an utterance (espeak-ng, flite or piper, then sox for rate, tempo and, for
-    piper, whose one voice has no pitch setting, pitch; then noise)."""
+    piper, whose one voice has no pitch setting, pitch; then noise). The same for the same arguments (sox without
+    dither, seeded noise), except piper's, whose model samples its own timing."""
     engine, voice = u.voice.split(":", 1)
     for tool in ({"espeak": "espeak-ng", "flite": "flite"}.get(engine, "sox"), "sox"):
         if shutil.which(tool) is None:
@@ -307,7 +308,7 @@ def synthesize(u: Utterance, seed: int = 0) -> np.ndarray:
         else:
             raw.write_bytes(_piper_wav(voice, u.text))
             effects += ["pitch", str((u.pitch - 50) * 10)]  # cents: 30..70 -> -200..+200
-        subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out), *effects],
+        subprocess.run(["sox", "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out), *effects],
                        check=True, capture_output=True)
         audio = _read_wav(out.read_bytes())
     if np.isfinite(u.noise_db):
