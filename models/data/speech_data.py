@@ -162,18 +162,12 @@ def wordnet_sentences(directory: Path = WORDNET) -> list[str]:
     """WordNet's quoted usage examples ("the sun was shining brightly"), 4-14 words of plain letters, as sentences;
     [] where wordnet-base is not installed."""
     out = set()
-    for part in ("noun", "verb", "adj", "adv"):
-        path = directory / f"data.{part}"
-        if not path.exists():
-            continue
-        for line in path.read_text(encoding="latin-1").splitlines():
-            if line.startswith("  ") or "|" not in line:  # the licence header, or no gloss
-                continue
-            for quote in re.findall(r'"([^"]+)"', line.split("|", 1)[1]):
-                quote = quote.strip()
-                if re.fullmatch(r"[A-Za-z][A-Za-z ,'\-]*[a-z][.?!]?", quote) and 4 <= len(quote.split()) <= 14:
-                    quote = quote[0].upper() + quote[1:]
-                    out.add(quote if quote[-1] in ".?!" else quote + ".")
+    for entry in _wordnet_entries(directory):
+        for quote in re.findall(r'"([^"]+)"', entry):
+            quote = quote.strip()
+            if re.fullmatch(r"[A-Za-z][A-Za-z ,'\-]*[a-z][.?!]?", quote) and 4 <= len(quote.split()) <= 14:
+                quote = quote[0].upper() + quote[1:]
+                out.add(quote if quote[-1] in ".?!" else quote + ".")
     return sorted(out)
 
 
@@ -181,17 +175,21 @@ def wordnet_glosses(directory: Path = WORDNET) -> list[str]:
     """WordNet's definitions ("a domesticated carnivorous mammal that ..."), 4-16 words of plain letters, as
     sentences: 100,000-odd more open-vocabulary texts; [] where wordnet-base is not installed."""
     out = set()
+    for entry in _wordnet_entries(directory):
+        gloss = entry.split(";", 1)[0].strip()
+        if re.fullmatch(r"[A-Za-z][A-Za-z ,'\-]*[a-z]", gloss) and 4 <= len(gloss.split()) <= 16:
+            out.add(gloss[0].upper() + gloss[1:] + ".")
+    return sorted(out)
+
+
+def _wordnet_entries(directory: Path):
+    """Each synset's text after '|' (its definition, then any quoted examples) in wordnet-base's data files."""
     for part in ("noun", "verb", "adj", "adv"):
         path = directory / f"data.{part}"
-        if not path.exists():
-            continue
-        for line in path.read_text(encoding="latin-1").splitlines():
-            if line.startswith("  ") or "|" not in line:
-                continue
-            gloss = line.split("|", 1)[1].split(";", 1)[0].strip()
-            if re.fullmatch(r"[A-Za-z][A-Za-z ,'\-]*[a-z]", gloss) and 4 <= len(gloss.split()) <= 16:
-                out.add(gloss[0].upper() + gloss[1:] + ".")
-    return sorted(out)
+        if path.exists():
+            for line in path.read_text(encoding="latin-1").splitlines():
+                if not line.startswith("  ") and "|" in line:  # not the licence header; has a gloss
+                    yield line.split("|", 1)[1]
 
 
 def open_vocabulary_split(sentences_: list[str], seed: int = 0, fraction: float = 0.04,

@@ -98,10 +98,13 @@ cp "$DATA"/lang/gmw/en* "$OUT/espeak-ng-data/lang/gmw/"
 cp -r "$DATA/voices/!v" "$OUT/espeak-ng-data/voices/"
 
 # --- wrappers ------------------------------------------------------------------------------
-cat >"$OUT/wrappers/espeak-ng" <<'EOF'
+# wrapper NAME SETUP: a relocatable sh script that runs bin/NAME through the bundled glibc loader and libs, after
+# the SETUP lines. It works wherever the bundle is unpacked (also through a symlink to it).
+wrapper() {
+  {
+    cat <<'EOF'
 #!/bin/sh
-# Relocatable wrapper: runs the bundled espeak-ng with the bundled glibc loader and libs.
-# Works wherever the bundle directory is unpacked (also via symlink to this script).
+# Relocatable wrapper: runs the bundled program with the bundled glibc loader and libs.
 unset CDPATH
 S=$0
 while [ -L "$S" ]; do
@@ -109,32 +112,18 @@ while [ -L "$S" ]; do
 done
 case $S in */*) S=${S%/*} ;; *) S=. ;; esac
 D=$(cd "$S/.." && pwd -P) || exit 127
-# espeak-ng looks for "$ESPEAK_DATA_PATH/espeak-ng-data" (English-only subset bundled).
-ESPEAK_DATA_PATH="$D"; export ESPEAK_DATA_PATH
-# espeak-ng calls setlocale(LC_CTYPE, "C.UTF-8") itself; serve it from the bundle's
-# own glibc-2.36 locale file so the host's locale files are never used
-# (output is byte-identical with or without it).
+EOF
+    printf '%s\n' "$2"
+    printf 'unset LD_PRELOAD\nexec "$D/lib/ld-linux-x86-64.so.2" --library-path "$D/lib" "$D/bin/%s" "$@"\n' "$1"
+  } >"$OUT/wrappers/$1"
+  chmod 755 "$OUT/wrappers/$1"
+}
+# espeak-ng looks for "$ESPEAK_DATA_PATH/espeak-ng-data", and calls setlocale(LC_CTYPE, "C.UTF-8") itself: the
+# bundle's own locale file serves it, so the host's locale files are never used.
+wrapper espeak-ng 'ESPEAK_DATA_PATH="$D"; export ESPEAK_DATA_PATH
 LOCPATH="$D/lib/locale"; export LOCPATH
-LC_ALL=C; export LC_ALL
-unset LD_PRELOAD
-exec "$D/lib/ld-linux-x86-64.so.2" --library-path "$D/lib" "$D/bin/espeak-ng" "$@"
-EOF
-cat >"$OUT/wrappers/sox" <<'EOF'
-#!/bin/sh
-# Relocatable wrapper: runs the bundled sox with the bundled glibc loader and libs.
-# Works wherever the bundle directory is unpacked (also via symlink to this script).
-unset CDPATH
-S=$0
-while [ -L "$S" ]; do
-  T=$(readlink "$S"); case $T in /*) S=$T ;; *) S=${S%/*}/$T ;; esac
-done
-case $S in */*) S=${S%/*} ;; *) S=. ;; esac
-D=$(cd "$S/.." && pwd -P) || exit 127
-# wav/tempo/gain/rate are built into libsox; no libsox_fmt_* plugins are needed.
-unset LD_PRELOAD
-exec "$D/lib/ld-linux-x86-64.so.2" --library-path "$D/lib" "$D/bin/sox" "$@"
-EOF
-chmod 755 "$OUT/wrappers/espeak-ng" "$OUT/wrappers/sox"
+LC_ALL=C; export LC_ALL'
+wrapper sox '# wav, rate, tempo and gain are built into libsox: no libsox_fmt_* plugins are needed.'
 
 # --- README ------------------------------------------------------------------------------
 ver() { dpkg-query -W -f='${Version}' "$1"; }
