@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 
 from models.adapter_config import AdapterConfig
 from models.adapters import CTCProjector, save_adapter
@@ -191,8 +192,6 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
     encoder = load_encoder(bundle, device)
     vocab = dequantize_q8_0(_load_xz(bundle / "vocab_q8_0.npy.xz"), tuple(manifest["vocab_shape"])).to(device)
     pieces = json.loads(lzma.decompress((bundle / "pieces.json.xz").read_bytes()))
-    from safetensors.torch import load_file
-
     cfg = AdapterConfig(**json.loads((bundle / "init-config.json").read_text()))
     projector = CTCProjector(cfg, vocab)
     projector.load_state_dict(load_file(bundle / "init-model.safetensors"), strict=True)
@@ -215,8 +214,10 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
 
     feeder = threading.Thread(target=encode_stream, daemon=True)
     feeder.start()
-    while len(bank) < min(min_clips, len(sets["train"])) and feeder.is_alive():
+    while len(bank) < min(max(min_clips, batch), len(sets["train"])) and feeder.is_alive():
         time.sleep(1)
+    if len(bank) < batch:
+        raise SystemExit(f"only {len(bank)} of the clips could be made, fewer than a batch ({failed[0]} failed)")
     curve: list[dict] = []
     rng = random.Random(seed)
     # Kept back for the last evaluation and writing the results.
@@ -231,12 +232,13 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
                "loss": round(sum(losses[-eval_every:]) / max(1, len(losses[-eval_every:])), 4)}
         for name, rows in eval_feats.items():
             heard = ["".join(pieces[i] for i in projector.heard_ids(f[None])) for _, f in rows]
-            row[f"{name}_wer"] = round(sum(word_error_rate(t, h) for (t, _), h in zip(rows, heard)) / len(rows), 4)
+            row[f"{name}_wer"] = (round(sum(word_error_rate(t, h) for (t, _), h in zip(rows, heard)) / len(rows), 4)
+                                  if rows else None)  # none of its clips could be made here
         curve.append(row)
         print(json.dumps(row), flush=True)
-        _write(out, projector, manifest, curve, {"steps": step, "batch": batch, "lr": lr, "budget_s": budget_s, "max_reuse": max_reuse,
-                                                   "failed_clips": failed[0], "eval_clips": {
-                                                       k: len(v) for k, v in eval_feats.items()}})
+        run = {"steps": step, "batch": batch, "lr": lr, "budget_s": budget_s, "max_reuse": max_reuse,
+               "failed_clips": failed[0], "eval_clips": {k: len(v) for k, v in eval_feats.items()}}
+        _write(out, projector, manifest, curve, run)
         projector.train()
 
     evaluate()
