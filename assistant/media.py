@@ -13,7 +13,8 @@ from typing import Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-SAMPLE_RATE = 16000
+from models.wav import SAMPLE_RATE, to_wav  # noqa: F401 (to_wav: re-exported for the front ends)
+
 MAX_IMAGE_PIXELS = 25_000_000  # decompression-bomb guard, checked before decoding: ~75 MB of RGB; a 24 MP photo fits
 MAX_AUDIO_SECONDS = 600
 
@@ -69,17 +70,6 @@ def load_image(source: Union[Path, bytes]) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as e:
         raise UserInputError(f"{_name(source)}: corrupt image ({e})") from None
     return img if img.mode == "RGB" else img.convert("RGB")  # convert() would copy an RGB image
-
-
-def to_wav(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
-    """16-bit mono WAV bytes of float samples in [-1, 1] (clipped, never wrapped)."""
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buf.getvalue()
 
 
 def _pcm16_wav(data: bytes) -> np.ndarray | None:

