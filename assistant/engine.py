@@ -21,6 +21,7 @@ from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
 from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
 from models.chat import position_keys
+from models.ctc_decode import hear
 from models.device import DEVICES, Placement, choose_placement
 from models.runtime import RUNTIMES, Decoder, llm_name, load_decoder
 from models.sampling import SamplingOptions
@@ -203,10 +204,11 @@ class Engine:
             return self.llm
         return self._decoder(fast)
 
-    def _speech_spells(self) -> bool:
-        """Whether the fast tier's speech adapter is a CTC adapter, whose hearing any LLM can be handed as text."""
+    def _speech_spells(self, llm: str | None = None) -> bool:
+        """Whether the speech adapter into an LLM setting (the fast tier's by default) is a CTC adapter, whose hearing
+        any LLM can be handed as text."""
         try:
-            return bool(json.loads(self._adapter_config("speech", TIERS["fast"]).read_text()).get("ctc"))
+            return bool(json.loads(self._adapter_config("speech", llm or TIERS["fast"]).read_text()).get("ctc"))
         except (OSError, ValueError):
             return False
 
@@ -319,12 +321,14 @@ class Engine:
         def compute():
             features = self.speech.encode(load_audio(part.source))  # (1, T, D)
             llm = self._reader or self.llm
-            if self._installed("speech", llm.name) or not self._speech_spells():
+            if self._installed("speech", llm.name) and not self._speech_spells(llm.name):
                 return self.adapter("speech")(features)[0], None
-            # No adapter into this LLM: the fast tier's CTC adapter hears the words in its own LLM's tokens, and
-            # they reach this LLM as its tokens for the same text (only the adapter's head runs, no speech decoder).
-            fast = self._decoder(TIERS["fast"])
-            heard = fast.detokenize(self.adapter("speech", fast).heard_ids(features)).strip()
+            # A CTC adapter (this LLM's, else the fast tier's) hears the words in its own LLM's tokens; that LLM
+            # picks among the spellings its beam allows (models.ctc_decode), and the text reaches the answering LLM
+            # as its own tokens. Only the adapter's head and a rescoring pass run, no speech decoder.
+            owner = llm if self._installed("speech", llm.name) else self._decoder(TIERS["fast"])
+            log_probs = self.adapter("speech", owner).log_probs(features)
+            heard = hear(log_probs, owner.detokenize, owner)
             return None, llm.tokenize(heard or "...", special=False)
         return MediaBlock(key, *self._cached(key, compute))
 

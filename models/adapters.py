@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -92,6 +93,12 @@ class CTCProjector(Projector):
             keep[logits[:, :blank].max(-1).values.sub(logits[:, blank]).argmax()] = True
         posterior = logits[keep, :blank].softmax(-1)  # (N, V)
         return (posterior @ self.vocab.to(posterior.dtype))[None]
+
+    @torch.inference_mode()
+    def log_probs(self, features: torch.Tensor) -> np.ndarray:
+        """(1, T, D) encoder features -> (T', V + 1) float32 CTC log-probabilities, blank last (models.ctc_decode
+        decides the transcript from them)."""
+        return self.ctc_logits(features)[0].float().log_softmax(-1).cpu().numpy()
 
     @torch.inference_mode()
     def heard_ids(self, features: torch.Tensor) -> list[int]:

@@ -26,9 +26,10 @@ from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_
 from models.data.speech_data import FACT_QUESTIONS, word_error_rate  # noqa: F401 (re-exported)
 from models.device import choose_placement
 from models.evaluate_image import evaluate_image, first_word_of  # noqa: F401 (first_word_of: for training checks)
-from models.generation import TokenStream
+from models.generation import TokenStream, TorchLLM
 from models.sampling import SamplingOptions
 from models.chat import Media, joined
+from models.ctc_decode import hear
 from models.llm import LLM
 from models.runtime import llm_name
 from models.weights import resolve
@@ -36,11 +37,25 @@ from models.weights import resolve
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=24, repetition_penalty=1.0)
 
 
-def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str, max_new_tokens: int = 24) -> str:
-    """Greedy answer to a question about (T, D) features, through the same prompt shape as the assistant."""
-    soft = projector(features.float()[None].to(llm.placement.device))[0]  # (N, H)
+def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str, max_new_tokens: int = 24,
+           scorer: TorchLLM | None = None) -> str:
+    """Greedy answer to a question about (T, D) features, through the same prompt as the assistant: a CTC adapter's
+    transcript as the LLM's own tokens (assistant.engine.speech_tokens), another adapter's soft tokens."""
+    features = features.float()[None].to(llm.placement.device)
+    if isinstance(projector, CTCProjector):
+        spelled = llm.text_ids(heard(projector, features, scorer or TorchLLM(llm)) or "...")
+        ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), question])}], [len(spelled)])
+        it = iter(spelled)
+        return _greedy(llm, llm.embed([[next(it) if i >= 0 else t for t, i in zip(ids, index)]]), max_new_tokens)
+    soft = projector(features)[0]  # (N, H)
     ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), question])}], [soft.shape[0]])
     return _greedy(llm, llm.embed([ids], [[i >= 0 for i in index]], soft), max_new_tokens)
+
+
+def heard(projector: CTCProjector, features: torch.Tensor, scorer: TorchLLM) -> str:
+    """What a CTC adapter hears in (1, T, D) features: its beam rescored by its LLM (models.ctc_decode), the text the
+    assistant hands whichever LLM answers."""
+    return hear(projector.log_probs(features), scorer.detokenize, scorer)
 
 
 def _greedy(llm: LLM, embeds: torch.Tensor, max_new_tokens: int = 24) -> str:
@@ -72,51 +87,49 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size,
                              vocab=llm.model.get_input_embeddings().weight).to(placement.device)
     _, held_sentences, _, held_voices = split(0)
+    ctc = isinstance(projector, CTCProjector)
+    scorer = TorchLLM(llm)
     results: dict = {}
+
+    def own(feats: torch.Tensor) -> dict:
+        """A CTC adapter's transcripts: greedy (the adapter alone) and heard (its beam rescored by the LLM)."""
+        if not ctc:
+            return {}
+        heard_text = heard(projector, feats.float()[None].to(llm.placement.device), scorer)
+        return {"ctc": ctc_transcript(llm, projector, feats), "heard": heard_text}
+
+    def wer(rows: list[dict], key: str) -> float | None:
+        return sum(word_error_rate(r["text"], r[key]) for r in rows) / len(rows) if rows and key in rows[0] else None
+
     rows = []
     for i, u in enumerate(utterances(held_sentences, held_voices, limit, seed=99)):
         audio = synthesize(u, 10_000 + i)
         feats = encoder.encode(audio)[0]
-        got, base = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64), whisper_only(audio)
-        direct = ctc_transcript(llm, projector, feats)
-        rows.append((u.text, got, word_error_rate(u.text, got), word_error_rate(u.text, base),
-                     direct, word_error_rate(u.text, direct) if direct is not None else None))
-    results["held_out_voices_wer"] = sum(r[2] for r in rows) / max(1, len(rows))
-    results["held_out_voices_whisper_wer"] = sum(r[3] for r in rows) / max(1, len(rows))
-    if rows and rows[0][5] is not None:
-        results["held_out_voices_ctc_wer"] = sum(r[5] for r in rows) / len(rows)
-    results["held_out_rows"] = rows
+        got = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64, scorer)
+        rows.append({"text": u.text, "voice": u.voice, "llm": got, "whisper": whisper_only(audio), **own(feats)})
     # Open vocabulary: held-out voices reading WordNet sentences each with a word no training sentence has.
     from models.data.speech_data import open_vocabulary_split, wordnet_sentences
 
     open_test = open_vocabulary_split(wordnet_sentences())[1]
     open_rows = []
-    for i, u in enumerate(utterances(open_test, held_voices, limit if open_test else 0, seed=98)):
-        feats = encoder.encode(synthesize(u, 20_000 + i))[0]
-        direct = ctc_transcript(llm, projector, feats)
-        if direct is not None:
-            open_rows.append((u.text, direct, word_error_rate(u.text, direct)))
-    results["open_vocabulary_ctc_wer"] = sum(r[2] for r in open_rows) / len(open_rows) if open_rows else None
-    results["open_vocabulary_rows"] = open_rows
-    real = _real_recordings()
+    for i, u in enumerate(utterances(open_test, held_voices, limit if open_test and ctc else 0, seed=98)):
+        open_rows.append({"text": u.text, "voice": u.voice, **own(encoder.encode(synthesize(u, 20_000 + i))[0])})
     real_rows = []
-    for text, audio in real:
+    for text, audio in _real_recordings():
         feats = encoder.encode(audio)[0]
-        got = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64)
-        direct = ctc_transcript(llm, projector, feats)  # what an LLM without its own adapter is handed
-        real_rows.append((text, got, word_error_rate(text, got), whisper_only(audio), direct))
-    results["real_clips_wer"] = sum(r[2] for r in real_rows) / max(1, len(real_rows)) if real_rows else None
-    results["real_clips_whisper_wer"] = (sum(word_error_rate(r[0], r[3]) for r in real_rows) / len(real_rows)
-                                         if real_rows else None)
-    if real_rows and real_rows[0][4] is not None:
-        results["real_clips_ctc_wer"] = sum(word_error_rate(r[0], r[4]) for r in real_rows) / len(real_rows)
-    results["real_rows"] = real_rows
+        real_rows.append({"text": text, "llm": answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64, scorer),
+                          "whisper": whisper_only(audio), **own(feats)})
+    for name, rs in (("held_out_voices", rows), ("open_vocabulary", open_rows), ("real_clips", real_rows)):
+        for key, label in (("llm", "wer"), ("whisper", "whisper_wer"), ("ctc", "ctc_wer"), ("heard", "heard_wer")):
+            if wer(rs, key) is not None:
+                results[f"{name}_{label}"] = wer(rs, key)
+        results[f"{name}_rows"] = rs
     typed = spoken = 0
     qa_rows = []
     for i, (q, word) in enumerate(FACT_QUESTIONS):
         typed_answer = _typed(llm, q)
         feats = encoder.encode(synthesize(Utterance(q, "espeak:en-us+f3", 1.0, 50, float("inf"), 0.0), i))[0]
-        spoken_answer = answer(llm, projector, feats, "")
+        spoken_answer = answer(llm, projector, feats, "", scorer=scorer)
         typed += _mentions(typed_answer, word)
         spoken += _mentions(spoken_answer, word)
         qa_rows.append((q, typed_answer, spoken_answer))
@@ -128,7 +141,7 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
 
 
 def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> str | None:
-    """A CTC adapter's own greedy transcript (its tokens decoded, no LLM): shows what the LLM is handed."""
+    """A CTC adapter's greedy transcript (each frame's best token, no LLM): the adapter alone, as training tracks it."""
     if not isinstance(projector, CTCProjector):
         return None
     return llm.tokenizer.decode(projector.heard_ids(features.float()[None].to(llm.placement.device))).strip()

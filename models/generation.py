@@ -129,6 +129,11 @@ class TorchLLM:
         """Text of tokens, control tokens left out."""
         return self.llm.tokenizer.decode(tokens, skip_special_tokens=True)
 
+    def log_likelihoods(self, sequences: list[list[int]], start: int) -> list[float]:
+        """Each sequence's summed log-probability of its tokens from `start` on (models.llm.LLM.log_likelihoods;
+        the KV cache is left as it was)."""
+        return self.llm.log_likelihoods(sequences, start)
+
     def generate(self, ids: list[int], media_index: list[int], keys: list, media: torch.Tensor | None,
                  options: SamplingOptions, cancel: threading.Event | None = None) -> _Owned:
         """A stream that answers the prompt, reusing the cached prefix that `keys` (one per position) share.

@@ -200,13 +200,13 @@ class LlamaCppLLM:
         self._keys = self._keys[:n]
         return n
 
-    def _decode(self, batch, n: int, start: int, last: bool) -> None:
+    def _decode(self, batch, n: int, start: int, last: bool, every: bool = False) -> None:
         batch.n_tokens = n
         for i in range(n):
             batch.pos[i] = start + i
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = 0
-            batch.logits[i] = last and i == n - 1
+            batch.logits[i] = every or (last and i == n - 1)
         rc = self._lib.llama_decode(self._ctx, batch)
         if rc != 0:
             raise RuntimeError(f"llama.cpp could not decode {n} positions at {start} (code {rc})")
@@ -245,6 +245,33 @@ class LlamaCppLLM:
         """A copy of the last decoded position's (V,) logits."""
         ptr = self._lib.llama_get_logits_ith(self._ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+
+    def log_likelihoods(self, sequences: list[list[int]], start: int) -> list[float]:
+        """For each token sequence, the summed log-probability of its tokens from position `start` on, each given
+        those before it. Positions before `start` that the KV cache shares are reused; the cache then holds the last
+        sequence but its final token (the next generate() reuses what it shares with that)."""
+        if start < 1:
+            raise ValueError("scoring starts after at least one position")
+        out = []
+        for ids in sequences:
+            fed = self._reuse(ids[:start])  # at most start - 1 cached: position start - 1's logits score ids[start]
+            total = 0.0
+            for at in range(fed, len(ids) - 1, BATCH):  # the last token is only scored, never fed
+                chunk = ids[at : min(at + BATCH, len(ids) - 1)]
+                for i, tid in enumerate(chunk):
+                    self._tokens.token[i] = tid
+                self._decode(self._tokens, len(chunk), at, True, every=True)
+                scored = [p for p in range(at + 1, at + 1 + len(chunk)) if p >= start]  # positions predicted
+                if not scored:
+                    continue
+                rows = np.stack([np.ctypeslib.as_array(self._lib.llama_get_logits_ith(self._ctx, p - 1 - at),
+                                                       shape=(self.n_vocab,)) for p in scored])
+                top = rows.max(1)
+                norm = top + np.log(np.exp(rows - top[:, None]).sum(1, dtype=np.float64))
+                total += float((rows[np.arange(len(rows)), [ids[p] for p in scored]] - norm).sum())
+            out.append(total)
+            self._keys = list(ids[:-1])
+        return out
 
     def generate(self, ids: list[int], media_index: list[int], keys: list, media: Any, options: SamplingOptions,
                  cancel: threading.Event | None = None) -> "LlamaStream":

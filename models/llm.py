@@ -123,6 +123,19 @@ class LLM:
         render = lambda m: self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)  # noqa: E731
         return Tokenizer(self.name, render, self._encode, self.text_ids, self.pad_id)
 
+    @torch.inference_mode()
+    def log_likelihoods(self, sequences: list[list[int]], start: int) -> list[float]:
+        """For each token sequence, the summed log-probability of its tokens from position `start` on, each given
+        those before it (one padded batch)."""
+        device = self.placement.device
+        width = max(map(len, sequences))
+        ids = torch.tensor([s + [self.pad_id] * (width - len(s)) for s in sequences], device=device)
+        mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences], device=device)
+        logp = self.model(input_ids=ids, attention_mask=mask).logits.float().log_softmax(-1)  # (B, L, V)
+        picked = logp[:, :-1].gather(-1, ids[:, 1:, None])[..., 0]  # (B, L - 1): token p + 1 given ..p
+        keep = torch.arange(1, width, device=device)[None] >= start
+        return (picked * (keep & mask[:, 1:].bool())).sum(-1).tolist()
+
     def embed(self, ids, media_mask=None, media: torch.Tensor | None = None) -> torch.Tensor:
         """Input embeddings (B, L, H) of token ids (B, L), with media soft tokens in their placeholder positions.
 

@@ -205,3 +205,23 @@ def test_llama_cpp_reads_embeddings_as_it_reads_tokens():
     from_embeddings = llm.feed(ids, index, rows, 0)
     assert np.argmax(from_embeddings) == np.argmax(from_tokens)
     assert np.allclose(from_embeddings, from_tokens, atol=1e-2 * np.abs(from_tokens).max())
+
+
+def test_llama_cpp_and_torch_score_a_heard_sentence_alike(torch_engine):
+    """Native voice's rescoring (models.ctc_decode) gets the same judgement from either runtime: both find the
+    question likelier than its words scrambled, by amounts within a few percent, and llama.cpp's cached prefix does
+    not change a score."""
+    from models.chat import Media
+    from models.llama_cpp_runtime import LlamaCppLLM
+    from models.weights import resolve_gguf
+
+    gguf = LlamaCppLLM("smollm2-135m-instruct", resolve_gguf("fast"))
+    ids, index = gguf.prompt_ids([{"role": "user", "content": [Media(0)]}], [1])
+    prefix = ids[: index.index(0)]  # the template up to the user's words
+    texts = ["What is the capital of Japan?", "What is the capital of Japn?", "Japan of capital the is what?"]
+    sequences = [prefix + gguf.tokenize(t, False) for t in texts]
+    on_cpp = gguf.log_likelihoods(sequences, len(prefix))
+    on_torch = torch_engine.llm.log_likelihoods(sequences, len(prefix))
+    assert on_cpp[0] > on_cpp[1] > on_cpp[2] and on_torch[0] > on_torch[1] > on_torch[2]
+    assert on_cpp == pytest.approx(on_torch, rel=0.05)
+    assert gguf.log_likelihoods(sequences[::-1], len(prefix)) == pytest.approx(on_cpp[::-1], abs=1e-3)

@@ -4,6 +4,7 @@ import threading
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -285,8 +286,11 @@ def test_native_voice_reaches_an_llm_without_its_own_adapter_through_a_ctc_adapt
     vocab = LLM.load(str(fast), fast, choose_placement("cpu")).model.get_input_embeddings().weight
     cfg = AdapterConfig("speech", "tiny-whisper.pt", "tiny-fast", 64, vocab.shape[1], 16, stack=5, ctc=True)
     ctc = CTCProjector(cfg, vocab)
-    heard = [5, 9, 11]  # the tokens its head will emit, whatever it hears
-    monkeypatch.setattr(CTCProjector, "heard_ids", lambda self, features: heard)
+    heard = [5, 9, 11]  # the tokens its head will emit, whatever it hears: each frame sure of one class
+    frames = np.full((5, vocab.shape[0] + 1), -1000.0, dtype=np.float32)
+    for t, c in enumerate([heard[0], vocab.shape[0], heard[1], vocab.shape[0], heard[2]]):
+        frames[t, c] = 0.0
+    monkeypatch.setattr(CTCProjector, "log_probs", lambda self, features: frames)
     save_adapter(ctc, adapter_config.adapter_dir("speech", "tiny-whisper.pt", "tiny-fast"))
     (tmp_path / "q.wav").write_bytes(wav_bytes(tone(1.0)))
     engine = Engine(config)
@@ -294,4 +298,5 @@ def test_native_voice_reaches_an_llm_without_its_own_adapter_through_a_ctc_adapt
     assert isinstance(done, Done) and done.models["llm"] == config.llm  # the configured LLM answered, not the fast
     block = engine._media[next(k for k in engine._media if k.startswith("wav:"))]
     fast_decoder = engine._decoder(str(fast))
-    assert block[0] is None and block[1] == engine.llm.tokenize(fast_decoder.detokenize(heard).strip(), special=False)
+    text = " ".join(fast_decoder.detokenize(heard).split())
+    assert block[0] is None and block[1] == engine.llm.tokenize(text, special=False)

@@ -1,0 +1,107 @@
+"""What a CTC speech adapter heard, decided with a language model: prefix beam search over the adapter's per-frame
+scores, then the LLM the adapter was trained for rescores the distinct transcripts (shallow fusion on an n-best list).
+
+Greedy CTC takes each frame's best token on its own, so a word it is unsure of comes out as whatever pieces scored
+highest ("the capitol of Japn"). The beam keeps the spellings the frames allow; the LLM, which shares the adapter's
+vocabulary, knows which of them is English. Both runtimes score text the same way (`log_likelihoods`), so the
+assistant (llama.cpp) and the evaluation (torch) hear the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+
+from models.chat import Media
+
+NEG_INF = -np.inf
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """How a transcript is chosen: beam width, candidate tokens per frame, and the weights of the LLM's log-likelihood
+    and of a bonus per word (which offsets the LLM's preference for fewer words). Tuned on training-distribution
+    clips, never on the held-out sets: see docs/EVALUATION.md."""
+
+    beam: int = 16
+    per_frame: int = 6
+    lm_weight: float = 0.75
+    word_bonus: float = 4.0
+
+
+HEARING = Hearing()
+
+
+class Scorer(Protocol):
+    """What rescoring needs from an LLM runtime (models.llm.LLM and models.llama_cpp_runtime.LlamaCppLLM)."""
+
+    def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]: ...
+
+    def tokenize(self, text: str, special: bool) -> list[int]: ...
+
+    def log_likelihoods(self, sequences: list[list[int]], start: int) -> list[float]: ...
+
+
+def nbest(log_probs: np.ndarray, beam: int = HEARING.beam, per_frame: int = HEARING.per_frame
+          ) -> list[tuple[tuple[int, ...], float]]:
+    """CTC prefix beam search over (T, V + 1) per-frame log-probabilities (blank last): up to `beam` token sequences
+    with their CTC log-probabilities (summed over every alignment), best first. Each frame extends a prefix only with
+    its `per_frame` likeliest tokens."""
+    blank = log_probs.shape[1] - 1
+    per_frame = min(per_frame, blank)
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}  # prefix -> (ends in blank, in a token)
+    for frame in log_probs:
+        candidates = np.argpartition(frame[:blank], -per_frame)[-per_frame:]
+        grown: dict[tuple[int, ...], list[float]] = {}
+
+        def add(prefix, blank_end, token_end):
+            slot = grown.setdefault(prefix, [NEG_INF, NEG_INF])
+            slot[0], slot[1] = np.logaddexp(slot[0], blank_end), np.logaddexp(slot[1], token_end)
+
+        for prefix, (b, t) in beams.items():
+            total = np.logaddexp(b, t)
+            add(prefix, total + frame[blank], NEG_INF)
+            if prefix:  # the last token held over this frame
+                add(prefix, NEG_INF, t + frame[prefix[-1]])
+            for c in candidates:
+                c = int(c)
+                # a repeat of the last token is a new token only after a blank
+                add(prefix + (c,), NEG_INF, (b if prefix and prefix[-1] == c else total) + frame[c])
+        ranked = sorted(((p, s) for p, s in grown.items() if max(s) > NEG_INF),  # drop what no path reaches
+                        key=lambda kv: -np.logaddexp(*kv[1]))[:beam]
+        beams = {p: (s[0], s[1]) for p, s in ranked}
+    return [(p, float(np.logaddexp(*s))) for p, s in beams.items()]
+
+
+def rescore(candidates: list[tuple[str, float]], scorer: Scorer, hearing: Hearing = HEARING) -> str:
+    """The transcript among (text, CTC log-probability) candidates that maximises CTC + lm_weight * the LLM's
+    log-likelihood of it as a user's message + word_bonus * its words. Spellings of the same text are merged first
+    (their probabilities add), and the LLM scores its own tokenization of each text, ending with the end of turn."""
+    merged: dict[str, float] = {}
+    for text, score in candidates:
+        text = " ".join(text.split())
+        if text:
+            merged[text] = float(np.logaddexp(merged.get(text, NEG_INF), score))
+    if not merged:
+        return ""
+    if len(merged) == 1 or hearing.lm_weight == 0:
+        return max(merged, key=lambda t: merged[t] + hearing.word_bonus * len(t.split()))
+    ids, index = scorer.prompt_ids([{"role": "user", "content": [Media(0)]}], [1])
+    at = index.index(0)
+    prefix, end = ids[:at], ids[at + 1 : at + 2]  # the template before the content; the end of the user's turn
+    texts = list(merged)
+    lm = scorer.log_likelihoods([prefix + scorer.tokenize(t, False) + end for t in texts], len(prefix))
+    return max(zip(texts, lm), key=lambda x: merged[x[0]] + hearing.lm_weight * x[1]
+               + hearing.word_bonus * len(x[0].split()))[0]
+
+
+def hear(log_probs: np.ndarray, detokenize: Callable[[list[int]], str], scorer: Scorer | None,
+         hearing: Hearing = HEARING) -> str:
+    """The transcript of one recording from its (T, V + 1) CTC log-probabilities; without a scorer, the best of the
+    beam by CTC alone."""
+    candidates = [(detokenize(list(ids)), score) for ids, score in nbest(log_probs, hearing.beam, hearing.per_frame)]
+    if scorer is None:
+        hearing = Hearing(hearing.beam, hearing.per_frame, 0.0, 0.0)
+    return rescore(candidates, scorer, hearing)
