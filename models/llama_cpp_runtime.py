@@ -22,6 +22,7 @@ from models.sampling import Decoding, SamplingOptions
 
 MAX_CONTEXT = 8192  # KV cache positions; the bundled models were trained for 8k (SmolLM2) and 32k (Qwen2.5)
 BATCH = 512  # prompt positions per llama_decode call
+SCORED, SCORED_POSITIONS = 32, 2048  # log_likelihoods: sequences, and distinct prefix tokens, decoded as one batch
 
 _lib_lock = threading.Lock()
 _lib: Any = None
@@ -109,6 +110,10 @@ class LlamaCppLLM:
             return
         lib.llama_batch_free(self._tokens)
         lib.llama_batch_free(self._embeds)
+        if "_scorer" in self.__dict__:
+            ctx, batch = self.__dict__["_scorer"]
+            lib.llama_batch_free(batch)
+            lib.llama_free(ctx)
         lib.llama_free(self._ctx)
         lib.llama_model_free(self._model)
         self._ctx = None
@@ -200,13 +205,13 @@ class LlamaCppLLM:
         self._keys = self._keys[:n]
         return n
 
-    def _decode(self, batch, n: int, start: int, last: bool, every: bool = False) -> None:
+    def _decode(self, batch, n: int, start: int, last: bool) -> None:
         batch.n_tokens = n
         for i in range(n):
             batch.pos[i] = start + i
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = 0
-            batch.logits[i] = every or (last and i == n - 1)
+            batch.logits[i] = last and i == n - 1
         rc = self._lib.llama_decode(self._ctx, batch)
         if rc != 0:
             raise RuntimeError(f"llama.cpp could not decode {n} positions at {start} (code {rc})")
@@ -246,32 +251,77 @@ class LlamaCppLLM:
         ptr = self._lib.llama_get_logits_ith(self._ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
 
+    @cached_property
+    def _scorer(self):
+        """A second context on the same weights, for log_likelihoods: SCORED sequences share one KV cache, so a
+        whole n-best list decodes as one batch (its token tree: a token shared by several sequences is fed once, for
+        all of them), and the conversation's cache is left as it was."""
+        lib = self._lib
+        cparams = lib.llama_context_default_params()
+        cparams.n_ctx = cparams.n_batch = SCORED_POSITIONS
+        cparams.n_ubatch = BATCH
+        cparams.n_seq_max, cparams.kv_unified = SCORED, True
+        cparams.n_threads = cparams.n_threads_batch = self.threads
+        cparams.no_perf = True
+        ctx = lib.llama_init_from_model(self._model, cparams)
+        if not ctx:
+            raise RuntimeError(f"{self.path}: llama.cpp could not create a scoring context")
+        return ctx, lib.llama_batch_init(SCORED_POSITIONS, 0, SCORED)
+
     def log_likelihoods(self, sequences: list[list[int]], start: int) -> list[float]:
         """For each token sequence, the summed log-probability of its tokens from position `start` on, each given
-        those before it. Positions before `start` that the KV cache shares are reused; the cache then holds the last
-        sequence but its final token (the next generate() reuses what it shares with that)."""
+        those before it."""
         if start < 1:
             raise ValueError("scoring starts after at least one position")
-        out = []
-        for ids in sequences:
-            fed = self._reuse(ids[:start])  # at most start - 1 cached: position start - 1's logits score ids[start]
-            total = 0.0
-            for at in range(fed, len(ids) - 1, BATCH):  # the last token is only scored, never fed
-                chunk = ids[at : min(at + BATCH, len(ids) - 1)]
-                for i, tid in enumerate(chunk):
-                    self._tokens.token[i] = tid
-                self._decode(self._tokens, len(chunk), at, True, every=True)
-                scored = [p for p in range(at + 1, at + 1 + len(chunk)) if p >= start]  # positions predicted
-                if not scored:
-                    continue
-                rows = np.stack([np.ctypeslib.as_array(self._lib.llama_get_logits_ith(self._ctx, p - 1 - at),
-                                                       shape=(self.n_vocab,)) for p in scored])
-                top = rows.max(1)
-                norm = top + np.log(np.exp(rows - top[:, None]).sum(1, dtype=np.float64))
-                total += float((rows[np.arange(len(rows)), [ids[p] for p in scored]] - norm).sum())
-            out.append(total)
-            self._keys = list(ids[:-1])
-        return out
+        if len(sequences) > SCORED:
+            return self.log_likelihoods(sequences[:SCORED], start) + self.log_likelihoods(sequences[SCORED:], start)
+        # The token tree: one node per distinct prefix; every token but each sequence's last is fed.
+        nodes: dict[tuple[int, int], int] = {}  # (parent node, token) -> node
+        tokens: list[int] = []
+        members: list[list[int]] = []  # node -> the sequences through it
+        paths = []
+        for j, ids in enumerate(sequences):
+            parent, path = -1, []
+            for tid in ids[:-1]:
+                node = nodes.setdefault((parent, tid), len(tokens))
+                if node == len(tokens):
+                    tokens.append(tid)
+                    members.append([])
+                members[node].append(j)
+                path.append(node)
+                parent = node
+            paths.append(path)
+        if len(tokens) > SCORED_POSITIONS:  # too big for one batch: halve the list
+            half = len(sequences) // 2
+            if half == 0:
+                raise ValueError(f"a sequence of {len(sequences[0])} tokens is too long to score")
+            return self.log_likelihoods(sequences[:half], start) + self.log_likelihoods(sequences[half:], start)
+        ctx, batch = self._scorer
+        self._lib.llama_memory_clear(self._lib.llama_get_memory(ctx), True)
+        depth = [0] * len(tokens)
+        for path in paths:
+            for p, node in enumerate(path):
+                depth[node] = p
+        batch.n_tokens = len(tokens)
+        for i, tid in enumerate(tokens):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = tid, depth[i], len(members[i])
+            for k, j in enumerate(members[i]):
+                batch.seq_id[i][k] = j
+            batch.logits[i] = depth[i] >= start - 1
+        if tokens and self._lib.llama_decode(ctx, batch) != 0:
+            raise RuntimeError(f"llama.cpp could not score {len(sequences)} sequences ({len(tokens)} positions)")
+        norms: dict[int, tuple[np.ndarray, float]] = {}
+
+        def log_prob(node: int, token: int) -> float:
+            if node not in norms:
+                row = np.ctypeslib.as_array(self._lib.llama_get_logits_ith(ctx, node), shape=(self.n_vocab,))
+                top = float(row.max())
+                norms[node] = row, top + float(np.log(np.exp(row - top).sum(dtype=np.float64)))
+            row, norm = norms[node]
+            return float(row[token]) - norm
+
+        return [sum(log_prob(path[p - 1], ids[p]) for p in range(start, len(ids)))
+                for ids, path in zip(sequences, paths)]
 
     def generate(self, ids: list[int], media_index: list[int], keys: list, media: Any, options: SamplingOptions,
                  cancel: threading.Event | None = None) -> "LlamaStream":

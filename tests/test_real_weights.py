@@ -209,8 +209,8 @@ def test_llama_cpp_reads_embeddings_as_it_reads_tokens():
 
 def test_llama_cpp_and_torch_score_a_heard_sentence_alike(torch_engine):
     """Native voice's rescoring (models.ctc_decode) gets the same judgement from either runtime: both find the
-    question likelier than its words scrambled, by amounts within a few percent, and llama.cpp's cached prefix does
-    not change a score."""
+    question likelier than its words scrambled, by amounts within a few percent. llama.cpp scores a list as one token
+    tree, so a sequence's score must not depend on the others in it, nor on the conversation's cache."""
     from models.chat import Media
     from models.llama_cpp_runtime import LlamaCppLLM
     from models.weights import resolve_gguf
@@ -225,3 +225,5 @@ def test_llama_cpp_and_torch_score_a_heard_sentence_alike(torch_engine):
     assert on_cpp[0] > on_cpp[1] > on_cpp[2] and on_torch[0] > on_torch[1] > on_torch[2]
     assert on_cpp == pytest.approx(on_torch, rel=0.05)
     assert gguf.log_likelihoods(sequences[::-1], len(prefix)) == pytest.approx(on_cpp[::-1], abs=1e-3)
+    assert gguf.log_likelihoods(sequences * 12, len(prefix)) == pytest.approx(on_cpp * 12, abs=1e-3)  # > 32: split
+    assert gguf.log_likelihoods(sequences[1:2], len(prefix)) == pytest.approx(on_cpp[1:2], abs=1e-3)
