@@ -315,7 +315,8 @@ class Engine:
         return MediaBlock(key, *self._cached(key, compute))
 
     def speech_tokens(self, part: AudioPart) -> MediaBlock:
-        """Soft tokens (N, H) for a recording through the speech adapter."""
+        """A recording through the speech adapter: what a CTC adapter heard, as the answering LLM's tokens; another
+        adapter's soft tokens (N, H)."""
         data = read_bytes(part.source)
         key = f"wav:{(self._reader or self.llm).name}:{_digest(data)}"
         def compute():
