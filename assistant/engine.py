@@ -333,6 +333,12 @@ class Engine:
             return None, llm.tokenize(heard or "...", special=False)
         return MediaBlock(key, *self._cached(key, compute))
 
+    def _heard_natively(self, part: AudioPart) -> str | None:
+        """The text native voice handed the LLM for a recording (a CTC adapter's hearing; the block is cached by the
+        prompt just built), or None where it got soft tokens."""
+        block = self.speech_tokens(part)
+        return (self._reader or self.llm).detokenize(block.ids) if block.ids is not None else None
+
     def transcribe_audio(self, source) -> str:
         """Whisper transcription of a recording (cached by content), 30 s windows for long audio."""
         data = read_bytes(source)
@@ -400,7 +406,8 @@ class Engine:
         the assistant's answer to it, the rest of that answer (its continuation: only the new text streams).
         leave_out_unreadable: a damaged attachment of that message is left out (Done.left_out), not an Error.
 
-        Yields Transcript (cascade voice, last message), TokenDelta*, then Done; or Error with a one-line message.
+        Yields Transcript (what was heard in the last message: cascade voice, or native voice through a CTC adapter),
+        TokenDelta*, then Done; or Error with a one-line message.
         """
         start = time.perf_counter()
         if voice_mode not in ("native", "cascade"):
@@ -416,12 +423,14 @@ class Engine:
                                   lambda p: self.transcribe_audio(p.source), native_voice=voice_mode == "native",
                                   document=self.document, leave_out_unreadable=leave_out_unreadable)
             audio = [p for p in conversation[-1].parts if isinstance(p, AudioPart)]
-            if audio and voice_mode == "cascade":
+            if audio:
                 heard = []
                 for p in audio:
                     with suppress(UserInputError):  # an unreadable recording was left out of the prompt, and said so
-                        heard.append(self.transcribe_audio(p.source))
-                yield Transcript(" ".join(heard))
+                        heard.append(self.transcribe_audio(p.source) if voice_mode == "cascade"
+                                     else self._heard_natively(p))
+                if voice_mode == "cascade" or any(h is not None for h in heard):
+                    yield Transcript(" ".join(h for h in heard if h is not None))
             if all(is_empty(m["content"]) for m in prompt.messages if m["role"] == "user"):
                 yield Error("nothing to answer: the message is empty")
                 return

@@ -116,8 +116,9 @@ def test_native_voice_without_adapter_says_so_and_with_one_answers(config, tmp_p
     err = run(Engine(config), [msg], mode="native")[-1]
     assert isinstance(err, Error) and "speech adapter" in err.message and "cascade" in err.message
     speech = adapter(tmp_path, "speech", "tiny-whisper.pt", Path(config.llm).name, 64, stack=5, name="s")
-    done = run(Engine(replace(config, speech_adapter=speech)), [msg], mode="native")[-1]
-    assert isinstance(done, Done) and done.timings.prompt_tokens >= 10  # 1 s = 50 frames / 5 = 10 tokens
+    events = run(Engine(replace(config, speech_adapter=speech)), [msg], mode="native")
+    assert isinstance(events[-1], Done) and events[-1].timings.prompt_tokens >= 10  # 1 s = 50 frames / 5 = 10 tokens
+    assert not any(isinstance(e, Transcript) for e in events)  # soft tokens: no words to show
 
 
 @pytest.mark.parametrize("convo,opts,words", [
@@ -294,9 +295,12 @@ def test_native_voice_reaches_an_llm_without_its_own_adapter_through_a_ctc_adapt
     save_adapter(ctc, adapter_config.adapter_dir("speech", "tiny-whisper.pt", "tiny-fast"))
     (tmp_path / "q.wav").write_bytes(wav_bytes(tone(1.0)))
     engine = Engine(config)
-    done = run(engine, [Message("user", (AudioPart(tmp_path / "q.wav"),))], mode="native")[-1]
+    events = run(engine, [Message("user", (AudioPart(tmp_path / "q.wav"),))], mode="native")
+    done = events[-1]
     assert isinstance(done, Done) and done.models["llm"] == config.llm  # the configured LLM answered, not the fast
     block = engine._media[next(k for k in engine._media if k.startswith("wav:"))]
     fast_decoder = engine._decoder(str(fast))
     text = " ".join(fast_decoder.detokenize(heard).split())
     assert block[0] is None and block[1] == engine.llm.tokenize(text, special=False)
+    # the user is shown what it heard, as cascade voice shows Whisper's transcript
+    assert [e.text for e in events if isinstance(e, Transcript)] == [engine.llm.detokenize(block[1])]
