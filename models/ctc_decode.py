@@ -35,7 +35,7 @@ HEARING = Hearing()
 
 
 class Scorer(Protocol):
-    """What rescoring needs from an LLM runtime (models.llm.LLM and models.llama_cpp_runtime.LlamaCppLLM)."""
+    """What rescoring needs from an LLM runtime (models.generation.TorchLLM, models.llama_cpp_runtime.LlamaCppLLM)."""
 
     def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]: ...
 
