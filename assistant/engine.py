@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, Event, FilePart, ImagePart, Message,
                                     TextPart, Timings, TokenDelta, Transcript)
 from assistant.documents import IMAGE_SUFFIXES
-from assistant.media import UserInputError, load_audio, load_image, read_bytes
+from assistant.media import SAMPLE_RATE, UserInputError, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
 from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
@@ -28,6 +28,7 @@ from models.sampling import SamplingOptions
 from models.weights import DEFAULTS, TIERS, MissingWeightsError, canonical, resolve
 
 if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp imports no torch, whisper or vision
+    import numpy as np
     import torch
 
     from models.adapters import Projector
@@ -112,6 +113,12 @@ class _LRU(OrderedDict):
 
 def _digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def _windows(audio: np.ndarray, seconds: int = 30) -> list[np.ndarray]:
+    """A recording in the windows Whisper's encoder takes (30 s), leaving out a last one under 0.1 s."""
+    size = seconds * SAMPLE_RATE
+    return [audio[i : i + size] for i in range(0, len(audio), size) if len(audio[i : i + size]) >= SAMPLE_RATE // 10]
 
 
 def _spell_media(ids: list[int], media_index: list[int], media: list[MediaBlock]):
@@ -320,16 +327,19 @@ class Engine:
         data = read_bytes(part.source)
         key = f"wav:{(self._reader or self.llm).name}:{_digest(data)}"
         def compute():
-            features = self.speech.encode(load_audio(part.source))  # (1, T, D)
+            # Whisper's encoder hears 30 s at most: a longer recording is heard window by window, as cascade does.
+            features = [self.speech.encode(w) for w in _windows(load_audio(part.source))]  # each (1, T, D)
             llm = self._reader or self.llm
             if self._installed("speech", llm.name) and not self._speech_spells(llm.name):
-                return self.adapter("speech")(features)[0], None
+                import torch
+
+                return torch.cat([self.adapter("speech")(f)[0] for f in features]), None
             # A CTC adapter (this LLM's, else the fast tier's) hears the words in its own LLM's tokens; that LLM
             # picks among the spellings its beam allows (models.ctc_decode), and the text reaches the answering LLM
             # as its own tokens. Only the adapter's head and a rescoring pass run, no speech decoder.
             owner = llm if self._installed("speech", llm.name) else self._decoder(TIERS["fast"])
-            log_probs = self.adapter("speech", owner).log_probs(features)
-            heard = hear(log_probs, owner.detokenize, owner)
+            adapter = self.adapter("speech", owner)
+            heard = " ".join(filter(None, (hear(adapter.log_probs(f), owner.detokenize, owner) for f in features)))
             return None, llm.tokenize(heard or "...", special=False)
         return MediaBlock(key, *self._cached(key, compute))
 
@@ -343,11 +353,7 @@ class Engine:
         """Whisper transcription of a recording (cached by content), 30 s windows for long audio."""
         data = read_bytes(source)
         def compute():
-            audio = load_audio(source)
-            window = 30 * 16000
-            texts = [self.transcriber(audio[i : i + window])
-                     for i in range(0, len(audio), window) if len(audio[i : i + window]) >= 1600]
-            return " ".join(t for t in texts if t).strip()
+            return " ".join(t for t in map(self.transcriber, _windows(load_audio(source))) if t).strip()
         return self._cached("txt:" + _digest(data), compute)
 
     # ---- documents ------------------------------------------------------------------------------------

@@ -116,9 +116,13 @@ def test_native_voice_without_adapter_says_so_and_with_one_answers(config, tmp_p
     err = run(Engine(config), [msg], mode="native")[-1]
     assert isinstance(err, Error) and "speech adapter" in err.message and "cascade" in err.message
     speech = adapter(tmp_path, "speech", "tiny-whisper.pt", Path(config.llm).name, 64, stack=5, name="s")
-    events = run(Engine(replace(config, speech_adapter=speech)), [msg], mode="native")
+    engine = Engine(replace(config, speech_adapter=speech))
+    events = run(engine, [msg], mode="native")
     assert isinstance(events[-1], Done) and events[-1].timings.prompt_tokens >= 10  # 1 s = 50 frames / 5 = 10 tokens
     assert not any(isinstance(e, Transcript) for e in events)  # soft tokens: no words to show
+    (tmp_path / "long.wav").write_bytes(wav_bytes(tone(35.0)))  # two windows: 30 s and 5 s, all of it heard
+    run(engine, [Message("user", (AudioPart(tmp_path / "long.wav"),))], mode="native")
+    assert len(engine.speech_tokens(AudioPart(tmp_path / "long.wav"))) == 1500 // 5 + 250 // 5  # cached block
 
 
 @pytest.mark.parametrize("convo,opts,words", [
@@ -304,3 +308,8 @@ def test_native_voice_reaches_an_llm_without_its_own_adapter_through_a_ctc_adapt
     assert block[0] is None and block[1] == engine.llm.tokenize(text, special=False)
     # the user is shown what it heard, as cascade voice shows Whisper's transcript
     assert [e.text for e in events if isinstance(e, Transcript)] == [engine.llm.detokenize(block[1])]
+    # past Whisper's 30 s, the rest is heard in the next window, not dropped
+    (tmp_path / "long.wav").write_bytes(wav_bytes(tone(35.0)))
+    events = run(engine, [Message("user", (AudioPart(tmp_path / "long.wav"),))], mode="native")
+    assert [e.text for e in events if isinstance(e, Transcript)] == [
+        engine.llm.detokenize(engine.llm.tokenize(f"{text} {text}", special=False))]
