@@ -103,6 +103,7 @@ class LlamaCppLLM:
         self._embeds = lib.llama_batch_init(BATCH, self.hidden_size, 1)
         self._pieces: dict[int, bytes] = {}
         self._keys: list = []  # what the KV cache holds, one key per position (token id, or media hash and offset)
+        self._scored_head: list[int] = []  # what the scoring context holds for every sequence (log_likelihoods)
 
     def __del__(self):
         lib = getattr(self, "_lib", None)
@@ -275,14 +276,18 @@ class LlamaCppLLM:
             raise ValueError("scoring starts after at least one position")
         if len(sequences) > SCORED:
             return self.log_likelihoods(sequences[:SCORED], start) + self.log_likelihoods(sequences[SCORED:], start)
-        # The token tree: one node per distinct prefix; every token but each sequence's last is fed.
+        # What every sequence starts with (the chat template's opening) stays cached between calls, up to the position
+        # before `start`, which is fed for its logits.
+        head = sequences[0][: start - 1] if all(s[: start - 1] == sequences[0][: start - 1] for s in sequences) else []
+        at = len(head)
+        # The token tree after it: one node per distinct prefix; every token but each sequence's last is fed.
         nodes: dict[tuple[int, int], int] = {}  # (parent node, token) -> node
         tokens: list[int] = []
         members: list[list[int]] = []  # node -> the sequences through it
-        paths = []
+        paths = []  # per sequence, its node at positions at, at + 1, ...
         for j, ids in enumerate(sequences):
             parent, path = -1, []
-            for tid in ids[:-1]:
+            for tid in ids[at:-1]:
                 node = nodes.setdefault((parent, tid), len(tokens))
                 if node == len(tokens):
                     tokens.append(tid)
@@ -291,25 +296,24 @@ class LlamaCppLLM:
                 path.append(node)
                 parent = node
             paths.append(path)
-        if len(tokens) > SCORED_POSITIONS:  # too big for one batch: halve the list
+        if at + len(tokens) > SCORED_POSITIONS:  # too big for one batch: halve the list
             half = len(sequences) // 2
             if half == 0:
                 raise ValueError(f"a sequence of {len(sequences[0])} tokens is too long to score")
             return self.log_likelihoods(sequences[:half], start) + self.log_likelihoods(sequences[half:], start)
         ctx, batch = self._scorer
-        self._lib.llama_memory_clear(self._lib.llama_get_memory(ctx), True)
+        memory = self._lib.llama_get_memory(ctx)
+        if self._scored_head != head or not self._lib.llama_memory_seq_rm(memory, -1, at, -1):
+            self._lib.llama_memory_clear(memory, True)
+            self._scored_head = []
+            self._score_batch(ctx, batch, [(tid, p, range(SCORED), False) for p, tid in enumerate(head)])
+            self._scored_head = head
         depth = [0] * len(tokens)
         for path in paths:
             for p, node in enumerate(path):
-                depth[node] = p
-        batch.n_tokens = len(tokens)
-        for i, tid in enumerate(tokens):
-            batch.token[i], batch.pos[i], batch.n_seq_id[i] = tid, depth[i], len(members[i])
-            for k, j in enumerate(members[i]):
-                batch.seq_id[i][k] = j
-            batch.logits[i] = depth[i] >= start - 1
-        if tokens and self._lib.llama_decode(ctx, batch) != 0:
-            raise RuntimeError(f"llama.cpp could not score {len(sequences)} sequences ({len(tokens)} positions)")
+                depth[node] = at + p
+        self._score_batch(ctx, batch, [(tid, depth[i], members[i], depth[i] >= start - 1)
+                                       for i, tid in enumerate(tokens)])
         norms: dict[int, tuple[np.ndarray, float]] = {}
 
         def log_prob(node: int, token: int) -> float:
@@ -320,8 +324,21 @@ class LlamaCppLLM:
             row, norm = norms[node]
             return float(row[token]) - norm
 
-        return [sum(log_prob(path[p - 1], ids[p]) for p in range(start, len(ids)))
+        return [sum(log_prob(path[p - 1 - at], ids[p]) for p in range(start, len(ids)))
                 for ids, path in zip(sequences, paths)]
+
+    def _score_batch(self, ctx, batch, rows: list[tuple[int, int, Any, bool]]) -> None:
+        """Decode (token, position, sequence ids, wants logits) rows as one batch of the scoring context."""
+        if not rows:
+            return
+        batch.n_tokens = len(rows)
+        for i, (tid, pos, seqs, logits) in enumerate(rows):
+            batch.token[i], batch.pos[i], batch.logits[i] = tid, pos, logits
+            batch.n_seq_id[i] = len(seqs)
+            for k, j in enumerate(seqs):
+                batch.seq_id[i][k] = j
+        if self._lib.llama_decode(ctx, batch) != 0:
+            raise RuntimeError(f"llama.cpp could not score {len(rows)} positions")
 
     def generate(self, ids: list[int], media_index: list[int], keys: list, media: Any, options: SamplingOptions,
                  cancel: threading.Event | None = None) -> "LlamaStream":
