@@ -37,16 +37,25 @@ def _read_response(f) -> tuple[int, dict, bytes]:
         f.readline()
         return status, headers, body
     if "content-length" not in headers and headers.get("connection") == "close":
-        return status, headers, f.read()  # uvicorn's own 400 for a malformed request is plain text to EOF
+        return status, headers, _read_to_close(f)  # uvicorn's own 400 for a malformed request is plain text to EOF
     return status, headers, f.read(int(headers.get("content-length", 0)))
 
 
-def _closed(f) -> bool:
-    """Nothing more comes: an orderly close, or a reset (a server that closes with unread bytes sends RST)."""
+def _read_to_close(f) -> bytes:
+    """What comes until the server closes: an orderly close, or a reset (a server that closes with unread bytes
+    sends RST, which may arrive before all it sent has been read)."""
+    out = b""
     try:
-        return f.read() == b""
+        while chunk := f.read1(65536):
+            out += chunk
     except ConnectionResetError:
-        return True
+        pass
+    return out
+
+
+def _closed(f) -> bool:
+    """Nothing more comes before the server closes."""
+    return _read_to_close(f) == b""
 
 
 def _exchange(port, *requests: bytes, count=None) -> list[tuple[int, dict, bytes]]:
