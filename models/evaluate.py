@@ -38,18 +38,23 @@ GREEDY = SamplingOptions(temperature=0, max_new_tokens=24, repetition_penalty=1.
 
 
 def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str, max_new_tokens: int = 24,
-           scorer: TorchLLM | None = None) -> str:
+           scorer: TorchLLM | None = None, heard_text: str | None = None) -> str:
     """Greedy answer to a question about (T, D) features, through the same prompt as the assistant: a CTC adapter's
-    transcript as the LLM's own tokens (assistant.engine.speech_tokens), another adapter's soft tokens."""
+    transcript (heard_text when already decided) as the LLM's own tokens (assistant.engine.speech_tokens), another
+    adapter's soft tokens."""
     features = features.float()[None].to(llm.placement.device)
     if isinstance(projector, CTCProjector):
-        spelled = llm.text_ids(heard(projector, features, scorer or TorchLLM(llm)) or "...")
-        ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), question])}], [len(spelled)])
-        it = iter(spelled)
-        return _greedy(llm, llm.embed([[next(it) if i >= 0 else t for t, i in zip(ids, index)]]), max_new_tokens)
-    soft = projector(features)[0]  # (N, H)
-    ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), question])}], [soft.shape[0]])
-    return _greedy(llm, llm.embed([ids], [[i >= 0 for i in index]], soft), max_new_tokens)
+        if heard_text is None:
+            heard_text = heard(projector, features, scorer or TorchLLM(llm))
+        spelled, soft = llm.text_ids(heard_text or "..."), None
+    else:
+        spelled, soft = None, projector(features)[0]  # (N, H)
+    n = len(spelled) if soft is None else soft.shape[0]
+    ids, index = llm.prompt_ids([{"role": "user", "content": joined([Media(0), question])}], [n])
+    if soft is not None:
+        return _greedy(llm, llm.embed([ids], [[i >= 0 for i in index]], soft), max_new_tokens)
+    it = iter(spelled)
+    return _greedy(llm, llm.embed([[next(it) if i >= 0 else t for t, i in zip(ids, index)]]), max_new_tokens)
 
 
 def heard(projector: CTCProjector, features: torch.Tensor, scorer: TorchLLM) -> str:
@@ -105,8 +110,9 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     for i, u in enumerate(utterances(held_sentences, held_voices, limit, seed=99)):
         audio = synthesize(u, 10_000 + i)
         feats = encoder.encode(audio)[0]
-        got = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64, scorer)
-        rows.append({"text": u.text, "voice": u.voice, "llm": got, "whisper": whisper_only(audio), **own(feats)})
+        mine = own(feats)
+        got = answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64, scorer, mine.get("heard"))
+        rows.append({"text": u.text, "voice": u.voice, "llm": got, "whisper": whisper_only(audio), **mine})
     # Open vocabulary: held-out voices reading WordNet sentences each with a word no training sentence has.
     from models.data.speech_data import open_vocabulary_split, wordnet_sentences
 
@@ -117,8 +123,10 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     real_rows = []
     for text, audio in _real_recordings():
         feats = encoder.encode(audio)[0]
-        real_rows.append({"text": text, "llm": answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64, scorer),
-                          "whisper": whisper_only(audio), **own(feats)})
+        mine = own(feats)
+        real_rows.append({"text": text, "llm": answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64, scorer,
+                                                      mine.get("heard")),
+                          "whisper": whisper_only(audio), **mine})
     for name, rs in (("held_out_voices", rows), ("open_vocabulary", open_rows), ("real_clips", real_rows)):
         for key, label in (("llm", "wer"), ("whisper", "whisper_wer"), ("ctc", "ctc_wer"), ("heard", "heard_wer")):
             if wer(rs, key) is not None:

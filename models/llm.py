@@ -131,8 +131,8 @@ class LLM:
         width = max(map(len, sequences))
         ids = torch.tensor([s + [self.pad_id] * (width - len(s)) for s in sequences], device=device)
         mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences], device=device)
-        logp = self.model(input_ids=ids, attention_mask=mask).logits.float().log_softmax(-1)  # (B, L, V)
-        picked = logp[:, :-1].gather(-1, ids[:, 1:, None])[..., 0]  # (B, L - 1): token p + 1 given ..p
+        logits = self.model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()  # (B, L - 1, V)
+        picked = logits.gather(-1, ids[:, 1:, None])[..., 0] - logits.logsumexp(-1)  # log P(token p + 1 | ..p)
         keep = torch.arange(1, width, device=device)[None] >= start
         return (picked * (keep & mask[:, 1:].bool())).sum(-1).tolist()
 
