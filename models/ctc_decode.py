@@ -9,6 +9,7 @@ assistant (llama.cpp) and the evaluation (torch) hear the same thing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from models.chat import Media
 
-NEG_INF = -np.inf
+NEG_INF = -math.inf
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class Scorer(Protocol):
     def log_likelihoods(self, sequences: list[list[int]], start: int) -> list[float]: ...
 
 
+def _logaddexp(a: float, b: float) -> float:
+    """log(e^a + e^b) of two Python floats (numpy's scalar version is several times slower in the beam's loop)."""
+    if a == NEG_INF or b == NEG_INF:
+        return max(a, b)
+    return max(a, b) + math.log1p(math.exp(-abs(a - b)))
+
+
 def nbest(log_probs: np.ndarray, beam: int = HEARING.beam, per_frame: int = HEARING.per_frame
           ) -> list[tuple[tuple[int, ...], float]]:
     """CTC prefix beam search over (T, V + 1) per-frame log-probabilities (blank last): up to `beam` token sequences
@@ -53,26 +61,26 @@ def nbest(log_probs: np.ndarray, beam: int = HEARING.beam, per_frame: int = HEAR
     per_frame = min(per_frame, blank)
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}  # prefix -> (ends in blank, in a token)
     for frame in log_probs:
-        candidates = np.argpartition(frame[:blank], -per_frame)[-per_frame:]
+        candidates = [(int(c), float(frame[c])) for c in np.argpartition(frame[:blank], -per_frame)[-per_frame:]]
+        stay = float(frame[blank])
         grown: dict[tuple[int, ...], list[float]] = {}
 
         def add(prefix, blank_end, token_end):
             slot = grown.setdefault(prefix, [NEG_INF, NEG_INF])
-            slot[0], slot[1] = np.logaddexp(slot[0], blank_end), np.logaddexp(slot[1], token_end)
+            slot[0], slot[1] = _logaddexp(slot[0], blank_end), _logaddexp(slot[1], token_end)
 
         for prefix, (b, t) in beams.items():
-            total = np.logaddexp(b, t)
-            add(prefix, total + frame[blank], NEG_INF)
+            total = _logaddexp(b, t)
+            add(prefix, total + stay, NEG_INF)
             if prefix:  # the last token held over this frame
-                add(prefix, NEG_INF, t + frame[prefix[-1]])
-            for c in candidates:
-                c = int(c)
+                add(prefix, NEG_INF, t + float(frame[prefix[-1]]))
+            for c, score in candidates:
                 # a repeat of the last token is a new token only after a blank
-                add(prefix + (c,), NEG_INF, (b if prefix and prefix[-1] == c else total) + frame[c])
+                add(prefix + (c,), NEG_INF, (b if prefix and prefix[-1] == c else total) + score)
         ranked = sorted(((p, s) for p, s in grown.items() if max(s) > NEG_INF),  # drop what no path reaches
-                        key=lambda kv: -np.logaddexp(*kv[1]))[:beam]
+                        key=lambda kv: -_logaddexp(*kv[1]))[:beam]
         beams = {p: (s[0], s[1]) for p, s in ranked}
-    return [(p, float(np.logaddexp(*s))) for p, s in beams.items()]
+    return [(p, _logaddexp(*s)) for p, s in beams.items()]
 
 
 def rescore(candidates: list[tuple[str, float]], scorer: Scorer, hearing: Hearing = HEARING) -> str:
