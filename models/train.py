@@ -60,8 +60,12 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     """Linear warmup, then cosine decay to 10% of the peak."""
     if step < cfg.warmup:
         return (step + 1) / cfg.warmup
-    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return cosine_decay((step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+
+
+def cosine_decay(progress: float) -> float:
+    """1 at progress 0, down half a cosine to 0.1 at progress 1 and after."""
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, progress))))
 
 
 def build_batch(llm: LLM, counts: list[int], questions: list[str], answers: list[str]):
