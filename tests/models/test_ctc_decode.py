@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from models.ctc_decode import Hearing, hear, nbest, rescore
+from models.ctc_decode import Hearing, Lexicon, hear, hear_spelled, nbest, rescore, spelled_nbest
 
 
 def _collapse(path: tuple[int, ...], blank: int) -> tuple[int, ...]:
@@ -99,3 +99,64 @@ def test_hear_detokenizes_the_beam_and_works_without_a_scorer():
     detok = lambda ids: "".join(pieces[i] for i in ids)  # noqa: E731
     assert hear(log_probs, detok, None) == "hello world"
     assert hear(log_probs, detok, FakeScorer("hello world")) == "hello world"
+
+
+FLAT = Lexicon({}, {}, 0.0)  # every word equally likely: the beam by CTC alone
+
+
+def _normalized(path: tuple[int, ...], alphabet: str) -> str:
+    return " ".join("".join(alphabet[c] for c in _collapse(path, len(alphabet))).split())
+
+
+def test_the_spelling_beam_scores_each_text_over_every_alignment_spaces_normalized():
+    """With room for every prefix and a flat lexicon, the spelling beam's score of a text is the log of the summed
+    probability of every frame path whose characters, collapsed, spell it with single spaces and none at either end
+    (brute force over a space, 2 letters and the blank x 5 frames)."""
+    alphabet = " ab"
+    rng = np.random.default_rng(1)
+    log_probs = np.log(rng.dirichlet(np.ones(4), size=5))
+    exact: dict[str, float] = {}
+    for path in itertools.product(range(4), repeat=5):
+        text = _normalized(path, alphabet)
+        exact[text] = exact.get(text, 0.0) + float(np.exp(sum(log_probs[t, c] for t, c in enumerate(path))))
+    got: dict[str, float] = {}
+    for text, score in spelled_nbest(log_probs, alphabet, FLAT, beam=10_000, per_frame=3, weight=1.0):
+        got[text] = float(np.logaddexp(got.get(text, -np.inf), score))  # "a b" and "a b " end alike
+    assert set(got) == set(exact)
+    for text, p in exact.items():
+        assert got[text] == pytest.approx(np.log(p), abs=1e-9), text
+
+
+def _spelling(text: str, alphabet: str, sure: float = 0.0, other: float = -30.0) -> np.ndarray:
+    """Frames that spell `text`, a blank after each character."""
+    frames = []
+    for ch in text:
+        for c in (alphabet.index(ch), len(alphabet)):
+            row = np.full(len(alphabet) + 1, other)
+            row[c] = sure
+            frames.append(row)
+    return np.array(frames)
+
+
+def test_the_lexicon_turns_a_near_miss_into_the_word():
+    """The frames favour "hongary" a little over "hungary"; the lexicon knows only the latter, so the beam picks it,
+    and without the lexicon's weight it does not."""
+    alphabet = " abcdefghijklmnopqrstuvwxyz'"
+    log_probs = _spelling("hongary", alphabet)
+    at = 2 * "hongary".index("o")
+    log_probs[at, alphabet.index("o")], log_probs[at, alphabet.index("u")] = np.log(0.6), np.log(0.4)
+    lexicon = Lexicon.from_zipf({"hungary": 3.9, "the": 7.7})
+    assert spelled_nbest(log_probs, alphabet, lexicon, weight=0.5)[0][0] == "hungary"
+    assert spelled_nbest(log_probs, alphabet, lexicon, weight=0.0)[0][0] == "hongary"
+    assert lexicon.partial("hun") == lexicon.word("hungary") and lexicon.partial("hon") == lexicon.unknown
+    assert lexicon.word("hongary") == lexicon.unknown < lexicon.word("hungary") < lexicon.word("the") < 0
+
+
+def test_hear_spelled_without_a_scorer_and_with_one():
+    """Frames that favour "zq xv" a little over "zq xw" (neither in the lexicon) are heard as "zq xv" by the beam
+    alone; an LLM that prefers "zq xw" moves the choice."""
+    alphabet = " abcdefghijklmnopqrstuvwxyz'"
+    log_probs = _spelling("zq xv", alphabet, other=-20.0)
+    log_probs[-2, alphabet.index("v")], log_probs[-2, alphabet.index("w")] = np.log(0.6), np.log(0.4)
+    assert hear_spelled(log_probs, alphabet, None) == "zq xv"
+    assert hear_spelled(log_probs, alphabet, FakeScorer("zq xw")) == "zq xw"
