@@ -21,7 +21,6 @@ from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
 from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
 from models.chat import position_keys
-from models.ctc_decode import hear
 from models.device import DEVICES, Placement, choose_placement
 from models.runtime import RUNTIMES, Decoder, llm_name, load_decoder
 from models.sampling import SamplingOptions
@@ -339,7 +338,7 @@ class Engine:
             # as its own tokens. Only the adapter's head and a rescoring pass run, no speech decoder.
             owner = llm if self._installed("speech", llm.name) else self._decoder(TIERS["fast"])
             adapter = self.adapter("speech", owner)
-            heard = " ".join(filter(None, (hear(adapter.log_probs(f), owner.detokenize, owner) for f in features)))
+            heard = " ".join(filter(None, (adapter.hear(f, owner) for f in features)))
             return None, llm.tokenize(heard or "...", special=False)
         return MediaBlock(key, *self._cached(key, compute))
 

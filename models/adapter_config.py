@@ -26,6 +26,8 @@ class AdapterConfig:
     hidden_dim: int
     stack: int = 1  # speech: encoder frames stacked per soft token (50 fps / stack tokens per second)
     ctc: bool = False  # speech: CTC over the LLM's vocabulary, one soft token per emitted token (CTCProjector)
+    alphabet: str = ""  # speech, ctc: CTC over these characters instead (SpellingProjector; space first)
+    recurrent: int = 0  # speech, alphabet: the width of each direction of the spelling adapter's LSTM
     # image, GroundedProjector: up to `grounded` ImageNet class names the tower's own classifier gives, as the LLM's
     # token embeddings, before the spatial tokens (none when hidden_dim is 0). 0: a plain Projector.
     grounded: int = 0

@@ -22,14 +22,13 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from models.adapters import TRANSCRIBE_PROMPT, CTCProjector, Projector, adapter_dir, load_adapter
+from models.adapters import TRANSCRIBE_PROMPT, CTCHead, Projector, adapter_dir, load_adapter
 from models.data.speech_data import FACT_QUESTIONS, word_error_rate  # noqa: F401 (re-exported)
 from models.device import choose_placement
 from models.evaluate_image import evaluate_image, first_word_of  # noqa: F401 (first_word_of: for training checks)
 from models.generation import TokenStream, TorchLLM
 from models.sampling import SamplingOptions
 from models.chat import Media, joined
-from models.ctc_decode import hear
 from models.llm import LLM
 from models.runtime import llm_name
 from models.weights import resolve
@@ -43,7 +42,7 @@ def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str
     transcript (heard_text when already decided) as the LLM's own tokens (assistant.engine.speech_tokens), another
     adapter's soft tokens."""
     features = features.float()[None].to(llm.placement.device)
-    if isinstance(projector, CTCProjector):
+    if isinstance(projector, CTCHead):
         if heard_text is None:
             heard_text = heard(projector, features, scorer or TorchLLM(llm))
         spelled, soft = llm.text_ids(heard_text or "..."), None
@@ -57,10 +56,10 @@ def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str
     return _greedy(llm, llm.embed([[next(it) if i >= 0 else t for t, i in zip(ids, index)]]), max_new_tokens)
 
 
-def heard(projector: CTCProjector, features: torch.Tensor, scorer: TorchLLM) -> str:
+def heard(projector: CTCHead, features: torch.Tensor, scorer: TorchLLM) -> str:
     """What a CTC adapter hears in (1, T, D) features: its beam rescored by its LLM (models.ctc_decode), the text the
     assistant hands whichever LLM answers."""
-    return hear(projector.log_probs(features), scorer.detokenize, scorer)
+    return projector.hear(features, scorer)
 
 
 def _greedy(llm: LLM, embeds: torch.Tensor, max_new_tokens: int = 24) -> str:
@@ -92,7 +91,7 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     projector = load_adapter(adapter, encoder.name, llm.name, encoder.dim, llm.hidden_size,
                              vocab=llm.model.get_input_embeddings().weight).to(placement.device)
     _, held_sentences, _, held_voices = split(0)
-    ctc = isinstance(projector, CTCProjector)
+    ctc = isinstance(projector, CTCHead)
     scorer = TorchLLM(llm)
     results: dict = {}
 
@@ -149,10 +148,10 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
 
 
 def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> str | None:
-    """A CTC adapter's greedy transcript (each frame's best token, no LLM): the adapter alone, as training tracks it."""
-    if not isinstance(projector, CTCProjector):
+    """A CTC adapter's greedy transcript (each frame's best unit, no LLM): the adapter alone, as training tracks it."""
+    if not isinstance(projector, CTCHead):
         return None
-    return llm.tokenizer.decode(projector.heard_ids(features.float()[None].to(llm.placement.device))).strip()
+    return projector.spell(projector.heard_ids(features.float()[None].to(llm.placement.device)), llm.tokenizer.decode)
 
 
 def _typed(llm: LLM, question: str) -> str:

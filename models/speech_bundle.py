@@ -1,11 +1,12 @@
-"""python -m models.speech_bundle: train the CTC speech adapter on a lent GPU machine from a small carried bundle.
+"""python -m models.speech_bundle: train a CTC speech adapter on a lent GPU machine from a small carried bundle.
 
 A CTC speech adapter's cost is its data (synthesis and Whisper encoding), and encoder features are far too big to
 carry to a GPU machine (64 MiB a call). So `prepare` (here) writes what a machine with no speech tools, no weights
 and no network needs to make the data itself, about 57 MB for 120,000 clips:
-- the training utterances (speech_data.training_utterances), each with its transcript's LLM token ids, and the
-  held-out evaluation clips models.evaluate uses;
-- the LLM's input embeddings as the GGUF's own Q8_0 blocks, dequantized there to exactly the values used here;
+- the training utterances (speech_data.training_utterances), each with its transcript as the adapter's units (the
+  LLM's token ids, or a spelling adapter's characters), and the held-out evaluation clips models.evaluate uses;
+- for an adapter over the LLM's tokens, the LLM's input embeddings as the GGUF's own Q8_0 blocks, dequantized there
+  to exactly the values used here (a spelling adapter needs none);
 - Whisper's encoder in int8 with a float16 scale per 16 weights (its features are within 1.4-3.5% of fp32's);
 - the adapter to start from.
 `train` (there) synthesizes on every core but two (espeak-ng and sox, which the bundle's caller puts on PATH),
@@ -35,7 +36,7 @@ import torch
 from safetensors.torch import load_file
 
 from models.adapter_config import AdapterConfig
-from models.adapters import CTCProjector, save_adapter
+from models.adapters import CTCHead, build_projector, save_adapter, spelling_units
 from models.data.speech_data import (Utterance, _synthesize_or_none, open_vocabulary_split, split, training_utterances,
                                      utterances, word_error_rate, wordnet_sentences)
 from models.train import cosine_decay
@@ -45,36 +46,28 @@ EVAL_CLIPS = 100  # per held-out set, drawn as models.evaluate draws its sets (i
 
 def prepare(bundle: Path, n: int, seed: int, init: Path, llm_name: str, whisper_name: str) -> None:
     """Write the bundle directory (see the module docstring)."""
-    import gguf
-
     from models.device import choose_placement
     from models.llm import LLM
     from models.speech import load_whisper
-    from models.weights import resolve, resolve_gguf
+    from models.weights import resolve
 
     bundle.mkdir(parents=True, exist_ok=True)
     llm = LLM.load(llm_name, resolve(llm_name, "llm").path, choose_placement("cpu"))
     _, held_sentences, train_voices, held_voices = split()  # the held-out sets models.evaluate uses
     espeak = [v for v in train_voices if v.startswith("espeak:")]  # flite is too big to carry
     utts = training_utterances(n, espeak, seed)
+    cfg = AdapterConfig(**json.loads((init / "config.json").read_text()))
     open_test = open_vocabulary_split(wordnet_sentences())[1]
     sets = {"train": utts,
             "held_out": utterances(held_sentences, held_voices, EVAL_CLIPS, seed=99),
             "open_vocabulary": utterances(open_test, held_voices, EVAL_CLIPS, seed=98)}
-    ids = {t: llm.text_ids(t) for t in sorted({u.text for us in sets.values() for u in us})}
+    units = (lambda t: spelling_units(t, cfg.alphabet)) if cfg.alphabet else llm.text_ids
+    ids = {t: units(t) for t in sorted({u.text for us in sets.values() for u in us})}
     rows = {name: [[*dataclasses.astuple(u), ids[u.text]] for u in us] for name, us in sets.items()}
     (bundle / "utterances.json.xz").write_bytes(lzma.compress(json.dumps(rows).encode()))
-    pieces = [llm.tokenizer.decode([i]) for i in range(llm.model.get_input_embeddings().weight.shape[0])]
-    (bundle / "pieces.json.xz").write_bytes(lzma.compress(json.dumps(pieces).encode()))
-
-    tensor = next(t for t in gguf.GGUFReader(resolve_gguf(llm_name)).tensors if t.name == "token_embd.weight")
-    if tensor.tensor_type != gguf.GGMLQuantizationType.Q8_0:
-        raise SystemExit(f"the bundle carries Q8_0 embeddings; this GGUF's are {tensor.tensor_type.name}")
     vocab = llm.model.get_input_embeddings().weight.detach()
-    blocks = np.asarray(tensor.data, dtype=np.uint8).reshape(-1, 34)
-    if not torch.equal(dequantize_q8_0(blocks, tuple(vocab.shape)), vocab.float()):
-        raise SystemExit("the GGUF's Q8_0 embeddings do not dequantize to the LLM's embeddings")
-    _save_xz(bundle / "vocab_q8_0.npy.xz", blocks)
+    if not cfg.alphabet:
+        _bundle_vocab(bundle, llm, llm_name, vocab)
 
     r = resolve(whisper_name, "whisper")
     model = load_whisper(r.path, choose_placement("cpu"))
@@ -84,10 +77,26 @@ def prepare(bundle: Path, n: int, seed: int, init: Path, llm_name: str, whisper_
     (bundle / "manifest.json").write_text(json.dumps(
         {"llm": llm.name, "encoder": r.name, "vocab_shape": list(vocab.shape), "init": str(init), "seed": seed,
          "utterances": n, "voices": len(espeak), "distinct_texts": len({u.text for u in utts}),
-         **{k: v for k, v in json.loads((init / "config.json").read_text()).items()
-            if k in ("hidden_dim", "stack")}}, indent=1))
+         "hidden_dim": cfg.hidden_dim, "stack": cfg.stack, "alphabet": cfg.alphabet}, indent=1))
     for name in ("config.json", "model.safetensors"):
         (bundle / f"init-{name}").write_bytes((init / name).read_bytes())
+
+
+def _bundle_vocab(bundle: Path, llm, llm_name: str, vocab: torch.Tensor) -> None:
+    """The LLM's token pieces and its input embeddings as the GGUF's own Q8_0 blocks, checked to dequantize exactly."""
+    import gguf
+
+    from models.weights import resolve_gguf
+
+    pieces = [llm.tokenizer.decode([i]) for i in range(vocab.shape[0])]
+    (bundle / "pieces.json.xz").write_bytes(lzma.compress(json.dumps(pieces).encode()))
+    tensor = next(t for t in gguf.GGUFReader(resolve_gguf(llm_name)).tensors if t.name == "token_embd.weight")
+    if tensor.tensor_type != gguf.GGMLQuantizationType.Q8_0:
+        raise SystemExit(f"the bundle carries Q8_0 embeddings; this GGUF's are {tensor.tensor_type.name}")
+    blocks = np.asarray(tensor.data, dtype=np.uint8).reshape(-1, 34)
+    if not torch.equal(dequantize_q8_0(blocks, tuple(vocab.shape)), vocab.float()):
+        raise SystemExit("the GGUF's Q8_0 embeddings do not dequantize to the LLM's embeddings")
+    _save_xz(bundle / "vocab_q8_0.npy.xz", blocks)
 
 
 def dequantize_q8_0(blocks: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
@@ -182,10 +191,12 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder = load_encoder(bundle, device)
-    vocab = dequantize_q8_0(_load_xz(bundle / "vocab_q8_0.npy.xz"), tuple(manifest["vocab_shape"])).to(device)
-    pieces = json.loads(lzma.decompress((bundle / "pieces.json.xz").read_bytes()))
     cfg = AdapterConfig(**json.loads((bundle / "init-config.json").read_text()))
-    projector = CTCProjector(cfg, vocab)
+    vocab, pieces = None, []
+    if not cfg.alphabet:  # an adapter over the LLM's tokens
+        vocab = dequantize_q8_0(_load_xz(bundle / "vocab_q8_0.npy.xz"), tuple(manifest["vocab_shape"])).to(device)
+        pieces = json.loads(lzma.decompress((bundle / "pieces.json.xz").read_bytes()))
+    projector = build_projector(cfg, vocab)
     projector.load_state_dict(load_file(bundle / "init-model.safetensors"), strict=True)
     projector = projector.to(device).train()
     opt = torch.optim.AdamW(projector.parameters(), lr=lr, weight_decay=0.0)
@@ -201,6 +212,8 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
                 return
             if audio is None:
                 failed[0] += 1
+                continue
+            if not ids:  # no spelling (a digit): not a training example
                 continue
             bank.append((encoder.encode(audio)[0].half(), ids))
 
@@ -223,7 +236,8 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
         row = {"step": step, "clips": len(bank), "seconds": round(time.perf_counter() - began),
                "loss": round(sum(losses[-eval_every:]) / max(1, len(losses[-eval_every:])), 4)}
         for name, rows in eval_feats.items():
-            heard = ["".join(pieces[i] for i in projector.heard_ids(f[None])) for _, f in rows]
+            heard = [projector.spell(projector.heard_ids(f[None]), lambda ids: "".join(pieces[i] for i in ids))
+                     for _, f in rows]
             row[f"{name}_wer"] = (round(sum(word_error_rate(t, h) for (t, _), h in zip(rows, heard)) / len(rows), 4)
                                   if rows else None)  # none of its clips could be made here
         curve.append(row)
@@ -255,10 +269,11 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
     pool.terminate()
 
 
-def _write(out: Path, projector: CTCProjector, manifest: dict, curve: list[dict], run: dict) -> None:
+def _write(out: Path, projector: CTCHead, manifest: dict, curve: list[dict], run: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     stored = copy.deepcopy(projector).half()
-    stored.vocab = None
+    if hasattr(stored, "vocab"):
+        stored.vocab = None
     save_adapter(stored, out / "adapter")
     (out / "adapter" / "train.json").write_text(json.dumps(
         {"objective": "ctc", "bundle": manifest, **run, "device": torch.cuda.get_device_name() if

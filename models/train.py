@@ -21,7 +21,8 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from models.adapters import TRANSCRIBE_PROMPT, AdapterConfig, CTCProjector, adapter_dir, build_projector, save_adapter
+from models.adapters import (SPELLING_ALPHABET, TRANSCRIBE_PROMPT, AdapterConfig, CTCHead, adapter_dir, build_projector,
+                             save_adapter, spellable)
 from models.device import choose_placement
 from models.flags import add_dataclass_flags, from_flags
 from models.chat import Media, joined
@@ -39,6 +40,9 @@ class TrainConfig:
     stack: int = 1  # speech: encoder frames per soft token
     ctc: int = 0  # speech: 1 = CTC adapter (one soft token per emitted LLM token; see adapters.CTCProjector)
     objective: str = "llm"  # "llm": next-token loss through the frozen LLM; "ctc": CTC on transcripts (ctc=1)
+    spell: int = 0  # speech, objective ctc: 1 = a spelling adapter (CTC over characters; adapters.SpellingProjector)
+    recurrent: int = 384  # spell: the width of each direction of its LSTM
+    data_seeds: str = ""  # speech: train on the clips of several seeds together ("1,2,3", `utterances` each); "": seed
     init: str = ""  # start from the weights of this adapter directory (same shape), e.g. a CTC-trained one
     steps: int = 300
     batch: int = 8
@@ -103,9 +107,9 @@ def adapter_loss(llm: LLM, projector: torch.nn.Module, features: list[torch.Tens
         return llm.model(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
 
 
-def ctc_loss(llm: LLM, projector: CTCProjector, features: list[torch.Tensor], texts: list[str]) -> torch.Tensor:
-    """CTC between the adapter's per-frame scores over the LLM vocabulary and each transcript's LLM tokens."""
-    return projector.loss(features, [llm.text_ids(t) for t in texts])
+def ctc_loss(llm: LLM, projector: CTCHead, features: list[torch.Tensor], texts: list[str]) -> torch.Tensor:
+    """CTC between the adapter's per-frame scores and each transcript's units (the LLM's tokens, or characters)."""
+    return projector.loss(features, [projector.targets(t, llm.text_ids) for t in texts])
 
 
 def load_data(cfg: TrainConfig, placement, llm: LLM):
@@ -137,11 +141,16 @@ def _speech_data(cfg: TrainConfig, placement, llm: LLM):
 
     r = resolve(cfg.encoder, "whisper")
     encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)
-    utts = training_utterances(cfg.utterances, split()[2], cfg.seed)
     features = cache_dir() / "features"
-    key = hashlib.sha256(repr(utts).encode()).hexdigest()[:16]  # the clips themselves name the cache
-    bank = encode_utterances(encoder, utts, features / f"speech-{r.name}-{key}", cfg.seed)
-    examples = [Example(i, TRANSCRIBE_PROMPT, u.text) for i, u in enumerate(utts) if len(bank[i])]
+    utts, bank = [], []
+    for seed in [int(s) for s in cfg.data_seeds.split(",")] if cfg.data_seeds else [cfg.seed]:
+        part = training_utterances(cfg.utterances, split()[2], seed)
+        key = hashlib.sha256(repr(part).encode()).hexdigest()[:16]  # the clips themselves name the cache
+        bank += encode_utterances(encoder, part, features / f"speech-{r.name}-{key}", seed)
+        utts += part
+    # A spelling adapter skips transcripts with digits: how "3" is said is not in the text.
+    examples = [Example(i, TRANSCRIBE_PROMPT, u.text) for i, u in enumerate(utts)
+                if len(bank[i]) and (not cfg.spell or spellable(u.text))]
     if cfg.behaviour and cfg.objective == "llm":
         typed = typed_answers(llm, [u.text for u in utts], features / f"typed-{llm.name}.json")
         examples += [Example(i, "", typed[u.text]) for i, u in enumerate(utts) if typed[u.text] and len(bank[i])]
@@ -164,8 +173,11 @@ def train(cfg: TrainConfig) -> Path:
     bank, examples, enc_name, enc_dim = load_data(cfg, placement, llm)
     if cfg.objective not in ("llm", "ctc") or (cfg.objective == "ctc" and not cfg.ctc):
         raise ValueError("objective is 'llm' or 'ctc'; 'ctc' needs --ctc 1")
+    if cfg.spell and (cfg.objective != "ctc" or cfg.stack != 1):
+        raise ValueError("a spelling adapter (--spell 1) trains with --objective ctc --ctc 1 --stack 1")
     acfg = AdapterConfig(cfg.modality, enc_name, llm.name, enc_dim, llm.hidden_size, cfg.hidden_dim, cfg.stack,
-                         bool(cfg.ctc))
+                         bool(cfg.ctc), alphabet=SPELLING_ALPHABET if cfg.spell else "",
+                         recurrent=cfg.recurrent if cfg.spell else 0)
     projector = build_projector(acfg, llm.model.get_input_embeddings().weight)
     if cfg.init:
         from safetensors.torch import load_file

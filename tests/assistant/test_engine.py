@@ -313,3 +313,37 @@ def test_native_voice_reaches_an_llm_without_its_own_adapter_through_a_ctc_adapt
     events = run(engine, [Message("user", (AudioPart(tmp_path / "long.wav"),))], mode="native")
     assert [e.text for e in events if isinstance(e, Transcript)] == [
         engine.llm.detokenize(engine.llm.tokenize(f"{text} {text}", special=False))]
+
+
+def test_native_voice_through_a_spelling_adapter_hands_the_llm_the_words_it_spelled(
+        config, tiny_llm_dir, tmp_path, monkeypatch):
+    """The fast tier's speech adapter spells (CTC over characters): the answering LLM is handed the spelled words as
+    its own tokens, and the user is shown them."""
+    import shutil
+
+    import assistant.engine as engine_module
+    import models.adapter_config as adapter_config
+    from models.adapters import SPELLING_ALPHABET, SpellingProjector
+    from models.llm import LLM
+    from models.device import choose_placement
+
+    fast = tmp_path / "tiny-fast"
+    shutil.copytree(tiny_llm_dir, fast)
+    monkeypatch.setitem(engine_module.TIERS, "fast", str(fast))
+    monkeypatch.setattr(adapter_config, "TRAINED_ROOT", tmp_path / "trained")
+    hidden = LLM.load(str(fast), fast, choose_placement("cpu")).hidden_size
+    cfg = AdapterConfig("speech", "tiny-whisper.pt", "tiny-fast", 64, hidden, 16, ctc=True,
+                        alphabet=SPELLING_ALPHABET, recurrent=4)
+    frames = np.full((9, len(SPELLING_ALPHABET) + 1), -30.0, dtype=np.float32)
+    for t, ch in enumerate("cat ran"):  # each frame sure of one character (words the tiny LLM knows)
+        frames[t, SPELLING_ALPHABET.index(ch)] = 0.0
+    frames[7:, -1] = 0.0  # then blanks
+    monkeypatch.setattr(SpellingProjector, "log_probs", lambda self, features: frames)
+    save_adapter(SpellingProjector(cfg), adapter_config.adapter_dir("speech", "tiny-whisper.pt", "tiny-fast"))
+    (tmp_path / "q.wav").write_bytes(wav_bytes(tone(1.0)))
+    engine = Engine(config)
+    events = run(engine, [Message("user", (AudioPart(tmp_path / "q.wav"),))], mode="native")
+    assert isinstance(events[-1], Done) and events[-1].models["llm"] == config.llm
+    block = engine._media[next(k for k in engine._media if k.startswith("wav:"))]
+    assert block[0] is None and block[1] == engine.llm.tokenize("cat ran", special=False)
+    assert [e.text for e in events if isinstance(e, Transcript)] == ["cat ran"]

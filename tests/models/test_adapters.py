@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from models.adapters import (AdapterConfig, AdapterMismatchError, CTCProjector, Projector, build_projector,
-                             load_adapter, save_adapter)
+from models.adapters import (SPELLING_ALPHABET, AdapterConfig, AdapterMismatchError, CTCProjector, Projector,
+                             SpellingProjector, build_projector, load_adapter, save_adapter, spellable)
 from models.llm import splice
 
 CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_dim=8, out_dim=12, hidden_dim=16, stack=5)
@@ -105,3 +105,29 @@ def test_ctc_scores_cover_the_vocabulary_plus_blank(tmp_path):
     loaded = load_adapter(tmp_path, "whisper-base", "smollm2-135m-instruct", 8, 12, vocab=vocab)
     x = torch.randn(1, 10, 8)
     assert torch.equal(loaded(x), proj.eval()(x))
+
+
+SPELL_CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_dim=8, out_dim=12, hidden_dim=16,
+                          ctc=True, alphabet=SPELLING_ALPHABET, recurrent=6)
+
+
+def test_a_spelling_adapter_scores_characters_per_frame_and_loads_without_the_llms_embeddings(tmp_path):
+    proj = build_projector(SPELL_CFG)
+    assert isinstance(proj, SpellingProjector)
+    assert proj.ctc_logits(torch.randn(3, 10, 8)).shape == (3, 10, len(SPELLING_ALPHABET) + 1)  # 50 frames a second
+    save_adapter(proj, tmp_path)
+    loaded = load_adapter(tmp_path, "whisper-base", "smollm2-135m-instruct", 8, 12)  # no vocab needed
+    x = torch.randn(1, 10, 8)
+    assert torch.equal(loaded.ctc_logits(x), proj.eval().ctc_logits(x))
+    with pytest.raises(TypeError, match="no soft tokens"):
+        proj(x)
+
+
+def test_spelling_targets_and_text():
+    """A transcript becomes characters (lower case, hyphens as spaces, punctuation gone) and back; one with a digit
+    has no spelling (how "3" was said is not in the text), so training skips it."""
+    proj = SpellingProjector(SPELL_CFG)
+    ids = proj.targets("Who painted the Mona-Lisa?  It's late.")
+    assert proj.spell(ids) == "who painted the mona lisa it's late"
+    assert spellable("I have 3 apples.") == "" and proj.targets("Buy 5 more") == []
+    assert proj.spell([1, 0, 0, 2]) == "a b"  # repeated spaces are one

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from models.adapter_config import AdapterConfig
-from models.adapters import CTCProjector, save_adapter
+from models.adapters import SPELLING_ALPHABET, CTCProjector, SpellingProjector, save_adapter, spelling_units
 from models.data.speech_data import Utterance
 from models.speech_bundle import (_save_xz, dequantize_int8, dequantize_q8_0, lr_at, quantize_int8, train)
 
@@ -46,8 +46,9 @@ def test_learning_rate_warms_up_holds_then_decays_to_a_tenth():
     assert lr_at(60, 100, 100, 1.0) == pytest.approx(0.1) and lr_at(60, 150, 100, 1.0) == pytest.approx(0.1)
 
 
-def _tiny_bundle(path):
-    """A bundle of a 1-layer Whisper, a 64-token vocabulary and a handful of clips: the real formats, tiny."""
+def _tiny_bundle(path, spelling: bool = False):
+    """A bundle of a 1-layer Whisper, a 64-token vocabulary (none for a spelling adapter) and a handful of clips: the
+    real formats, tiny."""
     from whisper.model import ModelDimensions, Whisper
 
     torch.manual_seed(0)
@@ -61,29 +62,36 @@ def _tiny_bundle(path):
     rng = np.random.default_rng(0)
     blocks = np.concatenate([np.full((64, 2), 0, np.uint8), rng.integers(0, 255, (64, 32), dtype=np.uint8)], axis=1)
     blocks[:, 0:2] = np.array([0.01], np.float16).view(np.uint8)  # every block's scale: 0.01
-    _save_xz(path / "vocab_q8_0.npy.xz", blocks)  # 64 tokens x 32 dims
-    cfg = AdapterConfig("speech", "tiny", "tiny-llm", 64, 32, 16, 4, True)
-    init = CTCProjector(cfg, torch.zeros(64, 32))
+    if spelling:
+        init = SpellingProjector(AdapterConfig("speech", "tiny", "tiny-llm", 64, 32, 16, 1, True,
+                                               alphabet=SPELLING_ALPHABET, recurrent=4))
+    else:
+        _save_xz(path / "vocab_q8_0.npy.xz", blocks)  # 64 tokens x 32 dims
+        init = CTCProjector(AdapterConfig("speech", "tiny", "tiny-llm", 64, 32, 16, 4, True), torch.zeros(64, 32))
     save_adapter(init, path / "init")
     for name in ("config.json", "model.safetensors"):
         (path / f"init-{name}").write_bytes((path / "init" / name).read_bytes())
 
     def say(text, voice):
-        return [*dataclasses.astuple(Utterance(text, voice, 1.0, 50, 20.0, 0.0)), [1, 2, 3]]
+        return [*dataclasses.astuple(Utterance(text, voice, 1.0, 50, 20.0, 0.0)),
+                spelling_units(text) if spelling else [1, 2, 3]]
 
-    rows = {"train": [say(f"Number {i} is here.", "espeak:en-us") for i in range(12)],
+    words = "one two three four five six seven eight nine ten eleven twelve".split()
+    rows = {"train": [say(f"Number {w} is here.", "espeak:en-us") for w in words],
             "held_out": [say("A held out sentence.", "espeak:en-gb+f3"), say("Flite talks.", "flite:rms")],
             "open_vocabulary": [say("A new word.", "espeak:en-gb+f3")]}
     (path / "utterances.json.xz").write_bytes(lzma.compress(json.dumps(rows).encode()))
-    (path / "pieces.json.xz").write_bytes(lzma.compress(json.dumps([f" w{i}" for i in range(64)]).encode()))
+    if not spelling:
+        (path / "pieces.json.xz").write_bytes(lzma.compress(json.dumps([f" w{i}" for i in range(64)]).encode()))
     (path / "manifest.json").write_text(json.dumps({"encoder": "tiny", "llm": "tiny-llm", "vocab_shape": [64, 32],
                                                     "seed": 0}))
 
 
 @pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
                     reason="espeak-ng and sox come with the README's set-up")
-def test_train_synthesizes_encodes_and_trains_then_writes_an_adapter_and_its_curve(tmp_path):
-    _tiny_bundle(tmp_path / "bundle")
+@pytest.mark.parametrize("spelling", [False, True], ids=["tokens", "spelling"])
+def test_train_synthesizes_encodes_and_trains_then_writes_an_adapter_and_its_curve(tmp_path, spelling):
+    _tiny_bundle(tmp_path / "bundle", spelling)
     before = (tmp_path / "bundle" / "init-model.safetensors").read_bytes()
     train(tmp_path / "bundle", tmp_path / "out", budget_s=12, batch=4, lr=1e-3, workers=2, min_clips=8,
           eval_every=5, max_reuse=100)
@@ -96,3 +104,4 @@ def test_train_synthesizes_encodes_and_trains_then_writes_an_adapter_and_its_cur
     assert all(0 <= row["held_out_wer"] and 0 <= row["open_vocabulary_wer"] for row in curve)
     assert (written / "model.safetensors").read_bytes() != before  # it trained
     assert json.loads((written / "config.json").read_text())["ctc"] is True
+    assert json.loads((written / "config.json").read_text())["alphabet"] == (SPELLING_ALPHABET if spelling else "")

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from models.adapters import AdapterConfig, CTCProjector, Projector
+from models.adapters import SPELLING_ALPHABET, AdapterConfig, CTCProjector, Projector
 from models.data.scenes import COLOURS, SHAPES, caption, scene_dataset
 from models.device import choose_placement
 from models.evaluate import answer, first_word_of
@@ -131,6 +131,28 @@ def test_speech_adapter_trains_on_both_objectives(tiny_llm_dir, tiny_whisper, tm
     assert calls and json.loads((out / "train.json").read_text())["steps"] == 3
 
 
+def test_spelling_adapter_learns_two_recordings_letter_by_letter(llm):
+    """CTC over characters (the LLM's tokens play no part): two feature sequences, two transcripts; greedy collapse
+    must spell them."""
+    from models.adapters import SpellingProjector
+    from models.train import ctc_loss
+
+    torch.manual_seed(0)
+    proj = SpellingProjector(AdapterConfig("speech", "x", "tiny", 4, llm.hidden_size, 32, ctc=True,
+                                           alphabet=SPELLING_ALPHABET, recurrent=16)).eval()  # no dropout: 2 examples
+    feats = [torch.randn(10, 4), torch.randn(12, 4)]
+    texts = ["Red!", "blue"]
+    opt = torch.optim.AdamW(proj.parameters(), lr=1e-2)
+    first = ctc_loss(llm, proj, feats, texts).item()
+    for _ in range(300):
+        loss = ctc_loss(llm, proj, feats, texts)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05 * first
+    assert [proj.spell(proj.heard_ids(f[None])) for f in feats] == ["red", "blue"]
+
+
 def test_ctc_adapter_learns_to_spell_two_recordings(llm):
     """CTC over the LLM vocabulary: two feature sequences, two transcripts; greedy collapse must emit them."""
     from models.train import ctc_loss
@@ -154,3 +176,19 @@ def test_ctc_adapter_learns_to_spell_two_recordings(llm):
         soft = proj(f[None])[0]
         nearest = [int((embeddings @ s).argmax()) for s in soft]
         assert nearest == llm.tokenizer.encode(text, add_special_tokens=False)
+
+
+@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("flite") and shutil.which("sox")),
+                    reason="espeak-ng, flite and sox come with the README's set-up")
+def test_a_spelling_adapter_trains_on_several_seeds_clips(tiny_llm_dir, tiny_whisper, tmp_path):
+    path = tmp_path / "tiny-whisper.pt"
+    torch.save({"dims": tiny_whisper.dims.__dict__, "model_state_dict": tiny_whisper.state_dict()}, path)
+    cfg = TrainConfig(modality="speech", encoder=str(path), llm=str(tiny_llm_dir), hidden_dim=16, ctc=1,
+                      objective="ctc", spell=1, recurrent=4, steps=2, batch=2, warmup=1, utterances=2,
+                      data_seeds="0,1", device="cpu", out=str(tmp_path / "s"))
+    with pytest.raises(ValueError, match="--stack 1"):
+        train(replace(cfg, stack=4))
+    out = train(cfg)
+    config = json.loads((out / "config.json").read_text())
+    assert config["alphabet"] == SPELLING_ALPHABET and config["recurrent"] == 4 and config["stack"] == 1
+    assert json.loads((out / "train.json").read_text())["data_seeds"] == "0,1"
