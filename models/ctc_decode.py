@@ -5,6 +5,9 @@ Greedy CTC takes each frame's best token on its own, so a word it is unsure of c
 highest ("the capitol of Japn"). The beam keeps the spellings the frames allow; the LLM, which shares the adapter's
 vocabulary, knows which of them is English. Both runtimes score text the same way (`log_likelihoods`), so the
 assistant (llama.cpp) and the evaluation (torch) hear the same thing.
+
+A spelling adapter (CTC over characters) can write words it never heard, and near-misses ("hongary"): its beam
+(spelled_nbest) weighs each word by a lexicon of English words as it is spelled, then the LLM rescores as above.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class Hearing:
 
 
 HEARING = Hearing()  # an adapter over the LLM's tokens (models.adapters.CTCProjector)
-SPELLING = Hearing(16, 6, 0.5, 4.0, 0.5)  # a spelling adapter (SpellingProjector): see docs/EVALUATION.md
+SPELLING = Hearing(16, 6, 0.75, 2.0, 0.45)  # a spelling adapter (SpellingProjector): see docs/EVALUATION.md
 
 
 class Scorer(Protocol):
