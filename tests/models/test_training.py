@@ -131,46 +131,44 @@ def test_speech_adapter_trains_on_both_objectives(tiny_llm_dir, tiny_whisper, tm
     assert calls and json.loads((out / "train.json").read_text())["steps"] == 3
 
 
+def _fit_ctc(llm, proj, feats: list[torch.Tensor], texts: list[str], steps: int) -> tuple[float, float]:
+    """Train a CTC adapter on a few recordings (AdamW, lr 1e-2); its CTC loss before and after."""
+    from models.train import ctc_loss
+
+    opt = torch.optim.AdamW(proj.parameters(), lr=1e-2)
+    first = ctc_loss(llm, proj, feats, texts).item()
+    for _ in range(steps):
+        loss = ctc_loss(llm, proj, feats, texts)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return first, loss.item()
+
+
 def test_spelling_adapter_learns_two_recordings_letter_by_letter(llm):
     """CTC over characters (the LLM's tokens play no part): two feature sequences, two transcripts; greedy collapse
     must spell them."""
     from models.adapters import SpellingProjector
-    from models.train import ctc_loss
 
     torch.manual_seed(0)
     proj = SpellingProjector(AdapterConfig("speech", "x", "tiny", 4, llm.hidden_size, 32, ctc=True,
                                            alphabet=SPELLING_ALPHABET, recurrent=16)).eval()  # no dropout: 2 examples
     feats = [torch.randn(10, 4), torch.randn(12, 4)]
-    texts = ["Red!", "blue"]
-    opt = torch.optim.AdamW(proj.parameters(), lr=1e-2)
-    first = ctc_loss(llm, proj, feats, texts).item()
-    for _ in range(300):
-        loss = ctc_loss(llm, proj, feats, texts)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.05 * first
+    first, last = _fit_ctc(llm, proj, feats, ["Red!", "blue"], 300)
+    assert last < 0.05 * first
     assert [proj.spell(proj.heard_ids(f[None])) for f in feats] == ["red", "blue"]
 
 
 def test_ctc_adapter_learns_to_spell_two_recordings(llm):
     """CTC over the LLM vocabulary: two feature sequences, two transcripts; greedy collapse must emit them."""
-    from models.train import ctc_loss
-
     torch.manual_seed(0)
     proj = CTCProjector(AdapterConfig("speech", "x", "tiny", 4, llm.hidden_size, 32, stack=2, ctc=True),
                         llm.model.get_input_embeddings().weight)
     feats = [torch.randn(1, 4).repeat(12, 1), torch.randn(1, 4).repeat(12, 1)]
     feats = [f + 0.1 * torch.randn_like(f) for f in feats]
     texts = ["red", "blue"]
-    opt = torch.optim.AdamW(proj.parameters(), lr=1e-2)
-    first = ctc_loss(llm, proj, feats, texts).item()
-    for _ in range(150):
-        loss = ctc_loss(llm, proj, feats, texts)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.2 * first
+    first, last = _fit_ctc(llm, proj, feats, texts, 150)
+    assert last < 0.2 * first
     embeddings = llm.model.get_input_embeddings().weight
     for f, text in zip(feats, texts):
         soft = proj(f[None])[0]
