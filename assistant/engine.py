@@ -333,9 +333,9 @@ class Engine:
                 import torch
 
                 return torch.cat([self.adapter("speech")(f)[0] for f in features]), None
-            # A CTC adapter (this LLM's, else the fast tier's) hears the words in its own LLM's tokens; that LLM
-            # picks among the spellings its beam allows (models.ctc_decode), and the text reaches the answering LLM
-            # as its own tokens. Only the adapter's head and a rescoring pass run, no speech decoder.
+            # A CTC adapter (this LLM's, else the fast tier's) hears the words as characters (the shipped one) or its
+            # LLM's tokens; that LLM picks among the transcripts its beam allows (models.ctc_decode), and the text
+            # reaches the answering LLM as its own tokens. Only the adapter's head and a rescoring pass run.
             owner = llm if self._installed("speech", llm.name) else self._decoder(TIERS["fast"])
             adapter = self.adapter("speech", owner)
             heard = " ".join(filter(None, (adapter.hear(f, owner) for f in features)))
