@@ -92,10 +92,13 @@ def nbest(log_probs: np.ndarray, beam: int = HEARING.beam, per_frame: int = HEAR
     return [(p, _logaddexp(*s)) for p, s in beams.items()]
 
 
-def rescore(candidates: list[tuple[str, float]], scorer: Scorer, hearing: Hearing = HEARING) -> str:
+def rescore(candidates: list[tuple[str, float]], scorer: Scorer | None, hearing: Hearing = HEARING) -> str:
     """The transcript among (text, CTC log-probability) candidates that maximises CTC + lm_weight * the LLM's
     log-likelihood of it as a user's message + word_bonus * its words. Spellings of the same text are merged first
-    (their probabilities add), and the LLM scores its own tokenization of each text, ending with the end of turn."""
+    (their probabilities add), and the LLM scores its own tokenization of each text, ending with the end of turn.
+    Without a scorer, the likeliest candidate by CTC alone."""
+    if scorer is None:
+        hearing = dataclasses.replace(hearing, lm_weight=0.0, word_bonus=0.0)
     merged: dict[str, float] = {}
     for text, score in candidates:
         text = " ".join(text.split())
@@ -119,14 +122,14 @@ def hear(log_probs: np.ndarray, detokenize: Callable[[list[int]], str], scorer: 
     """The transcript of one recording from its (T, V + 1) CTC log-probabilities; without a scorer, the best of the
     beam by CTC alone."""
     candidates = [(detokenize(list(ids)), score) for ids, score in nbest(log_probs, hearing.beam, hearing.per_frame)]
-    return rescore(candidates, scorer, hearing if scorer else dataclasses.replace(hearing, lm_weight=0.0, word_bonus=0.0))
+    return rescore(candidates, scorer, hearing)
 
 
 def hear_spelled(log_probs: np.ndarray, alphabet: str, scorer: Scorer | None, hearing: Hearing = SPELLING) -> str:
     """The transcript of one recording from a spelling adapter's (T, len(alphabet) + 1) CTC log-probabilities: the
     lexicon-fused beam (spelled_nbest), rescored by the LLM; without a scorer, the beam's best."""
     candidates = spelled_nbest(log_probs, alphabet, lexicon(), hearing.beam, hearing.per_frame, hearing.lexicon_weight)
-    return rescore(candidates, scorer, hearing if scorer else dataclasses.replace(hearing, lm_weight=0.0, word_bonus=0.0))
+    return rescore(candidates, scorer, hearing)
 
 
 LEXICON = Path(__file__).resolve().parent / "data" / "lexicon_en.txt.gz"  # tools.lexicon writes it
@@ -180,6 +183,7 @@ def spelled_nbest(log_probs: np.ndarray, alphabet: str, lexicon: Lexicon, beam: 
     blank = log_probs.shape[1] - 1
     per_frame = min(per_frame, blank)
     space = alphabet.index(" ")
+    unit = {ch: i for i, ch in enumerate(alphabet)}
     # prefix -> (ends in blank, ends in a character, finished words' log-probability)
     beams: dict[str, tuple[float, float, float]] = {"": (0.0, NEG_INF, 0.0)}
     for frame in log_probs:
@@ -195,7 +199,7 @@ def spelled_nbest(log_probs: np.ndarray, alphabet: str, lexicon: Lexicon, beam: 
             total = _logaddexp(b, t)
             add(prefix, total + stay, NEG_INF, words)
             if prefix:  # the last character held over this frame
-                add(prefix, NEG_INF, t + float(frame[alphabet.index(prefix[-1])]), words)
+                add(prefix, NEG_INF, t + float(frame[unit[prefix[-1]]]), words)
             for c, score in candidates:
                 if c == space and (not prefix or prefix[-1] == " "):  # no leading or double space: as a blank
                     add(prefix, (b if prefix else total) + score, NEG_INF, words)  # (held over above: t)

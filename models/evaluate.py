@@ -44,7 +44,7 @@ def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str
     features = features.float()[None].to(llm.placement.device)
     if isinstance(projector, CTCHead):
         if heard_text is None:
-            heard_text = heard(projector, features, scorer or TorchLLM(llm))
+            heard_text = projector.hear(features, scorer or TorchLLM(llm))
         spelled, soft = llm.text_ids(heard_text or "..."), None
     else:
         spelled, soft = None, projector(features)[0]  # (N, H)
@@ -54,12 +54,6 @@ def answer(llm: LLM, projector: Projector, features: torch.Tensor, question: str
         return _greedy(llm, llm.embed([ids], [[i >= 0 for i in index]], soft), max_new_tokens)
     it = iter(spelled)
     return _greedy(llm, llm.embed([[next(it) if i >= 0 else t for t, i in zip(ids, index)]]), max_new_tokens)
-
-
-def heard(projector: CTCHead, features: torch.Tensor, scorer: TorchLLM) -> str:
-    """What a CTC adapter hears in (1, T, D) features: its beam rescored by its LLM (models.ctc_decode), the text the
-    assistant hands whichever LLM answers."""
-    return projector.hear(features, scorer)
 
 
 def _greedy(llm: LLM, embeds: torch.Tensor, max_new_tokens: int = 24) -> str:
@@ -99,7 +93,7 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
         """A CTC adapter's transcripts: greedy (the adapter alone) and heard (its beam rescored by the LLM)."""
         if not ctc:
             return {}
-        heard_text = heard(projector, feats.float()[None].to(llm.placement.device), scorer)
+        heard_text = projector.hear(feats.float()[None].to(llm.placement.device), scorer)
         return {"ctc": ctc_transcript(llm, projector, feats), "heard": heard_text}
 
     def wer(rows: list[dict], key: str) -> float | None:
