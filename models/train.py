@@ -160,6 +160,10 @@ def _speech_data(cfg: TrainConfig, placement, llm: LLM):
 
 def train(cfg: TrainConfig) -> Path:
     """Run (or resume) training and write the adapter; returns its directory."""
+    if cfg.objective not in ("llm", "ctc") or (cfg.objective == "ctc" and not cfg.ctc):
+        raise ValueError("objective is 'llm' or 'ctc'; 'ctc' needs --ctc 1")
+    if cfg.spell and (cfg.objective != "ctc" or cfg.stack != 1):  # refused before any data is made
+        raise ValueError("a spelling adapter (--spell 1) trains with --objective ctc --ctc 1 --stack 1")
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     if distributed:
@@ -171,10 +175,6 @@ def train(cfg: TrainConfig) -> Path:
     placement = choose_placement(cfg.device)
     llm = LLM.load(cfg.llm, resolve(cfg.llm, "llm").path, placement)
     bank, examples, enc_name, enc_dim = load_data(cfg, placement, llm)
-    if cfg.objective not in ("llm", "ctc") or (cfg.objective == "ctc" and not cfg.ctc):
-        raise ValueError("objective is 'llm' or 'ctc'; 'ctc' needs --ctc 1")
-    if cfg.spell and (cfg.objective != "ctc" or cfg.stack != 1):
-        raise ValueError("a spelling adapter (--spell 1) trains with --objective ctc --ctc 1 --stack 1")
     acfg = AdapterConfig(cfg.modality, enc_name, llm.name, enc_dim, llm.hidden_size, cfg.hidden_dim, cfg.stack,
                          bool(cfg.ctc), alphabet=SPELLING_ALPHABET if cfg.spell else "",
                          recurrent=cfg.recurrent if cfg.spell else 0)
