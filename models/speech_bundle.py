@@ -36,7 +36,7 @@ import torch
 from safetensors.torch import load_file
 
 from models.adapter_config import AdapterConfig
-from models.adapters import CTCHead, build_projector, save_adapter, spelling_units
+from models.adapters import CTCHead, build_projector, save_adapter
 from models.data.speech_data import (Utterance, _synthesize_or_none, open_vocabulary_split, split, training_utterances,
                                      utterances, word_error_rate, wordnet_sentences)
 from models.train import cosine_decay
@@ -61,11 +61,11 @@ def prepare(bundle: Path, n: int, seed: int, init: Path, llm_name: str, whisper_
     sets = {"train": utts,
             "held_out": utterances(held_sentences, held_voices, EVAL_CLIPS, seed=99),
             "open_vocabulary": utterances(open_test, held_voices, EVAL_CLIPS, seed=98)}
-    units = (lambda t: spelling_units(t, cfg.alphabet)) if cfg.alphabet else llm.text_ids
-    ids = {t: units(t) for t in sorted({u.text for us in sets.values() for u in us})}
+    vocab = llm.model.get_input_embeddings().weight.detach()
+    projector = build_projector(cfg, vocab)  # what its units are (targets)
+    ids = {t: projector.targets(t, llm.text_ids) for t in sorted({u.text for us in sets.values() for u in us})}
     rows = {name: [[*dataclasses.astuple(u), ids[u.text]] for u in us] for name, us in sets.items()}
     (bundle / "utterances.json.xz").write_bytes(lzma.compress(json.dumps(rows).encode()))
-    vocab = llm.model.get_input_embeddings().weight.detach()
     if not cfg.alphabet:
         _bundle_vocab(bundle, llm, llm_name, vocab)
 
