@@ -1,6 +1,7 @@
 """The desktop window on a fake engine: every flow of the app, offscreen."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -787,14 +788,23 @@ def test_answers_are_read_aloud_sentence_by_sentence_as_they_stream(make_window,
 
     from assistant.settings import Settings
 
-    slow = FakeEngine("Tokyo is the capital of Japan. It is a large city. Many people live there.", delay=0.15)
+    # The answer holds after its first sentence until that sentence plays, however slow synthesis is on this machine.
+    resume = threading.Event()
+    slow = FakeEngine("Tokyo is the capital of Japan. It is a large city. Many people live there.", delay=0.05,
+                      resume=resume)
     w = make_window(slow, Settings(read_aloud=True))
-    played = []
-    monkeypatch.setattr(w, "_play", played.append)
+    played, busy_then = [], []
+
+    def play(path):
+        played.append(path)
+        busy_then.append(w.busy)
+        resume.set()
+
+    monkeypatch.setattr(w, "_play", play)
     w.composer.input.setPlainText("tell me about Tokyo")
     assert w.send()
     qtbot.waitUntil(lambda: bool(played), timeout=30_000)
-    assert w.busy  # the first sentence speaks while the answer still streams
+    assert busy_then[0]  # the first sentence speaks while the answer still streams
     wait_idle(qtbot, w, timeout=30_000)
     qtbot.waitUntil(lambda: len(played) + len(w.spoken) == 3, timeout=30_000)  # one clip a sentence, in order
     for _ in range(2):
