@@ -161,7 +161,7 @@ def load_encoder(bundle: Path, device: torch.device):
 
 def _rows(bundle: Path) -> dict[str, list[tuple[Utterance, list[int]]]]:
     data = json.loads(lzma.decompress((bundle / "utterances.json.xz").read_bytes()))
-    return {name: [(Utterance(*row[:6]), row[6]) for row in rows] for name, rows in data.items()}
+    return {name: [(Utterance(*row[:-1]), row[-1]) for row in rows] for name, rows in data.items()}  # units last
 
 
 def lr_at(step: int, elapsed: float, budget: float, peak: float, warmup: int = 50) -> float:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from models.adapters import (SPELLING_ALPHABET, TRANSCRIBE_PROMPT, AdapterConfig, CTCHead, adapter_dir, build_projector,
                              save_adapter, spellable)
+from models.data.speech_data import CHANNEL_SHARE
 from models.device import choose_placement
 from models.flags import add_dataclass_flags, from_flags
 from models.chat import Media, joined
@@ -54,6 +55,7 @@ class TrainConfig:
     easy_vqa: int = 4000  # easy-vqa training images (image)
     pseudo_photos: int = 0  # image: pseudo-photo feature maps from the tower's ImageNet classifier (CapDec-style)
     utterances: int = 3000  # synthetic training utterances (speech)
+    channels: float = CHANNEL_SHARE  # speech: the share of them through a room or a telephone (0: clips before 2026-11)
     behaviour: int = 1  # speech: also train "spoken question -> the answer the LLM gives it typed" (1) or not (0)
     checkpoint_every: int = 50
     device: str = "auto"
@@ -144,7 +146,7 @@ def _speech_data(cfg: TrainConfig, placement, llm: LLM):
     features = cache_dir() / "features"
     utts, bank = [], []
     for seed in [int(s) for s in cfg.data_seeds.split(",")] if cfg.data_seeds else [cfg.seed]:
-        part = training_utterances(cfg.utterances, split()[2], seed)
+        part = training_utterances(cfg.utterances, split()[2], seed, cfg.channels)
         key = hashlib.sha256(repr(part).encode()).hexdigest()[:16]  # the clips themselves name the cache
         bank += encode_utterances(encoder, part, features / f"speech-{r.name}-{key}", seed)
         utts += part

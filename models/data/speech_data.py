@@ -211,12 +211,22 @@ def open_vocabulary_split(sentences_: list[str], seed: int = 0, fraction: float 
 # Training clips per synthesizer: espeak-ng's hundreds of voices would otherwise drown flite's and piper's few.
 ENGINE_SHARES = {"espeak": 0.6, "flite": 0.2, "piper": 0.2}
 
+# Rooms and a telephone line as sox effects, after tempo and level and before the noise: a real recording is rarely
+# dry and full band, and the synthesizers' voices always are. A reverberating room needs a tail to ring into.
+CHANNELS = {
+    "room": ["pad", "0", "0.3", "reverb", "40", "50", "40"],  # a small furnished room
+    "hall": ["pad", "0", "0.6", "reverb", "75", "30", "90"],  # a large bare one
+    "phone": ["sinc", "300-3400"],  # a telephone's band
+}
+CHANNEL_SHARE = 0.3  # the share of training clips through one of CHANNELS
 
-def training_utterances(n: int, voice_pool: list[str], seed: int = 0) -> list[Utterance]:
+
+def training_utterances(n: int, voice_pool: list[str], seed: int = 0, channels: float = CHANNEL_SHARE
+                        ) -> list[Utterance]:
     """The speech adapter's training clips, shuffled: half WordNet definitions, a third WordNet usage examples, a
     sixth the templates' training split and everyday text (training_texts); each source's texts all come once
     before any comes again, in an order `seed` draws. Each synthesizer in voice_pool reads its ENGINE_SHARES of
-    them. No held-out template sentence, fact question or open-vocabulary test word is in any of them (the held-out
+    them, `channels` of them through a room or a telephone (0 gives the clips made before CHANNELS existed). No held-out template sentence, fact question or open-vocabulary test word is in any of them (the held-out
     sets are split(0)'s and open_vocabulary_split's, whatever the seed); without wordnet-base, all come from
     training_texts."""
     usage, _, held = open_vocabulary_split(wordnet_sentences())
@@ -224,9 +234,9 @@ def training_utterances(n: int, voice_pool: list[str], seed: int = 0) -> list[Ut
                          for texts in (wordnet_glosses(), training_texts(split()[0], seed)))
     n_usage, n_glosses = (n // 3, n // 2) if usage else (0, 0)
     pool = _engine_weighted(voice_pool)
-    utts = (utterances(everyday, pool, n - n_usage - n_glosses, seed, cycle=True) +
-            utterances(usage, pool, n_usage, seed + 1, cycle=True) +
-            utterances(glosses, pool, n_glosses, seed + 2, cycle=True))
+    utts = (utterances(everyday, pool, n - n_usage - n_glosses, seed, cycle=True, channels=channels) +
+            utterances(usage, pool, n_usage, seed + 1, cycle=True, channels=channels) +
+            utterances(glosses, pool, n_glosses, seed + 2, cycle=True, channels=channels))
     random.Random(seed).shuffle(utts)
     return utts
 
@@ -270,6 +280,7 @@ class Utterance:
     pitch: int  # espeak pitch 0..99 (ignored for flite)
     noise_db: float  # signal-to-noise ratio; inf for clean
     gain_db: float
+    channel: str = ""  # what the voice goes through on its way to the microphone (CHANNELS); "" straight in
 
 
 def split(seed: int = 0, held_out_fraction: float = 0.1) -> tuple[list[str], list[str], list[str], list[str]]:
@@ -280,20 +291,23 @@ def split(seed: int = 0, held_out_fraction: float = 0.1) -> tuple[list[str], lis
     return all_sentences[n:], all_sentences[:n], [v for v in voices() if v not in held_voices], held_voices
 
 
-def utterances(texts: list[str], voice_pool: list[str], n: int, seed: int, cycle: bool = False) -> list[Utterance]:
+def utterances(texts: list[str], voice_pool: list[str], n: int, seed: int, cycle: bool = False,
+               channels: float = 0.0) -> list[Utterance]:
     """n utterances sampled over texts and voices with random speed, pitch, noise and level. cycle: every text once
-    (in a shuffled order) before any twice, instead of drawing texts independently."""
-    rng = random.Random(seed)
+    (in a shuffled order) before any twice, instead of drawing texts independently. channels: the share of them
+    through a room or a telephone (CHANNELS), drawn apart so the rest are the same whatever the share."""
+    rng, through = random.Random(seed), random.Random(seed + 13)
     order = random.Random(seed + 7).sample(texts, len(texts)) if cycle else []
     return [Utterance(order[i % len(order)] if cycle else rng.choice(texts), rng.choice(voice_pool),
                       rng.uniform(0.8, 1.25), rng.randint(30, 70), rng.choice([float("inf"), 30.0, 20.0, 15.0]),
-                      rng.uniform(-12, 3)) for i in range(n)]
+                      rng.uniform(-12, 3), through.choice(sorted(CHANNELS)) if through.random() < channels else "")
+            for i in range(n)]
 
 
 def synthesize(u: Utterance, seed: int = 0) -> np.ndarray:
-    """16 kHz mono float32 audio for an utterance (espeak-ng, flite or piper, then sox for rate, tempo and, for
-    piper, whose one voice has no pitch setting, pitch; then noise). The same for the same arguments (sox without
-    dither, seeded noise), except piper's, whose model samples its own timing."""
+    """16 kHz mono float32 audio for an utterance (espeak-ng, flite or piper, then sox for rate, tempo, level, the
+    channel and, for piper, whose one voice has no pitch setting, pitch; then noise). The same for the same arguments
+    (sox without dither, seeded noise), except piper's, whose model samples its own timing."""
     engine, voice = u.voice.split(":", 1)
     for tool in ({"espeak": "espeak-ng", "flite": "flite"}.get(engine, "sox"), "sox"):
         if shutil.which(tool) is None:
@@ -308,6 +322,7 @@ def synthesize(u: Utterance, seed: int = 0) -> np.ndarray:
         else:
             raw.write_bytes(_piper_wav(voice, u.text))
             effects += ["pitch", str((u.pitch - 50) * 10)]  # cents: 30..70 -> -200..+200
+        effects += CHANNELS[u.channel] if u.channel else []
         subprocess.run(["sox", "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out), *effects],
                        check=True, capture_output=True)
         audio = read_wav(out.read_bytes())

@@ -26,6 +26,19 @@ def test_utterances_are_seeded():
     assert all(0.8 <= u.speed <= 1.25 for u in a)
 
 
+def test_a_share_of_clips_goes_through_a_room_or_a_phone_and_the_rest_stay_as_they_were():
+    from dataclasses import replace
+
+    from models.data.speech_data import CHANNELS
+
+    texts, pool = [f"sentence {i}" for i in range(50)], ["espeak:en-us", "flite:slt"]
+    dry = utterances(texts, pool, 400, seed=5)
+    some = utterances(texts, pool, 400, seed=5, channels=0.3)
+    assert {u.channel for u in dry} == {""} and {u.channel for u in some} == {"", *CHANNELS}
+    assert 0.2 < sum(bool(u.channel) for u in some) / 400 < 0.4
+    assert [replace(u, channel="") for u in some] == dry  # the share draws nothing else: held-out sets keep their clips
+
+
 @pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("flite") and shutil.which("sox")),
                     reason="espeak-ng, flite and sox come with the README's set-up")
 @pytest.mark.parametrize("voice", ["espeak:en-gb+f3", "flite:slt", "piper:joe"])
@@ -46,6 +59,24 @@ def test_synthesis_gives_16khz_speech_with_noise(voice):
         assert np.abs(noisy - clean).mean() > 1e-3
         again = synthesize(Utterance("What is the capital of France?", voice, 1.0, 50, 10.0, 0.0))
         assert np.array_equal(again, noisy)  # no dither, seeded noise: evaluation clips are the same every run
+
+
+@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
+                    reason="espeak-ng and sox come with the README's set-up")
+def test_a_room_rings_on_after_the_voice_and_a_phone_line_cuts_the_low_band():
+    say = lambda channel: synthesize(Utterance("What is the capital of France?", "espeak:en-us", 1.0, 50,  # noqa: E731
+                                               float("inf"), 0.0, channel))
+    dry, room, hall, phone = say(""), say("room"), say("hall"), say("phone")
+    assert len(dry) + 0.25 * 16000 < len(room) < len(hall)  # the tail it rings into
+    tail = lambda a: float(np.abs(a[len(dry) - 800 : len(dry)]).mean())  # noqa: E731 (the last 50 ms of the voice)
+    assert tail(room) > tail(dry) and not np.allclose(room[: len(dry)], dry, atol=1e-2)
+
+    def low_share(a):  # the share of the power under 250 Hz
+        power = np.abs(np.fft.rfft(a)) ** 2
+        return float(power[np.fft.rfftfreq(len(a), 1 / 16000) < 250].sum() / power.sum())
+
+    assert len(phone) == len(dry) and low_share(phone) < 0.2 * low_share(dry)
+    assert np.array_equal(say("hall"), hall)  # no dither: the same clip every time
 
 
 def _centroid(audio: np.ndarray) -> float:
@@ -138,6 +169,7 @@ def test_training_utterances_never_say_a_held_out_sentence_question_or_word():
     utts = training_utterances(3000, train_v, 0)
     texts = {u.text for u in utts}
     assert len(utts) == 3000 and utts == training_utterances(3000, train_v, 0)
+    assert 0.2 < sum(bool(u.channel) for u in utts) / 3000 < 0.4  # CHANNEL_SHARE through a room or a phone
     assert not texts & set(held_s) and not texts & {q for q, _ in FACT_QUESTIONS}
     assert {u.voice for u in utts} <= set(train_v)
     held_words = open_vocabulary_split(wordnet_sentences())[2]
