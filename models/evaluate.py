@@ -1,7 +1,8 @@
 """python -m models.evaluate: score a trained adapter on held-out data.
 
-Speech metrics: word error rate of transcription through the adapter on held-out voices and sentences and on the
-human recordings of alsa-utils, and spoken questions answered natively against the same questions typed.
+Speech metrics: word error rate of transcription through the adapter on held-out voices and sentences (as they are,
+then through rooms and a telephone line), on sentences with a word never heard, and on human speech
+(models.data.real_speech: alsa-utils' clips; warzone2100's narration and ktuberling's words where installed), and spoken questions answered natively against the same questions typed.
 Image metrics (models.evaluate_image, through the runtime the assistant uses): easy-vqa test accuracy, colour and
 shape accuracy on held-out procedural scenes (another seed), naming the held-out gcompris photographs, and the
 answers for the reserved sample photos of scikit-image and matplotlib. Answers are generated greedily, exactly as
@@ -23,6 +24,7 @@ import torch
 from transformers import DynamicCache
 
 from models.adapters import TRANSCRIBE_PROMPT, CTCHead, Projector, adapter_dir, load_adapter
+from models.data.real_speech import installed
 from models.data.speech_data import FACT_QUESTIONS, word_error_rate  # noqa: F401 (re-exported)
 from models.device import choose_placement
 from models.evaluate_image import evaluate_image, first_word_of  # noqa: F401 (first_word_of: for training checks)
@@ -72,6 +74,9 @@ def _mentions(text: str, word: str) -> bool:
     return word in [NUMBER_WORDS.get(w, w) for w in words]
 
 
+REAL_SETS = {"alsa": "real_clips", "warzone": "real_narration", "ktuberling": "real_words"}  # result names
+
+
 def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int, device: str) -> dict:
     """Adapter WER on held-out synthetic voices and on real recordings, and spoken-vs-typed question accuracy."""
     from models.data.speech_data import Utterance, split, synthesize, utterances
@@ -113,14 +118,24 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
     open_rows = []
     for i, u in enumerate(utterances(open_test, held_voices, limit if open_test and ctc else 0, seed=98)):
         open_rows.append({"text": u.text, "voice": u.voice, **own(encoder.encode(synthesize(u, 20_000 + i))[0])})
-    real_rows = []
-    for text, audio in _real_recordings():
-        feats = encoder.encode(audio)[0]
-        mine = own(feats)
-        real_rows.append({"text": text, "llm": answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64, scorer,
-                                                      mine.get("heard")),
-                          "whisper": whisper_only(audio), **mine})
-    for name, rs in (("held_out_voices", rows), ("open_vocabulary", open_rows), ("real_clips", real_rows)):
+    # The same held-out voices and sentences, each clip through a room or a telephone line (speech_data.CHANNELS).
+    channel_rows = []
+    for i, u in enumerate(utterances(held_sentences, held_voices, limit, seed=97, channels=1.0)):
+        audio = synthesize(u, 30_000 + i)
+        channel_rows.append({"text": u.text, "voice": u.voice, "channel": u.channel, "whisper": whisper_only(audio),
+                             **own(encoder.encode(audio)[0])})
+    # Human speech (models.data.real_speech): alsa-utils' clips also through the LLM; the narration and the single
+    # words, where installed, by the adapter and Whisper only.
+    real = {name: [] for name in REAL_SETS}
+    for set_name, clips in installed(list(REAL_SETS)).items():
+        for text, audio in clips:
+            feats = encoder.encode(audio)[0]
+            mine = own(feats)
+            through = ({"llm": answer(llm, projector, feats, TRANSCRIBE_PROMPT, 64, scorer, mine.get("heard"))}
+                       if set_name == "alsa" else {})
+            real[set_name].append({"text": text, **through, "whisper": whisper_only(audio), **mine})
+    for name, rs in (("held_out_voices", rows), ("open_vocabulary", open_rows), ("rooms_and_phones", channel_rows),
+                     *((REAL_SETS[n], rs) for n, rs in real.items())):
         for key, label in (("llm", "wer"), ("whisper", "whisper_wer"), ("ctc", "ctc_wer"), ("heard", "heard_wer")):
             if wer(rs, key) is not None:
                 results[f"{name}_{label}"] = wer(rs, key)
@@ -151,21 +166,6 @@ def ctc_transcript(llm: LLM, projector: Projector, features: torch.Tensor) -> st
 def _typed(llm: LLM, question: str) -> str:
     ids, _ = llm.prompt_ids([{"role": "user", "content": question}], [])
     return _greedy(llm, llm.embed([ids]))
-
-
-def _real_recordings() -> list[tuple[str, np.ndarray]]:
-    """Human speech shipped by Debian's alsa-utils ("Front Center", ...), 16 kHz mono via sox."""
-    import subprocess
-    import tempfile
-
-    clips = []
-    for path in sorted(Path("/usr/share/sounds/alsa").glob("*_*.wav")):
-        with tempfile.NamedTemporaryFile(suffix=".raw") as tmp:
-            subprocess.run(["sox", str(path), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", "-t", "raw",
-                            tmp.name], check=True)
-            audio = np.fromfile(tmp.name, np.int16).astype(np.float32) / 32768.0
-        clips.append((path.stem.replace("_", " "), audio))
-    return clips
 
 
 def main(argv: list[str] | None = None) -> int:

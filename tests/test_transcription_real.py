@@ -1,17 +1,15 @@
 """Whisper-base on real human speech: alsa-utils' own clips ("Front Center", ...), through the product's paths."""
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant.engine import Engine, EngineConfig
-from models.evaluate import _real_recordings, word_error_rate
+from models.data.real_speech import ALSA, alsa_clips
+from models.evaluate import word_error_rate
 from models.weights import MissingWeightsError, source_files
 from tests.conftest import wav_bytes as _wav
-
-ALSA = Path("/usr/share/sounds/alsa")
 
 
 def _installed() -> bool:
@@ -33,7 +31,7 @@ def engine():
 
 @pytest.fixture(scope="module")
 def clips() -> dict[str, np.ndarray]:
-    return dict(_real_recordings())
+    return dict(alsa_clips())
 
 
 @pytest.mark.parametrize("name", ["Front Center", "Rear Center", "Side Left", "Side Right"])

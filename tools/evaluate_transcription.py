@@ -1,10 +1,9 @@
 """python -m tools.evaluate_transcription: word error rate and time per clip of each transcription variant.
 
 Compares the Transcriber under several TranscribeOptions (how long the encoder looks, timestamps, fallback) with
-stock `whisper.transcribe` on the same weights, on human read speech that Debian ships:
-- alsa-utils' channel names ("Front Center", ...), always;
-- warzone2100-data's tutorial narration (44 sentences, subtitles as the reference), when installed;
-- ktuberling-data's English object names (72 single words, the file name as the reference), when installed.
+stock `whisper.transcribe` on the same weights, on human read speech that Debian ships (models.data.real_speech:
+alsa-utils' channel names always; warzone2100's tutorial narration and ktuberling's English object names when
+installed).
 Numbers, not pass/fail: docs/EVALUATION.md and the README's Performance section are filled from this table.
 """
 
@@ -13,10 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import statistics
 import time
-import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,14 +21,12 @@ import numpy as np
 import torch
 import whisper
 
-from assistant.media import load_audio
 from models.device import choose_placement
-from models.evaluate import _real_recordings, word_error_rate
+from models.data.real_speech import installed
+from models.evaluate import word_error_rate
 from models.speech import SpeechEncoder, TranscribeOptions, Transcriber, load_whisper
 from models.weights import resolve
 
-WARZONE = Path("/usr/share/games/warzone2100/base.wz")
-KTUBERLING = Path("/usr/share/ktuberling/sounds/en")
 _DEFAULT = TranscribeOptions()
 VARIANTS = {
     "default": _DEFAULT,
@@ -43,28 +38,6 @@ VARIANTS = {
     "real-length-no-timestamps": TranscribeOptions(pad_to=(), timestamps=False),
     "real-length-no-timestamps-no-fallback": TranscribeOptions(pad_to=(), timestamps=False, temperatures=(0.0,)),
 }
-
-
-def warzone_clips() -> list[tuple[str, np.ndarray]]:
-    """warzone2100's tutorial narration with its on-screen subtitle (lines without a subtitle are skipped)."""
-    if not WARZONE.is_file():
-        return []
-    with zipfile.ZipFile(WARZONE) as z:
-        script = z.read("script/tutorial.js").decode()
-        lines = re.findall(r'"audio": "(tut\d+\.ogg)".*?"message": _\("([^"]+)"\)', script)
-        return [(text, load_audio(z.read(f"audio/tutorial/{name}"))) for name, text in lines]
-
-
-def ktuberling_clips() -> list[tuple[str, np.ndarray]]:
-    """ktuberling's spoken English object names; the word is the file name after its scene prefix."""
-    return [(path.stem.split("_")[-1], load_audio(path.read_bytes())) for path in sorted(KTUBERLING.glob("*.ogg"))]
-
-
-def clip_sets(names: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """The requested sets that are installed here."""
-    loaders = {"alsa": _real_recordings, "warzone": warzone_clips, "ktuberling": ktuberling_clips}
-    sets = {name: loaders[name]() for name in names}
-    return {name: clips for name, clips in sets.items() if clips}
 
 
 def run_variant(fn, clips: list[tuple[str, np.ndarray]]) -> dict:
@@ -101,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     fns.update({name: Transcriber(encoder, options=opts) for name, opts in VARIANTS.items()})
     hardware = f"{platform.processor() or platform.machine()}, {placement.device}, {torch.get_num_threads()} threads"
     results: dict = {"hardware": hardware, "options": {k: asdict(v) for k, v in VARIANTS.items()}}
-    for set_name, clips in clip_sets(args.clips.split(",")).items():
+    for set_name, clips in installed(args.clips.split(",")).items():
         clips = clips[: args.limit or None]
         seconds = sum(len(a) for _, a in clips) / 16000 / len(clips)
         print(f"{set_name}: {len(clips)} clips, {seconds:.1f} s each on average")

@@ -1,14 +1,11 @@
 """Voice activity detection: the utterance logic on scripted scores, and Silero's model on real speech and noise."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from assistant.media import SAMPLE_RATE, load_audio
 from assistant.vad import BARGE_IN, FRAME, Listener, SpeechStarted, Utterance, VadOptions
-
-ALSA = Path("/usr/share/sounds/alsa")
+from models.data.real_speech import ALSA
 
 
 class Scripted:

@@ -1,10 +1,10 @@
 """Evaluation helpers: word error rate, answer judging, real recordings."""
 
-from pathlib import Path
-
+import numpy as np
 import pytest
 
-from models.evaluate import _mentions, _real_recordings, word_error_rate
+from models.data.real_speech import ALSA, alsa_clips, installed, ktuberling_clips, warzone_clips
+from models.evaluate import _mentions, word_error_rate
 
 
 def test_word_error_rate():
@@ -20,11 +20,20 @@ def test_mentions_reads_digits_as_words():
     assert not _mentions("Parisian style", "paris")
 
 
-@pytest.mark.skipif(not Path("/usr/share/sounds/alsa/Front_Center.wav").exists(), reason="alsa-utils not installed")
+@pytest.mark.skipif(not (ALSA / "Front_Center.wav").exists(), reason="alsa-utils not installed")
 def test_real_recordings_are_named_from_their_files():
-    clips = dict(_real_recordings())
+    clips = dict(alsa_clips())
     assert "Front Center" in clips and len(clips) >= 8
     assert 0.5 < len(clips["Front Center"]) / 16000 < 3
+    assert clips["Front Center"].dtype == np.float32 and np.array_equal(dict(alsa_clips())["Front Center"],
+                                                                      clips["Front Center"])  # no dither
+
+
+def test_only_installed_real_speech_sets_are_offered():
+    sets = installed(["alsa", "warzone", "ktuberling"])
+    assert ("warzone" in sets) == bool(warzone_clips()) and ("ktuberling" in sets) == bool(ktuberling_clips())
+    for name, clips in sets.items():  # every clip is said by a reference and is audio of a plausible length
+        assert clips and all(text.strip() and 0.2 < len(audio) / 16000 < 30 for text, audio in clips), name
 
 
 def test_a_ctc_adapter_is_answered_as_its_transcript_typed(tiny_llm_dir, monkeypatch):

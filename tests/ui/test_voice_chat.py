@@ -2,7 +2,6 @@
 virtual microphone, Silero's voice detection, the answer read aloud by the real voices, barge-in."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +9,9 @@ from PySide6.QtCore import Qt
 
 from assistant.media import SAMPLE_RATE, load_audio, to_wav
 from assistant.settings import Settings
+from models.data.real_speech import ALSA
 from tests.ui.conftest import FakeEngine, wait_idle
 
-ALSA = Path("/usr/share/sounds/alsa")
 LONG_ANSWER = " ".join(["This is a long answer that keeps going so there is time to talk over it."] * 6)
 
 
