@@ -2,7 +2,8 @@
 
 Speech metrics: word error rate of transcription through the adapter on held-out voices and sentences (as they are,
 then through rooms and a telephone line), on sentences with a word never heard, and on human speech
-(models.data.real_speech: alsa-utils' clips; warzone2100's narration and ktuberling's words where installed), and spoken questions answered natively against the same questions typed.
+(models.data.real_speech: alsa-utils' clips; warzone2100's narration and ktuberling's words where installed); and
+spoken questions answered natively against the same questions typed.
 Image metrics (models.evaluate_image, through the runtime the assistant uses): easy-vqa test accuracy, colour and
 shape accuracy on held-out procedural scenes (another seed), naming the held-out gcompris photographs, and the
 answers for the reserved sample photos of scikit-image and matplotlib. Answers are generated greedily, exactly as

@@ -23,7 +23,6 @@ from tqdm import tqdm
 
 from models.adapters import (SPELLING_ALPHABET, TRANSCRIBE_PROMPT, AdapterConfig, CTCHead, adapter_dir, build_projector,
                              save_adapter, spellable)
-from models.data.speech_data import CHANNEL_SHARE
 from models.device import choose_placement
 from models.flags import add_dataclass_flags, from_flags
 from models.chat import Media, joined
@@ -55,7 +54,7 @@ class TrainConfig:
     easy_vqa: int = 4000  # easy-vqa training images (image)
     pseudo_photos: int = 0  # image: pseudo-photo feature maps from the tower's ImageNet classifier (CapDec-style)
     utterances: int = 3000  # synthetic training utterances (speech)
-    channels: float = CHANNEL_SHARE  # speech: the share of them through a room or a telephone (0: clips before 2026-11)
+    channels: float = 0.0  # speech: the share of them through a room or a telephone line (speech_data.CHANNELS)
     behaviour: int = 1  # speech: also train "spoken question -> the answer the LLM gives it typed" (1) or not (0)
     checkpoint_every: int = 50
     device: str = "auto"

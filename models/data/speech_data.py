@@ -218,17 +218,15 @@ CHANNELS = {
     "hall": ["pad", "0", "0.6", "reverb", "75", "30", "90"],  # a large bare one
     "phone": ["sinc", "300-3400"],  # a telephone's band
 }
-CHANNEL_SHARE = 0.3  # the share of training clips through one of CHANNELS
 
 
-def training_utterances(n: int, voice_pool: list[str], seed: int = 0, channels: float = CHANNEL_SHARE
-                        ) -> list[Utterance]:
+def training_utterances(n: int, voice_pool: list[str], seed: int = 0, channels: float = 0.0) -> list[Utterance]:
     """The speech adapter's training clips, shuffled: half WordNet definitions, a third WordNet usage examples, a
     sixth the templates' training split and everyday text (training_texts); each source's texts all come once
     before any comes again, in an order `seed` draws. Each synthesizer in voice_pool reads its ENGINE_SHARES of
-    them, `channels` of them through a room or a telephone (0 gives the clips made before CHANNELS existed). No held-out template sentence, fact question or open-vocabulary test word is in any of them (the held-out
-    sets are split(0)'s and open_vocabulary_split's, whatever the seed); without wordnet-base, all come from
-    training_texts."""
+    them, `channels` of them through a room or a telephone line (CHANNELS). No held-out template sentence, fact
+    question or open-vocabulary test word is in any of them (the held-out sets are split(0)'s and
+    open_vocabulary_split's, whatever the seed); without wordnet-base, all come from training_texts."""
     usage, _, held = open_vocabulary_split(wordnet_sentences())
     glosses, everyday = ([t for t in texts if not held & words(t)]
                          for texts in (wordnet_glosses(), training_texts(split()[0], seed)))
