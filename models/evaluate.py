@@ -20,7 +20,6 @@ import re
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from transformers import DynamicCache
 
