@@ -271,10 +271,7 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
 
 def _write(out: Path, projector: CTCHead, manifest: dict, curve: list[dict], run: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    stored = copy.deepcopy(projector).half()
-    if hasattr(stored, "vocab"):
-        stored.vocab = None
-    save_adapter(stored, out / "adapter")
+    save_adapter(copy.deepcopy(projector).half(), out / "adapter")  # a token adapter's vocab is never saved
     (out / "adapter" / "train.json").write_text(json.dumps(
         {"objective": "ctc", "bundle": manifest, **run, "device": torch.cuda.get_device_name() if
          torch.cuda.is_available() else "cpu", "stored": "fp16", "curve": curve}, indent=1))

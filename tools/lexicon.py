@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import gzip
 import re
-from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "models" / "data" / "lexicon_en.txt.gz"
+from models.ctc_decode import LEXICON
+
 WORDS = 100_000
 
 
@@ -25,8 +25,8 @@ def main() -> int:
 
     words = [w for w in top_n_list("en", 2 * WORDS) if re.fullmatch(r"[a-z']+", w)][:WORDS]
     lines = "".join(f"{w}\t{round(100 * zipf_frequency(w, 'en'))}\n" for w in words)
-    OUT.write_bytes(gzip.compress(lines.encode(), mtime=0))
-    print(f"{len(words)} words -> {OUT} ({OUT.stat().st_size:,} bytes)")
+    LEXICON.write_bytes(gzip.compress(lines.encode(), mtime=0))
+    print(f"{len(words)} words -> {LEXICON} ({LEXICON.stat().st_size:,} bytes)")
     return 0
 
 

@@ -16,7 +16,7 @@ class FakeEngine:
     def __init__(self, answer="Hello there, friend.", delay=0.0, error=None, load_delay=0.0, finish="stop",
                  left_out=(), resume=None):
         self.answer, self.delay, self.error, self.load_delay, self.finish = answer, delay, error, load_delay, finish
-        self.resume = resume  # a threading.Event: after its first sentence the answer waits for it (up to 30 s)
+        self.resume = resume  # a threading.Event: at each sentence's end the answer waits until it is set (<= 30 s)
         self.left_out = left_out  # what Done reports as unreadable attachments
         self.seen = []
         self.lenient = []  # per request: whether an unreadable attachment was to be left out, not an error
@@ -48,7 +48,7 @@ class FakeEngine:
             time.sleep(self.delay)
             out.append(piece)
             yield TokenDelta(piece)
-            if self.resume is not None and piece.rstrip().endswith(".") and "." not in "".join(out[:-1]):
+            if self.resume is not None and piece.rstrip().endswith("."):
                 self.resume.wait(30)
         yield Done("".join(out), self.finish, Timings(ttft_ms=12.0, tokens_per_s=42.5, tokens=len(out)),
                    self.model_names(), (), tuple(self.left_out))
