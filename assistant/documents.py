@@ -386,9 +386,16 @@ def _read_image(name: str, data: bytes, ocr) -> Document:
     from assistant.media import load_image
 
     load_image(data)  # refuses corrupt images and decompression bombs with one line
-    lines = ocr(data) if ocr is not None else []
-    return Document(name, "image", [Segment("\n".join(lines), "text in the image")] if lines else
-                    [Segment("(no printed text found in the image)", "text in the image")])
+    return picture_document(name, ocr(data) if ocr is not None else []) or Document(
+        name, "image", [Segment("(no printed text found in the image)", PICTURE_TEXT)])
+
+
+PICTURE_TEXT = "text in the image"  # where a picture's text is cited from
+
+
+def picture_document(name: str, lines: list[str]) -> Document | None:
+    """The text read from a picture, lines in reading order, as a document to quote; None when it shows none."""
+    return Document(name, "image", [Segment("\n".join(lines), PICTURE_TEXT)]) if lines else None
 
 
 def _read_audio(name: str, data: bytes, transcribe) -> Document:

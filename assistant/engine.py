@@ -22,6 +22,7 @@ from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
 from models.chat import position_keys
 from models.device import DEVICES, Placement, choose_placement
+from models.ocr import ENGINES as OCR_ENGINES
 from models.runtime import RUNTIMES, Decoder, llm_name, load_decoder
 from models.sampling import SamplingOptions
 from models.weights import DEFAULTS, TIERS, MissingWeightsError, canonical, resolve
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp i
     import torch
 
     from models.adapters import Projector
+    from models.ocr import Reader
     from models.speech import SpeechEncoder, Transcriber
     from models.vision import VisionEncoder
 
@@ -54,6 +56,7 @@ class EngineConfig:
     # "int8": dynamic int8 Linear weights on CPU for the LLM and Whisper's decoder (faster, weaker answers, and
     # words that may differ between CPUs); "none" gives the same transcript on any x86-64 CPU.
     quantize: str = "none"
+    ocr: str = "tesseract"  # the engine that reads the text in images (models.ocr.ENGINES)
     system_prompt: str = ""
     threads: int = 0  # CPU threads for torch and llama.cpp; 0: torch's default, and every core for llama.cpp
     max_file_mb: int = 20  # documents over this are refused
@@ -68,6 +71,8 @@ class EngineConfig:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {self.runtime!r}")
+        if self.ocr not in OCR_ENGINES:
+            raise ValueError(f"ocr must be one of {', '.join(OCR_ENGINES)}, not {self.ocr!r}")
         if self.quantize not in QUANTIZE:
             raise ValueError(f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}")
         if not 0 <= self.threads <= 4096:  # torch's int32 thread count; more than any machine has
@@ -386,13 +391,31 @@ class Engine:
 
         return torch.stack([self._embeddings[k] for k in keys])
 
-    def ocr(self, image_bytes: bytes) -> list[str]:
-        """Printed text in an image (EasyOCR, loaded on first use)."""
+    @property
+    def reader(self) -> Reader:
+        """The OCR reader of text in images (config.ocr; loaded on first use)."""
         if self._ocr is None:
-            from models.ocr import OCR
+            from models.ocr import Reader
 
-            self._ocr = self._timed("OCR", lambda: OCR(gpu=self.placement.device.type == "cuda"))
-        return self._ocr(image_bytes)
+            # Only EasyOCR runs on torch: asking the placement for Tesseract would import torch for nothing.
+            gpu = self.config.ocr == "easyocr" and self.placement.device.type == "cuda"
+            self._ocr = self._timed("OCR", lambda: Reader(self.config.ocr, gpu))
+        return self._ocr
+
+    def ocr(self, image_bytes: bytes) -> list[str]:
+        """Lines of text in an encoded image (for documents.read)."""
+        return self.reader.read(load_image(image_bytes))
+
+    def picture_lines(self, part: ImagePart) -> list[str]:
+        """The text an image shows, lines in reading order ([] for none); cached by content."""
+        data = read_bytes(part.source)
+        return self._cached(f"ocr:{self.config.ocr}:{_digest(data)}", lambda: self.reader.read(load_image(data)))
+
+    def picture_text(self, part: ImagePart, question: str, budget: int) -> tuple[str, list[str]]:
+        """An image's text quoted for the prompt within `budget` characters, and the part it cites."""
+        from assistant.retrieval import quote_picture
+
+        return quote_picture(self.picture_lines(part), part.label or "the picture", question, budget, self.embed)
 
     def transcribe_with_adapter(self, source) -> str:
         """Transcription by the LLM from speech-adapter tokens (the adapter's alignment objective)."""
@@ -426,7 +449,8 @@ class Engine:
             self._reader = self.reader_for(conversation, voice_mode == "native")
             prompt = build_prompt(conversation, self.config.system_prompt, self.image_tokens, self.speech_tokens,
                                   lambda p: self.transcribe_audio(p.source), native_voice=voice_mode == "native",
-                                  document=self.document, leave_out_unreadable=leave_out_unreadable)
+                                  document=self.document, leave_out_unreadable=leave_out_unreadable,
+                                  picture_text=self.picture_text)
             audio = [p for p in conversation[-1].parts if isinstance(p, AudioPart)]
             if audio:
                 heard = []

@@ -8,13 +8,15 @@ import io
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 from assistant.conversation import AudioPart, Done, Error, Event, FilePart, ImagePart, Message, Timings, TokenDelta
 from assistant.media import UserInputError, load_audio, load_image, read_bytes, to_wav
-from assistant.prompt import render
-from assistant.retrieval import quote_file
+from assistant.prompt import Rendered, render
+from assistant.retrieval import quote_file, quote_picture
 from models.sampling import SamplingOptions
+from models.weights import MissingWeightsError
 
 
 # Strings that chat templates use as control tokens (ChatML and Llama 3 "<|...|>", DeepSeek's full-width bars,
@@ -53,15 +55,24 @@ def _audio(part: AudioPart) -> dict:
 
 
 class OpenAIParts:
-    """The render Target for an OpenAI-compatible endpoint: content parts, every text sent plain()."""
+    """The render Target for an OpenAI-compatible endpoint: content parts, every text sent plain(). An image goes as
+    itself and, when it shows text, as that text read here (lines_of: the image's lines), since a far end may see
+    pictures less well than it reads."""
+
+    def __init__(self, lines_of: Callable[[ImagePart], list[str]] | None = None):
+        self.lines_of = lines_of
 
     def text(self, text: str) -> list[dict]:
         """A text part."""
         return [{"type": "text", "text": plain(text)}]
 
-    def image(self, part: ImagePart) -> list[dict]:
-        """An image_url part holding the image as a data URL."""
-        return [{"type": "image_url", "image_url": {"url": _image_url(part)}}]
+    def image(self, part: ImagePart, question: str, budget: int) -> tuple[list[dict], list[str]]:
+        """An image_url part holding the image as a data URL, then its text quoted (when it shows any)."""
+        seen = [{"type": "image_url", "image_url": {"url": _image_url(part)}}]
+        if self.lines_of is None:
+            return seen, []
+        text, cited = quote_picture(self.lines_of(part), part.label or "the picture", question, budget)
+        return seen + (self.text(text) if text else []), cited
 
     def audio(self, part: AudioPart) -> list[dict]:
         """An input_audio part."""
@@ -79,9 +90,11 @@ class OpenAIParts:
         return parts
 
 
-def to_openai(conversation: list[Message], system_prompt: str = "", leave_out_unreadable: bool = False) -> list[dict]:
-    """The conversation as OpenAI chat messages with content parts (see prompt.render for leave_out_unreadable)."""
-    return render(conversation, system_prompt, OpenAIParts(), leave_out_unreadable).messages
+def to_openai(conversation: list[Message], system_prompt: str = "", leave_out_unreadable: bool = False,
+              lines_of: Callable[[ImagePart], list[str]] | None = None) -> Rendered:
+    """The conversation as OpenAI chat messages with content parts, and what they cite (see prompt.render for
+    leave_out_unreadable; lines_of reads an image's text)."""
+    return render(conversation, system_prompt, OpenAIParts(lines_of), leave_out_unreadable)
 
 
 class RemoteEngine:
@@ -93,6 +106,19 @@ class RemoteEngine:
 
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "none", max_retries=0, timeout=timeout)
         self.base_url, self.model, self.system_prompt = base_url, model, system_prompt
+        self._reader = None  # models.ocr.Reader, loaded on the first image
+
+    def picture_lines(self, part: ImagePart) -> list[str]:
+        """The text an image shows, read here (Tesseract; cached by content)."""
+        return self._read(read_bytes(part.source))
+
+    @lru_cache(maxsize=64)
+    def _read(self, data: bytes) -> list[str]:
+        if self._reader is None:
+            from models.ocr import Reader
+
+            self._reader = Reader()
+        return self._reader.read(load_image(data))
 
     def preload(self, speech: bool = False, vision: bool = False) -> None:
         """Ask the endpoint for its models; pick the first if none was configured."""
@@ -123,7 +149,7 @@ class RemoteEngine:
 
         start = time.perf_counter()
         try:
-            messages = to_openai(conversation, self.system_prompt, leave_out_unreadable)
+            rendered = to_openai(conversation, self.system_prompt, leave_out_unreadable, self.picture_lines)
             if not self.model:
                 self.preload()
             kwargs = {"temperature": options.temperature, "top_p": options.top_p,
@@ -132,7 +158,7 @@ class RemoteEngine:
                 kwargs["stop"] = list(options.stop)
             if options.seed is not None:
                 kwargs["seed"] = options.seed
-            stream = self.client.chat.completions.create(model=self.model, messages=messages, stream=True,
+            stream = self.client.chat.completions.create(model=self.model, messages=rendered.messages, stream=True,
                                                          stream_options={"include_usage": True}, **kwargs)
             answer, first, finish, usage = [], None, "stop", None
             for chunk in stream:
@@ -155,8 +181,8 @@ class RemoteEngine:
                 ttft_ms=round(((first or end) - start) * 1000, 1), total_ms=round((end - start) * 1000, 1),
                 tokens=tokens, prompt_tokens=usage.prompt_tokens if usage else 0,
                 tokens_per_s=round((tokens - 1) / (end - first), 1) if first and tokens > 1 and end > first else 0.0,
-            ), self.model_names())
-        except UserInputError as e:
+            ), self.model_names(), tuple(rendered.sources), tuple(rendered.left_out))
+        except (UserInputError, MissingWeightsError) as e:
             yield Error(str(e))
         except openai.APIStatusError as e:
             message = (e.body or {}).get("message") if isinstance(e.body, dict) else None

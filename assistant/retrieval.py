@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.documents import Document, Segment, read
+from assistant.documents import Document, Segment, picture_document, read
 
 if TYPE_CHECKING:
     import torch
@@ -202,3 +202,11 @@ def quote_file(path: Path, name: str, question: str, budget: int) -> tuple[str, 
     doc = read(path)
     doc.name = name
     return fit(doc, question, budget)
+
+
+def quote_picture(lines: list[str], name: str, question: str, budget: int,
+                  embed: Callable[[list[str]], torch.Tensor] | None = None) -> tuple[str, list[str]]:
+    """The text read from a picture quoted as a document within `budget` characters, and the part it cites; ("", [])
+    when the picture shows no text."""
+    doc = picture_document(name, lines)
+    return fit(doc, question, budget, embed) if doc is not None else ("", [])

@@ -52,7 +52,7 @@ def test_remote_and_local_render_files_alike(tmp_path):
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text("\n".join(f"line {i} of {name}" for i in range(2000)))  # ~30k characters each
     msg = Message.user("what is on line 7?", files=[tmp_path / "a.txt", tmp_path / "b.txt"])
-    texts = [part["text"] for part in to_openai([msg])[-1]["content"]]
+    texts = [part["text"] for part in to_openai([msg]).messages[-1]["content"]]
     assert len(texts) == 3 and all(MAX_PROMPT_CHARS // 4 < len(t) <= MAX_PROMPT_CHARS // 2 for t in texts[:2])
     assert texts[2] == "Using the files above, answer this question: what is on line 7?"
     assert build([msg]).messages[-1]["content"] == "\n".join(texts)

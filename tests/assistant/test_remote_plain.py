@@ -25,5 +25,5 @@ def test_every_text_sent_is_plain(tmp_path):
     convo = [Message("system", (TextPart(f"sys {PAYLOADS[1]}"),)), Message.user(f"hi {PAYLOADS[2]}"),
              Message.assistant(f"ok {PAYLOADS[3]}"),
              Message("user", (FilePart(tmp_path / "evil.md", "evil.md"), TextPart(PAYLOADS[4])))]
-    sent = repr(to_openai(convo))
+    sent = repr(to_openai(convo).messages)
     assert "EvilBot" in sent and not any(c in sent for c in CONTROL)
