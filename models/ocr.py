@@ -41,7 +41,7 @@ TARGET_HEIGHT = 30  # px: the letter height the recognisers read best (a text ro
 MAX_PIXELS = 6_000_000  # the most a scaled crop may hold: bounds the work on any image (a 4K screenshot, a poster)
 MIN_CONFIDENCE = 0.5  # words read with less are dropped (a photo's textures read as "~—=")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
-_READABLE = re.compile(r"[0-9A-Za-z\uac00-\ud7a3]")
+_READABLE = re.compile(r"[0-9A-Za-z\uac00-\ud7a3]{2}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class TextArea:
     row_height: float
 
 
+MIN_LETTERS = 8  # px: text whose rows are lower than this cannot be read (and a photograph's texture often is)
 WORK_PIXELS = 1_100_000  # find_text looks at a copy this small (a 1080p screenshot at half size): ~30 ms
 
 
@@ -93,6 +94,20 @@ def _close_rows(mask: np.ndarray, width: int) -> np.ndarray:
     return near_left(mask) & near_left(mask[:, ::-1])[:, ::-1]
 
 
+def _on_a_line(boxes: np.ndarray) -> np.ndarray:
+    """(N,) bool for (N, 4) boxes (top, left, bottom, right): whether another box of about the same height stands
+    beside it on the same line (overlapping it by 60% of the height, at most three heights away), as words do."""
+    top, left, bottom, right = boxes.T
+    h = (bottom - top).astype(np.float32)
+    overlap = np.minimum(bottom[:, None], bottom[None]) - np.maximum(top[:, None], top[None])
+    same_line = (overlap >= 0.6 * np.maximum(h[:, None], h[None])) & (
+        np.minimum(h[:, None], h[None]) >= 0.6 * np.maximum(h[:, None], h[None]))
+    gap = np.maximum(left[None] - right[:, None], left[:, None] - right[None])
+    beside = same_line & (gap <= 3 * h[:, None])
+    np.fill_diagonal(beside, False)
+    return beside.any(axis=1)
+
+
 def find_text(gray: np.ndarray, min_words: int = 3) -> TextArea | None:
     """Where the text of a (H, W) uint8 grayscale image is, or None when it holds none: at least `min_words`
     word-like blobs of one height (runs of strokes closed sideways into blobs as tall as letters, wider than tall,
@@ -109,19 +124,32 @@ def find_text(gray: np.ndarray, min_words: int = 3) -> TextArea | None:
     if count == 0:
         return None
     sizes = ndimage.sum_labels(edges, labels, index=np.arange(1, count + 1))
-    keep = []
-    for (ys, xs), strokes in zip(ndimage.find_objects(labels), sizes):
-        h, w = ys.stop - ys.start, xs.stop - xs.start
-        if 4 <= h <= 120 and w >= 1.2 * h and 0.12 <= strokes / (h * w) <= 0.7:
-            keep.append((ys.start, xs.start, ys.stop, xs.stop))
-    if len(keep) < min_words:
+    b = np.array([(ys.start, xs.start, ys.stop, xs.stop) for ys, xs in ndimage.find_objects(labels)])
+    h, w = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    word_like = (h >= 5) & (h <= 120) & (w >= 1.2 * h) & (sizes >= 0.12 * h * w) & (sizes <= 0.7 * h * w)
+    # Text sits on a plain ground: the pixel rows just above and below a word hold almost no strokes, where a
+    # photograph's texture goes on in every direction.
+    rows = np.pad(np.cumsum(edges, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
+    def strokes_in_row(y: np.ndarray) -> np.ndarray:
+        y = np.clip(y, 0, edges.shape[0] - 1)
+        return rows[y, b[:, 3]] - rows[y, b[:, 1]]
+    plain = (strokes_in_row(b[:, 0] - 1) + strokes_in_row(b[:, 2])) <= 0.1 * w
+    words = b[word_like]
+    strict = b[word_like & plain][:1500]
+    # ... and most of a word's box is that ground, one flat shade (a photograph's patches are shaded throughout).
+    strict = strict[[np.mean(np.abs(box.astype(np.int16) - np.median(box)) <= 12) >= 0.55
+                     for box in (small[y0:y1, x0:x1] for y0, x0, y1, x1 in strict)]] if len(strict) else strict
+    strict = strict[_on_a_line(strict)] if len(strict) else strict
+    heights = strict[:, 2] - strict[:, 0]
+    # Words of one text share a height: a photograph's chance blobs scatter over every size.
+    typical = float(np.median(heights)) if len(strict) else 0.0
+    if np.sum(np.abs(heights - typical) <= 0.35 * typical) < min_words or typical * f < MIN_LETTERS:
         return None
-    b = np.array(keep) * f
-    heights = b[:, 2] - b[:, 0]
-    # Word-like blobs of one text share a height: a photograph's chance blobs scatter over every size.
-    typical = float(np.median(heights))
-    if np.sum(np.abs(heights - typical) <= 0.35 * typical) < min_words:
-        return None
+    # The text is cropped where any word-like blob of about its height is (some words, Hangul's dense ones among
+    # them, miss the strict tests).
+    h = words[:, 2] - words[:, 0]
+    b = words[(h >= 0.5 * typical) & (h <= 2 * typical)] * f
+    typical *= f
     pad = int(typical)
     return TextArea(max(0, int(b[:, 1].min()) - pad), max(0, int(b[:, 0].min()) - pad),
                     min(gray.shape[1], int(b[:, 3].max()) + pad), min(gray.shape[0], int(b[:, 2].max()) + pad),
@@ -325,6 +353,8 @@ class Reader:
             return []
         crop, _ = prepare(gray, area)
         words = [w for w in self.engine.words(crop) if w.confidence >= MIN_CONFIDENCE]
+        # A line is kept when it holds a word of two letters or digits at least (what a photograph's stray marks
+        # read as rarely does: "~ | 1", "a").
         return [line for line in layout(words) if _READABLE.search(line)]
 
     def __call__(self, image_bytes: bytes) -> list[str]:
