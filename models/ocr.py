@@ -1,7 +1,7 @@
 """Text in images, for every picture a user sends: a cheap check for text, then an OCR engine's words laid out as
 lines in reading order (a table's cells kept apart on their row, "Q3 | 143").
 
-The pipeline (`Reader.read`): `find_text` looks for rows of character strokes in ~20 ms, so a photo without text is
+The pipeline (`Reader.read`): `find_text` looks for rows of character strokes in ~0.1 s, so a photo without text is
 not read at all; what holds text is cropped to where the text is, scaled so its letters are ~30 px tall (UI fonts
 of 13-16 px are too small for the recognisers), turned dark-on-light (terminals, dark themes), and read by the
 engine; `layout` groups the words into rows by their boxes.
@@ -39,8 +39,11 @@ TESSERACT_PASSES = ("eng", "kor+eng")
 UNSURE = 0.6  # two words read less surely than this send an image to the next pass
 TARGET_HEIGHT = 30  # px: the letter height the recognisers read best (a text row's strokes, ascender to baseline)
 MAX_PIXELS = 6_000_000  # the most a scaled crop may hold: bounds the work on any image (a 4K screenshot, a poster)
-MIN_CONFIDENCE = 0.5  # words read with less are dropped (a photo's textures read as "~—=")
+# Words read less surely than this are kept only when they hold two letters or digits in a row: Tesseract is unsure
+# of right code and file names ("budget_q3.xlsx" 0.25, "com.shop.Main.main(Main.java:17)" 0.03) as of marks ("~—=").
+MIN_CONFIDENCE = 0.5
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_SYLLABLE_OR_DIGIT = re.compile(r"[0-9\uac00-\ud7a3\u3131-\u318e]")
 _READABLE = re.compile(r"[0-9A-Za-z\uac00-\ud7a3]{2}")
 
 
@@ -74,7 +77,7 @@ class TextArea:
 
 
 MIN_LETTERS = 8  # px: text whose rows are lower than this cannot be read (and a photograph's texture often is)
-WORK_PIXELS = 1_100_000  # find_text looks at a copy this small (a 1080p screenshot at half size): ~30 ms
+WORK_PIXELS = 2_200_000  # find_text looks at a copy this small: a 1080p screenshot whole (UI letters are ~10 px)
 
 
 def _strokes(gray: np.ndarray) -> np.ndarray:
@@ -94,25 +97,40 @@ def _close_rows(mask: np.ndarray, width: int) -> np.ndarray:
     return near_left(mask) & near_left(mask[:, ::-1])[:, ::-1]
 
 
-def _on_a_line(boxes: np.ndarray) -> np.ndarray:
+def _in_a_text(boxes: np.ndarray) -> np.ndarray:
     """(N,) bool for (N, 4) boxes (top, left, bottom, right): whether another box of about the same height stands
-    beside it on the same line (overlapping it by 60% of the height, at most three heights away), as words do."""
+    beside it on its line (at most three heights away) or above or below it in its column (left or right edges
+    aligned, at most 1.5 heights apart: a table's cells, a list's lines), as words do."""
     top, left, bottom, right = boxes.T
     h = (bottom - top).astype(np.float32)
+    taller = np.maximum(h[:, None], h[None])
+    alike = np.minimum(h[:, None], h[None]) >= 0.6 * taller
     overlap = np.minimum(bottom[:, None], bottom[None]) - np.maximum(top[:, None], top[None])
-    same_line = (overlap >= 0.6 * np.maximum(h[:, None], h[None])) & (
-        np.minimum(h[:, None], h[None]) >= 0.6 * np.maximum(h[:, None], h[None]))
     gap = np.maximum(left[None] - right[:, None], left[:, None] - right[None])
-    beside = same_line & (gap <= 3 * h[:, None])
-    np.fill_diagonal(beside, False)
-    return beside.any(axis=1)
+    beside = (overlap >= 0.6 * taller) & (gap <= 3 * h[:, None])
+    vgap = np.maximum(top[None] - bottom[:, None], top[:, None] - bottom[None])
+    aligned = (np.abs(left[:, None] - left[None]) <= h[:, None]) | (np.abs(right[:, None] - right[None]) <= h[:, None])
+    column = (vgap >= 0) & (vgap <= 1.5 * h[:, None]) & aligned
+    near = alike & (beside | column)
+    np.fill_diagonal(near, False)
+    return near.any(axis=1)
+
+
+def _on_plain_ground(small: np.ndarray, box: np.ndarray) -> bool:
+    """Whether the two pixel rows above and below a box are one shade (within 6 levels, 95% of them), as the
+    ground a word is rendered or printed on is and a photograph's texture around a chance blob is not."""
+    y0, x0, y1, x1 = box
+    strip = np.concatenate([small[max(0, y0 - 2) : y0, x0:x1].ravel(), small[y1 : y1 + 2, x0:x1].ravel()])
+    if strip.size == 0:
+        return False
+    return bool(np.mean(np.abs(strip.astype(np.int16) - np.median(strip)) <= 6) >= 0.95)
 
 
 def find_text(gray: np.ndarray, min_words: int = 3) -> TextArea | None:
     """Where the text of a (H, W) uint8 grayscale image is, or None when it holds none: at least `min_words`
     word-like blobs of one height (runs of strokes closed sideways into blobs as tall as letters, wider than tall,
-    about half filled with strokes, as written words are and a photograph's texture mostly is not). Looks at a copy
-    of at most WORK_PIXELS."""
+    partly filled with strokes), each on a plain ground and beside or above another, as written words are and a
+    photograph's texture is not. Looks at a copy of at most WORK_PIXELS (a 1080p screenshot whole: ~0.1 s)."""
     from scipy import ndimage
 
     f = max(1, int(np.ceil((gray.size / WORK_PIXELS) ** 0.5)))
@@ -126,20 +144,10 @@ def find_text(gray: np.ndarray, min_words: int = 3) -> TextArea | None:
     sizes = ndimage.sum_labels(edges, labels, index=np.arange(1, count + 1))
     b = np.array([(ys.start, xs.start, ys.stop, xs.stop) for ys, xs in ndimage.find_objects(labels)])
     h, w = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    word_like = (h >= 5) & (h <= 120) & (w >= 1.2 * h) & (sizes >= 0.12 * h * w) & (sizes <= 0.7 * h * w)
-    # Text sits on a plain ground: the pixel rows just above and below a word hold almost no strokes, where a
-    # photograph's texture goes on in every direction.
-    rows = np.pad(np.cumsum(edges, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
-    def strokes_in_row(y: np.ndarray) -> np.ndarray:
-        y = np.clip(y, 0, edges.shape[0] - 1)
-        return rows[y, b[:, 3]] - rows[y, b[:, 1]]
-    plain = (strokes_in_row(b[:, 0] - 1) + strokes_in_row(b[:, 2])) <= 0.1 * w
-    words = b[word_like]
-    strict = b[word_like & plain][:1500]
-    # ... and most of a word's box is that ground, one flat shade (a photograph's patches are shaded throughout).
-    strict = strict[[np.mean(np.abs(box.astype(np.int16) - np.median(box)) <= 12) >= 0.55
-                     for box in (small[y0:y1, x0:x1] for y0, x0, y1, x1 in strict)]] if len(strict) else strict
-    strict = strict[_on_a_line(strict)] if len(strict) else strict
+    words = b[(h >= 5) & (h <= 120) & (w >= 1.2 * h) & (sizes >= 0.12 * h * w) & (sizes <= 0.7 * h * w)]
+    strict = words[[_on_plain_ground(small, box) for box in words[:3000]]] if len(words) else words
+    if len(strict):  # a line set without wide gaps closes into one blob: many heights wide, it is a line alone
+        strict = strict[_in_a_text(strict) | (strict[:, 3] - strict[:, 1] >= 6 * (strict[:, 2] - strict[:, 0]))]
     heights = strict[:, 2] - strict[:, 0]
     # Words of one text share a height: a photograph's chance blobs scatter over every size.
     typical = float(np.median(heights)) if len(strict) else 0.0
@@ -150,9 +158,10 @@ def find_text(gray: np.ndarray, min_words: int = 3) -> TextArea | None:
     h = words[:, 2] - words[:, 0]
     b = words[(h >= 0.5 * typical) & (h <= 2 * typical)] * f
     typical *= f
-    pad = int(typical)
-    return TextArea(max(0, int(b[:, 1].min()) - pad), max(0, int(b[:, 0].min()) - pad),
-                    min(gray.shape[1], int(b[:, 3].max()) + pad), min(gray.shape[0], int(b[:, 2].max()) + pad),
+    # Sideways a word's last letters may stand apart from its blob ("482" "1" in a large font): a wider margin.
+    across, down = int(3 * typical), int(typical)
+    return TextArea(max(0, int(b[:, 1].min()) - across), max(0, int(b[:, 0].min()) - down),
+                    min(gray.shape[1], int(b[:, 3].max()) + across), min(gray.shape[0], int(b[:, 2].max()) + down),
                     typical)
 
 
@@ -176,8 +185,9 @@ def _joiner(a: Word, b: Word, height: float) -> str:
     gap = b.left - a.right
     if gap > 1.6 * height:  # a column gap: another cell of the row
         return " | "
-    if gap < 0.35 * height and _HANGUL.search(a.text[-1:]) and _HANGUL.search(b.text[:1]):
-        return ""  # Tesseract splits Hangul words into syllables set close together (a space is ~0.5 of a row)
+    if gap < 0.35 * height and (_HANGUL.search(a.text[-1:]) or _HANGUL.search(b.text[:1])) and \
+            _SYLLABLE_OR_DIGIT.match(a.text[-1:]) and _SYLLABLE_OR_DIGIT.match(b.text[:1]):
+        return ""  # Tesseract splits Hangul words ("12월", "없습니다") into pieces set close (a space is ~0.5 row)
     return " "
 
 
@@ -196,7 +206,7 @@ def layout(words: list[Word]) -> list[str]:
     lines = []
     for row in rows:
         row.sort(key=lambda w: w.left)
-        height = float(max(w.height for w in row))  # letters with ascenders: a row of "name" alone is lower
+        height = float(np.median([w.height for w in row]))  # Tesseract boxes some Hangul twice as tall
         text = row[0].text
         for a, b in zip(row, row[1:]):
             text += _joiner(a, b, height) + b.text
@@ -352,7 +362,7 @@ class Reader:
         if area is None:
             return []
         crop, _ = prepare(gray, area)
-        words = [w for w in self.engine.words(crop) if w.confidence >= MIN_CONFIDENCE]
+        words = [w for w in self.engine.words(crop) if w.confidence >= MIN_CONFIDENCE or _READABLE.search(w.text)]
         # A line is kept when it holds a word of two letters or digits at least (what a photograph's stray marks
         # read as rarely does: "~ | 1", "a").
         return [line for line in layout(words) if _READABLE.search(line)]

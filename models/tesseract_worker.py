@@ -29,7 +29,7 @@ def _api(languages: str, tessdata: str):
     api = lib.TessBaseAPICreate()
     if lib.TessBaseAPIInit3(api, tessdata.encode(), languages.encode()) != 0:
         raise RuntimeError(f"Tesseract could not load {languages} from {tessdata}")
-    lib.TessBaseAPISetPageSegMode(api, 11)  # sparse text: every word wherever it is; the caller orders them
+    lib.TessBaseAPISetPageSegMode(api, 6)  # one block of text (the crop around it): lines whole, single digits kept
     return lib, api
 
 
