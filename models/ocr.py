@@ -37,6 +37,7 @@ TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
 # English first (0.3 s for a traceback); a second pass with Korean (0.6 s) only where English reads as noise.
 TESSERACT_PASSES = ("eng", "kor+eng")
 UNSURE = 0.6  # two words read less surely than this send an image to the next pass
+BLOCK, BLOCKS = 6, 3  # Tesseract's page segmentation modes: one block of text; find the blocks first
 TARGET_HEIGHT = 30  # px: the letter height the recognisers read best (a text row's strokes, ascender to baseline)
 MAX_PIXELS = 6_000_000  # the most a scaled crop may hold: bounds the work on any image (a 4K screenshot, a poster)
 # Words read less surely than this are kept only when they hold two letters or digits in a row: Tesseract is unsure
@@ -74,6 +75,7 @@ class TextArea:
     right: int
     bottom: int
     row_height: float
+    words: int = 0  # word-like blobs seen there (a line set tight closes into one): how many words to expect, at least
 
 
 MIN_LETTERS = 8  # px: text whose rows are lower than this cannot be read (and a photograph's texture often is)
@@ -130,10 +132,17 @@ def find_text(gray: np.ndarray, min_words: int = 3) -> TextArea | None:
     """Where the text of a (H, W) uint8 grayscale image is, or None when it holds none: at least `min_words`
     word-like blobs of one height (runs of strokes closed sideways into blobs as tall as letters, wider than tall,
     partly filled with strokes), each on a plain ground and beside or above another, as written words are and a
-    photograph's texture is not. Looks at a copy of at most WORK_PIXELS (a 1080p screenshot whole: ~0.1 s)."""
+    photograph's texture is not. Looks at a copy of at most WORK_PIXELS (a 1080p screenshot whole: ~0.1 s), then,
+    when that holds none, at a copy half as wide (~a quarter more time): a large font's letters stand too far apart
+    to close into words at the first scale (Hangul's square syllables at 20 px among them)."""
+    f = max(1, int(np.ceil((gray.size / WORK_PIXELS) ** 0.5)))
+    return _find_text(gray, f, min_words) or _find_text(gray, 2 * f, min_words)
+
+
+def _find_text(gray: np.ndarray, f: int, min_words: int) -> TextArea | None:
+    """find_text on a copy box-averaged by `f`."""
     from scipy import ndimage
 
-    f = max(1, int(np.ceil((gray.size / WORK_PIXELS) ** 0.5)))
     small = gray[: gray.shape[0] // f * f, : gray.shape[1] // f * f]
     if f > 1:  # box-averaged: a stroke keeps its contrast better than when subsampled
         small = small.reshape(small.shape[0] // f, f, small.shape[1] // f, f).mean(axis=(1, 3)).astype(np.uint8)
@@ -162,7 +171,7 @@ def find_text(gray: np.ndarray, min_words: int = 3) -> TextArea | None:
     across, down = int(3 * typical), int(typical)
     return TextArea(max(0, int(b[:, 1].min()) - across), max(0, int(b[:, 0].min()) - down),
                     min(gray.shape[1], int(b[:, 3].max()) + across), min(gray.shape[0], int(b[:, 2].max()) + down),
-                    typical)
+                    typical, len(b))
 
 
 def prepare(gray: np.ndarray, area: TextArea) -> tuple[np.ndarray, float]:
@@ -246,18 +255,24 @@ class Tesseract:
         (size,) = struct.unpack("<I", head)
         return self.process.stdout.read(size)
 
-    def words(self, gray: np.ndarray) -> list[Word]:
-        """The words in a (H, W) uint8 grayscale image: read as English, then, where some of that is noise (Hangul
-        read as Latin letters has confidences near 0), read again whole with Korean (a band of rows alone reads
-        worse: Tesseract sizes its lines from the whole page)."""
-        found = self._words(gray, 0)
+    def words(self, gray: np.ndarray, expected: int = 0) -> list[Word]:
+        """The words in a (H, W) uint8 grayscale image: read as English, as one block of text; where that found
+        fewer than half the `expected` words (a form's labels and fields: the block reading drops most), again
+        finding its blocks first; then, where some of it is noise (Hangul read as Latin letters has confidences
+        near 0), again whole with Korean (a band of rows alone reads worse: Tesseract sizes lines from the page)."""
+        mode = BLOCK
+        found = self._words(gray, 0, mode)
+        if len(found) < 0.5 * expected:
+            blocks = self._words(gray, 0, BLOCKS)
+            if len(blocks) > len(found):
+                found, mode = blocks, BLOCKS
         for later in range(1, len(self.passes)):
             if sum(w.confidence < UNSURE for w in found) < 2:
                 break
-            found = self._words(gray, later)
+            found = self._words(gray, later, mode)
         return found
 
-    def _words(self, gray: np.ndarray, which: int) -> list[Word]:
+    def _words(self, gray: np.ndarray, which: int, mode: int) -> list[Word]:
         with self.lock:
             if self.process.poll() is not None:  # it died (on an earlier image): a new one for this one
                 self._start()
@@ -267,7 +282,8 @@ class Tesseract:
                     if error:
                         raise MissingWeightsError(error.decode(errors="replace"))
                     self.ready = True
-                self.process.stdin.write(struct.pack("<III", which, gray.shape[1], gray.shape[0]) + gray.tobytes())
+                self.process.stdin.write(struct.pack("<IIII", which, mode, gray.shape[1], gray.shape[0])
+                                         + gray.tobytes())
                 self.process.stdin.flush()
                 tsv = self._reply().decode("utf-8", "replace")
             except BrokenPipeError:
@@ -308,7 +324,7 @@ class EasyOCR:
         self.reader = easyocr.Reader(["en"], gpu=gpu, model_storage_directory=str(easyocr_weights_dir()),
                                      user_network_directory=str(scratch), download_enabled=False, verbose=False)
 
-    def words(self, gray: np.ndarray) -> list[Word]:
+    def words(self, gray: np.ndarray, expected: int = 0) -> list[Word]:
         """The words (EasyOCR's text boxes) in a (H, W) uint8 grayscale image."""
         return [_quad_word(box, text, conf) for box, text, conf in self.reader.readtext(gray, paragraph=False)
                 if text.strip()]
@@ -334,7 +350,7 @@ class RapidOCR:
             raise MissingWeightsError("the rapidocr engine needs: pip install rapidocr") from None
         self.engine = Engine(params={"Global.log_level": "error"})
 
-    def words(self, gray: np.ndarray) -> list[Word]:
+    def words(self, gray: np.ndarray, expected: int = 0) -> list[Word]:
         """The text boxes PP-OCR finds in a (H, W) uint8 grayscale image."""
         out = self.engine(np.stack([gray] * 3, axis=-1))
         if out.boxes is None:
@@ -342,18 +358,32 @@ class RapidOCR:
         return [_quad_word(b, t, s) for b, t, s in zip(out.boxes, out.txts, out.scores) if t.strip()]
 
 
-def load_engine(name: str = "tesseract", gpu: bool = False):
-    """An OCR engine by name (see ENGINES)."""
+def known_engine(name: str) -> str:
+    """The name, when it is one of ENGINES; else a ValueError saying which are."""
     if name not in ENGINES:
         raise ValueError(f"OCR engine must be one of {', '.join(ENGINES)}, not {name!r}")
+    return name
+
+
+def load_engine(name: str = "tesseract", gpu: bool = False):
+    """An OCR engine by name (see ENGINES)."""
+    known_engine(name)
     return {"tesseract": Tesseract, "easyocr": lambda: EasyOCR(gpu), "rapidocr": RapidOCR}[name]()
 
 
 class Reader:
-    """The text of an image as lines in reading order ([] when it holds none)."""
+    """The text of an image as lines in reading order ([] when it holds none). The engine loads on the first
+    picture that holds text (a photo alone never needs it), or when `engine` is first asked for (a preload)."""
 
     def __init__(self, engine: str = "tesseract", gpu: bool = False):
-        self.engine = load_engine(engine, gpu)
+        self.name, self.gpu, self._engine = known_engine(engine), gpu, None
+
+    @property
+    def engine(self):
+        """The OCR engine (loaded now if it was not)."""
+        if self._engine is None:
+            self._engine = load_engine(self.name, self.gpu)
+        return self._engine
 
     def read(self, image) -> list[str]:
         """Lines of text in a PIL image."""
@@ -362,7 +392,9 @@ class Reader:
         if area is None:
             return []
         crop, _ = prepare(gray, area)
-        words = [w for w in self.engine.words(crop) if w.confidence >= MIN_CONFIDENCE or _READABLE.search(w.text)]
+        # Dropped: unsure marks, and "|" alone (a field's or a cell's border: the layout marks cells itself).
+        words = [w for w in self.engine.words(crop, area.words)
+                 if (w.confidence >= MIN_CONFIDENCE or _READABLE.search(w.text)) and w.text.strip("|")]
         # A line is kept when it holds a word of two letters or digits at least (what a photograph's stray marks
         # read as rarely does: "~ | 1", "a").
         return [line for line in layout(words) if _READABLE.search(line)]

@@ -7,8 +7,8 @@ shares, and OpenMP's thread limit can be set only once per process, from the env
 twice as fast with one thread (0.4 s instead of 0.8-1.0 s for a traceback) while llama.cpp needs every core; here
 the worker's OMP_THREAD_LIMIT=1 applies to Tesseract alone. A crash on a hostile image also ends only this process.
 
-Protocol, little-endian: a request is the language set's index, width, height (uint32 each) then width * height
-bytes; the reply is a uint32 length then that many bytes of UTF-8 TSV. At start the worker writes one reply: empty when ready, else the error.
+Protocol, little-endian: a request is the language set's index, the page segmentation mode (6: one block; 3: find
+the blocks, as a form's labels and fields need), width, height (uint32 each) then width * height bytes; the reply is a uint32 length then that many bytes of UTF-8 TSV. At start the worker writes one reply: empty when ready, else the error.
 """
 
 import ctypes
@@ -29,7 +29,6 @@ def _api(languages: str, tessdata: str):
     api = lib.TessBaseAPICreate()
     if lib.TessBaseAPIInit3(api, tessdata.encode(), languages.encode()) != 0:
         raise RuntimeError(f"Tesseract could not load {languages} from {tessdata}")
-    lib.TessBaseAPISetPageSegMode(api, 6)  # one block of text (the crop around it): lines whole, single digits kept
     return lib, api
 
 
@@ -59,12 +58,13 @@ def main() -> None:
 
 
 def _serve(lib, apis, inp, out) -> None:
-    while len(head := inp.read(12)) == 12:
-        which, width, height = struct.unpack("<III", head)
+    while len(head := inp.read(16)) == 16:
+        which, mode, width, height = struct.unpack("<IIII", head)
         pixels = inp.read(width * height)
         if len(pixels) != width * height or which >= len(apis):
             return
         api = apis[which]
+        lib.TessBaseAPISetPageSegMode(api, mode)
         lib.TessBaseAPISetImage(api, pixels, width, height, 1, width)
         lib.TessBaseAPISetSourceResolution(api, 300)
         raw = lib.TessBaseAPIGetTsvText(api, 0)

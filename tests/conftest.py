@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import io
 import wave
 from pathlib import Path
@@ -95,3 +96,15 @@ def wav_bytes(samples: np.ndarray, rate: int = 16000, channels: int = 1) -> byte
 def tone(seconds: float, rate: int = 16000, freq: float = 440.0) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def tesseract_installed(*languages: str) -> bool:
+    """Whether libtesseract and these languages' data are installed (scripts/bootstrap.sh installs them)."""
+    from models.ocr import TESSDATA
+
+    return ctypes.util.find_library("tesseract") is not None and all(
+        (TESSDATA / f"{lang}.traineddata").exists() for lang in ("eng", *languages))
+
+
+needs_tesseract = pytest.mark.skipif(not tesseract_installed(), reason="Tesseract is not installed "
+                                     "(scripts/bootstrap.sh installs tesseract-ocr)")
