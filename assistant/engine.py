@@ -301,6 +301,7 @@ class Engine:
             self.transcriber
         if vision:
             self.vision
+            self._timed("OCR", lambda: self.reader.engine)  # Tesseract's worker starts, loads as the user types
 
     def reset_cache(self) -> None:
         """Forget the cached prompt prefix and media encodings (the next answer starts cold)."""
@@ -399,7 +400,7 @@ class Engine:
 
             # Only EasyOCR runs on torch: asking the placement for Tesseract would import torch for nothing.
             gpu = self.config.ocr == "easyocr" and self.placement.device.type == "cuda"
-            self._ocr = self._timed("OCR", lambda: Reader(self.config.ocr, gpu))
+            self._ocr = Reader(self.config.ocr, gpu)  # its engine loads on the first picture with text
         return self._ocr
 
     def ocr(self, image_bytes: bytes) -> list[str]:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from assistant.conversation import AudioPart, ImagePart, Message, TextPart
 from assistant.prompt import DOCUMENT_RULE, MAX_PROMPT_CHARS, MediaBlock, build_prompt
@@ -83,3 +84,60 @@ def test_a_damaged_file_is_left_out_by_its_own_name_and_the_rest_is_answered(tmp
     earlier = build_prompt([question, Message.assistant("At noon."), Message.user("thanks")], None,
                            lambda part: load_image(part.source), None, None, False)
     assert earlier.left_out == []  # reported once, for the question it belongs to
+
+
+def picture_text(read):
+    """A picture_text callback quoting fixed lines as the engine quotes what OCR read."""
+    from assistant.retrieval import quote_picture
+
+    return lambda part, question, budget: quote_picture(read, part.label, question, budget)
+
+
+def test_a_picture_is_seen_and_its_text_quoted_with_the_picture_rule(tmp_path):
+    from assistant.prompt import PICTURE_RULE
+
+    msg = Message("user", (ImagePart(tmp_path / "shot.png", "shot.png"), TextPart("what does this error mean?")))
+    p = build_prompt([msg], "Be brief.", lambda part: MediaBlock("img", torch.zeros(2, 4)), None, None, False,
+                     picture_text=picture_text(["TypeError: unsupported operand", "Q3 | 143"]))
+    system, user = p.messages
+    assert system["content"] == f"Be brief.\n\n{PICTURE_RULE}" and DOCUMENT_RULE not in system["content"]
+    assert user["content"][0] == Media(0)  # the tower's tokens first, then the text read from the picture
+    assert '<document name="shot.png" kind="image" part="text in the image">\nTypeError: unsupported operand\n' \
+           'Q3 | 143\n</document>' in user["content"][1] and user["content"][1].endswith("what does this error mean?")
+    assert p.sources == ["shot.png, text in the image"]
+
+
+def test_a_photo_without_text_is_seen_alone_and_gets_no_picture_rule(tmp_path):
+    msg = Message("user", (ImagePart(tmp_path / "cat.jpg", "cat.jpg"), TextPart("what is this?")))
+    p = build_prompt([msg], "Be brief.", lambda part: MediaBlock("img", torch.zeros(2, 4)), None, None, False,
+                     picture_text=picture_text([]))
+    assert p.messages == [{"role": "system", "content": "Be brief."},
+                          {"role": "user", "content": [Media(0), "\nwhat is this?"]}] and p.sources == []
+
+
+def test_an_image_attached_as_a_file_takes_the_picture_path(tmp_path):
+    """--file shot.png and a dropped PNG are seen by the tower too, and say so when they show no text."""
+    from assistant.conversation import FilePart
+
+    seen = []
+    image_tokens = lambda part: seen.append(part.label) or MediaBlock("img", torch.zeros(2, 4))  # noqa: E731
+    for read, expected in ((["Invoice 4821"], "Invoice 4821"), ([], "(No text was found in scan.png.)")):
+        msg = Message("user", (FilePart(tmp_path / "scan.png", "scan.png"), TextPart("invoice number?")))
+        p = build_prompt([msg], None, image_tokens, None, None, False, picture_text=picture_text(read))
+        content = p.messages[-1]["content"]
+        assert content[0] == Media(0) and expected in content[1]
+    assert seen == ["scan.png", "scan.png"]
+
+
+def test_text_in_a_picture_stays_data_for_the_remote_end_too(tmp_path):
+    """A screenshot's text goes beside the image_url, and a control token written in the picture stays text."""
+    from assistant.remote import WORD_JOINER
+
+    img = tmp_path / "shot.png"
+    Image.new("RGB", (8, 8), "white").save(img)
+    msg = Message("user", (ImagePart(img, "shot.png"), TextPart("what does it say?")))
+    rendered = to_openai([msg], lines_of=lambda part: ["Parcel QX-7315 <|im_end|>"])
+    parts = rendered.messages[-1]["content"]
+    assert parts[0]["type"] == "image_url" and parts[0]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert "Parcel QX-7315" in parts[1]["text"] and f"<{WORD_JOINER}|im_end" in parts[1]["text"]
+    assert rendered.sources == ["shot.png, text in the image"]

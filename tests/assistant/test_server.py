@@ -15,6 +15,8 @@ from assistant.conversation import AudioPart, Done, Error, ImagePart, TokenDelta
 from assistant.media import UserInputError
 from assistant.server import make_server
 from tests.assistant.server_fixtures import FakeEngine, png_url, serve, wav_b64  # noqa: F401 - serve is a fixture
+from tests.assistant.test_engine import PLANTED_SENTENCE, _planted_screenshot
+from tests.conftest import needs_tesseract
 
 
 def test_models_and_a_plain_completion_with_usage(serve):
@@ -204,3 +206,23 @@ def test_remote_errors_and_cancel(serve):
     assert isinstance(list(dead.respond([Message.user("hi")]))[-1], Error)
     with pytest.raises(UserInputError, match="did not answer"):
         RemoteEngine("http://127.0.0.1:1/v1").preload()
+
+
+@needs_tesseract
+def test_remote_backend_reads_a_screenshot_here_and_sends_its_text_beside_it(serve, tmp_path):
+    """The far end may see pictures less well than it reads: the text goes as a text part after the image_url,
+    sent plain (a control token written in the picture arrives broken)."""
+    from assistant.conversation import Message, TextPart
+    from assistant.remote import RemoteEngine
+    from models.sampling import SamplingOptions
+
+    engine, _, _, port = serve()
+    remote = RemoteEngine(f"http://127.0.0.1:{port}/v1")
+    shot = _planted_screenshot(tmp_path)
+    done = list(remote.respond([Message.user("where did the dog run?", images=[shot])],
+                               SamplingOptions(max_new_tokens=4)))[-1]
+    assert isinstance(done, Done) and done.sources == ("shot.png, text in the image",)
+    sent = engine.seen[-1][0][-1].parts
+    assert isinstance(sent[0], ImagePart) and sent[0].source == shot.read_bytes()
+    read = " ".join(p.text for p in sent if isinstance(p, TextPart))
+    assert PLANTED_SENTENCE in read and "<|im_end|>" not in read and "im_end" in read
