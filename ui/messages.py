@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
+from assistant.documents import PICTURE_TEXT
 from assistant.history import StoredMessage
 from ui.widgets import MessageWidget
 
@@ -121,6 +122,8 @@ class MessageView(QScrollArea):
             w.add_action(button)
         w.copy_code.connect(lambda _: self.notice.emit(self.tr("Code copied")))
         self.column.insertWidget(self.column.count() - 1, w)
+        if m.role == "assistant":
+            self._mark_text_read(w, m.meta)
         self.empty.hide()
         return w
 
@@ -163,9 +166,19 @@ class MessageView(QScrollArea):
         widget.render()
         widget.set_header(self.header("assistant", status))
         widget.meta.setText(self.stats(meta))
+        self._mark_text_read(widget, meta)
         widget.cut = meta.get("finish_reason") == "length" and status == "done"
         self._set_versions(widget, meta)
         self.refresh_actions()
+
+    def _mark_text_read(self, answer: MessageWidget, meta: dict) -> None:
+        """Mark the question's pictures whose text the answer's sources cite ("shot.png, text in the image")."""
+        widgets = self.widgets()
+        question = next((w for w in reversed(widgets[: widgets.index(answer)]) if w.role == "user"), None)
+        read = set(meta.get("sources", ()))
+        for chip in question.chips if question is not None else ():
+            if f"{chip.name}, {PICTURE_TEXT}" in read:
+                chip.mark_text_read()
 
     def _set_versions(self, w: MessageWidget, meta: dict) -> None:
         """An answer's ‹ i/n › (regenerated answers keep their earlier versions)."""

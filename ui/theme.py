@@ -46,7 +46,7 @@ def apply_theme(app: QApplication, name: str, font_size: int = 0) -> dict:
         QFrame#message[role="user"] {{ background: {c['user']}; border-radius: 10px; }}
         QFrame#message[role="assistant"] {{ background: {c['assistant']}; border: 1px solid {c['border']};
                                             border-radius: 10px; }}
-        QLabel#meta {{ color: {c['muted']}; font-size: 11px; }}
+        QLabel#meta, QLabel#text_read {{ color: {c['muted']}; font-size: 11px; }}
         QFrame#chip {{ border: 1px solid {c['border']}; border-radius: 8px; background: {c['base']}; }}
         QFrame#chip[bad="true"] {{ border: 2px solid #dc2626; }}
         QPushButton#send {{ background: {c['accent']}; color: white; border-radius: 6px; padding: 6px 14px; }}

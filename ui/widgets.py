@@ -103,7 +103,8 @@ class Chip(QFrame):
             standard = QStyle.SP_MediaVolume if kind == "audio" else QStyle.SP_FileIcon
             icon.setPixmap(self._glyph(standard))
         row.addWidget(icon)
-        label = name or self.path.name
+        label = self.name = name or self.path.name
+        self.row = row
         if kind == "audio":
             seconds = audio_seconds(self.path)
             if seconds is not None:
@@ -132,6 +133,15 @@ class Chip(QFrame):
         painter.fillRect(pixmap.rect(), self.palette().color(QPalette.WindowText))
         painter.end()
         return pixmap
+
+    def mark_text_read(self) -> None:
+        """Show that the text in this picture was read and given to the model with it (once)."""
+        if self.findChild(QLabel, "text_read") is not None:
+            return
+        mark = QLabel(self.tr("text read"))
+        mark.setObjectName("text_read")
+        mark.setToolTip(self.tr("The text in this picture was read and given to the model with it"))
+        self.row.insertWidget(self.row.indexOf(self.label) + 1, mark)
 
     def mark_bad(self, problem: str) -> None:
         """Show that this attachment cannot be read, and why (the chip's tooltip); it is not sent."""

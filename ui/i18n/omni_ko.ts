@@ -8,6 +8,16 @@
         <source>Open the picture</source>
         <translation>사진 열기</translation>
     </message>
+    <message>
+        <location filename="../widgets.py" line="141"/>
+        <source>text read</source>
+        <translation>글자 읽음</translation>
+    </message>
+    <message>
+        <location filename="../widgets.py" line="143"/>
+        <source>The text in this picture was read and given to the model with it</source>
+        <translation>이 그림의 글자를 읽어 그림과 함께 모델에 전달했습니다</translation>
+    </message>
 </context>
 <context>
     <name>Choices</name>
@@ -237,7 +247,7 @@
 <context>
     <name>ImageViewer</name>
     <message>
-        <location filename="../widgets.py" line="160"/>
+        <location filename="../widgets.py" line="170"/>
         <source>The picture could not be read.</source>
         <translation>사진을 읽을 수 없습니다.</translation>
     </message>
@@ -438,109 +448,109 @@
 <context>
     <name>MessageView</name>
     <message>
-        <location filename="../messages.py" line="47"/>
+        <location filename="../messages.py" line="48"/>
         <source>Type a question, drop an image or a document, hold F8 and speak, or press F9 to talk hands-free.</source>
         <translation>질문을 입력하거나, 이미지나 문서를 끌어다 놓거나, F8을 누른 채 말하거나, F9를 눌러 손을 쓰지 않고 대화하세요.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="86"/>
-        <location filename="../messages.py" line="131"/>
+        <location filename="../messages.py" line="88"/>
+        <location filename="../messages.py" line="133"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="88"/>
-        <location filename="../messages.py" line="130"/>
+        <location filename="../messages.py" line="90"/>
+        <location filename="../messages.py" line="132"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="91"/>
+        <location filename="../messages.py" line="93"/>
         <source>Read aloud</source>
         <translation>소리 내어 읽기</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="95"/>
+        <location filename="../messages.py" line="97"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="98"/>
+        <location filename="../messages.py" line="100"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="101"/>
+        <location filename="../messages.py" line="103"/>
         <source>Continue</source>
         <translation>계속</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="108"/>
+        <location filename="../messages.py" line="110"/>
         <source>Previous version</source>
         <translation>이전 버전</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="109"/>
+        <location filename="../messages.py" line="111"/>
         <source>Next version</source>
         <translation>다음 버전</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="122"/>
+        <location filename="../messages.py" line="124"/>
         <source>Code copied</source>
         <translation>코드를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="132"/>
+        <location filename="../messages.py" line="134"/>
         <source>Answer copied to the clipboard</source>
         <translation>답변을 클립보드에 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="158"/>
+        <location filename="../messages.py" line="160"/>
         <source>Heard: %1</source>
         <translation>들은 내용: %1</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="177"/>
+        <location filename="../messages.py" line="189"/>
         <source>You</source>
         <translation>나</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="177"/>
+        <location filename="../messages.py" line="189"/>
         <source>Assistant</source>
         <translation>어시스턴트</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="178"/>
+        <location filename="../messages.py" line="190"/>
         <source>interrupted</source>
         <translation>중단됨</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="178"/>
+        <location filename="../messages.py" line="190"/>
         <source>stopped</source>
         <translation>멈춤</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="178"/>
+        <location filename="../messages.py" line="190"/>
         <source>error</source>
         <translation>오류</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="186"/>
+        <location filename="../messages.py" line="198"/>
         <source>%1 · first token %2 ms · %3 tokens/s</source>
         <translation>%1 · 첫 토큰 %2 ms · 초당 %3 토큰</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="189"/>
+        <location filename="../messages.py" line="201"/>
         <source>cut at the length limit</source>
         <translation>길이 제한에서 잘림</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="191"/>
+        <location filename="../messages.py" line="203"/>
         <source>Sources: %1</source>
         <translation>출처: %1</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="193"/>
+        <location filename="../messages.py" line="205"/>
         <source>Could not be read, so left out: %1</source>
         <translation>읽을 수 없어 제외됨: %1</translation>
     </message>
@@ -548,7 +558,7 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../widgets.py" line="238"/>
+        <location filename="../widgets.py" line="248"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
