@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(ffmpeg libpulse0 pulseaudio pulseaudio-utils libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 fonts-noto-cjk espeak-ng flite sox alsa-utils xvfb libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 gcompris-qt-data wordnet-base tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor)
+APT_PACKAGES=(ffmpeg libpulse0 pulseaudio pulseaudio-utils libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 fonts-noto-cjk fonts-dejavu-core espeak-ng flite sox alsa-utils xvfb libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 gcompris-qt-data wordnet-base tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -63,7 +63,7 @@ def measure_engine(name: str, items: list[Shot]) -> dict:
     reader = Reader(name)
     reader.read(items[0].image())  # the first read also waits for a worker to start: counted as loading
     out = {"engine": name, "load_s": round(time.perf_counter() - start, 2), "shots": []}
-    for shot in items:
+    for shot in [s for s in items if s.lines]:  # the window's own screenshots have no true lines: answers only
         image = shot.image()
         start = time.perf_counter()
         lines = reader.read(image)
@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, from: " + ", ".join(PARTS))
     parser.add_argument("--engines", default=",".join(ENGINES), help="OCR engines to measure")
     parser.add_argument("--limit", type=int, default=0, help="the first N pictures only (0: all)")
-    parser.add_argument("--max-new-tokens", type=int, default=96, help="per answer")
+    parser.add_argument("--max-new-tokens", type=int, default=SamplingOptions.max_new_tokens,
+                        help="per answer (default: the app's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     add_dataclass_flags(parser, EngineConfig)
     args = parser.parse_args(argv)

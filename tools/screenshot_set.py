@@ -1,7 +1,8 @@
-"""The screenshot evaluation set: 36 pictures of text as people paste them into an assistant (errors, dialogs,
-tables, code, receipts, tickets, settings pages, Korean screens, phone screens), each with a question answerable
-only from its text and the regexes an answer must match. Rendered here, deterministically, with fonts Debian ships
-(DejaVu Sans and Sans Mono from fonts-dejavu-core, Noto Sans CJK KR from fonts-noto-cjk).
+"""The screenshot evaluation set: 39 pictures of text as people paste them into an assistant (errors, dialogs,
+tables, code, receipts, tickets, settings pages, Korean screens, phone screens, and three real screenshots of this
+project's own window), each with a question answerable only from its text and the regexes an answer must match.
+Rendered here, deterministically, with fonts Debian ships (DejaVu Sans and Sans Mono from fonts-dejavu-core, Noto
+Sans CJK KR from fonts-noto-cjk).
 
 It is an evaluation set: nothing is trained or tuned on it. `python -m tools.screenshot_set OUTDIR` writes every
 picture as OUTDIR/<name>.png with its true lines in <name>.txt and the questions in questions.json.
@@ -28,6 +29,7 @@ THEMES = {  # page, text, desktop
     "blue": ((232, 240, 254), (20, 40, 90), (90, 90, 110)),
 }
 HD, PHONE, WINDOW = (1920, 1080), (1080, 2340), (800, 500)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _font(kind: str, size: int) -> ImageFont.FreeTypeFont:
@@ -51,6 +53,7 @@ class Shot:
     theme: str = "light"
     font: str = "sans"
     px: int = 14
+    file: str = ""  # a real screenshot instead (the project's own window, docs/screenshots): no true lines kept
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -59,6 +62,8 @@ class Shot:
 
     def image(self) -> Image.Image:
         """The picture (RGB): a window on a desktop, a phone screen, or a window alone."""
+        if self.file:
+            return Image.open(ROOT / self.file).convert("RGB")
         page, ink, desktop = THEMES[self.theme]
         img = Image.new("RGB", self.size, page if self.size != HD else desktop)
         draw = ImageDraw.Draw(img)
@@ -188,6 +193,13 @@ def shots() -> list[Shot]:
           "Reference: RENT-MARCH"), "How much money was sent?", (r"1,?275",), px=44),
         S("phone-code", "phone", "en", PHONE, ("Messages now", "Your Lumio sign-in code is 604918.",
           "It expires in 10 minutes."), "What is the sign-in code?", (r"604918",), "dark", px=42),
+        # The app's own window, as tools.screenshots renders it for the README (whole windows: much more text).
+        S("window-settings", "window", "en", (680, 500), (), "Which speech model is selected?", (r"whisper-base",),
+          file="docs/screenshots/07-settings.png"),
+        S("window-code", "window", "en", (1200, 820), (), "What is the function in the answer called?",
+          (r"add_numbers",), file="docs/screenshots/03-code-answer.png"),
+        S("window-korean", "window", "ko", (1200, 820), (), "According to the answer on screen, when is the launch?",
+          (r"14 April|April 14",), file="docs/screenshots/08-korean.png"),
     ]
 
 
