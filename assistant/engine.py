@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -162,6 +163,8 @@ class Engine:
         self._embeddings = _LRU(4096)  # chunk text hash -> embedding
         self._embedder = None
         self._ocr = None
+        self._reading: dict[str, Future] = {}  # picture text being read while its image is encoded (by text key)
+        self._read_ahead_pool: ThreadPoolExecutor | None = None
 
     # ---- lazily loaded models -------------------------------------------------------------------------
     def _timed(self, role: str, loader: Callable):
@@ -308,6 +311,7 @@ class Engine:
         for decoder in self._decoders.values():
             decoder.reset()
         self._media.clear()
+        self._reading.clear()
 
     # ---- media ----------------------------------------------------------------------------------------
     def _cached(self, key: str, compute: Callable):
@@ -321,6 +325,7 @@ class Engine:
         key = f"img:{(self._reader or self.llm).name}:{_digest(data)}"  # soft tokens differ per adapter
         def compute():
             image = load_image(part.source)  # bad input is reported before a missing adapter
+            self._read_ahead(data)
             adapter, features = self.adapter("image"), self.vision.encode([image])
             ids = adapter.spelled(features)
             return (adapter(features)[0] if ids is None else None), ids
@@ -407,10 +412,24 @@ class Engine:
         """Lines of text in an encoded image (for documents.read)."""
         return self.reader.read(load_image(image_bytes))
 
+    def _text_key(self, data: bytes) -> str:
+        return f"ocr:{self.config.ocr}:{_digest(data)}"
+
+    def _read_ahead(self, data: bytes) -> None:
+        """Start reading an image's text beside the vision tower (Tesseract works in its own process: ~0.1 s of a
+        screenshot's wait overlaps); picture_lines collects it."""
+        key = self._text_key(data)
+        if key not in self._media and key not in self._reading:
+            if self._read_ahead_pool is None:
+                self._read_ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="read-ahead")
+            self._reading[key] = self._read_ahead_pool.submit(lambda: self.reader.read(load_image(data)))
+
     def picture_lines(self, part: ImagePart) -> list[str]:
         """The text an image shows, lines in reading order ([] for none); cached by content."""
         data = read_bytes(part.source)
-        return self._cached(f"ocr:{self.config.ocr}:{_digest(data)}", lambda: self.reader.read(load_image(data)))
+        key = self._text_key(data)
+        reading = self._reading.pop(key, None)
+        return self._cached(key, reading.result if reading else lambda: self.reader.read(load_image(data)))
 
     def picture_text(self, part: ImagePart, question: str, budget: int) -> tuple[str, list[str]]:
         """An image's text quoted for the prompt within `budget` characters, and the part it cites."""

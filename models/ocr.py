@@ -377,13 +377,15 @@ class Reader:
 
     def __init__(self, engine: str = "tesseract", gpu: bool = False):
         self.name, self.gpu, self._engine = known_engine(engine), gpu, None
+        self._lock = threading.Lock()  # loaded once, though a read-ahead thread may ask too
 
     @property
     def engine(self):
         """The OCR engine (loaded now if it was not)."""
-        if self._engine is None:
-            self._engine = load_engine(self.name, self.gpu)
-        return self._engine
+        with self._lock:
+            if self._engine is None:
+                self._engine = load_engine(self.name, self.gpu)
+            return self._engine
 
     def read(self, image) -> list[str]:
         """Lines of text in a PIL image."""

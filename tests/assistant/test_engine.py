@@ -400,3 +400,24 @@ def test_a_screenshots_text_reaches_the_llm_however_the_image_comes(config, tmp_
                  "--vision", config.vision, "--image-adapter", config.image_adapter, "--whisper", config.whisper,
                  "--device", "cpu", "--temperature", "0", "--max-new-tokens", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["sources"] == ["shot.png, text in the image"]
+
+
+def test_a_pictures_text_is_read_once_beside_the_tower(config, tmp_path):
+    """The text is read on the read-ahead thread while the tower encodes the image, and kept for the next turn."""
+    from PIL import Image
+
+    engine = Engine(replace(config, image_adapter=adapter(tmp_path, "image", config.vision, Path(config.llm).name, 48)))
+    readers = []
+
+    class Reader:
+        def read(self, image):
+            readers.append(threading.current_thread().name)
+            return [PLANTED_SENTENCE]
+
+    engine._ocr = Reader()
+    Image.new("RGB", (64, 48), "white").save(tmp_path / "p.png")
+    convo = [Message("user", (ImagePart(tmp_path / "p.png", "p.png"), TextPart("what is in this picture?")))]
+    for _ in range(2):
+        done = run(engine, convo)[-1]
+        assert isinstance(done, Done) and done.sources == ("p.png, text in the image",), done
+    assert len(readers) == 1 and readers[0].startswith("read-ahead"), readers
