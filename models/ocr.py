@@ -37,7 +37,8 @@ TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
 # English first (0.3 s for a traceback); a second pass with Korean (0.6 s) only where English reads as noise.
 TESSERACT_PASSES = ("eng", "kor+eng")
 UNSURE = 0.6  # two words read less surely than this send an image to the next pass
-BLOCK, BLOCKS = 6, 3  # Tesseract's page segmentation modes: one block of text; find the blocks first
+BLOCK, BLOCKS, LINE = 6, 3, 7  # Tesseract's page segmentation modes: one block of text; find the blocks first; a line
+SURE, SECOND_LOOKS = 0.75, 8  # words read less surely than this are read again alone, at most this many an image
 TARGET_HEIGHT = 30  # px: the letter height the recognisers read best (a text row's strokes, ascender to baseline)
 MAX_PIXELS = 6_000_000  # the most a scaled crop may hold: bounds the work on any image (a 4K screenshot, a poster)
 # Words read less surely than this are kept only when they hold two letters or digits in a row: Tesseract is unsure
@@ -190,6 +191,37 @@ def prepare(gray: np.ndarray, area: TextArea) -> tuple[np.ndarray, float]:
 
 
 # ---- reading order -----------------------------------------------------------------------------------------------
+def _underscored(crop: np.ndarray, a: Word, b: Word, height: float) -> bool:
+    """Whether the gap between two words set close on a line (`a` on the left) is an underscore: Tesseract reads
+    "database_port" as two words in a terminal's monospace. In the dark-on-light crop, the gap is blank above and
+    one row at the foot of the letters is inked across it."""
+    x0, x1 = a.right + 2, b.left - 2  # a letter's anti-aliased edge may reach past its box
+    top, foot = max(a.top, b.top), max(a.bottom, b.bottom)
+    if not 3 <= x1 - x0 <= 0.8 * height or foot <= top:
+        return False
+    gap = crop[top : min(crop.shape[0], foot + round(0.2 * height)), x0:x1].astype(np.int16)
+    ink = gap < int(np.median(crop)) - 64
+    upper = ink[: len(ink) // 2]
+    return not upper.any() and bool((ink[len(ink) // 2 :].mean(axis=1) >= 0.9).any())
+
+
+def join_underscores(crop: np.ndarray, words: list[Word]) -> list[Word]:
+    """Words whose gap on their line is an underscore, made one word ("database" "port" -> "database_port")."""
+    words = sorted(words, key=lambda w: w.left)
+    out: list[Word] = []
+    for w in words:
+        for i, a in enumerate(out):
+            height = min(a.height, w.height)
+            if min(a.bottom, w.bottom) - max(a.top, w.top) >= 0.5 * height and _underscored(crop, a, w, height):
+                joint = "" if a.text.endswith("_") or w.text.startswith("_") else "_"  # read already, once
+                out[i] = Word(f"{a.text}{joint}{w.text}", a.left, min(a.top, w.top), w.right, max(a.bottom, w.bottom),
+                              min(a.confidence, w.confidence))
+                break
+        else:
+            out.append(w)
+    return out
+
+
 def _joiner(a: Word, b: Word, height: float) -> str:
     gap = b.left - a.right
     if gap > 1.6 * height:  # a column gap: another cell of the row
@@ -266,10 +298,27 @@ class Tesseract:
             blocks = self._words(gray, 0, BLOCKS)
             if len(blocks) > len(found):
                 found, mode = blocks, BLOCKS
+        which = 0
         for later in range(1, len(self.passes)):
             if sum(w.confidence < UNSURE for w in found) < 2:
                 break
-            found = self._words(gray, later, mode)
+            found, which = self._words(gray, later, mode), later
+        return self._second_look(gray, found, which)
+
+    def _second_look(self, gray: np.ndarray, found: list[Word], which: int) -> list[Word]:
+        """Words read unsurely in the whole, read again alone as one line, kept when now sure: among the whole's
+        neighbours Tesseract reads a boarding pass's "23C" as "23€" (0.69), alone as "23C" (0.90). At most
+        SECOND_LOOKS words (~15 ms each)."""
+        unsure = sorted((i for i, w in enumerate(found) if w.confidence < SURE), key=lambda i: found[i].confidence)
+        for i in unsure[:SECOND_LOOKS]:
+            w = found[i]  # its box alone, on a margin of plain ground (not its neighbours' edges: ")" in "):")
+            box = gray[max(0, w.top) : w.bottom, max(0, w.left) : w.right]
+            if box.size == 0:
+                continue
+            pad = max(4, w.height // 3)
+            alone = self._words(np.pad(box, pad, constant_values=int(np.median(gray))), which, LINE)
+            if len(alone) == 1 and alone[0].confidence >= max(SURE, w.confidence):
+                found[i] = Word(alone[0].text, w.left, w.top, w.right, w.bottom, alone[0].confidence)
         return found
 
     def _words(self, gray: np.ndarray, which: int, mode: int) -> list[Word]:
@@ -397,6 +446,7 @@ class Reader:
         # Dropped: unsure marks, and "|" alone (a field's or a cell's border: the layout marks cells itself).
         words = [w for w in self.engine.words(crop, area.words)
                  if (w.confidence >= MIN_CONFIDENCE or _READABLE.search(w.text)) and w.text.strip("|")]
+        words = join_underscores(crop, words)
         # A line is kept when it holds a word of two letters or digits at least (what a photograph's stray marks
         # read as rarely does: "~ | 1", "a").
         return [line for line in layout(words) if _READABLE.search(line)]

@@ -49,6 +49,15 @@ def test_an_oddly_tall_box_does_not_stretch_a_rows_gaps():
     assert layout(row) == ["디스크 공간이 부족"]
 
 
+def test_an_underscore_between_two_words_joins_them_and_a_space_does_not():
+    """Tesseract reads a monospace "database_port" as two words: the gap's foot is inked across, a space's is not."""
+    crop = np.full((40, 200), 255, np.uint8)
+    crop[10:30, 10:60] = crop[10:30, 70:120] = crop[10:30, 130:180] = 0  # three "words", gaps alike
+    crop[29:31, 58:72] = 0  # an underscore under the first gap
+    words = [w("database", 10, 10, 60, 30), w("port", 70, 10, 120, 30), w("open", 130, 10, 180, 30)]
+    assert [x.text for x in ocr.join_underscores(crop, words)] == ["database_port", "open"]
+
+
 # ---- is there text, and where -------------------------------------------------------------------------------
 def test_text_in_a_screenshot_is_found_and_cropped_around():
     image = PLANTED.image()
@@ -170,3 +179,21 @@ def test_hostile_pictures_read_as_nothing_or_fail_cleanly():
     Image.new("RGB", (16, 16)).save(buf, "PNG")
     with pytest.raises(Exception):
         reader(buf.getvalue()[:30])  # a truncated PNG: PIL's error, which the engine reports in one line
+
+
+def test_unsure_words_are_read_again_alone_and_kept_only_when_now_sure():
+    """The second look replaces "23€" (0.69 among its neighbours) by "23C" read alone at 0.90, and keeps "Serial"
+    when alone it reads "Senial" at 0.72 (surer than before, still unsure); the re-read sees the box alone."""
+    class Worker(ocr.Tesseract):
+        def __init__(self):
+            self.passes, self.seen = ("eng",), []
+
+        def _words(self, gray, which, mode):
+            if mode != ocr.LINE:
+                return [w("Seat", 0, 0, 40, 20, 0.97), w("23€", 50, 0, 80, 20, 0.69), w("Serial", 90, 0, 140, 20, 0.62)]
+            self.seen.append(gray.shape)
+            return [w("23C", 4, 4, 34, 24, 0.90)] if len(self.seen) == 2 else [w("Senial", 4, 4, 54, 24, 0.72)]
+
+    worker = Worker()
+    assert [x.text for x in worker.words(np.full((20, 150), 255, np.uint8))] == ["Seat", "23C", "Serial"]
+    assert worker.seen == [(32, 62), (32, 42)]  # each box alone on a margin of a third of its height (min 4 px)
