@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, Event, FilePart, ImagePart, Message,
                                     TextPart, Timings, TokenDelta, Transcript)
-from assistant.documents import IMAGE_SUFFIXES
 from assistant.media import SAMPLE_RATE, UserInputError, load_audio, load_image, read_bytes
-from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty
+from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty, is_picture
 from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
 from models.chat import position_keys
@@ -208,8 +207,7 @@ class Engine:
         tier has its own, its media questions go to the fast tier rather than failing. Native voice needs no adapter
         of its own where the fast tier's is a CTC adapter: what that one hears is handed over as text (see
         speech_tokens)."""
-        needs = {"image" for m in conversation for p in m.parts if isinstance(p, ImagePart)
-                 or (isinstance(p, FilePart) and p.path.suffix.lower() in IMAGE_SUFFIXES)}
+        needs = {"image" for m in conversation for p in m.parts if is_picture(p)}
         if native_voice and any(isinstance(p, AudioPart) for m in conversation for p in m.parts) and not (
                 self._installed("speech", self.config.llm) or self._speech_spells()):
             needs.add("speech")

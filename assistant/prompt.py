@@ -103,11 +103,16 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
     return Rendered(messages, sources, left_out)
 
 
+def is_picture(part) -> bool:
+    """Whether a part is an image (a file named as an image is one too)."""
+    return isinstance(part, ImagePart) or (isinstance(part, FilePart) and part.path.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def _as_picture(part: ImagePart | FilePart) -> ImagePart | None:
-    """The image an attachment is (a file named as an image is one too), or None for a document."""
+    """The image an attachment is, or None for a document."""
     if isinstance(part, ImagePart):
         return part
-    return ImagePart(part.path, part.name) if part.path.suffix.lower() in IMAGE_SUFFIXES else None
+    return ImagePart(part.path, part.name) if is_picture(part) else None
 
 
 def _named(message: str, part: ImagePart | AudioPart | FilePart) -> str:
