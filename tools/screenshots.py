@@ -16,6 +16,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from tools.screenshot_set import HD, Shot
+
+# A terminal screenshot to paste (not one of the evaluation set's pictures).
+PASTED = Shot("readme-error", "error", "en", HD, ("$ python3 invoice.py", "Traceback (most recent call last):",
+              '  File "invoice.py", line 12, in <module>', "    share = total / people",
+              "ZeroDivisionError: division by zero"), "", (), "terminal", "mono")
+
+
 def _settle(app, seconds: float = 0.3) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -39,7 +47,7 @@ def _held_out_photo(name: str) -> Path | None:
 def take(out: Path) -> list[Path]:
     """Drive the real window through each scene and save PNGs into out."""
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDropEvent
+    from PySide6.QtGui import QDropEvent, QImage
 
     from tools.demo import sample_image, spoken_question
     from ui.app import build
@@ -121,6 +129,13 @@ def take(out: Path) -> list[Path]:
     else:  # no PulseAudio: the same question as an audio file
         ask("", speech)
         shot("05-voice-answer")
+
+    window.new_conversation()  # a screenshot pasted from the clipboard, answered from its text
+    pasted = QMimeData()
+    pasted.setImageData(QImage.fromData(PASTED.png()))
+    window.composer.input.insertFromMimeData(pasted)
+    ask("What does this error mean?")
+    shot("15-pasted-screenshot")
 
     window.new_conversation()
     doc = tmp / "meeting-notes.md"
