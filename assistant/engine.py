@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -16,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, Event, FilePart, ImagePart, Message,
                                     TextPart, Timings, TokenDelta, Transcript)
-from assistant.media import SAMPLE_RATE, UserInputError, load_audio, load_image, read_bytes
+from assistant.media import LRU, SAMPLE_RATE, UserInputError, digest, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty, is_picture
 from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
@@ -91,34 +89,6 @@ def create_engine(config: EngineConfig = EngineConfig(), progress: Callable[[str
     return Engine(config, progress)
 
 
-class _LRU(OrderedDict):
-    """At most `size` entries; the least recently read or written goes first."""
-
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def __getitem__(self, key):
-        value = super().__getitem__(key)
-        self.move_to_end(key)
-        return value
-
-    def get(self, key, default=None):
-        """The value (now the most recently used), or default."""
-        return self[key] if key in self else default
-
-    def put(self, key, value):
-        """Store value as the most recently used, forgetting the least recently used beyond `size`."""
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
-
-
 def _windows(audio: np.ndarray, seconds: int = 30) -> list[np.ndarray]:
     """A recording in the windows Whisper's encoder takes (30 s), leaving out a last one under 0.1 s."""
     size = seconds * SAMPLE_RATE
@@ -157,13 +127,13 @@ class Engine:
         self._transcriber: Transcriber | None = None
         self._vision: VisionEncoder | None = None
         self._adapters: dict[str, Projector] = {}
-        self._media = _LRU(64)  # content hash -> soft tokens / transcript
-        self._documents = _LRU(16)  # content hash -> Document
-        self._embeddings = _LRU(4096)  # chunk text hash -> embedding
+        self._media = LRU(64)  # content hash -> soft tokens / transcript
+        self._documents = LRU(16)  # content hash -> Document
+        self._embeddings = LRU(4096)  # chunk text hash -> embedding
         self._embedder = None
         self._ocr = None
         self._reading: dict[str, Future] = {}  # picture text being read while its image is encoded (by text key)
-        self._read_ahead_pool: ThreadPoolExecutor | None = None
+        self._read_ahead = ThreadPoolExecutor(1, thread_name_prefix="read-ahead")  # its thread starts on first use
 
     # ---- lazily loaded models -------------------------------------------------------------------------
     def _timed(self, role: str, loader: Callable):
@@ -320,10 +290,10 @@ class Engine:
     def image_tokens(self, part: ImagePart) -> MediaBlock:
         """Soft tokens (N, H) for an image."""
         data = read_bytes(part.source)
-        key = f"img:{(self._reader or self.llm).name}:{_digest(data)}"  # soft tokens differ per adapter
+        key = f"img:{(self._reader or self.llm).name}:{digest(data)}"  # soft tokens differ per adapter
         def compute():
             image = load_image(part.source)  # bad input is reported before a missing adapter
-            self._read_ahead(data)
+            self._start_reading(data)
             adapter, features = self.adapter("image"), self.vision.encode([image])
             ids = adapter.spelled(features)
             return (adapter(features)[0] if ids is None else None), ids
@@ -333,7 +303,7 @@ class Engine:
         """A recording through the speech adapter: what a CTC adapter heard, as the answering LLM's tokens; another
         adapter's soft tokens (N, H)."""
         data = read_bytes(part.source)
-        key = f"wav:{(self._reader or self.llm).name}:{_digest(data)}"
+        key = f"wav:{(self._reader or self.llm).name}:{digest(data)}"
         def compute():
             # Whisper's encoder hears 30 s at most: a longer recording is heard window by window, as cascade does.
             features = [self.speech.encode(w) for w in _windows(load_audio(part.source))]  # each (1, T, D)
@@ -362,7 +332,7 @@ class Engine:
         data = read_bytes(source)
         def compute():
             return " ".join(t for t in map(self.transcriber, _windows(load_audio(source))) if t).strip()
-        return self._cached("txt:" + _digest(data), compute)
+        return self._cached("txt:" + digest(data), compute)
 
     # ---- documents ------------------------------------------------------------------------------------
     def document(self, part: FilePart, question: str, budget: int) -> tuple[str, list[str]]:
@@ -373,7 +343,7 @@ class Engine:
         data = read_bytes(part.path)
         size = self.config.max_file_mb * 1024 * 1024
         limits = Limits(max_bytes=size, max_pages=self.config.max_pdf_pages, max_chars=size)
-        key = f"doc:{_digest(data)}:{part.label}:{limits}"
+        key = f"doc:{digest(data)}:{part.label}:{limits}"
         doc = self._documents.get(key)
         if doc is None:
             doc = read(part.path, limits, ocr=self.ocr, transcribe=self.transcribe_audio, data=data, name=part.label)
@@ -386,7 +356,7 @@ class Engine:
             from models.embeddings import Embedder
 
             self._embedder = self._timed("embedding", lambda: Embedder())
-        keys = [_digest(t.encode()) for t in texts]
+        keys = [digest(t.encode()) for t in texts]
         missing = {k: t for k, t in zip(keys, texts) if k not in self._embeddings}
         if missing:
             for k, v in zip(missing, self._embedder.encode(list(missing.values()))):
@@ -411,16 +381,14 @@ class Engine:
         return self.reader.read(load_image(image_bytes))
 
     def _text_key(self, data: bytes) -> str:
-        return f"ocr:{self.config.ocr}:{_digest(data)}"
+        return f"ocr:{self.config.ocr}:{digest(data)}"
 
-    def _read_ahead(self, data: bytes) -> None:
+    def _start_reading(self, data: bytes) -> None:
         """Start reading an image's text beside the vision tower (Tesseract works in its own process: ~0.1 s of a
         screenshot's wait overlaps); picture_lines collects it."""
         key = self._text_key(data)
         if key not in self._media and key not in self._reading:
-            if self._read_ahead_pool is None:
-                self._read_ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="read-ahead")
-            self._reading[key] = self._read_ahead_pool.submit(lambda: self.reader.read(load_image(data)))
+            self._reading[key] = self._read_ahead.submit(lambda: self.reader.read(load_image(data)))
 
     def picture_lines(self, part: ImagePart) -> list[str]:
         """The text an image shows, lines in reading order ([] for none); cached by content."""

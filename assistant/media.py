@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
 import subprocess
 import wave
+from collections import OrderedDict
 from pathlib import Path
 from typing import Union
 
@@ -113,3 +115,32 @@ def _check_length(audio: np.ndarray, source: Union[Path, bytes]) -> np.ndarray:
     if len(audio) < SAMPLE_RATE // 10:
         raise UserInputError(f"{_name(source)}: audio is shorter than 0.1 s")
     return audio
+
+
+def digest(data: bytes) -> str:
+    """A content key for cached work on these bytes (the bytes themselves are not kept)."""
+    return hashlib.sha1(data).hexdigest()
+
+
+class LRU(OrderedDict):
+    """At most `size` entries; the least recently read or written goes first."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def get(self, key, default=None):
+        """The value (now the most recently used), or default."""
+        return self[key] if key in self else default
+
+    def put(self, key, value):
+        """Store value as the most recently used, forgetting the least recently used beyond `size`."""
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)

@@ -4,7 +4,6 @@ project's own server, ...). Images and recordings travel as content parts; docum
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import re
 import threading
@@ -12,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from assistant.conversation import AudioPart, Done, Error, Event, FilePart, ImagePart, Message, Timings, TokenDelta
-from assistant.media import UserInputError, load_audio, load_image, read_bytes, to_wav
+from assistant.media import LRU, UserInputError, digest, load_audio, load_image, read_bytes, to_wav
 from assistant.prompt import Rendered, render
 from assistant.retrieval import quote_file, quote_picture
 from models.sampling import SamplingOptions
@@ -107,20 +106,18 @@ class RemoteEngine:
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "none", max_retries=0, timeout=timeout)
         self.base_url, self.model, self.system_prompt = base_url, model, system_prompt
         self._reader = None  # models.ocr.Reader, made on the first image
-        self._lines: dict[str, list[str]] = {}  # an image's digest: its lines
+        self._lines = LRU(64)  # an image's digest: its lines
 
     def picture_lines(self, part: ImagePart) -> list[str]:
         """The text an image shows, read here (Tesseract; the last 64 images' lines kept by content)."""
         data = read_bytes(part.source)
-        key = hashlib.sha256(data).hexdigest()
+        key = digest(data)
         if key not in self._lines:
             if self._reader is None:
                 from models.ocr import Reader
 
                 self._reader = Reader()
-            self._lines[key] = self._reader.read(load_image(data))
-            while len(self._lines) > 64:
-                self._lines.pop(next(iter(self._lines)))
+            self._lines.put(key, self._reader.read(load_image(data)))
         return self._lines[key]
 
     def preload(self, speech: bool = False, vision: bool = False) -> None:

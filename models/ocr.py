@@ -191,28 +191,29 @@ def prepare(gray: np.ndarray, area: TextArea) -> tuple[np.ndarray, float]:
 
 
 # ---- reading order -----------------------------------------------------------------------------------------------
-def _underscored(crop: np.ndarray, a: Word, b: Word, height: float) -> bool:
+def _underscored(crop: np.ndarray, ground: int, a: Word, b: Word, height: float) -> bool:
     """Whether the gap between two words set close on a line (`a` on the left) is an underscore: Tesseract reads
-    "database_port" as two words in a terminal's monospace. In the dark-on-light crop, the gap is blank above and
-    one row at the foot of the letters is inked across it."""
+    "database_port" as two words in a terminal's monospace. In the dark-on-light crop (its ground this light), the
+    gap is blank above and one row at the foot of the letters is inked across it."""
     x0, x1 = a.right + 2, b.left - 2  # a letter's anti-aliased edge may reach past its box
     top, foot = max(a.top, b.top), max(a.bottom, b.bottom)
     if not 3 <= x1 - x0 <= 0.8 * height or foot <= top:
         return False
     gap = crop[top : min(crop.shape[0], foot + round(0.2 * height)), x0:x1].astype(np.int16)
-    ink = gap < int(np.median(crop)) - 64
+    ink = gap < ground - 64
     upper = ink[: len(ink) // 2]
     return not upper.any() and bool((ink[len(ink) // 2 :].mean(axis=1) >= 0.9).any())
 
 
 def join_underscores(crop: np.ndarray, words: list[Word]) -> list[Word]:
     """Words whose gap on their line is an underscore, made one word ("database" "port" -> "database_port")."""
-    words = sorted(words, key=lambda w: w.left)
+    ground = int(np.median(crop))
     out: list[Word] = []
-    for w in words:
+    for w in sorted(words, key=lambda w: w.left):
         for i, a in enumerate(out):
             height = min(a.height, w.height)
-            if min(a.bottom, w.bottom) - max(a.top, w.top) >= 0.5 * height and _underscored(crop, a, w, height):
+            if min(a.bottom, w.bottom) - max(a.top, w.top) >= 0.5 * height and \
+                    _underscored(crop, ground, a, w, height):
                 joint = "" if a.text.endswith("_") or w.text.startswith("_") else "_"  # read already, once
                 out[i] = Word(f"{a.text}{joint}{w.text}", a.left, min(a.top, w.top), w.right, max(a.bottom, w.bottom),
                               min(a.confidence, w.confidence))
@@ -310,13 +311,14 @@ class Tesseract:
         neighbours Tesseract reads a boarding pass's "23C" as "23€" (0.69), alone as "23C" (0.90). At most
         SECOND_LOOKS words (~15 ms each)."""
         unsure = sorted((i for i, w in enumerate(found) if w.confidence < SURE), key=lambda i: found[i].confidence)
+        ground = int(np.median(gray)) if unsure else 0
         for i in unsure[:SECOND_LOOKS]:
             w = found[i]  # its box alone, on a margin of plain ground (not its neighbours' edges: ")" in "):")
             box = gray[max(0, w.top) : w.bottom, max(0, w.left) : w.right]
             if box.size == 0:
                 continue
             pad = max(4, w.height // 3)
-            alone = self._words(np.pad(box, pad, constant_values=int(np.median(gray))), which, LINE)
+            alone = self._words(np.pad(box, pad, constant_values=ground), which, LINE)
             if len(alone) == 1 and alone[0].confidence >= max(SURE, w.confidence):
                 found[i] = Word(alone[0].text, w.left, w.top, w.right, w.bottom, alone[0].confidence)
         return found

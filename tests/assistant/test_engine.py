@@ -10,7 +10,8 @@ import torch
 
 from assistant.conversation import (AudioPart, Done, Error, ErrorKind, ImagePart, Message, TextPart, TokenDelta,
                                     Transcript)
-from assistant.engine import Engine, EngineConfig, _LRU
+from assistant.engine import Engine, EngineConfig
+from assistant.media import LRU
 from models.adapters import AdapterConfig, Projector, save_adapter
 from models.sampling import SamplingOptions
 from tests.assistant.server_fixtures import serve  # noqa: F401  (fixture)
@@ -210,7 +211,7 @@ def test_planted_control_tokens_in_api_text_parts_stay_text(config, serve):  # n
 
 
 def test_lru_forgets_the_least_recently_used_not_the_oldest():
-    cache = _LRU(2)
+    cache = LRU(2)
     cache.put("a", 1)
     cache.put("b", 2)
     assert cache["a"] == 1  # a read makes "a" the most recent
