@@ -185,7 +185,7 @@ def naming_curve(encoder, cfg: GroundConfig, fractions=(0.0, 0.25, 0.5, 1.0), au
     from models.data.gcompris import names, photos
     from models.data.image_data import encode_images
     from models.data.pseudo_photos import class_names
-    from models.grounded import choose
+    from models.grounded_spelling import choose
     from models.weights import cache_dir
 
     rows, bias = imagenet_head(encoder)

@@ -19,45 +19,20 @@ trained MLP (colour, layout, count) follow. Built by `python -m models.build_gro
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import nn
 
+if TYPE_CHECKING:
+    import numpy as np
+
 from models.adapter_config import AdapterConfig
 from models.data.patch_labels import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS
+from models.grounded_spelling import (AND, CLOSE, DRAWING, GUESSED, OR, PHRASES, STATED, UNKNOWN,  # noqa: F401
+                                      named, seen_shapes, spelled_ids)
 
-# Framing phrases, in the order of the stored `phrases` table: stated, guessed, the separator between guesses, the
-# closing, and the phrase for an image the classifier cannot place.
-PHRASES = ("Photo of", "Photo, possibly of", " or", ".", "Photo. Its main object could not be identified.",
-           "Drawing of", " and")
-STATED, GUESSED, OR, CLOSE, UNKNOWN, DRAWING, AND = range(len(PHRASES))
 OBJECT_HIDDEN = 256  # width of the per-colour shape classifier
-
-
-def article(name: str) -> str:
-    """ "a" or "an" before a class name; none before a proper name ("Eiffel Tower", "Petra")."""
-    words = [w for w in name.split() if len(w) > 3]
-    if words and all(w[:1].isupper() for w in words):
-        return ""
-    return "an" if name[:1].lower() in "aeiou" else "a"
-
-
-def named(name: str) -> str:
-    """A class name as the soft tokens spell it after "Photo of": " a hammer", " Eiffel Tower"."""
-    return " ".join(["", article(name), name]).replace("  ", " ")
-
-
-def choose(probs: torch.Tensor, k: int, sure: float, floor: float) -> tuple[int, list[int]]:
-    """(opening phrase, class ids to name) for (C,) probabilities: the top class alone if its probability reaches
-    `sure`, else up to k classes of at least `floor` as guesses, else none."""
-    top = probs.topk(k)
-    named = [int(c) for p, c in zip(top.values, top.indices) if float(p) >= floor]
-    if not named:
-        return UNKNOWN, []
-    if float(top.values[0]) >= sure:
-        return STATED, named[:1]
-    return GUESSED, named
 
 
 class GroundedProjector(nn.Module):
@@ -110,26 +85,17 @@ class GroundedProjector(nn.Module):
             return []
         with torch.no_grad():
             _, shapes, presence = self.shape_logits(features)
-        shape = shapes[0].argmax(-1).tolist()  # (K,)
-        seen = [c for c in range(NO_COLOUR) if shape[c] != NO_SHAPE]
-        return [(c, shape[c]) for c in sorted(seen, key=lambda c: -float(presence[0, c]))][: self.cfg.shapes]
+        return seen_shapes(shapes[0].float().cpu().numpy(), presence[0].float().cpu().numpy(), self.cfg.shapes)
+
+    def tables(self) -> dict[str, "np.ndarray"]:
+        """The -1 padded LLM token id tables the grounded tokens are spelled from (models.grounded_spelling)."""
+        names = ("names", "phrases") + (("colour_words", "shape_words") if self.cfg.shapes else ())
+        return {n: getattr(self, n).cpu().numpy() for n in names}
 
     def token_ids(self, probs: torch.Tensor, objects: list[tuple[int, int]] = ()) -> list[int]:
-        """The LLM token ids the grounded tokens spell for (C,) probabilities and the flat shapes seen: a drawing of
-        those shapes if there are any (an ImageNet name for a drawn circle is noise), else the named classes."""
-        if objects:
-            rows = [self.phrases[DRAWING]]
-            for i, (c, s) in enumerate(objects):
-                rows += ([self.phrases[AND]] if i else []) + [self.colour_words[c], self.shape_words[s]]
-        else:
-            opening, classes = choose(probs, self.cfg.grounded, self.cfg.sure, self.cfg.floor)
-            rows = [self.phrases[opening]]
-            for i, c in enumerate(classes):
-                rows += ([self.phrases[OR]] if i else []) + [self.names[c]]
-        if len(rows) > 1:
-            rows.append(self.phrases[CLOSE])
-        ids = torch.cat(rows)
-        return ids[ids >= 0].tolist()
+        """The LLM token ids the grounded tokens spell for (C,) probabilities and the flat shapes seen."""
+        return spelled_ids(self.tables(), probs.float().cpu().numpy(), list(objects),
+                           self.cfg.grounded, self.cfg.sure, self.cfg.floor)
 
     def _spell(self, features: torch.Tensor) -> list[int]:
         """The LLM token ids one image's (1, T, D) patch tokens are described by."""
