@@ -17,7 +17,7 @@ from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, 
 from assistant.media import LRU, SAMPLE_RATE, UserInputError, digest, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty, is_picture
 from models import native_libs
-from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir
+from models.adapter_config import TRANSCRIBE_PROMPT, AdapterConfig, AdapterMismatchError, adapter_dir
 from models.chat import position_keys
 from models.device import DEVICES, Placement, choose_placement
 from models.ocr import ENGINES as OCR_ENGINES
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp i
     from models.ocr import Reader
     from models.speech import SpeechEncoder, Transcriber
     from models.vision import VisionEncoder
+    from models.vision_onnx import OnnxPicture
 
 log = logging.getLogger(__name__)
 QUANTIZE = ("none", "int8")
@@ -127,6 +128,7 @@ class Engine:
         self._transcriber: Transcriber | None = None
         self._vision: VisionEncoder | None = None
         self._adapters: dict[str, Projector] = {}
+        self._pictures: dict[str, OnnxPicture | None] = {}  # LLM name -> tower and adapter on onnxruntime, or None
         self._media = LRU(64)  # content hash -> soft tokens / transcript
         self._documents = LRU(16)  # content hash -> Document
         self._embeddings = LRU(4096)  # chunk text hash -> embedding
@@ -247,6 +249,29 @@ class Engine:
             self._adapters[(modality, llm.name)] = proj.to(self.placement.device, self.placement.dtype)
         return self._adapters[(modality, llm.name)]
 
+    def picture(self, llm: Decoder | None = None) -> OnnxPicture | None:
+        """The vision tower and the image adapter into `llm` (the answering one) on onnxruntime, where they can run
+        there (the bundled tower with a grounded adapter: models.vision_onnx), so an image question imports no torch;
+        else None (torch's tower and adapter answer)."""
+        llm = llm or self._reader or self.llm
+        if llm.name not in self._pictures:
+            self._pictures[llm.name] = None
+            path = self._adapter_config("image", llm.name)
+            try:
+                cfg = AdapterConfig(**json.loads(path.read_text()))
+            except (OSError, ValueError, TypeError):
+                return None  # none or broken: adapter() says so clearly
+            from models import vision_onnx
+
+            if (vision_onnx.runs_here(canonical(self.config.vision), cfg) and cfg.llm == llm.name
+                    and cfg.out_dim == llm.hidden_size):
+                try:
+                    self._pictures[llm.name] = self._timed(
+                        "vision", lambda: vision_onnx.load(path.parent, cfg, self.config.threads))
+                except Exception as e:  # noqa: BLE001 - the export or onnxruntime failed: torch's path still answers
+                    log.warning("the vision tower on onnxruntime is unavailable (%s); torch runs it", e)
+        return self._pictures[llm.name]
+
     def has_adapter(self, modality: str) -> bool:
         """Whether this engine can read the modality natively: an adapter into the configured LLM, or into the fast
         tier it falls back to, is installed (does not load encoders)."""
@@ -265,13 +290,15 @@ class Engine:
     def preload(self, speech: bool = False, vision: bool = False) -> None:
         """Load models now (front ends call this at start-up) instead of on the first question that needs them."""
         self.llm
-        if speech or vision:  # their libraries load with the GIL released: a window's event loop keeps running
+        torch_vision = vision and self.picture(self.llm) is None
+        if speech or torch_vision:  # their libraries load with the GIL released: a window's event loop keeps running
             native_libs.preload("torch")
         if speech:
             native_libs.preload("whisper")
             self.transcriber
-        if vision:
+        if torch_vision:
             self.vision
+        if vision:
             self._timed("OCR", lambda: self.reader.engine)  # Tesseract's worker starts, loads as the user types
 
     def reset_cache(self) -> None:
@@ -294,6 +321,9 @@ class Engine:
         def compute():
             image = load_image(part.source)  # bad input is reported before a missing adapter
             self._start_reading(data)
+            picture = self.picture()
+            if picture is not None:
+                return None, picture.spell(image)
             adapter, features = self.adapter("image"), self.vision.encode([image])
             ids = adapter.spelled(features)
             return (adapter(features)[0] if ids is None else None), ids

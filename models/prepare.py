@@ -1,14 +1,18 @@
 """python -m models.prepare [NAME ...]: make bundled weights runnable once, into the user cache, with progress bars.
 
 Without names (what scripts/bootstrap.sh runs): the default Whisper and vision tower, the transformers export of the
-torch path's LLM, and the GGUF of every bundled LLM that is installed (the default LLM's must be).
+torch path's LLM, the GGUF of every bundled LLM that is installed (the default LLM's must be), and the ONNX export
+of the bundled vision tower with each shipped grounded image adapter (models.vision_onnx: image questions without
+torch).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+from models.adapter_config import TRAINED_ROOT, AdapterConfig
 from models.flags import UsageError
 from models.weights import BUNDLED, DEFAULTS, TIERS, MissingWeightsError, canonical, resolve, resolve_gguf, source_files
 
@@ -36,11 +40,25 @@ def _installed(name: str) -> bool:
         return False
 
 
+def onnx_adapters() -> list[Path]:
+    """The shipped image adapters that run on onnxruntime with the default tower (models.vision_onnx)."""
+    from models.vision_onnx import runs_here
+
+    found = []
+    for config in sorted(TRAINED_ROOT.glob("image--*/config.json")):
+        cfg = AdapterConfig(**json.loads(config.read_text()))
+        if runs_here(DEFAULTS["vision"], cfg):
+            found.append(config.parent)
+    return found
+
+
 def default_steps() -> list[tuple[str, str]]:
-    """What set-up prepares, as (label, how) pairs: how is "gguf", "hf" or a model kind."""
+    """What set-up prepares, as (label, how) pairs: how is "gguf", "hf", "onnx" (an image adapter's folder name) or
+    a model kind."""
     steps = [(DEFAULTS["whisper"], "whisper"), (DEFAULTS["vision"], "vision"), (TORCH_LLM, "hf")]
     llms = [n for n, b in BUNDLED.items() if b.kind == "llm"]
-    return steps + [(n, "gguf") for n in llms if n == DEFAULTS["llm"] or _installed(n)]
+    steps += [(n, "gguf") for n in llms if n == DEFAULTS["llm"] or _installed(n)]
+    return steps + [(d.name, "onnx") for d in onnx_adapters()]
 
 
 def main(names: list[str]) -> int:
@@ -52,6 +70,10 @@ def main(names: list[str]) -> int:
                 path = prepare_model(name, verify=True)
             elif how == "gguf":
                 path = resolve_gguf(name, verify=True)
+            elif how == "onnx":
+                from models.vision_onnx import exported
+
+                path = exported(TRAINED_ROOT / name)
             else:
                 path = resolve(name, "llm" if how == "hf" else how, verify=True).path
         except UsageError as e:
@@ -60,7 +82,7 @@ def main(names: list[str]) -> int:
         except MissingWeightsError as e:
             print(f"error: {e}", file=sys.stderr)
             return 3
-        print(f"[weights] {name}{' (gguf)' if how == 'gguf' else ''}: {path}")
+        print(f"[weights] {name}{f' ({how})' if how in ('gguf', 'onnx') else ''}: {path}")
     return 0
 
 

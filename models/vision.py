@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
 from models.device import Placement
+from models.tower_input import pixels
 from models.weights import MissingWeightsError
 
 
@@ -39,16 +39,7 @@ def _efficientnet_tokens(tower: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _efficientnet_preprocess(size: int) -> Callable[[Image.Image], torch.Tensor]:
-    def prep(img: Image.Image) -> torch.Tensor:
-        # Resize the short side then center-crop, as the tower was trained; lite models use mean=std=0.5.
-        w, h = img.size
-        scale = size / min(w, h)
-        img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
-        left, top = (img.width - size) // 2, (img.height - size) // 2
-        arr = np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.float32) / 255.0
-        return (torch.from_numpy(arr).permute(2, 0, 1) - 0.5) / 0.5
-
-    return prep
+    return lambda img: torch.from_numpy(pixels(img, size))
 
 
 def load_efficientnet(path: Path, placement: Placement, name: str = "efficientnet-lite0") -> VisionEncoder:
