@@ -231,30 +231,61 @@ def _number(s: str) -> float | None:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 
 
+GROUP_MAX = 12  # a text column with at most this many distinct values (each repeated or not) groups the numbers
+
+
 def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
-    """Exact statistics of a table: size, and per column its type, missing values, and min/max/mean or top values.
-    At most FACT_COLUMNS columns are described, each in at most FACT_LINE characters."""
+    """Exact statistics of a table: size; per column its type, missing values, and min/max/mean/total (with the row
+    each extreme is in, named by the first text column) or top values; and each numeric column's totals by each
+    category column (a text column of at most GROUP_MAX distinct values that repeat), largest first, so "which
+    month had the highest revenue" is read, not added up by the model. At most FACT_COLUMNS columns are described;
+    each line is at most FACT_LINE characters."""
     width = len(header)
     lines = [f"Table {label}: {len(rows)} data rows x {width} columns (computed exactly, not estimated)."]
-    for j, col in enumerate(header[:FACT_COLUMNS]):
-        values = [r[j].strip() if j < len(r) and r[j] is not None else "" for r in rows]
+    columns = [[r[j].strip() if j < len(r) and r[j] is not None else "" for r in rows] for j in range(width)]
+    numeric = [j for j, values in enumerate(columns)
+               if any(values) and all(_number(v) is not None for v in values if v)]
+    text = [j for j in range(width) if j not in numeric and any(columns[j])
+            and not all(_DATE.match(v) for v in columns[j] if v)]
+    key = text[0] if text else None  # names a row: its first text column
+    names = [col or f"column {j + 1}" for j, col in enumerate(header)]
+
+    def where(j: int, value: float) -> str:
+        if key is None:
+            return ""
+        hits = [columns[key][i] for i, v in enumerate(columns[j]) if v and _number(v) == value]
+        return f" ({names[key]} {', '.join(dict.fromkeys(hits))})" if 0 < len(set(hits)) <= 3 else ""
+
+    for g in text[:FACT_COLUMNS]:
+        groups = list(dict.fromkeys(v for v in columns[g] if v))
+        if not 2 <= len(groups) <= GROUP_MAX or len(groups) == len([v for v in columns[g] if v]):
+            continue  # one group, too many, or every row its own: nothing to total
+        for j in numeric[:FACT_COLUMNS]:
+            sums = {name: math.fsum(_number(v) for v, c in zip(columns[j], columns[g]) if c == name and v)
+                    for name in groups}
+            ranked = sorted(sums.items(), key=lambda kv: -kv[1])
+            lines.append(f"- {names[j]} summed per {names[g]}: highest {ranked[0][0]} ({_fmt(ranked[0][1])}), "
+                         f"lowest {ranked[-1][0]} ({_fmt(ranked[-1][1])}); each: "
+                         + ", ".join(f"{name} {_fmt(total)}" for name, total in ranked))
+    for j in range(min(width, FACT_COLUMNS)):
+        values = columns[j]
         present = [v for v in values if v]
         missing = len(values) - len(present)
-        numbers = [n for n in map(_number, present) if n is not None]
-        name = col or f"column {j + 1}"
-        if present and len(numbers) == len(present):
+        if j in numeric:
+            numbers = [_number(v) for v in present]
             kind = "integer" if all(n.is_integer() for n in numbers) else "number"
-            mean = statistics.fmean(numbers)
-            lines.append(f"- {name}: {kind}, {missing} missing, smallest {_fmt(min(numbers))}, "
-                         f"largest {_fmt(max(numbers))}, average {_fmt(mean)}, total {_fmt(math.fsum(numbers))}")
+            low, high = min(numbers), max(numbers)
+            lines.append(f"- {names[j]}: {kind}, {missing} missing, smallest {_fmt(low)}{where(j, low)}, "
+                         f"largest {_fmt(high)}{where(j, high)}, average {_fmt(statistics.fmean(numbers))}, "
+                         f"total {_fmt(math.fsum(numbers))}")
         elif present and all(_DATE.match(v) for v in present):
-            lines.append(f"- {name}: date, {missing} missing, earliest {min(present)}, latest {max(present)}")
+            lines.append(f"- {names[j]}: date, {missing} missing, earliest {min(present)}, latest {max(present)}")
         else:
             counts: dict[str, int] = {}
             for v in present:
                 counts[v] = counts.get(v, 0) + 1
             top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-            lines.append(f"- {name}: text, {missing} missing, {len(counts)} distinct"
+            lines.append(f"- {names[j]}: text, {missing} missing, {len(counts)} distinct"
                          + (", most common " + ", ".join(f"{v!r} ({n})" for v, n in top) if top else ""))
     if width > FACT_COLUMNS:
         lines.append(f"- ({width - FACT_COLUMNS:,} more columns are not described)")

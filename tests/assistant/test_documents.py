@@ -34,19 +34,38 @@ def test_csv_statistics_are_computed_exactly(files):
     assert doc.kind == "table" and doc.segments[0].where == "rows 2-5"
     facts = doc.facts
     assert "4 data rows x 4 columns" in facts
-    assert "- population: integer, 1 missing, smallest 800, largest 5400, average 2467, total 7400" in facts
-    assert "- area_km2: number, 0 missing, smallest 2, largest 12.25, average 6.188, total 24.75" in facts
+    assert ("- population: integer, 1 missing, smallest 800 (city Dunmere), largest 5400 (city Brinmoor), "
+            "average 2467, total 7400") in facts
+    assert ("- area_km2: number, 0 missing, smallest 2 (city Dunmere), largest 12.25 (city Brinmoor), average 6.188, "
+            "total 24.75") in facts
     assert "- founded: date, 0 missing, earliest 1790-09-12, latest 1902-01-30" in facts
     assert "- city: text, 0 missing, 4 distinct" in facts
+
+
+def test_a_table_with_a_category_column_is_totalled_per_category():
+    # "Which month had the highest total revenue, and the units sold in it?" was answered by restating rows (issue 25).
+    header = ["month", "region", "units", "revenue"]
+    rows = [["Jan", "North", "120", "2400"], ["Jan", "South", "80", "1600"], ["Feb", "North", "150", "3300"],
+            ["Feb", "South", "525", "2900"], ["Mar", "North", "100", "2100"], ["Mar", "South", "90", "1800"]]
+    facts = table_facts("sales.csv", header, rows)
+    assert "- revenue summed per month: highest Feb (6200), lowest Mar (3900); each: Feb 6200, Jan 4000, Mar 3900" in facts
+    assert "- units summed per month: highest Feb (675), lowest Mar (190)" in facts
+    assert "- units summed per region: highest South (695), lowest North (370)" in facts
+    # Extremes name their row by the first text column; where several rows share the value, all of them.
+    assert "largest 525 (month Feb)" in facts
+    # A column of all-different values, or of one value, groups nothing.
+    unique = table_facts("t", ["name", "kind", "n"], [["a", "x", "1"], ["b", "x", "2"], ["c", "x", "3"]])
+    assert "summed per" not in unique
 
 
 def test_docx_xlsx_json_code_markdown(files):
     docx = read(files["docx"])
     assert "Kyoto" in docx.text and "train | 140" in docx.text and docx.segments[0].where.startswith("paragraphs 1-")
     xlsx = read(files["xlsx"])
-    assert xlsx.segments[0].where == "sheet Sales rows 2-4" and "smallest 10, largest 30, average 20" in xlsx.facts
+    assert xlsx.segments[0].where == "sheet Sales rows 2-4"
+    assert "smallest 10 (month Jan), largest 30 (month Feb), average 20" in xlsx.facts
     js = read(files["json"])
-    assert js.kind == "json" and "- age: integer, 1 missing, smallest 31, largest 45" in js.facts
+    assert js.kind == "json" and "- age: integer, 1 missing, smallest 31 (name Ana), largest 45 (name Bo)" in js.facts
     code = read(files["code"])
     assert code.kind == "code" and code.language == "python" and code.segments[0].where == "lines 1-5"
     assert read(files["markdown"]).kind == "markdown"
