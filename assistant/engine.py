@@ -323,10 +323,13 @@ class Engine:
             self._start_reading(data)
             picture = self.picture()
             if picture is not None:
-                return None, picture.spell(image)
+                ids = picture.spell(image)
+                return None, ids, ids != picture.unknown_ids
             adapter, features = self.adapter("image"), self.vision.encode([image])
             ids = adapter.spelled(features)
-            return (adapter(features)[0] if ids is None else None), ids
+            if ids is None:
+                return adapter(features)[0], None, True
+            return None, ids, ids != getattr(adapter, "unknown_ids", None)
         return MediaBlock(key, *self._cached(key, compute))
 
     def speech_tokens(self, part: AudioPart) -> MediaBlock:

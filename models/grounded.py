@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 from models.adapter_config import AdapterConfig
 from models.data.patch_labels import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS
 from models.grounded_spelling import (AND, CLOSE, DRAWING, GUESSED, OR, PHRASES, STATED, UNKNOWN,  # noqa: F401
-                                      named, seen_shapes, spelled_ids)
+                                      named, phrase_ids, seen_shapes, spelled_ids)
 
 OBJECT_HIDDEN = 256  # width of the per-colour shape classifier
 
@@ -91,6 +91,11 @@ class GroundedProjector(nn.Module):
         """The -1 padded LLM token id tables the grounded tokens are spelled from (models.grounded_spelling)."""
         names = ("names", "phrases") + (("colour_words", "shape_words") if self.cfg.shapes else ())
         return {n: getattr(self, n).cpu().numpy() for n in names}
+
+    @property
+    def unknown_ids(self) -> list[int]:
+        """The ids spelled for a picture the classifier cannot place (an internal phrase, not the picture's content)."""
+        return phrase_ids(self.tables(), UNKNOWN)
 
     def token_ids(self, probs: torch.Tensor, objects: list[tuple[int, int]] = ()) -> list[int]:
         """The LLM token ids the grounded tokens spell for (C,) probabilities and the flat shapes seen."""

@@ -53,6 +53,11 @@ def seen_shapes(shapes: np.ndarray, presence: np.ndarray, limit: int) -> list[tu
     return [(c, shape[c]) for c in sorted(seen, key=lambda c: -float(presence[c]))][:limit]
 
 
+def phrase_ids(tables: Mapping[str, np.ndarray], index: int) -> list[int]:
+    """One framing phrase's LLM token ids (UNKNOWN's: what the adapter says of a picture it cannot place)."""
+    return [int(i) for i in tables["phrases"][index] if i >= 0]
+
+
 def spelled_ids(tables: Mapping[str, np.ndarray], probs: Sequence[float], objects: list[tuple[int, int]],
                 k: int, sure: float, floor: float) -> list[int]:
     """The LLM token ids for (C,) probabilities and the flat shapes seen: a drawing of those shapes if there are any

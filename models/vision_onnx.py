@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from models.adapter_config import AdapterConfig
-from models.grounded_spelling import seen_shapes, spelled_ids
+from models.grounded_spelling import UNKNOWN, phrase_ids, seen_shapes, spelled_ids
 from models.tower_input import SIZE, pixels
 from models.weight_cache import content_key, convert_once, sha256
 
@@ -83,6 +83,11 @@ class OnnxPicture:
     cfg: AdapterConfig
     session: object  # onnxruntime.InferenceSession
     tables: dict[str, np.ndarray]
+
+    @property
+    def unknown_ids(self) -> list[int]:
+        """The ids spelled for a picture the classifier cannot place (an internal phrase, not the picture's content)."""
+        return phrase_ids(self.tables, UNKNOWN)
 
     def spell(self, image: Image.Image) -> list[int]:
         """The LLM token ids a grounded adapter describes one image by (as GroundedProjector.spelled)."""

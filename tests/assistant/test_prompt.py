@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from assistant.conversation import AudioPart, ImagePart, Message, TextPart
-from assistant.prompt import DOCUMENT_RULE, MAX_PROMPT_CHARS, MediaBlock, build_prompt
+from assistant.prompt import DOCUMENT_RULE, IMAGE_RULE, MAX_PROMPT_CHARS, UNRECOGNISED, MediaBlock, build_prompt
 from assistant.remote import to_openai
 from models.chat import Media
 
@@ -20,7 +20,8 @@ def build(convo, native=False, system=None):
 def test_image_and_cascade_audio():
     msg = Message("user", (ImagePart(Path("a.png")), AudioPart(Path("q.wav")), TextPart("look")))
     p = build([msg])
-    assert p.messages == [{"role": "user", "content": [Media(0), "\nspoken words\nlook"]}]
+    assert p.messages == [{"role": "system", "content": IMAGE_RULE},
+                          {"role": "user", "content": [Media(0), "\nspoken words\nlook"]}]
     assert [b.key for b in p.media] == ["img"]
 
 
@@ -107,12 +108,51 @@ def test_a_picture_is_seen_and_its_text_quoted_with_the_picture_rule(tmp_path):
     assert p.sources == ["shot.png, text in the image"]
 
 
-def test_a_photo_without_text_is_seen_alone_and_gets_no_picture_rule(tmp_path):
+def test_a_photo_without_text_is_seen_alone_and_gets_the_image_rule_not_the_picture_text_rule(tmp_path):
     msg = Message("user", (ImagePart(tmp_path / "cat.jpg", "cat.jpg"), TextPart("what is this?")))
     p = build_prompt([msg], "Be brief.", lambda part: MediaBlock("img", torch.zeros(2, 4)), None, None, False,
                      picture_text=picture_text([]))
-    assert p.messages == [{"role": "system", "content": "Be brief."},
+    assert p.messages == [{"role": "system", "content": f"Be brief.\n\n{IMAGE_RULE}"},
                           {"role": "user", "content": [Media(0), "\nwhat is this?"]}] and p.sources == []
+
+
+def test_a_follow_up_about_a_screenshot_is_told_that_pictures_are_seen(tmp_path):
+    # "How many horses are there?" after a photo got "as an AI language model, I cannot view images" (issue 25).
+    # A screenshot's first question has the shorter rule about its text alone (each token is prefilled first).
+    shot = Message("user", (ImagePart(tmp_path / "shot.png", "shot.png"), TextPart("what does it say?")))
+    first = build_prompt([shot], "", lambda part: MediaBlock("img", torch.zeros(2, 4)), None, None, False,
+                         picture_text=picture_text(["Disk full"]))
+    assert IMAGE_RULE not in first.messages[0]["content"]
+    convo = [shot, Message.assistant("Disk full."), Message.user("How do I fix it?")]
+    later = build_prompt(convo, "", lambda part: MediaBlock("img", torch.zeros(2, 4)), None, None, False,
+                         picture_text=picture_text(["Disk full"]))
+    assert IMAGE_RULE in later.messages[0]["content"] and later.messages[1]["content"][0] == Media(0)
+
+
+def test_a_picture_the_adapter_cannot_place_is_not_described_by_its_internal_phrase(tmp_path):
+    # "Extract the text" once answered "Its main object could not be identified." (the adapter's own phrase).
+    unplaced = lambda part: MediaBlock("img", None, [7, 8, 9], recognised=False)  # noqa: E731
+    msg = Message("user", (ImagePart(tmp_path / "a.png", "a.png"), TextPart("Extract the text.")))
+    with_text = build_prompt([msg], "", unplaced, None, None, False, picture_text=picture_text(["Total 9.30"]))
+    assert with_text.media == [] and "Total 9.30" in with_text.messages[-1]["content"]
+    without = build_prompt([msg], "", unplaced, None, None, False, picture_text=picture_text([]))
+    assert without.media == [] and UNRECOGNISED in without.messages[-1]["content"]
+
+
+@pytest.mark.parametrize("turns,note", [
+    (["서울은 어느 나라의 수도입니까?", "And how many people live there?"], "(Answer in English.)"),
+    (["What is the capital of France?", "그 도시에서 유명한 탑은 무엇인가요?"], "(Answer in Korean.)"),
+    (["Hi", "What is the capital of Japan?"], None),
+    (["Python의 리스트를 설명해 주세요", "KTX는 얼마나 빠른가요?"], None),  # Korean with Latin names stays Korean
+])
+def test_the_answer_follows_the_language_of_the_latest_message(turns, note):
+    convo = []
+    for text in turns:
+        convo += [Message.user(text), Message.assistant("...")]
+    p = build_prompt(convo[:-1], "", None, None, None, False)
+    last = p.messages[-1]["content"]
+    assert (last.endswith(note) if note else "(Answer in" not in last)
+    assert all("(Answer in" not in m["content"] for m in p.messages[:-1])  # earlier turns stay a cached prefix
 
 
 def test_an_image_attached_as_a_file_takes_the_picture_path(tmp_path):
