@@ -16,6 +16,7 @@ from assistant import keys
 from assistant.engine import EngineConfig
 from assistant.private_files import make_private, write_private
 from assistant.templates import BUILTIN_TEMPLATES, PromptTemplate
+from models.sampling import SamplingOptions
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ def data_dir() -> Path:
     return Path(os.environ.get("ASSISTANT_DATA_DIR") or user_data_dir("omni-assistant"))
 
 
+OLD_MAX_TOKENS = 256  # the default until issue 25, which every saved settings file holds
+
+
 @dataclass
 class Settings:
     """Everything the user can change in the settings dialog."""
@@ -39,7 +43,7 @@ class Settings:
     engine: EngineConfig = field(default_factory=EngineConfig)
     voice_mode: str = "cascade"  # native (speech adapter) | cascade (Whisper transcript)
     temperature: float = 0.7
-    max_tokens: int = 256
+    max_tokens: int = SamplingOptions().max_new_tokens
     # The window's base system prompt, joined with the chosen template's; editing it needs no reload, so it is not
     # engine.system_prompt (which the GUI leaves empty).
     system_prompt: str = ""
@@ -85,6 +89,8 @@ class Settings:
         engine = raw.get("engine")
         values["engine"] = _engine_config(engine if isinstance(engine, dict) else
                                           {k: v for k, v in raw.items() if k != "system_prompt"})
+        if values.get("max_tokens") == OLD_MAX_TOKENS:  # the old default, saved with everything else: not chosen
+            values["max_tokens"] = cls.max_tokens
         settings = cls(**values)
         # Keys kept in the desktop keyring are blank in the file (one left in the file, from before a keyring was
         # there, is used and moves to the keyring on the next save).

@@ -17,7 +17,9 @@ class SamplingOptions:
 
     temperature: float = 0.7
     top_p: float = 0.9
-    max_new_tokens: int = 256
+    # Long enough that ordinary answers (a 10-line function, a table answer, a recipe) end on their own, as chat
+    # apps' do; a longer one stops here and Continue goes on. 256 cut them (issue 25).
+    max_new_tokens: int = 1024
     repetition_penalty: float = 1.1
     seed: int | None = None
     stop: tuple[str, ...] = ()

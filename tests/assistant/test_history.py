@@ -140,6 +140,15 @@ def test_settings_round_trip_and_lenient_loading(tmp_path):
     assert Settings.load(path) == Settings() and path.with_suffix(".bad").exists()
 
 
+def test_the_old_answer_length_default_gives_way_to_the_new_one(tmp_path):
+    # 256 tokens cut ordinary answers; every settings file saved before holds it without the user choosing it.
+    path = tmp_path / "settings.json"
+    Settings(max_tokens=256).save(path)
+    assert Settings.load(path).max_tokens == Settings().max_tokens == 1024
+    Settings(max_tokens=300).save(path)
+    assert Settings.load(path).max_tokens == 300
+
+
 def test_an_old_flat_settings_file_keeps_its_engine_settings(tmp_path):
     """Before the engine's config was nested, its fields sat at the top level of settings.json."""
     path = tmp_path / "settings.json"

@@ -58,7 +58,7 @@ def test_send_stores_the_question_and_streams_the_answer_into_the_history(sessio
     assert session.busy and session.history.info(session.conversation).title == "Say hello"
     assert stored(session) == [("user", "Say hello\nplease", "done"), ("assistant", "", "streaming")]
     assert [m.text for m in request.conversation] == ["Say hello\nplease"]
-    assert request.options.temperature == 0.7 and request.options.max_new_tokens == 256
+    assert request.options.temperature == 0.7 and request.options.max_new_tokens == 1024
     assert request.voice_mode == "cascade" and not request.cancel.is_set()
     run(session, request, answer_events())
     assert not session.busy and "".join(session.shown) == "Hello there, friend."
