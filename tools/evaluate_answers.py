@@ -9,6 +9,8 @@ Measures, on the question set in tools/answer_set.py (issue 12's answer-quality 
 - Korean: 5 questions asked in Korean, counted right when the fact is right AND the answer is mostly Hangul
   (Hangul letters >= 50% of all letters);
 - multi-turn: 12 English user turns of small talk in one conversation; "English" when the last 3 answers still are;
+- followups: 23 conversations of two or three turns (tools/followup_set.py) mixing photos, screenshots, tables and
+  language switches, each graded by its rules, and no answer may say it cannot see the picture it was given;
 - spoken: the trivia questions read by a voice the speech adapter never trained on (espeak-ng en-us-nyc+m4) and asked
   aloud, natively (the speech adapter, no transcription) and through Whisper (cascade), graded as trivia.
 
@@ -31,16 +33,17 @@ from pathlib import Path
 from typing import Callable
 
 from assistant.cli import Parser, run_command
-from assistant.conversation import Backend, Done, Error, FilePart, Message, TextPart, TokenDelta
+from assistant.conversation import Backend, Done, Error, FilePart, ImagePart, Message, TextPart, TokenDelta
 from assistant.engine import EngineConfig, create_engine
 from models.flags import add_dataclass_flags, from_flags
 from models.sampling import SamplingOptions
 from tools.answer_set import KOREAN, SMALL_TALK, TABLE, TABLE_CSV, TRIVIA, Question
+from tools.followup_set import FOLLOWUPS, NEVER_SAID, TABLES, Turn
 
 __all__ = ["TRIVIA", "TABLE", "KOREAN", "SMALL_TALK", "grade", "hangul_share", "is_english", "run"]
 
-PARTS = ("trivia", "table", "korean", "multi_turn", "spoken")
-DEFAULT_PARTS = PARTS[:4]  # "spoken" synthesizes 30 clips and asks each twice: asked for by name
+PARTS = ("trivia", "table", "korean", "multi_turn", "followups", "spoken")
+DEFAULT_PARTS = PARTS[:4]  # "followups" needs the gcompris photos, "spoken" synthesizes 30 clips: asked by name
 SPOKEN_VOICE = "espeak:en-us-nyc+m4"  # held out of the speech adapter's training (models.data.speech_data)
 # The budget the app answers with: a model that works a sum out step by step must get to say the number (at 64
 # tokens, 4 of the 1.5B's 5 arithmetic misses were cut off mid-working).
@@ -160,9 +163,64 @@ def run(engine: Backend, parts: tuple[str, ...] = DEFAULT_PARTS, report: Callabl
     if "multi_turn" in parts:
         report(f"multi-turn ({len(SMALL_TALK)} turns, one conversation)")
         results["multi_turn"] = _multi_turn(engine, report, max_new_tokens)
+    if "followups" in parts:
+        report(f"followups ({len(FOLLOWUPS)} conversations)")
+        results["followups"] = _followups(engine, report, max_new_tokens)
     if "spoken" in parts:
         results["spoken"] = _spoken(engine, report, max_new_tokens)
     return results
+
+
+def turn_passes(turn: Turn, answer: str) -> bool:
+    """Whether an answer keeps a follow-up turn's rules (tools.followup_set): never NEVER_SAID; when graded, every
+    accepted pattern, no rejected one, the language asked for."""
+    if any(re.search(p, answer, re.IGNORECASE) for p in NEVER_SAID):
+        return False
+    if any(not re.search(p, answer, re.IGNORECASE) for p in turn.accepted):
+        return False
+    if any(re.search(p, answer, re.IGNORECASE) for p in turn.rejected):
+        return False
+    return {"": True, "en": is_english(answer) and hangul_share(answer) < 0.2,
+            "ko": hangul_share(answer) >= HANGUL_MIN}[turn.language]
+
+
+def _attachment(spec: str, folder: Path):
+    """The part a turn attaches: a gcompris photo, a screenshot of tools.screenshot_set (as PNG), a table file."""
+    kind, _, name = spec.partition(":")
+    if kind == "photo":
+        from models.data.gcompris import photo_dir
+
+        return ImagePart(next(photo_dir().glob(name + ".*")), Path(name).name + ".webp")
+    if kind == "shot":
+        from tools.screenshot_set import shots
+
+        path = folder / f"{name}.png"
+        path.write_bytes(next(s for s in shots() if s.name == name).png())
+        return ImagePart(path, path.name)
+    path = folder / name
+    path.write_text(TABLES[name])
+    return FilePart(path)
+
+
+def _followups(engine: Backend, report: Callable[[str], None], max_new_tokens: int) -> dict:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for convo in FOLLOWUPS:
+            conversation: list[Message] = []
+            turns = []
+            for turn in convo.turns:
+                parts = ((_attachment(turn.attach, Path(tmp)),) if turn.attach else ()) + (TextPart(turn.text),)
+                conversation.append(Message("user", parts))
+                answer = ask(engine, conversation, max_new_tokens)
+                conversation.append(Message.assistant(answer))
+                turns.append({"question": turn.text, "answer": answer, "passed": turn_passes(turn, answer)})
+            passed = all(t["passed"] for t in turns)
+            rows.append({"name": convo.name, "kind": convo.kind, "passed": passed, "turns": turns})
+            report(f"  [{'pass' if passed else 'FAIL'}] {convo.name}: "
+                   + " || ".join(f"{'' if t['passed'] else '!'}{shorten(t['answer'], 70)}" for t in turns))
+    kinds = {k: f"{sum(r['passed'] for r in rows if r['kind'] == k)}/{sum(r['kind'] == k for r in rows)}"
+             for k in dict.fromkeys(r["kind"] for r in rows)}
+    return {"passed": sum(r["passed"] for r in rows), "total": len(rows), "kinds": kinds, "rows": rows}
 
 
 def _spoken(engine: Backend, report: Callable[[str], None], max_new_tokens: int) -> dict:
@@ -195,9 +253,10 @@ def shorten(text: str, width: int = 100) -> str:
 def summary(results: dict) -> str:
     """The summary table: one line per part that ran."""
     lines = []
-    for part in ("trivia", "table"):
+    for part in ("trivia", "table", "followups"):
         if part in results:
-            lines.append(f"{part:<11} {results[part]['passed']}/{results[part]['total']}")
+            kinds = results[part].get("kinds")
+            lines.append(f"{part:<11} {results[part]['passed']}/{results[part]['total']}" + (f" {kinds}" if kinds else ""))
     if "korean" in results:
         k = results["korean"]
         lines.append(f"{'korean':<11} {k['passed']}/{k['total']} (fact right {k['fact']}/{k['total']}, "

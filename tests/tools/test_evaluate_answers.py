@@ -164,7 +164,7 @@ def test_table_csv_statistics_match_the_accepted_answers():
 
     rows = list(csv.reader(io.StringIO(TABLE_CSV)))
     facts = table_facts("prices.csv", rows[0], rows[1:])
-    assert "10 data rows" in facts and "smallest 3.25, largest 97.5, average 29.85" in facts
+    assert "10 data rows" in facts and "smallest 3.25 (product notebook), largest 97.5 (product headphones), average 29.85" in facts
 
 
 def test_json_and_usage(capsys, monkeypatch):
@@ -205,3 +205,21 @@ def test_spoken_trivia_is_asked_aloud_natively_and_through_whisper(monkeypatch):
     assert (results["native"]["passed"], results["cascade"]["passed"], results["cascade"]["total"]) == (0, 30, 30)
     assert Engine.modes == ["native"] * 30 + ["cascade"] * 30 and set(voices) == {ev.SPOKEN_VOICE}
     assert ev.SPOKEN_VOICE.split(":")[1] in sd.HELD_OUT_VOICES and "spoken" in ev.summary({"spoken": results})
+
+
+def test_every_follow_up_rule_accepts_its_sample_and_rejects_a_refusal():
+    from tools.evaluate_answers import turn_passes
+    from tools.followup_set import FOLLOWUPS, TABLES
+
+    assert len(FOLLOWUPS) >= 20 and {f.kind for f in FOLLOWUPS} == {"photo", "screenshot", "table", "language"}
+    for convo in FOLLOWUPS:
+        assert any(t.graded for t in convo.turns) and len(convo.turns) >= 2, convo.name
+        for turn in convo.turns:
+            assert not turn.attach.startswith("table:") or turn.attach[6:] in TABLES
+            if turn.graded and turn.accepted:
+                assert turn_passes(turn, turn.sample), (convo.name, turn.text)
+            assert not turn_passes(turn, "I'm sorry, but as an AI language model, I cannot view images."), convo.name
+    horse = next(f for f in FOLLOWUPS if f.name == "photo-horse-count").turns[1]
+    assert not turn_passes(horse, "There are 5 horses and the sky is blue.")
+    assert not turn_passes(next(f for f in FOLLOWUPS if f.name == "lang-ko-then-en").turns[1],
+                           "서울에는 약 950만 명이 살고 있습니다.")  # right fact, wrong language
