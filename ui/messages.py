@@ -78,6 +78,8 @@ class MessageView(QScrollArea):
         w = MessageWidget(m.role, m.text, m.attachments, dark=self.dark)
         w.set_header(self.header(m.role, m.status))
         w.message_id = m.id
+        w.streaming = m.status == "streaming"  # its Copy, Read aloud and Regenerate wait for a finished answer
+        w.copy_button = w.read_button = None
         for chip in w.chips:
             chip.play.connect(self.play)
         if m.meta.get("transcript"):
@@ -89,10 +91,12 @@ class MessageView(QScrollArea):
             copy.setMinimumWidth(copy.fontMetrics().horizontalAdvance(self.tr("Copied")) + 24)  # nothing shifts
             copy.clicked.connect(lambda _=False, w=w, button=copy: self._copy(w, button))
             w.add_action(copy)
+            w.copy_button = copy
             read = QPushButton(self.tr("Read aloud"))
             read.setObjectName("read")
             read.clicked.connect(lambda _=False, w=w: self.read_aloud.emit(w.text))
             w.add_action(read)
+            w.read_button = read
         w.regenerate_button = QPushButton(self.tr("Regenerate"))
         w.regenerate_button.setObjectName("regenerate")
         w.regenerate_button.clicked.connect(self.regenerate)
@@ -141,8 +145,11 @@ class MessageView(QScrollArea):
         last_answer = max((i for i, w in enumerate(widgets) if w.role == "assistant"), default=-1)
         for i, w in enumerate(widgets):
             w.edit_button.setVisible(w.role == "user")  # any question: an earlier one forks the conversation
-            w.regenerate_button.setVisible(i == last_answer and i > last_user)
-            w.continue_button.setVisible(i == last_answer and i > last_user and w.cut)
+            w.regenerate_button.setVisible(i == last_answer and i > last_user and not w.streaming)
+            w.continue_button.setVisible(i == last_answer and i > last_user and w.cut and not w.streaming)
+            for button in (w.copy_button, w.read_button):
+                if button is not None:
+                    button.setVisible(not w.streaming)
             for part in (w.older, w.version_label, w.newer):  # versions: on the last answer, when it has several
                 part.setVisible(i == last_answer and i > last_user and w.versions > 1)
             w.older.setEnabled(self.actions_enabled and w.version > 0)
@@ -163,6 +170,7 @@ class MessageView(QScrollArea):
     def finish(self, message_id: int, status: str, meta: dict) -> None:
         """A streamed answer is complete: render it whole, with its status and statistics, and offer its buttons."""
         widget = self.find(message_id)
+        widget.streaming = False
         widget.render()
         widget.set_header(self.header("assistant", status))
         widget.meta.setText(self.stats(meta))

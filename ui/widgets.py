@@ -301,9 +301,9 @@ class AttachmentBar(QWidget):
         self.chips: list[Chip] = []
         self.hide()
 
-    def add(self, kind: str, path: Path) -> Chip:
-        """Show a new chip."""
-        chip = Chip(kind, path)
+    def add(self, kind: str, path: Path, name: str = "") -> Chip:
+        """Show a new chip (named `name`, e.g. a stored copy's original name, else by its file)."""
+        chip = Chip(kind, path, name)
         chip.removed.connect(self.remove)
         chip.play.connect(self.play)
         self.chips.append(chip)

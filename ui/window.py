@@ -447,6 +447,7 @@ class MainWindow(QMainWindow):
         if request is not None:
             self.messages.remove(self.messages.widgets()[-1])  # only the old answer goes; nothing is re-rendered
             self._answer(request)
+            self.composer.input.setFocus()  # the pressed button went with its bubble: not on to the search box
 
     @when_idle
     def show_version(self, index: int) -> None:
@@ -467,7 +468,7 @@ class MainWindow(QMainWindow):
             return
         widget = self.messages.find(self.session.answer.id)
         widget.set_header(self.messages.header("assistant", "streaming"))
-        widget.cut = False
+        widget.cut, widget.streaming = False, True
         self._dispatch(request)
 
     @when_idle
@@ -477,10 +478,13 @@ class MainWindow(QMainWindow):
         question = self.session.edit(question_id)
         if question is None:
             return
-        self.composer.input.setPlainText(question.text)
+        # A spoken question comes back as the words heard, to correct a mishearing, not as its recording.
+        heard = question.meta.get("transcript", "") if not question.text.strip() else ""
+        self.composer.input.setPlainText(question.text or heard)
         self.composer.discard()
         for a in question.attachments:
-            self.composer.attachments.add(a.kind, a.path)
+            if not (heard and a.kind == "audio"):
+                self.composer.attachments.add(a.kind, a.path, a.name)
         self.composer.input.setFocus()
         last = question.id == self.session.last_question()
         self.status_text.setText(self.tr("Editing the last question; send to replace it") if last else

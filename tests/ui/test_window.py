@@ -882,3 +882,42 @@ def test_a_damaged_file_is_named_as_the_user_named_it_and_the_answer_still_comes
         assert "report.pdf" in w.status_text.text() and "left out" not in w.status_text.text()
     finally:
         w.apply_settings(replace(w.settings, language="en"))
+
+
+def test_an_answer_offers_copy_read_aloud_and_regenerate_only_once_it_is_written(make_window, qtbot, tmp_path):
+    import threading
+
+    resume = threading.Event()
+    engine = FakeEngine("First sentence. Second one.", resume=resume)
+    w = make_window(engine)
+    w.composer.input.setPlainText("hello")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    answer = w.messages.widgets()[-1]
+    qtbot.waitUntil(lambda: answer.text.startswith("First"), timeout=5000)
+    buttons = [answer.findChild(QPushButton, n) for n in ("copy", "read", "regenerate")]
+    assert not any(b.isVisible() for b in buttons)  # a bubble still being written has nothing to copy or redo
+    resume.set()
+    wait_idle(qtbot, w)
+    assert all(b.isVisible() for b in buttons)
+
+
+def test_regenerate_leaves_the_keyboard_in_the_input_box(make_window, qtbot, fake):
+    w = make_window(fake)
+    w.show()
+    ask(qtbot, w, "first")
+    button = w.messages.widgets()[-1].findChild(QPushButton, "regenerate")
+    button.setFocus()
+    qtbot.keyClick(button, Qt.Key_Space)  # as a keyboard user presses it
+    wait_idle(qtbot, w)
+    assert QApplication.focusWidget() is w.composer.input  # not the sidebar's search box
+
+
+def test_editing_a_spoken_question_puts_back_the_words_heard(make_window, qtbot, fake, tmp_path):
+    w = make_window(fake)
+    w.composer.add_files([write_wav(tmp_path / "q.wav")])
+    assert w.send()
+    wait_idle(qtbot, w)
+    question = w.messages.widgets()[0]
+    qtbot.mouseClick(question.edit_button, Qt.LeftButton)
+    assert w.composer.input.toPlainText() == "what is the capital of France"  # to correct a mishearing
+    assert w.composer.attachments.chips == []  # not the recording again, under its stored hash name
