@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -17,7 +16,7 @@ from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, 
 from assistant.media import LRU, SAMPLE_RATE, UserInputError, digest, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty, is_picture
 from models import native_libs
-from models.adapter_config import TRANSCRIBE_PROMPT, AdapterConfig, AdapterMismatchError, adapter_dir
+from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir, read_config
 from models.chat import position_keys
 from models.device import DEVICES, Placement, choose_placement
 from models.ocr import ENGINES as OCR_ENGINES
@@ -192,8 +191,8 @@ class Engine:
         """Whether the speech adapter into an LLM setting (the fast tier's by default) is a CTC adapter, whose hearing
         any LLM can be handed as text."""
         try:
-            return bool(json.loads(self._adapter_config("speech", llm or TIERS["fast"]).read_text()).get("ctc"))
-        except (OSError, ValueError):
+            return read_config(self._adapter_config("speech", llm or TIERS["fast"]).parent).ctc
+        except (OSError, ValueError, TypeError):
             return False
 
     @property
@@ -258,7 +257,7 @@ class Engine:
             self._pictures[llm.name] = None
             path = self._adapter_config("image", llm.name)
             try:
-                cfg = AdapterConfig(**json.loads(path.read_text()))
+                cfg = read_config(path.parent)
             except (OSError, ValueError, TypeError):
                 return None  # none or broken: adapter() says so clearly
             from models import vision_onnx
@@ -329,7 +328,7 @@ class Engine:
             ids = adapter.spelled(features)
             if ids is None:
                 return adapter(features)[0], None, True
-            return None, ids, ids != getattr(adapter, "unknown_ids", None)
+            return None, ids, ids != adapter.unknown_ids  # only a grounded adapter spells ids
         return MediaBlock(key, *self._cached(key, compute))
 
     def speech_tokens(self, part: AudioPart) -> MediaBlock:

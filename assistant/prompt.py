@@ -119,13 +119,22 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
     return Rendered(messages, sources, left_out)
 
 
+def is_hangul(ch: str) -> bool:
+    """Syllables, Jamo and compatibility Jamo: the blocks Korean text is written in."""
+    return "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
+
+
+def hangul_share(text: str) -> float:
+    """The share of Hangul among the letters of text (digits, spaces and punctuation do not count); 0 if none."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(map(is_hangul, letters)) / len(letters) if letters else 0.0
+
+
 def language_of(text: str) -> str:
-    """ "ko" for text mostly in Hangul, "en" for other text with Latin letters, "" for neither."""
-    hangul = sum("\uac00" <= c <= "\ud7a3" or "\u1100" <= c <= "\u11ff" or "\u3130" <= c <= "\u318f" for c in text)
-    latin = sum(c.isascii() and c.isalpha() for c in text)
-    if hangul and hangul >= latin / 3:  # a Korean sentence keeps some Latin names ("KTX", "Python")
-        return "ko"
-    return "en" if latin else ""
+    """ "ko" for text whose letters are at least a quarter Hangul (a Korean sentence keeps Latin names: "KTX",
+    "Python"), "en" for other text with letters, "" for none."""
+    share = hangul_share(text)
+    return "ko" if share >= 0.25 else "en" if any(ch.isalpha() for ch in text) else ""
 
 
 def language_switch(asked: list[Message]) -> str:

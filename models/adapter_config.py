@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,11 @@ class AdapterConfig:
     phrase_tokens: int = 0  # grounded: longest framing phrase in LLM tokens
     shapes: int = 0  # grounded: most flat shapes a drawing is described by ("Drawing of a red circle."); 0: none
     word_tokens: int = 0  # grounded, shapes: longest colour or shape word in LLM tokens
+
+
+def read_config(directory: Path, name: str = "config.json") -> AdapterConfig:
+    """The AdapterConfig saved in an adapter directory (OSError if missing; ValueError or TypeError if damaged)."""
+    return AdapterConfig(**json.loads((Path(directory) / name).read_text()))
 
 
 TRAINED_ROOT = Path(__file__).resolve().parent / "trained"

@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from models.adapter_config import TRANSCRIBE_PROMPT, AdapterConfig, AdapterMismatchError, adapter_dir  # noqa: F401
+from models.adapter_config import (TRANSCRIBE_PROMPT, AdapterConfig, AdapterMismatchError, adapter_dir,  # noqa: F401
+                                   read_config)
 from models.grounded import GroundedProjector
 
 
@@ -229,7 +230,7 @@ def load_adapter(directory: Path, encoder: str, llm: str, in_dim: int, out_dim: 
     vocab: the LLM's input embeddings, which a CTC or grounded adapter needs (attached, not copied); a callable is
     called only for those (llama.cpp dequantizes them on request).
     """
-    cfg = AdapterConfig(**json.loads((directory / "config.json").read_text()))
+    cfg = read_config(directory)
     wanted = {"encoder": encoder, "llm": llm, "in_dim": in_dim, "out_dim": out_dim}
     got = {k: getattr(cfg, k) for k in wanted}
     if got != wanted:

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from models.adapter_config import read_config
 from models.adapters import AdapterConfig, Projector, adapter_dir, save_adapter
 from models.grounded import build_grounded
 
@@ -58,7 +59,7 @@ def build(cfg: GroundConfig) -> Path:
     rows, bias = imagenet_head(encoder)
     spatial, hidden = None, 0
     if cfg.spatial:
-        spatial_cfg = AdapterConfig(**json.loads((Path(cfg.spatial) / "config.json").read_text()))
+        spatial_cfg = read_config(Path(cfg.spatial))
         spatial = Projector(spatial_cfg)
         spatial.load_state_dict(load_file(Path(cfg.spatial) / "model.safetensors"), strict=True)
         hidden = spatial_cfg.hidden_dim

@@ -24,13 +24,12 @@ from typing import TYPE_CHECKING, Callable
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    import numpy as np
-
 from models.adapter_config import AdapterConfig
 from models.data.patch_labels import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS
-from models.grounded_spelling import (AND, CLOSE, DRAWING, GUESSED, OR, PHRASES, STATED, UNKNOWN,  # noqa: F401
-                                      named, phrase_ids, seen_shapes, spelled_ids)
+from models.grounded_spelling import PHRASES, UNKNOWN, named, phrase_ids, seen_shapes, spelled_ids
+
+if TYPE_CHECKING:
+    import numpy as np
 
 OBJECT_HIDDEN = 256  # width of the per-colour shape classifier
 

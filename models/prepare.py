@@ -8,11 +8,10 @@ torch).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from models.adapter_config import TRAINED_ROOT, AdapterConfig
+from models.adapter_config import TRAINED_ROOT, read_config
 from models.flags import UsageError
 from models.weights import BUNDLED, DEFAULTS, TIERS, MissingWeightsError, canonical, resolve, resolve_gguf, source_files
 
@@ -44,12 +43,8 @@ def onnx_adapters() -> list[Path]:
     """The shipped image adapters that run on onnxruntime with the default tower (models.vision_onnx)."""
     from models.vision_onnx import runs_here
 
-    found = []
-    for config in sorted(TRAINED_ROOT.glob("image--*/config.json")):
-        cfg = AdapterConfig(**json.loads(config.read_text()))
-        if runs_here(DEFAULTS["vision"], cfg):
-            found.append(config.parent)
-    return found
+    folders = sorted(c.parent for c in TRAINED_ROOT.glob("image--*/config.json"))
+    return [d for d in folders if runs_here(DEFAULTS["vision"], read_config(d))]
 
 
 def default_steps() -> list[tuple[str, str]]:

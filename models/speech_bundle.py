@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from models.adapter_config import AdapterConfig
+from models.adapter_config import read_config
 from models.adapters import CTCHead, build_projector, save_adapter
 from models.data.speech_data import (Utterance, _synthesize_or_none, open_vocabulary_split, split, training_utterances,
                                      utterances, word_error_rate, wordnet_sentences)
@@ -56,7 +56,7 @@ def prepare(bundle: Path, n: int, seed: int, init: Path, llm_name: str, whisper_
     _, held_sentences, train_voices, held_voices = split()  # the held-out sets models.evaluate uses
     espeak = [v for v in train_voices if v.startswith("espeak:")]  # flite is too big to carry
     utts = training_utterances(n, espeak, seed)
-    cfg = AdapterConfig(**json.loads((init / "config.json").read_text()))
+    cfg = read_config(init)
     open_test = open_vocabulary_split(wordnet_sentences())[1]
     sets = {"train": utts,
             "held_out": utterances(held_sentences, held_voices, EVAL_CLIPS, seed=99),
@@ -191,7 +191,7 @@ def train(bundle: Path, out: Path, budget_s: float, batch: int, lr: float, worke
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     encoder = load_encoder(bundle, device)
-    cfg = AdapterConfig(**json.loads((bundle / "init-config.json").read_text()))
+    cfg = read_config(bundle, "init-config.json")
     vocab, pieces = None, []
     if not cfg.alphabet:  # an adapter over the LLM's tokens
         vocab = dequantize_q8_0(_load_xz(bundle / "vocab_q8_0.npy.xz"), tuple(manifest["vocab_shape"])).to(device)

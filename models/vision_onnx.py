@@ -11,14 +11,13 @@ Only the bundled tower with a grounded adapter without spatial tokens runs here;
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from models.adapter_config import AdapterConfig
+from models.adapter_config import AdapterConfig, read_config
 from models.grounded_spelling import UNKNOWN, phrase_ids, seen_shapes, spelled_ids
 from models.tower_input import SIZE, pixels
 from models.weight_cache import content_key, convert_once, sha256
@@ -45,7 +44,7 @@ def export(tower_weights: Path, adapter: Path, out: Path) -> None:
     from models.vision import load_efficientnet
 
     encoder = load_efficientnet(tower_weights, Placement(torch.device("cpu"), torch.float32))
-    cfg = AdapterConfig(**json.loads((adapter / "config.json").read_text()))
+    cfg = read_config(adapter)
     grounded = load_adapter(adapter, encoder.name, cfg.llm, encoder.dim, cfg.out_dim,
                             vocab=torch.zeros(1, cfg.out_dim)).float()
 

@@ -35,6 +35,7 @@ from typing import Callable
 from assistant.cli import Parser, run_command
 from assistant.conversation import Backend, Done, Error, FilePart, ImagePart, Message, TextPart, TokenDelta
 from assistant.engine import EngineConfig, create_engine
+from assistant.prompt import hangul_share
 from models.flags import add_dataclass_flags, from_flags
 from models.sampling import SamplingOptions
 from tools.answer_set import KOREAN, SMALL_TALK, TABLE, TABLE_CSV, TRIVIA, Question
@@ -69,17 +70,6 @@ def grade(answer: str, accepted: tuple[str, ...] | list[str], rejected: tuple[st
     right = _first(accepted, answer)
     wrong = _first(rejected, answer)
     return right is not None and (wrong is None or right <= wrong)
-
-
-def _is_hangul(ch: str) -> bool:
-    # Syllables, Jamo and compatibility Jamo: the blocks Korean text is written in.
-    return "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
-
-
-def hangul_share(text: str) -> float:
-    """The share of Hangul among the letters of text (digits, spaces and punctuation do not count); 0 if none."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return sum(map(_is_hangul, letters)) / len(letters) if letters else 0.0
 
 
 def is_english(text: str) -> bool:
@@ -180,8 +170,7 @@ def turn_passes(turn: Turn, answer: str) -> bool:
         return False
     if any(re.search(p, answer, re.IGNORECASE) for p in turn.rejected):
         return False
-    return {"": True, "en": is_english(answer) and hangul_share(answer) < 0.2,
-            "ko": hangul_share(answer) >= HANGUL_MIN}[turn.language]
+    return {"": True, "en": is_english(answer), "ko": hangul_share(answer) >= HANGUL_MIN}[turn.language]
 
 
 def _attachment(spec: str, folder: Path):
@@ -190,7 +179,8 @@ def _attachment(spec: str, folder: Path):
     if kind == "photo":
         from models.data.gcompris import photo_dir
 
-        return ImagePart(next(photo_dir().glob(name + ".*")), Path(name).name + ".webp")
+        path = next(photo_dir().glob(name + ".*"))
+        return ImagePart(path, path.name)
     if kind == "shot":
         from tools.screenshot_set import shots
 
