@@ -42,6 +42,15 @@ class Segment:
     where: str  # "page 3", "lines 1-40", "rows 2-51", "sheet Sales rows 2-51", "paragraphs 1-12", ...
 
 
+@dataclass(frozen=True)
+class Table:
+    """A table's cells as read (for the table-query step: assistant.table_query)."""
+
+    label: str  # "sales.csv", "book.xlsx / sheet Sales"
+    header: list[str]
+    rows: list[list[str]]
+
+
 @dataclass
 class Document:
     """What a reader made of a file."""
@@ -51,6 +60,7 @@ class Document:
     segments: list[Segment] = field(default_factory=list)
     language: str = ""  # source code language
     facts: str = ""  # statistics computed by code (tables)
+    tables: list[Table] = field(default_factory=list)  # tables: their cells, one per sheet
 
     @property
     def text(self) -> str:
@@ -217,7 +227,7 @@ def _cell(v) -> str:
 
 
 # ---- tables -------------------------------------------------------------------------------------------------
-def _number(s: str) -> float | None:
+def number(s: str) -> float | None:
     t = s.strip().replace(",", "")
     if not t or len(t) > 40:
         return None
@@ -244,7 +254,7 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
     lines = [f"Table {label}: {len(rows)} data rows x {width} columns (computed exactly, not estimated)."]
     columns = [[r[j].strip() if j < len(r) and r[j] is not None else "" for r in rows] for j in range(width)]
     numeric = [j for j, values in enumerate(columns)
-               if any(values) and all(_number(v) is not None for v in values if v)]
+               if any(values) and all(number(v) is not None for v in values if v)]
     text = [j for j in range(width) if j not in numeric and any(columns[j])
             and not all(_DATE.match(v) for v in columns[j] if v)]
     key = text[0] if text else None  # names a row: its first text column
@@ -253,7 +263,7 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
     def where(j: int, value: float) -> str:
         if key is None:
             return ""
-        hits = [columns[key][i] for i, v in enumerate(columns[j]) if v and _number(v) == value]
+        hits = [columns[key][i] for i, v in enumerate(columns[j]) if v and number(v) == value]
         return f" ({names[key]} {', '.join(dict.fromkeys(hits))})" if 0 < len(set(hits)) <= 3 else ""
 
     for g in text[:FACT_COLUMNS]:
@@ -261,23 +271,23 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
         if not 2 <= len(groups) <= GROUP_MAX or len(groups) == len([v for v in columns[g] if v]):
             continue  # one group, too many, or every row its own: nothing to total
         for j in numeric[:FACT_COLUMNS]:
-            sums = {name: math.fsum(_number(v) for v, c in zip(columns[j], columns[g]) if c == name and v)
+            sums = {name: math.fsum(number(v) for v, c in zip(columns[j], columns[g]) if c == name and v)
                     for name in groups}
             ranked = sorted(sums.items(), key=lambda kv: -kv[1])
-            lines.append(f"- {names[j]} summed per {names[g]}: highest {ranked[0][0]} ({_fmt(ranked[0][1])}), "
-                         f"lowest {ranked[-1][0]} ({_fmt(ranked[-1][1])}); each: "
-                         + ", ".join(f"{name} {_fmt(total)}" for name, total in ranked))
+            lines.append(f"- {names[j]} summed per {names[g]}: highest {ranked[0][0]} ({format_number(ranked[0][1])}), "
+                         f"lowest {ranked[-1][0]} ({format_number(ranked[-1][1])}); each: "
+                         + ", ".join(f"{name} {format_number(total)}" for name, total in ranked))
     for j in range(min(width, FACT_COLUMNS)):
         values = columns[j]
         present = [v for v in values if v]
         missing = len(values) - len(present)
         if j in numeric:
-            numbers = [_number(v) for v in present]
+            numbers = [number(v) for v in present]
             kind = "integer" if all(n.is_integer() for n in numbers) else "number"
             low, high = min(numbers), max(numbers)
-            lines.append(f"- {names[j]}: {kind}, {missing} missing, smallest {_fmt(low)}{where(j, low)}, "
-                         f"largest {_fmt(high)}{where(j, high)}, average {_fmt(statistics.fmean(numbers))}, "
-                         f"total {_fmt(math.fsum(numbers))}")
+            lines.append(f"- {names[j]}: {kind}, {missing} missing, smallest {format_number(low)}{where(j, low)}, "
+                         f"largest {format_number(high)}{where(j, high)}, average {format_number(statistics.fmean(numbers))}, "
+                         f"total {format_number(math.fsum(numbers))}")
         elif present and all(_DATE.match(v) for v in present):
             lines.append(f"- {names[j]}: date, {missing} missing, earliest {min(present)}, latest {max(present)}")
         else:
@@ -292,7 +302,7 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(line if len(line) <= FACT_LINE else line[: FACT_LINE - 3] + "..." for line in lines)
 
 
-def _fmt(x: float) -> str:
+def format_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:.4g}"
 
 
@@ -325,7 +335,8 @@ def _read_table(name: str, data: bytes, limits: Limits) -> Document:
     if not rows:
         raise UserInputError(f"{name}: the table is empty")
     header, body = rows[0], rows[1:]
-    return Document(name, "table", _row_segments(header, body), facts=table_facts(name, header, body))
+    return Document(name, "table", _row_segments(header, body), facts=table_facts(name, header, body),
+                    tables=[Table(name, header, body)])
 
 
 # ---- office and PDF -----------------------------------------------------------------------------------------
@@ -393,7 +404,7 @@ def _read_xlsx(name: str, data: bytes, limits: Limits) -> Document:
     _check_zip(name, data, limits, "xl/workbook.xml")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        segments, facts = [], []
+        segments, facts, tables = [], [], []
         for sheet in book.worksheets:
             rows = []
             for row in sheet.iter_rows(values_only=True):
@@ -403,13 +414,15 @@ def _read_xlsx(name: str, data: bytes, limits: Limits) -> Document:
             rows = [r for r in rows if any(c.strip() for c in r)]
             if rows:
                 segments += _row_segments(rows[0], rows[1:], f"sheet {sheet.title} ")
-                facts.append(table_facts(f"{name} / sheet {sheet.title}", rows[0], rows[1:]))
+                label = f"{name} / sheet {sheet.title}"
+                facts.append(table_facts(label, rows[0], rows[1:]))
+                tables.append(Table(label, rows[0], rows[1:]))
         book.close()
     except UserInputError:
         raise
     except Exception as e:  # openpyxl raises many kinds on damaged files
         raise UserInputError(f"{name}: damaged or unreadable XLSX ({type(e).__name__})") from None
-    return Document(name, "table", segments, facts="\n".join(facts))
+    return Document(name, "table", segments, facts="\n".join(facts), tables=tables)
 
 
 # ---- media --------------------------------------------------------------------------------------------------

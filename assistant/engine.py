@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp i
     import numpy as np
     import torch
 
+    from assistant.documents import Document, Table
     from models.adapters import Projector
     from models.ocr import Reader
     from models.speech import SpeechEncoder, Transcriber
@@ -369,8 +370,12 @@ class Engine:
     # ---- documents ------------------------------------------------------------------------------------
     def document(self, part: FilePart, question: str, budget: int) -> tuple[str, list[str]]:
         """A dropped file as quoted prompt text fitted to `budget` characters, and the parts it cites."""
-        from assistant.documents import Limits, read
         from assistant.retrieval import fit
+
+        return fit(self._read(part), question, budget, self.embed)
+
+    def _read(self, part: FilePart) -> Document:
+        from assistant.documents import Limits, read
 
         data = read_bytes(part.path)
         size = self.config.max_file_mb * 1024 * 1024
@@ -380,7 +385,52 @@ class Engine:
         if doc is None:
             doc = read(part.path, limits, ocr=self.ocr, transcribe=self.transcribe_audio, data=data, name=part.label)
             self._documents.put(key, doc)
-        return fit(doc, question, budget, self.embed)
+        return doc
+
+    def tables(self, conversation: list[Message]) -> list[Table]:
+        """The tables attached anywhere in the conversation (an unreadable one is left out, as the prompt leaves it)."""
+        from assistant.documents import kind_for
+
+        found = []
+        for part in (p for m in conversation if m.role == "user" for p in m.parts if isinstance(p, FilePart)):
+            if kind_for(Path(part.label or str(part.path))) in ("table", "xlsx"):
+                with suppress(UserInputError):
+                    found += self._read(part).tables
+        return found
+
+    def computed(self, conversation: list[Message], cancel=None) -> tuple[str, str]:
+        """The table-query step (assistant.table_query) for the last question, when tables are attached: the note
+        its turn ends with and the source it cites; ("", "") when there is nothing to compute or the query fails."""
+        from assistant import table_query
+
+        tables = self.tables(conversation)
+        if not tables:
+            return "", ""
+        db = table_query.Database(tables)
+        try:
+            if not db:
+                return "", ""
+            asked = [m.text for m in conversation if m.role == "user" and m.text.strip()]
+            if not asked:
+                return "", ""
+            writer = [Message("system", (TextPart(table_query.WRITER),)),
+                      Message("user", (TextPart(table_query.request(db, asked[-1], asked[:-1])),))]
+            prompt = build_prompt(writer, None, None, None, None, native_voice=False)
+            options = SamplingOptions(temperature=0, repetition_penalty=1.0, max_new_tokens=table_query.MAX_QUERY_TOKENS)
+            with self.llm.aside():  # the conversation's cached prefix stays for the answer
+                events = list(self._generate(prompt, options, cancel, time.perf_counter(), self.llm))
+            sql = table_query.query_of("".join(e.text for e in events if isinstance(e, TokenDelta)))
+            if sql is None:
+                return "", ""
+            try:
+                names, rows = db.run(sql)
+            except table_query.QueryError as e:
+                log.info("table query dropped (%s): %s", e, sql)
+                return "", ""
+            labels = [t.label for t in db.tables]
+            return table_query.note(labels, sql, names, rows), table_query.source(labels, sql)
+        finally:
+            db.close()
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """MiniLM sentence embeddings (loaded on first use, cached per text)."""
@@ -465,10 +515,14 @@ class Engine:
             return
         try:
             self._reader = self.reader_for(conversation, voice_mode == "native")
+
+            after, computed_from = ("", "") if continuing else self.computed(conversation, cancel)
             prompt = build_prompt(conversation, self.config.system_prompt, self.image_tokens, self.speech_tokens,
                                   lambda p: self.transcribe_audio(p.source), native_voice=voice_mode == "native",
                                   document=self.document, leave_out_unreadable=leave_out_unreadable,
-                                  picture_text=self.picture_text)
+                                  picture_text=self.picture_text, after=after)
+            if computed_from:
+                prompt.sources.append(computed_from)
             audio = [p for p in conversation[-1].parts if isinstance(p, AudioPart)]
             if audio:
                 heard = []
@@ -488,8 +542,9 @@ class Engine:
             log.exception("respond failed")
             yield Error(f"internal error: {type(e).__name__}: {e}", ErrorKind.INTERNAL)
 
-    def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float) -> Iterator[Event]:
-        llm = self._reader or self.llm
+    def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float,
+                  llm: Decoder | None = None) -> Iterator[Event]:
+        llm = llm or self._reader or self.llm
         ids, media_index = llm.prompt_ids(prompt.messages, [len(b) for b in prompt.media])
         ids, media_index, prompt.media = _spell_media(ids, media_index, prompt.media)
         max_ctx = llm.context_length

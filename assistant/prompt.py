@@ -59,10 +59,12 @@ class Rendered:
 
 
 def render(conversation: list[Message], system_prompt: str | None, target: Target,
-           leave_out_unreadable: bool = False) -> Rendered:
+           leave_out_unreadable: bool = False, after: str = "") -> Rendered:
     """The conversation as chat messages for the target. An earlier message's unreadable attachment is always left
     out (a follow-up must not fail for it); the last message's too with leave_out_unreadable (the desktop chat),
-    else its UserInputError stands (the command line and the API answer bad input with an error)."""
+    else its UserInputError stands (the command line and the API answer bad input with an error). `after`: text the
+    last user message ends with (the table-query step's request or result), after everything else in it, so that
+    both prompts share the conversation before it as a cached prefix."""
     if conversation and conversation[0].role == "system":  # a conversation's own system prompt wins
         system_prompt, conversation = conversation[0].text, conversation[1:]
     messages: list[dict] = []
@@ -106,6 +108,8 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
         if i == len(conversation) - 1 and message.role == "user" and switched:
             # In the turn, not the system prompt: the conversation before it stays a cached prefix.
             pieces += target.text(f"(Answer in {LANGUAGES[switched]}.)")
+        if i == len(conversation) - 1 and message.role == "user" and after:
+            pieces += target.text(after)
         messages.append({"role": message.role, "content": target.content(message.role, pieces)})
     system = system_prompt or ""
     if any(isinstance(p, FilePart) for m in conversation for p in m.parts):
@@ -250,11 +254,12 @@ def build_prompt(
         part.path, part.label, question, budget),
     leave_out_unreadable: bool = False,
     picture_text: Callable[[ImagePart, str, int], tuple[str, list[str]]] | None = None,
+    after: str = "",
 ) -> BuiltPrompt:
     """The conversation for the local LLM. The callbacks cache by content, so earlier turns cost nothing the second
     time. picture_text(image, question, budget): the image's text quoted for the prompt and the parts it cites."""
     target = LocalTarget(image_tokens, speech_tokens, transcribe, native_voice, document, picture_text)
-    rendered = render(conversation, system_prompt, target, leave_out_unreadable)
+    rendered = render(conversation, system_prompt, target, leave_out_unreadable, after)
     return BuiltPrompt(rendered.messages, target.media, rendered.sources, rendered.left_out)
 
 

@@ -5,6 +5,7 @@ decode step replays a CUDA graph (models.static_decode); on a CPU it is a Dynami
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -116,6 +117,20 @@ class TorchLLM:
         self._keys, self._cache = [], DynamicCache()
         if self._static is not None:
             self._static.crop(0)
+
+    @contextmanager
+    def aside(self) -> Iterator[None]:
+        """Generate something else and come back to the conversation's cache as it was (a static cache, shared by
+        every turn, is refilled instead)."""
+        if self._static is not None:
+            yield
+            return
+        keys, cache = self._keys, self._cache
+        self._keys, self._cache = [], DynamicCache()
+        try:
+            yield
+        finally:
+            self._keys, self._cache = keys, cache
 
     def vocab(self) -> torch.Tensor:
         """(V, H) input embeddings (a CTC speech adapter scores against them)."""

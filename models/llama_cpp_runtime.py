@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -194,6 +195,23 @@ class LlamaCppLLM:
         """Forget the KV cache (the next answer starts cold)."""
         self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), True)
         self._keys = []
+
+    @contextmanager
+    def aside(self) -> Iterator[None]:
+        """Generate something else (the table-query writer's query) and come back to the conversation's cache as it
+        was: its KV is copied out (~29 KB a position for the 1.5B) and back, instead of being refilled next turn."""
+        lib, keys = self._lib, list(self._keys)
+        saved, n = None, 0
+        if keys:
+            size = lib.llama_state_seq_get_size(self._ctx, 0)
+            saved = (ctypes.c_uint8 * size)()
+            n = lib.llama_state_seq_get_data(self._ctx, saved, size, 0)
+        try:
+            yield
+        finally:
+            self.reset()
+            if n and lib.llama_state_seq_set_data(self._ctx, saved, n, 0) == n:
+                self._keys = keys
 
     def _reuse(self, keys: list) -> int:
         """Keep the longest cached prefix shared with `keys` (leaving at least one position to feed); drop the rest."""

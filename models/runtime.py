@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Container, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Container, ContextManager, Protocol
 
 from models.sampling import Decoding, SamplingOptions
 from models.weights import BUNDLED, canonical, resolve, resolve_gguf
@@ -39,6 +39,10 @@ class Decoder(Protocol):
     def vocab(self) -> Any: ...
 
     def reset(self) -> None: ...
+
+    def aside(self) -> ContextManager[None]:
+        """While it lasts, generate something other than the conversation; afterwards its cache is as it was."""
+        ...
 
 
 def cuda_present() -> bool:
