@@ -422,3 +422,30 @@ def test_a_pictures_text_is_read_once_beside_the_tower(config, tmp_path):
         done = run(engine, convo)[-1]
         assert isinstance(done, Done) and done.sources == ("p.png, text in the image",), done
     assert len(readers) == 1 and readers[0].startswith("read-ahead"), readers
+
+
+def test_a_table_question_is_computed_and_the_follow_up_keeps_its_cached_prefix(config, tmp_path, monkeypatch):
+    from assistant import table_query
+    from assistant.conversation import FilePart
+
+    table = tmp_path / "sales.csv"
+    table.write_text("month,units\nJan,1\nFeb,2\nFeb,3\n")
+    written = []
+    # The tiny random LLM writes no SQL: the writer's reply is replaced, everything else runs for real.
+    monkeypatch.setattr(table_query, "query_of", lambda reply: written.append(reply) or
+                        "SELECT month, SUM(units) AS u FROM sales GROUP BY month ORDER BY u DESC LIMIT 1")
+    engine = Engine(config)
+    convo = [Message("user", (FilePart(table, "sales.csv"), TextPart("which month sold most")))]
+    first = run(engine, convo)[-1]
+    assert isinstance(first, Done) and len(written) == 1
+    assert first.sources[-1] == "sales.csv: computed by SQLite (SELECT month, SUM(units) AS u FROM sales GROUP BY " \
+                                "month ORDER BY u DESC LIMIT 1)"
+    notes = []
+    real = table_query.note
+    monkeypatch.setattr(table_query, "note", lambda *a: notes.append(real(*a)) or notes[-1])
+    convo += [Message.assistant(first.answer), Message.user("and the least?")]
+    second = run(engine, convo)[-1]
+    assert len(written) == 2 and "month Feb, u 5" in notes[0]
+    # The query ran aside: the conversation's cache was put back, so the follow-up reuses the first turn up to its
+    # note (not kept in the history); without aside() only the template's first tokens would be shared.
+    assert second.timings.reused_prompt_tokens > first.timings.prompt_tokens * 2 // 3
