@@ -46,7 +46,7 @@ class Segment:
 class Table:
     """A table's cells as read (for the table-query step: assistant.table_query)."""
 
-    label: str  # "sales.csv", "book.xlsx / sheet Sales"
+    label: str  # "sales.csv", "book.xlsx, sheet Sales"
     header: list[str]
     rows: list[list[str]]
 
@@ -414,9 +414,8 @@ def _read_xlsx(name: str, data: bytes, limits: Limits) -> Document:
             rows = [r for r in rows if any(c.strip() for c in r)]
             if rows:
                 segments += _row_segments(rows[0], rows[1:], f"sheet {sheet.title} ")
-                label = f"{name} / sheet {sheet.title}"
-                facts.append(table_facts(label, rows[0], rows[1:]))
-                tables.append(Table(label, rows[0], rows[1:]))
+                facts.append(table_facts(f"{name} / sheet {sheet.title}", rows[0], rows[1:]))
+                tables.append(Table(f"{name}, sheet {sheet.title}", rows[0], rows[1:]))  # cited as its rows are
         book.close()
     except UserInputError:
         raise

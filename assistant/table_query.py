@@ -74,7 +74,7 @@ class Database:
             width = max([len(t.header)] + [len(r) for r in t.rows])
             if not t.rows or width * len(t.rows) > MAX_CELLS:
                 continue
-            stem = re.sub(r"\.[A-Za-z0-9]+($| /)", r"\1", t.label).replace(" / sheet ", "_")
+            stem = re.sub(r"\.[A-Za-z0-9]+($|,)", r"\1", t.label).replace(", sheet ", "_")
             name = identifier(stem, names, "t")
             taken: set[str] = set()
             header = [t.header[j] if j < len(t.header) else "" for j in range(width)]
@@ -153,7 +153,8 @@ def request(db: Database, question: str, earlier: list[str]) -> str:
     if earlier:
         lines.append("-- The conversation so far asked: " + " / ".join(earlier))
     lines.append("-- Using valid SQLite, write one query whose result answers the question below. Select the values "
-                 "the answer needs (names and computed numbers); a total or average over a group uses GROUP BY.")
+                 "the answer needs (names and computed numbers); a total or average over a group uses GROUP BY; the "
+                 "largest or smallest row or group is found with ORDER BY ... LIMIT 1.")
     lines.append(f"-- Question: {question}")
     return "\n".join(lines)
 
@@ -201,5 +202,5 @@ def note(labels: list[str], sql: str, names: list[str], rows: list[tuple]) -> st
 
 def source(labels: list[str], sql: str) -> str:
     """How the answer cites the computation (the window's "Sources" line)."""
-    return f"{', '.join(labels)}: computed by SQLite ({' '.join(sql.split())[:120]})"
+    return f"{', '.join(labels)}, computed by SQLite ({' '.join(sql.split())[:120]})"
 

@@ -438,7 +438,7 @@ def test_a_table_question_is_computed_and_the_follow_up_keeps_its_cached_prefix(
     convo = [Message("user", (FilePart(table, "sales.csv"), TextPart("which month sold most")))]
     first = run(engine, convo)[-1]
     assert isinstance(first, Done) and len(written) == 1
-    assert first.sources[-1] == "sales.csv: computed by SQLite (SELECT month, SUM(units) AS u FROM sales GROUP BY " \
+    assert first.sources[-1] == "sales.csv, computed by SQLite (SELECT month, SUM(units) AS u FROM sales GROUP BY " \
                                 "month ORDER BY u DESC LIMIT 1)"
     notes = []
     real = table_query.note
