@@ -244,6 +244,16 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 GROUP_MAX = 12  # a text column with at most this many distinct values (each repeated or not) groups the numbers
 
 
+def padded(rows: list[list[str]], width: int) -> list[list[str]]:
+    """Every row as `width` stripped cells ("" where a row is short or a cell is None)."""
+    return [[r[j].strip() if j < len(r) and r[j] is not None else "" for j in range(width)] for r in rows]
+
+
+def is_numeric(values: list[str]) -> bool:
+    """Whether a column holds numbers: some value, and every non-empty one a number."""
+    return any(values) and all(number(v) is not None for v in values if v)
+
+
 def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
     """Exact statistics of a table: size; per column its type, missing values, and min/max/mean/total (with the row
     each extreme is in, named by the first text column) or top values; and each numeric column's totals by each
@@ -252,9 +262,8 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
     each line is at most FACT_LINE characters."""
     width = len(header)
     lines = [f"Table {label}: {len(rows)} data rows x {width} columns (computed exactly, not estimated)."]
-    columns = [[r[j].strip() if j < len(r) and r[j] is not None else "" for r in rows] for j in range(width)]
-    numeric = [j for j, values in enumerate(columns)
-               if any(values) and all(number(v) is not None for v in values if v)]
+    columns = [list(c) for c in zip(*padded(rows, width))] if rows else [[] for _ in range(width)]
+    numeric = [j for j, values in enumerate(columns) if is_numeric(values)]
     text = [j for j in range(width) if j not in numeric and any(columns[j])
             and not all(_DATE.match(v) for v in columns[j] if v)]
     key = text[0] if text else None  # names a row: its first text column
@@ -274,8 +283,9 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
             sums = {name: math.fsum(number(v) for v, c in zip(columns[j], columns[g]) if c == name and v)
                     for name in groups}
             ranked = sorted(sums.items(), key=lambda kv: -kv[1])
-            lines.append(f"- {names[j]} summed per {names[g]}: highest {ranked[0][0]} ({format_number(ranked[0][1])}), "
-                         f"lowest {ranked[-1][0]} ({format_number(ranked[-1][1])}); each: "
+            (top, high), (bottom, low) = ranked[0], ranked[-1]
+            lines.append(f"- {names[j]} summed per {names[g]}: highest {top} ({format_number(high)}), "
+                         f"lowest {bottom} ({format_number(low)}); each: "
                          + ", ".join(f"{name} {format_number(total)}" for name, total in ranked))
     for j in range(min(width, FACT_COLUMNS)):
         values = columns[j]
@@ -286,7 +296,8 @@ def table_facts(label: str, header: list[str], rows: list[list[str]]) -> str:
             kind = "integer" if all(n.is_integer() for n in numbers) else "number"
             low, high = min(numbers), max(numbers)
             lines.append(f"- {names[j]}: {kind}, {missing} missing, smallest {format_number(low)}{where(j, low)}, "
-                         f"largest {format_number(high)}{where(j, high)}, average {format_number(statistics.fmean(numbers))}, "
+                         f"largest {format_number(high)}{where(j, high)}, "
+                         f"average {format_number(statistics.fmean(numbers))}, "
                          f"total {format_number(math.fsum(numbers))}")
         elif present and all(_DATE.match(v) for v in present):
             lines.append(f"- {names[j]}: date, {missing} missing, earliest {min(present)}, latest {max(present)}")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp i
     import torch
 
     from assistant.documents import Document, Table
+    from assistant.table_query import Database as TableDatabase
     from models.adapters import Projector
     from models.ocr import Reader
     from models.speech import SpeechEncoder, Transcriber
@@ -131,6 +132,7 @@ class Engine:
         self._pictures: dict[str, OnnxPicture | None] = {}  # LLM name -> tower and adapter on onnxruntime, or None
         self._media = LRU(64)  # content hash -> soft tokens / transcript
         self._documents = LRU(16)  # content hash -> Document
+        self._table_db: tuple[list[Table], TableDatabase] | None = None  # the last tables and their SQLite copy
         self._embeddings = LRU(4096)  # chunk text hash -> embedding
         self._embedder = None
         self._ocr = None
@@ -403,34 +405,40 @@ class Engine:
         its turn ends with and the source it cites; ("", "") when there is nothing to compute or the query fails."""
         from assistant import table_query
 
-        tables = self.tables(conversation)
-        if not tables:
+        asked = [m.text for m in conversation if m.role == "user" and m.text.strip()]
+        tables = self.tables(conversation) if asked else []
+        db = self._database(tables) if tables else None
+        if not db:
             return "", ""
-        db = table_query.Database(tables)
+        writer = [Message("system", (TextPart(table_query.WRITER),)),
+                  Message("user", (TextPart(table_query.request(db, asked[-1], asked[:-1])),))]
+        prompt = build_prompt(writer, None, None, None, None, native_voice=False)
+        options = SamplingOptions(temperature=0, repetition_penalty=1.0,
+                                  max_new_tokens=table_query.MAX_QUERY_TOKENS)
+        with self.llm.aside():  # the conversation's cached prefix stays for the answer
+            events = list(self._generate(prompt, options, cancel, time.perf_counter(), self.llm))
+        sql = table_query.query_of("".join(e.text for e in events if isinstance(e, TokenDelta)))
+        if sql is None:
+            return "", ""
         try:
-            if not db:
-                return "", ""
-            asked = [m.text for m in conversation if m.role == "user" and m.text.strip()]
-            if not asked:
-                return "", ""
-            writer = [Message("system", (TextPart(table_query.WRITER),)),
-                      Message("user", (TextPart(table_query.request(db, asked[-1], asked[:-1])),))]
-            prompt = build_prompt(writer, None, None, None, None, native_voice=False)
-            options = SamplingOptions(temperature=0, repetition_penalty=1.0, max_new_tokens=table_query.MAX_QUERY_TOKENS)
-            with self.llm.aside():  # the conversation's cached prefix stays for the answer
-                events = list(self._generate(prompt, options, cancel, time.perf_counter(), self.llm))
-            sql = table_query.query_of("".join(e.text for e in events if isinstance(e, TokenDelta)))
-            if sql is None:
-                return "", ""
-            try:
-                names, rows = db.run(sql)
-            except table_query.QueryError as e:
-                log.info("table query dropped (%s): %s", e, sql)
-                return "", ""
-            labels = [t.label for t in db.tables]
-            return table_query.note(labels, sql, names, rows), table_query.source(labels, sql)
-        finally:
-            db.close()
+            names, rows = db.run(sql)
+        except table_query.QueryError as e:
+            log.info("table query dropped (%s): %s", e, sql)
+            return "", ""
+        labels = [t.label for t in db.tables]
+        return table_query.note(labels, sql, names, rows), table_query.source(labels, sql)
+
+    def _database(self, tables: list[Table]) -> TableDatabase:
+        """The tables' SQLite copy: the last one is kept, so a conversation's follow-ups do not copy them again."""
+        from assistant.table_query import Database
+
+        held = self._table_db
+        if held is not None and len(held[0]) == len(tables) and all(a is b for a, b in zip(held[0], tables)):
+            return held[1]
+        if held is not None:
+            held[1].close()
+        self._table_db = (tables, Database(tables))
+        return self._table_db[1]
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """MiniLM sentence embeddings (loaded on first use, cached per text)."""

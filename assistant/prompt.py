@@ -63,8 +63,8 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
     """The conversation as chat messages for the target. An earlier message's unreadable attachment is always left
     out (a follow-up must not fail for it); the last message's too with leave_out_unreadable (the desktop chat),
     else its UserInputError stands (the command line and the API answer bad input with an error). `after`: text the
-    last user message ends with (the table-query step's request or result), after everything else in it, so that
-    both prompts share the conversation before it as a cached prefix."""
+    last user message ends with, after everything else in it (the table-query step's result: the conversation
+    before it stays a cached prefix)."""
     if conversation and conversation[0].role == "system":  # a conversation's own system prompt wins
         system_prompt, conversation = conversation[0].text, conversation[1:]
     messages: list[dict] = []

@@ -1,4 +1,4 @@
-"""The table-query step: the LLM writes one SQLite SELECT for the question, code runs it, the answer is given the result.
+"""The table-query step: the LLM writes one SQLite SELECT for the question, code runs it, the answer gets the result.
 
 A small model restates rows instead of adding them up ("the units sold in February" read from one row, 525, not
 summed, 675). Statistics computed in advance (documents.table_facts) cover the common questions; this step covers
@@ -21,7 +21,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from assistant.documents import Table, format_number, number
+from assistant.documents import Table, format_number, is_numeric, number, padded
 
 MAX_CELLS = 2_000_000  # larger tables are not copied into the database (the statistics still stand)
 MAX_STEPS = 20_000_000  # SQLite virtual-machine steps a query may take (~1 s on a 2-core machine)
@@ -33,8 +33,7 @@ MAX_QUERY_TOKENS = 160  # the writer's reply: one query (the longest asked in th
 NONE = "NONE"
 
 # What the query may do (sqlite3 action codes): read columns, select, call functions, recursive CTEs.
-_ALLOWED = {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION,
-            getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+_ALLOWED = {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
 _CHECK_EVERY = 1000  # progress handler period, in VM steps
 
 
@@ -63,7 +62,7 @@ class Columns:
 
 
 class Database:
-    """The tables in an in-memory SQLite database, for one question."""
+    """The tables in an in-memory SQLite database (built once for a conversation's tables: Engine keeps the last)."""
 
     def __init__(self, tables: list[Table]):
         self.tables: list[Columns] = []
@@ -79,7 +78,7 @@ class Database:
             taken: set[str] = set()
             header = [t.header[j] if j < len(t.header) else "" for j in range(width)]
             cols = [identifier(h, taken, f"c{j + 1}") for j, h in enumerate(header)]
-            cells = [[(r[j].strip() if j < len(r) and r[j] is not None else "") for j in range(width)] for r in t.rows]
+            cells = padded(t.rows, width)
             kinds = [_kind([row[j] for row in cells]) for j in range(width)]
             self._db.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {k}' for c, k in zip(cols, kinds))})")
             self._db.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * width)})",
@@ -120,11 +119,9 @@ class Database:
 
 
 def _kind(values: list[str]) -> str:
-    present = [v for v in values if v]
-    nums = [number(v) for v in present]
-    if not present or any(n is None for n in nums):
+    if not is_numeric(values):
         return "TEXT"
-    return "INTEGER" if all(n.is_integer() and abs(n) < 2**63 for n in nums) else "REAL"
+    return "INTEGER" if all(number(v).is_integer() and abs(number(v)) < 2**63 for v in values if v) else "REAL"
 
 
 def _value(v: str, kind: str):

@@ -207,6 +207,29 @@ def test_llama_cpp_reads_embeddings_as_it_reads_tokens():
     assert np.allclose(from_embeddings, from_tokens, atol=1e-2 * np.abs(from_tokens).max())
 
 
+def test_llama_cpp_comes_back_from_aside_with_the_conversation_cached():
+    """Something generated aside (the table-query writer) leaves the conversation's KV cache as it was: the next
+    answer reuses the whole prompt and says what it said before the aside."""
+    from models.llama_cpp_runtime import LlamaCppLLM
+    from models.sampling import SamplingOptions
+    from models.weights import resolve_gguf
+
+    llm = LlamaCppLLM("smollm2-135m-instruct", resolve_gguf("fast"))
+    greedy = SamplingOptions(temperature=0, max_new_tokens=6)
+
+    def answer(text):
+        ids, index = llm.prompt_ids([{"role": "user", "content": text}], [])
+        stream = llm.generate(ids, index, ids, None, greedy)
+        return "".join(stream), stream.reused, len(ids)
+
+    answer("What is the capital of France?")
+    before, reused, n = answer("What is the capital of France?")  # the second time: from the cache
+    with llm.aside():
+        answer("Write a SQL query that counts the rows of a table.")
+    after, reused_after, _ = answer("What is the capital of France?")
+    assert reused_after == reused == n - 1 and after == before
+
+
 def test_llama_cpp_and_torch_score_a_heard_sentence_alike(torch_engine):
     """Native voice's rescoring (models.ctc_decode) gets the same judgement from either runtime: both find the
     question likelier than its words scrambled, by amounts within a few percent. llama.cpp scores a list as one token

@@ -440,12 +440,14 @@ def test_a_table_question_is_computed_and_the_follow_up_keeps_its_cached_prefix(
     assert isinstance(first, Done) and len(written) == 1
     assert first.sources[-1] == "sales.csv, computed by SQLite (SELECT month, SUM(units) AS u FROM sales GROUP BY " \
                                 "month ORDER BY u DESC LIMIT 1)"
+    copied = engine._table_db[1]
     notes = []
     real = table_query.note
     monkeypatch.setattr(table_query, "note", lambda *a: notes.append(real(*a)) or notes[-1])
     convo += [Message.assistant(first.answer), Message.user("and the least?")]
     second = run(engine, convo)[-1]
     assert len(written) == 2 and "month Feb, u 5" in notes[0]
+    assert engine._table_db[1] is copied  # the follow-up did not copy the table into SQLite again
     # The query ran aside: the conversation's cache was put back, so the follow-up reuses the first turn up to its
     # note (not kept in the history); without aside() only the template's first tokens would be shared.
     assert second.timings.reused_prompt_tokens > first.timings.prompt_tokens * 2 // 3
