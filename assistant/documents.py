@@ -356,7 +356,8 @@ def _check_zip(name: str, data: bytes, limits: Limits, member: str) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = z.namelist()
             total = sum(i.file_size for i in z.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+    # NotImplementedError: a ZIP version or compression zipfile does not know (a damaged header can claim one)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
         raise UserInputError(f"{name}: damaged or truncated file ({e})") from None
     if member not in names:
         raise UserInputError(f"{name}: a ZIP file, but not a {name.rsplit('.', 1)[-1].upper()} document")
