@@ -8,6 +8,7 @@ back through `feed` on the session's own thread.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,22 @@ from models.sampling import SamplingOptions
 SAVE_EVERY_S = 0.5  # partial answers reach the database at least this often (a crash loses no more)
 # Titles of new conversations: a question without text, by its first attachment's kind; a fork, by its original's.
 UNTITLED = {"image": "Image question", "audio": "Voice question", "file": "Document question", "fork": "%1 (edited)"}
+TITLE_CHARS = 60  # a longer first line is cut at a word, with an ellipsis, so no title loses its end unmarked
+
+
+def title_of(text: str) -> str:
+    """A conversation's title from its first question: the first line, whole when it is short enough."""
+    line = " ".join(text.strip().splitlines()[0].split()) if text.strip() else ""
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[:TITLE_CHARS - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[TITLE_CHARS // 2:] else cut).rstrip(" ,.;:") + "\u2026"
+
+
+def file_name(title: str) -> str:
+    """A file name (no extension) for a conversation's export, from its title; any OS accepts it."""
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f\u2026]+', " ", title)
+    return " ".join(name.split()).strip(" .")[:80] or "conversation"
 
 
 @dataclass(frozen=True)
@@ -133,7 +150,8 @@ class ChatSession:
         if self.busy or (not text and not attachments):
             return None
         if self.conversation is None:
-            title = text.splitlines()[0][:48] if text else self.untitled.get(attachments[0][0], self.untitled["file"])
+            kind = attachments[0][0] if attachments else "file"
+            title = title_of(text) or self.untitled.get(kind, self.untitled["file"])
             self.conversation = self.history.create(title, template)
         replacing, self.edit_from = self.edit_from, None
         if replacing is not None and replacing != self.last_question():  # an earlier question: fork from it
@@ -259,7 +277,7 @@ class ChatSession:
                 self.history.update_message(question.id, meta={**question.meta, "transcript": event.text})
                 info = self.history.info(self.conversation)
                 if question is stored[0] and event.text.strip() and info.title == self.untitled["audio"]:
-                    self.history.rename(self.conversation, event.text.strip().splitlines()[0][:48])
+                    self.history.rename(self.conversation, title_of(event.text))
             self.on_transcript(event.text)
         elif isinstance(event, Done):
             t = event.timings

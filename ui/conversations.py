@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLineEdit, QListWidget, QListWidgetItem, QMenu, QMessageBox,
                                QPushButton, QVBoxLayout, QWidget)
 
-from assistant.session import ChatSession
+from assistant.session import ChatSession, file_name
 
 
 def date_group(updated: float, now: float) -> str:
@@ -127,8 +127,8 @@ class ConversationList(QWidget):
         if cid is None:
             return None
         if path is None:
-            name, _ = QFileDialog.getSaveFileName(self, self.tr("Export"), str(Path.home() / "conversation.md"),
-                                                  "Markdown (*.md)")
+            suggested = Path.home() / f"{file_name(self.session.history.info(cid).title)}.md"
+            name, _ = QFileDialog.getSaveFileName(self, self.tr("Export"), str(suggested), "Markdown (*.md)")
             if not name:
                 return None
             path = Path(name)

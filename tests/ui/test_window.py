@@ -628,7 +628,8 @@ def test_long_titles_and_errors_never_widen_the_window_or_shrink_the_sidebar(mak
     w.resize(1100, 760)
     qtbot.wait(50)
     assert w.sidebar.width() == sidebar
-    assert w.title.text() == long[:48] and w.title.toolTip() == long[:48]  # shown elided, kept whole
+    title = w.session.info().title
+    assert title.endswith("\u2026") and w.title.text() == title == w.title.toolTip()  # shown elided, kept whole
     w.resize(1400, 900)
     qtbot.wait(50)
     bubble = w.messages.widgets()[-1]
@@ -921,3 +922,20 @@ def test_editing_a_spoken_question_puts_back_the_words_heard(make_window, qtbot,
     qtbot.mouseClick(question.edit_button, Qt.LeftButton)
     assert w.composer.input.toPlainText() == "what is the capital of France"  # to correct a mishearing
     assert w.composer.attachments.chips == []  # not the recording again, under its stored hash name
+
+
+def test_export_keeps_the_whole_title_and_names_the_file_by_it(make_window, qtbot, fake, tmp_path, monkeypatch):
+    w = make_window(fake)
+    question = "Which month had the highest revenue in sales.csv?"  # 49 characters: a 48-character cut lost the '?'
+    ask(qtbot, w, question)
+    assert w.title.text() == question
+    offered = []
+    monkeypatch.setattr("ui.conversations.QFileDialog.getSaveFileName",
+                        lambda _parent, _caption, where, _filter: (offered.append(where), (str(tmp_path / "a.md"), ""))[1])
+    path = w.sidebar.export()
+    assert path.read_text(encoding="utf-8").splitlines()[0] == f"# {question}"
+    assert offered[0].endswith("Which month had the highest revenue in sales.csv.md")
+    w.new_conversation()
+    ask(qtbot, w, "Please explain, step by step and with an example for each step, how a hash map resizes itself")
+    title = w.sidebar.entries()[0][1]
+    assert title == "Please explain, step by step and with an example for each\u2026"  # cut at a word, and says so
