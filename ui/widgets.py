@@ -215,7 +215,9 @@ class MessageWidget(QFrame):
         self.actions = QHBoxLayout()
         self.meta = QLabel()
         self.meta.setObjectName("meta")
-        self.actions.addWidget(self.meta)
+        self.meta.setWordWrap(True)  # model, speed and sources wrap beside the buttons instead of widening the bubble
+        self.meta.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.actions.addWidget(self.meta, 1)
         self.actions.addStretch()
         layout.addLayout(self.actions)
         self._timer = QTimer(self, singleShot=True, interval=60)

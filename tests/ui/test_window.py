@@ -939,3 +939,26 @@ def test_export_keeps_the_whole_title_and_names_the_file_by_it(make_window, qtbo
     ask(qtbot, w, "Please explain, step by step and with an example for each step, how a hash map resizes itself")
     title = w.sidebar.entries()[0][1]
     assert title == "Please explain, step by step and with an example for each\u2026"  # cut at a word, and says so
+
+
+@pytest.mark.parametrize("width", [1100, 860])
+def test_an_answer_with_continue_and_versions_fits_the_view(make_window, qtbot, width):
+    from ui.window import MIN_HEIGHT
+
+    cut = FakeEngine("A long answer that goes on and on " * 8, finish="length")
+    w = make_window(cut)
+    ask(qtbot, w, "tell me everything about " + "the many rivers of Europe " * 4)
+    qtbot.mouseClick(w.messages.widgets()[-1].findChild(QPushButton, "regenerate"), Qt.LeftButton)
+    wait_idle(qtbot, w)
+    w.resize(width, max(MIN_HEIGHT, 700))
+    w.show()
+    qtbot.wait(100)
+    answer = w.messages.widgets()[-1]
+    shown = [b for b in answer.findChildren(QPushButton) if b.isVisible()]
+    assert {b.objectName() for b in shown} >= {"continue", "regenerate", "older", "newer", "copy"}
+    assert "cut at the length limit" in answer.meta.text()
+    assert not w.messages.horizontalScrollBar().isVisible()
+    view = w.messages.viewport().rect()
+    for part in [answer, answer.meta, *shown, *w.messages.widgets()]:
+        box = part.rect().translated(part.mapTo(w.messages.viewport(), part.rect().topLeft()))
+        assert view.contains(box), (part.objectName(), box, view)  # nothing clipped at the right
