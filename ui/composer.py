@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QTextCursor
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from assistant.session import ChatSession
@@ -201,13 +201,17 @@ class Composer(QWidget):
             button.setVisible(wanted[key])
 
     def quick_action(self, key: str) -> None:
-        """Ask the quick action's question about the attached files. Extract reads images as documents (OCR)."""
+        """Put the quick action's question in the input box, to add to and send. Extract reads images as documents."""
         if key == "extract":
             for chip in self.attachments.chips:
                 if chip.kind == "image":
                     chip.kind = "file"  # read its printed text, and still show it to the vision tower
-        self.input.setPlainText(QUICK_ACTIONS[key])
-        self.submit.emit()
+        typed = self.input.toPlainText().strip()
+        self.input.setPlainText(QUICK_ACTIONS[key] + " " + (typed if typed and typed not in QUICK_ACTIONS.values()
+                                                              else ""))
+        self.input.moveCursor(QTextCursor.End)
+        self.input.setFocus()  # the user may add to the question; Enter sends it
+        self.notice.emit(self.tr("Add to the question if you like, then press Enter"))
 
     # ---- voice --------------------------------------------------------------------------------------------
     def start_recording(self) -> None:

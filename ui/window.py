@@ -510,6 +510,8 @@ class MainWindow(QMainWindow):
         if self.speaks_answers and self.reader is not None:
             self.reader.finish()
         self._set_busy(False)
+        if self.ready:
+            self.progress.hide()  # shown for a model the answer loaded on first use
         self.sidebar.refresh()
         self.status_text.setText(self.tr("Could not answer: %1").replace("%1", answer.meta["error"])
                                  if answer.status == "error" else self.messages.stats(answer.meta))
@@ -525,7 +527,10 @@ class MainWindow(QMainWindow):
                  "loading whisper model": self.tr("the speech model"),
                  "loading vision model": self.tr("the vision model")}  # Engine.preload's order
         self.progress.show()
-        if stage in steps:
+        if self.ready:  # a model loaded on first use while an answer waits (OCR, say): until that answer ends
+            self.progress.setRange(0, 0)
+            self.status_text.setText(self.tr("Loading: %1").replace("%1", stage))
+        elif stage in steps:
             done = list(steps).index(stage)
             self.progress.setRange(0, 100)
             self.progress.setValue(100 * done // len(steps))

@@ -84,7 +84,7 @@ def make_window(qtbot, tmp_path, monkeypatch):
         history = History(history_dir or tmp_path / "data")
 
         def factory(config, progress):
-            engine.config = config
+            engine.config, engine.progress = config, progress  # progress: how the real engine reports a lazy load
             return engine
 
         w = MainWindow(settings or Settings(), history, factory, tmp_path / "config" / "settings.json")

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -496,11 +497,16 @@ def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, 
     QImage(8, 8, QImage.Format_RGB32).save(str(img))
     w.composer.add_files([img])
     assert w.composer.quick["extract"].isVisibleTo(w) and not w.composer.quick["summarize"].isVisibleTo(w)
+    w.composer.input.setPlainText("only the second column")
     qtbot.mouseClick(w.composer.quick["extract"], Qt.LeftButton)
+    assert not engine.seen and w.composer.input.hasFocus()  # not sent yet: the user may add to the question
+    assert w.composer.input.toPlainText() == "Extract the text from the attached file. only the second column"
+    qtbot.keyClicks(w.composer.input, ", please")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
     wait_idle(qtbot, w)
     question = engine.seen[-1][0][-1]
     assert isinstance(question.parts[0], FilePart) and question.parts[0].label == "scan.png"
-    assert question.text.startswith("Extract the text")
+    assert question.text == "Extract the text from the attached file. only the second column, please"
     assert "Sources: report.pdf, page 3" in w.messages.widgets()[-1].meta.text()
     assert w.history.messages(w.session.conversation)[-1].meta["sources"] == ["report.pdf, page 3"]
 
@@ -962,3 +968,24 @@ def test_an_answer_with_continue_and_versions_fits_the_view(make_window, qtbot, 
     for part in [answer, answer.meta, *shown, *w.messages.widgets()]:
         box = part.rect().translated(part.mapTo(w.messages.viewport(), part.rect().topLeft()))
         assert view.contains(box), (part.objectName(), box, view)  # nothing clipped at the right
+
+
+def test_a_model_loaded_for_one_answer_shows_the_busy_bar_only_until_that_answer_ends(make_window, qtbot, tmp_path):
+    class ReadingEngine(FakeEngine):
+        def respond(self, conversation, options, voice_mode="cascade", cancel=None, leave_out_unreadable=False):
+            self.progress("loading OCR model")  # what the engine says when Extract loads OCR on first use
+            time.sleep(0.2)
+            yield from super().respond(conversation, options, voice_mode, cancel, leave_out_unreadable)
+
+    w = make_window(ReadingEngine("The text reads: hello."))
+    assert not w.progress.isVisible()
+    img = tmp_path / "scan.png"
+    QImage(8, 8, QImage.Format_RGB32).save(str(img))
+    w.composer.add_files([img])
+    qtbot.mouseClick(w.composer.quick["extract"], Qt.LeftButton)
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    qtbot.waitUntil(w.progress.isVisible, timeout=5000)
+    assert "OCR" in w.status_text.text()
+    wait_idle(qtbot, w)
+    qtbot.wait(50)
+    assert not w.progress.isVisible() and "Loading" not in w.status_text.text()

@@ -156,12 +156,17 @@
         <translation>모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="221"/>
+        <location filename="../composer.py" line="214"/>
+        <source>Add to the question if you like, then press Enter</source>
+        <translation>질문을 덧붙이고 Enter를 누르세요</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="225"/>
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="232"/>
+        <location filename="../composer.py" line="236"/>
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
@@ -226,7 +231,7 @@
         <translation>이 대화를 삭제할까요?</translation>
     </message>
     <message>
-        <location filename="../conversations.py" line="130"/>
+        <location filename="../conversations.py" line="131"/>
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
@@ -370,77 +375,78 @@
         <translation>답변하는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="486"/>
+        <location filename="../window.py" line="490"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="487"/>
+        <location filename="../window.py" line="491"/>
         <source>Editing an earlier question; sending starts a copy of this conversation from there, and this one is kept</source>
         <translation>이전 질문을 수정하는 중입니다. 보내면 그 지점부터 이 대화의 사본이 시작되고, 이 대화는 그대로 남습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="510"/>
+        <location filename="../window.py" line="516"/>
         <source>Could not answer: %1</source>
         <translation>답변할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="520"/>
+        <location filename="../window.py" line="526"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="520"/>
+        <location filename="../window.py" line="526"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window.py" line="521"/>
+        <location filename="../window.py" line="527"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="522"/>
+        <location filename="../window.py" line="528"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="528"/>
+        <location filename="../window.py" line="537"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="532"/>
+        <location filename="../window.py" line="541"/>
         <source>First run: preparing %1 (once; this can take a few minutes)</source>
         <translation>처음 실행: %1 준비 중 (한 번만, 몇 분 걸릴 수 있습니다)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="536"/>
+        <location filename="../window.py" line="532"/>
+        <location filename="../window.py" line="545"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="543"/>
+        <location filename="../window.py" line="552"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="546"/>
+        <location filename="../window.py" line="555"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="554"/>
+        <location filename="../window.py" line="563"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="554"/>
+        <location filename="../window.py" line="563"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="558"/>
+        <location filename="../window.py" line="567"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
@@ -453,104 +459,104 @@
         <translation>질문을 입력하거나, 이미지나 문서를 끌어다 놓거나, F8을 누른 채 말하거나, F9를 눌러 손을 쓰지 않고 대화하세요.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="88"/>
-        <location filename="../messages.py" line="133"/>
+        <location filename="../messages.py" line="89"/>
+        <location filename="../messages.py" line="138"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="90"/>
-        <location filename="../messages.py" line="132"/>
+        <location filename="../messages.py" line="91"/>
+        <location filename="../messages.py" line="137"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="93"/>
+        <location filename="../messages.py" line="95"/>
         <source>Read aloud</source>
         <translation>소리 내어 읽기</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="97"/>
+        <location filename="../messages.py" line="100"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="100"/>
+        <location filename="../messages.py" line="103"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="103"/>
+        <location filename="../messages.py" line="106"/>
         <source>Continue</source>
         <translation>계속</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="110"/>
+        <location filename="../messages.py" line="113"/>
         <source>Previous version</source>
         <translation>이전 버전</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="111"/>
+        <location filename="../messages.py" line="114"/>
         <source>Next version</source>
         <translation>다음 버전</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="124"/>
+        <location filename="../messages.py" line="127"/>
         <source>Code copied</source>
         <translation>코드를 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="134"/>
+        <location filename="../messages.py" line="139"/>
         <source>Answer copied to the clipboard</source>
         <translation>답변을 클립보드에 복사했습니다</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="160"/>
+        <location filename="../messages.py" line="168"/>
         <source>Heard: %1</source>
         <translation>들은 내용: %1</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="189"/>
+        <location filename="../messages.py" line="198"/>
         <source>You</source>
         <translation>나</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="189"/>
+        <location filename="../messages.py" line="198"/>
         <source>Assistant</source>
         <translation>어시스턴트</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="190"/>
+        <location filename="../messages.py" line="199"/>
         <source>interrupted</source>
         <translation>중단됨</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="190"/>
+        <location filename="../messages.py" line="199"/>
         <source>stopped</source>
         <translation>멈춤</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="190"/>
+        <location filename="../messages.py" line="199"/>
         <source>error</source>
         <translation>오류</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="198"/>
+        <location filename="../messages.py" line="207"/>
         <source>%1 · first token %2 ms · %3 tokens/s</source>
         <translation>%1 · 첫 토큰 %2 ms · 초당 %3 토큰</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="201"/>
+        <location filename="../messages.py" line="210"/>
         <source>cut at the length limit</source>
         <translation>길이 제한에서 잘림</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="203"/>
+        <location filename="../messages.py" line="212"/>
         <source>Sources: %1</source>
         <translation>출처: %1</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="205"/>
+        <location filename="../messages.py" line="214"/>
         <source>Could not be read, so left out: %1</source>
         <translation>읽을 수 없어 제외됨: %1</translation>
     </message>
@@ -558,7 +564,7 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../widgets.py" line="248"/>
+        <location filename="../widgets.py" line="250"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
