@@ -18,8 +18,11 @@ def _lexer(lang: str, code: str):
         return TextLexer()
 
 
-def render(text: str, dark: bool = False, copy_label: str = "Copy") -> tuple[str, list[str]]:
-    """(HTML, code blocks). Each code block gets a `copy:<index>` link; raw HTML in the text is escaped."""
+def render(text: str, dark: bool = False, copy_label: str = "Copy", streaming: bool = False) -> tuple[str, list[str]]:
+    """(HTML, code blocks). Each code block gets a `copy:<index>` link; raw HTML in the text is escaped.
+
+    streaming: the text is still growing, so a code block opened but with no code yet is not drawn (an empty box
+    would flash up before every code answer)."""
     blocks: list[str] = []
     md = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
     formatter = HtmlFormatter(noclasses=True, nowrap=True, style="monokai" if dark else "friendly")
@@ -29,6 +32,8 @@ def render(text: str, dark: bool = False, copy_label: str = "Copy") -> tuple[str
     def fence(_renderer, tokens, idx, options, env):
         token = tokens[idx]
         code = token.content
+        if streaming and not code.strip():
+            return ""
         lang = token.info.strip().split(" ")[0] if token.info else ""
         lexer = _lexer(lang, code)
         blocks.append(code)

@@ -190,6 +190,7 @@ class MessageWidget(QFrame):
         self.setProperty("role", role)
         self.role, self.text, self.dark = role, text, dark
         self.blocks: list[str] = []
+        self.streaming = False  # the answer is still being written
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         self.header = QLabel()
@@ -247,7 +248,7 @@ class MessageWidget(QFrame):
 
     def render(self) -> None:
         """Render the Markdown body now."""
-        html, self.blocks = render(self.text or " ", self.dark, self.tr("Copy"))
+        html, self.blocks = render(self.text or " ", self.dark, self.tr("Copy"), self.streaming)
         bar = self.body.verticalScrollBar().value()
         self.body.setHtml(html)
         self.body.verticalScrollBar().setValue(bar)

@@ -989,3 +989,16 @@ def test_a_model_loaded_for_one_answer_shows_the_busy_bar_only_until_that_answer
     wait_idle(qtbot, w)
     qtbot.wait(50)
     assert not w.progress.isVisible() and "Loading" not in w.status_text.text()
+
+
+def test_a_code_answer_draws_no_empty_code_block_before_its_code(make_window, qtbot):
+    w = make_window(FakeEngine("```python\n print(1)\n```", delay=0.4))
+    w.composer.input.setPlainText("print one in python")
+    qtbot.keyClick(w.composer.input, Qt.Key_Return)
+    qtbot.waitUntil(lambda: len(w.messages.widgets()) == 2 and w.messages.widgets()[-1].text == "```python\n ")
+    qtbot.wait(150)  # past the 60 ms re-render
+    answer = w.messages.widgets()[-1]
+    assert answer.blocks == [] and "python" not in answer.body.toPlainText()  # the fence is open, with no code yet
+    wait_idle(qtbot, w)
+    answer = w.messages.widgets()[-1]
+    assert answer.blocks == [" print(1)\n"] and "Copy" in answer.body.toPlainText()
