@@ -115,6 +115,12 @@ def _package_file(pip_spec: str, relative: str) -> Path | None:
     return path if path.exists() else None
 
 
+def installed(name: str) -> bool:
+    """Whether a bundled model's (or tier's) packages are all installed (its files may still need preparing)."""
+    b = BUNDLED.get(canonical(name))
+    return b is not None and all(_package_file(p, f) is not None for p, f in zip(b.packages, b.files))
+
+
 def source_files(name: str) -> list[Path]:
     """The bundled files of a model, in join order (raises MissingWeightsError naming what to install)."""
     b = BUNDLED[name]

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
-from models.weights import BUNDLED, TIERS
+from models.weights import BUNDLED, TIERS, installed
 from ui.i18n import LANGUAGES
 from ui.recorder import microphones
 
@@ -22,12 +22,15 @@ def bundled(kind: str) -> list[tuple[str, str]]:
 
 
 def llm_choices(short: bool = False) -> list[tuple[str, str]]:
-    """The LLMs to pick from: the two tiers by what they are for (short: without their model's name), then every
-    bundled one."""
+    """The LLMs to pick from: the two tiers by what they are for (short: without their model's name, and only the
+    installed ones), then every bundled one."""
     fast, quality = QCoreApplication.translate("Choices", "Fast"), QCoreApplication.translate("Choices", "Quality")
-    if short:
-        return [("fast", fast), ("quality", quality), *bundled("llm")]
-    return [("fast", f"{fast} ({TIERS['fast']})"), ("quality", f"{quality} ({TIERS['quality']})"), *bundled("llm")]
+    if short:  # the chat bar: what can answer now, each model once (a tier's model is not listed again by name)
+        return [*((tier, label) for tier, label in (("fast", fast), ("quality", quality)) if installed(tier)),
+                *((name, label) for name, label in bundled("llm") if name not in TIERS.values() and installed(name))]
+    missing = " · " + QCoreApplication.translate("Choices", "not installed")
+    return [(value, label + ("" if installed(value) else missing)) for value, label in
+            [("fast", f"{fast} ({TIERS['fast']})"), ("quality", f"{quality} ({TIERS['quality']})"), *bundled("llm")]]
 
 
 def voice_choices(short: bool = False) -> list[tuple[str, str]]:

