@@ -422,6 +422,8 @@ class Engine:
             return "", ""
         try:
             names, rows = db.run(sql)
+            if (top := table_query.one_extreme(asked[-1], sql, rows)) is not None:
+                sql, (names, rows) = top, db.run(top)
         except table_query.QueryError as e:
             log.info("table query dropped (%s): %s", e, sql)
             return "", ""

@@ -171,6 +171,25 @@ def query_of(reply: str) -> str | None:
     return sql or None
 
 
+_MOST = re.compile(r"\b(highest|largest|biggest|most|maximum|greatest|best|top|longest|dearest|priciest)\b", re.I)
+_LEAST = re.compile(r"\b(lowest|smallest|least|fewest|minimum|worst|shortest|cheapest)\b", re.I)
+_ONE = re.compile(r"^\s*(which|who|what)\b", re.I)
+_ORDERED = re.compile(r"\b(ORDER\s+BY|LIMIT)\b", re.I)
+
+
+def one_extreme(question: str, sql: str, rows: list[tuple]) -> str | None:
+    """The query again, keeping only its top row, when a question that asks for one extreme ("Who got the highest
+    score?") got a query listing every group's (SELECT student, MAX(score) ... GROUP BY student, read as its first
+    row); None when the query already ordered or limited its rows, or the question asks for no single extreme."""
+    most, least = _MOST.search(question), _LEAST.search(question)
+    if len(rows) < 2 or not _ONE.match(question) or bool(most) == bool(least) or _ORDERED.search(sql):
+        return None
+    last = len(rows[0])
+    if not all(isinstance(r[-1], (int, float)) for r in rows if r[-1] is not None):
+        return None  # the extreme is read off the last column: it must be a number
+    return f"SELECT * FROM ({sql}) ORDER BY {last} {'DESC' if most else 'ASC'} LIMIT 1"
+
+
 def result_text(names: list[str], rows: list[tuple]) -> str:
     """A result as data: "month Feb, total_revenue 6200; ..." (at most MAX_RESULT_ROWS rows, MAX_NOTE characters)."""
     if not rows:

@@ -78,3 +78,22 @@ def test_a_read_table_carries_its_cells(tmp_path):
     p.write_text("month,units\nJan,1\nFeb,2\n")
     doc = read(p)
     assert doc.tables == [Table("s.csv", ["month", "units"], [["Jan", "1"], ["Feb", "2"]])]
+
+
+def test_a_question_for_one_extreme_keeps_the_top_group_of_a_query_that_listed_every_group(db):
+    sql = "SELECT month, SUM(units) FROM sales GROUP BY month"  # Jan 120, Feb 675: read alone, the first row is Jan
+    _, rows = db.run(sql)
+    top = tq.one_extreme("Which month sold the most units?", sql, rows)
+    assert db.run(top)[1] == [("Feb", 675)]
+    bottom = tq.one_extreme("Which month sold the fewest units?", sql, rows)
+    assert db.run(bottom)[1] == [("Jan", 120)]
+
+
+@pytest.mark.parametrize("question, sql", [
+    ("What were the units sold per month?", "SELECT month, SUM(units) FROM sales GROUP BY month"),  # no extreme
+    ("Which month sold the most units?", "SELECT month, SUM(units) AS u FROM sales GROUP BY month ORDER BY u"),
+    ("Which month sold the most units?", "SELECT month, region FROM sales"),  # the last column is no number
+    ("Which month had the highest and the lowest revenue?", "SELECT month, SUM(revenue) FROM sales GROUP BY month"),
+])
+def test_queries_that_ordered_or_questions_without_one_extreme_stay_as_they_are(db, question, sql):
+    assert tq.one_extreme(question, sql, db.run(sql)[1]) is None
