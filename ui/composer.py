@@ -207,8 +207,9 @@ class Composer(QWidget):
                 if chip.kind == "image":
                     chip.kind = "file"  # read its printed text, and still show it to the vision tower
         typed = self.input.toPlainText().strip()
-        self.input.setPlainText(QUICK_ACTIONS[key] + " " + (typed if typed and typed not in QUICK_ACTIONS.values()
-                                                              else ""))
+        for question in QUICK_ACTIONS.values():  # another quick action's question is replaced, what was added kept
+            typed = typed.removeprefix(question).strip()
+        self.input.setPlainText(f"{QUICK_ACTIONS[key]} {typed}")
         self.input.moveCursor(QTextCursor.End)
         self.input.setFocus()  # the user may add to the question; Enter sends it
         self.notice.emit(self.tr("Add to the question if you like, then press Enter"))

@@ -545,7 +545,7 @@ class MainWindow(QMainWindow):
         self.progress.show()
         if self.ready:  # a model loaded on first use while an answer waits (OCR, say): until that answer ends
             self.progress.setRange(0, 0)
-            self.status_text.setText(self.tr("Loading: %1").replace("%1", stage))
+            self.status_text.setText(self.tr("Loading: %1").replace("%1", stage.removeprefix("loading ")))
         elif stage in steps:
             done = list(steps).index(stage)
             self.progress.setRange(0, 100)

