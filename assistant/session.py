@@ -30,7 +30,7 @@ TITLE_CHARS = 60  # a longer first line is cut at a word, with an ellipsis, so n
 
 def title_of(text: str) -> str:
     """A conversation's title from its first question: the first line, whole when it is short enough."""
-    line = " ".join(text.strip().splitlines()[0].split()) if text.strip() else ""
+    line = " ".join(text.strip().split("\n", 1)[0].split())
     if len(line) <= TITLE_CHARS:
         return line
     cut = line[:TITLE_CHARS - 1]

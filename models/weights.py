@@ -117,8 +117,10 @@ def _package_file(pip_spec: str, relative: str) -> Path | None:
 
 def installed(name: str) -> bool:
     """Whether a bundled model's (or tier's) packages are all installed (its files may still need preparing)."""
-    b = BUNDLED.get(canonical(name))
-    return b is not None and all(_package_file(p, f) is not None for p, f in zip(b.packages, b.files))
+    try:
+        return canonical(name) in BUNDLED and bool(source_files(canonical(name)))
+    except MissingWeightsError:
+        return False
 
 
 def source_files(name: str) -> list[Path]:

@@ -95,19 +95,21 @@ class InstallDialog(QDialog):
             self.bar.setValue(self.bar.maximum())
             self.hint.setText(self.tr("%1 is installed.").replace("%1", name))
         else:
-            self.bar.hide()
-            self.hint.setText(self.tr("Could not install %1 (exit %2): see the lines below.").replace(
+            self._again(self.tr("Could not install %1 (exit %2): see the lines below.").replace(
                 "%1", name).replace("%2", str(code)))
-            self.choice.setEnabled(True)
-            self.install_button.setEnabled(True)
 
     def _failed(self, error) -> None:
-        if error == QProcess.FailedToStart:
-            self.hint.setText(self.tr("Could not start the installer: %1").replace("%1", self.process.errorString()))
+        if error == QProcess.FailedToStart:  # no finished signal follows
+            message = self.process.errorString()
             self.process = None
-            self.bar.hide()
-            self.choice.setEnabled(True)
-            self.install_button.setEnabled(True)
+            self._again(self.tr("Could not start the installer: %1").replace("%1", message))
+
+    def _again(self, why: str) -> None:
+        """The install failed: say why, and let the user try again."""
+        self.bar.hide()
+        self.hint.setText(why)
+        self.choice.setEnabled(True)
+        self.install_button.setEnabled(True)
 
     def done(self, result: int) -> None:
         if self.process is not None:  # closed mid-install: pip stops, the model stays missing
