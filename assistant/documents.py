@@ -20,6 +20,7 @@ from pathlib import Path
 
 from assistant.text_decoding import decode_text
 from assistant.media import UserInputError, read_bytes
+from models.ocr import CELL
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Table:
     label: str  # "sales.csv", "book.xlsx, sheet Sales"
     header: list[str]
     rows: list[list[str]]
+    sums: tuple[str, ...] = ()  # a picture table's rows that sum up the others, as read ("TOTAL | 11.64")
 
 
 @dataclass
@@ -449,8 +451,65 @@ PICTURE_TEXT = "text in the image"  # where a picture's text is cited from
 
 
 def picture_document(name: str, lines: list[str]) -> Document | None:
-    """The text read from a picture, lines in reading order, as a document to quote; None when it shows none."""
-    return Document(name, "image", [Segment("\n".join(lines), PICTURE_TEXT)]) if lines else None
+    """The text read from a picture, lines in reading order, as a document to quote, with the statistics of the
+    tables it shows (a receipt, a pasted spreadsheet: picture_tables); None when it shows none."""
+    if not lines:
+        return None
+    tables = picture_tables(name, lines)
+    facts = [table_facts(t.label, t.header, t.rows) + (f"\n- rows that sum up the others, left out of the figures "
+                                                       f"above: {'; '.join(t.sums)}" if t.sums else "")
+             for t in tables]
+    return Document(name, "image", [Segment("\n".join(lines), PICTURE_TEXT)], tables=tables, facts="\n".join(facts))
+
+
+# A row that sums up the others (a bill's total, tax, tip, change): kept out of a picture table's rows, or the
+# "dearest item" would be the total and every sum would count the items twice.
+_SUMMARY = re.compile(r"(sub\s*-?\s*total|grand total|total|tax|vat|gst|tip|gratuity|service charge|discount|change|"
+                      r"cash|card|balance|amount due|due|paid|합계|총액|총합계|소계|부가세|세금|봉사료|할인|거스름돈|"
+                      r"받은\s*금액|결제\s*금액)(\W|$)", re.I)
+_MONEY = re.compile(r"^(-)?\s*[$€£¥₩]?\s*(-)?([\d,]*\.?\d+)\s*(원|円|%|[$€£¥₩])?$")
+
+
+def picture_tables(name: str, lines: list[str]) -> list[Table]:
+    """The tables in a picture's text: runs of lines with the same number (two or more) of OCR cells whose columns
+    of numbers stay numbers, with at least two rows. A first line without numbers is the header; amounts lose their
+    currency sign ("$9", "2,800원" are 9 and 2800) and rows that sum up the others (_SUMMARY) are left out."""
+    rows = [[_amount(c) for c in line.split(CELL)] for line in lines]
+    read = [[c.strip() for c in line.split(CELL)] for line in lines]
+    found, i = [], 0
+    while i < len(rows):
+        width = len(rows[i])
+        head = i + 1 < len(rows) and len(rows[i + 1]) == width and all(number(c) is None for c in rows[i])
+        first = i + 1 if head else i
+        numeric = [j for j in range(width) if first < len(rows) and len(rows[first]) == width
+                   and number(rows[first][j]) is not None]
+        end = first
+        while end < len(rows) and len(rows[end]) == width and all(number(rows[end][j]) is not None for j in numeric):
+            end += 1
+        body = [rows[k] for k in range(first, end) if not _SUMMARY.match(read[k][0])]
+        if width >= 2 and numeric and len(body) >= 2:
+            sums = tuple(" ".join(read[k]) for k in range(first, end) if _SUMMARY.match(read[k][0]))
+            found.append((read[i] if head else _unnamed(width, numeric), body, sums))
+        i = max(end, i + 1)
+    labels = [name] if len(found) == 1 else [f"{name}, table {i}" for i in range(1, len(found) + 1)]
+    return [Table(label, *table) for label, table in zip(labels, found)]
+
+
+def _unnamed(width: int, numeric: list[int]) -> list[str]:
+    """Names for a header-less picture table's columns, as a bill's are: the first text column "item", the numbers
+    "amount" ("amount 1", "amount 2", ... when several), the rest by their place."""
+    text = [j for j in range(width) if j not in numeric]
+    return [("item" if text and j == text[0] else f"column {j + 1}") if j not in numeric
+            else "amount" if len(numeric) == 1 else f"amount {numeric.index(j) + 1}" for j in range(width)]
+
+
+def _amount(cell: str) -> str:
+    """A cell as a plain number when it is an amount ("$1,275.00" -> "1275.00", "-€4" -> "-4"), else as read."""
+    cell = cell.strip()
+    m = _MONEY.match(cell)
+    if m is None or number(m.group(3)) is None:
+        return cell
+    return ("-" if m.group(1) or m.group(2) else "") + m.group(3).replace(",", "")
 
 
 def _read_audio(name: str, data: bytes, transcribe) -> Document:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, Event, FilePart, ImagePart, Message,
                                     TextPart, Timings, TokenDelta, Transcript)
 from assistant.media import LRU, SAMPLE_RATE, UserInputError, digest, load_audio, load_image, read_bytes
-from assistant.prompt import BuiltPrompt, MediaBlock, build_prompt, is_empty, is_picture
+from assistant.prompt import BuiltPrompt, MediaBlock, as_picture, build_prompt, is_empty, is_picture
 from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir, read_config
 from models.chat import position_keys
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp i
 
 log = logging.getLogger(__name__)
 QUANTIZE = ("none", "int8")
+PICTURE = "the picture"  # how a picture without a name is called where its text is quoted or its table cited
 
 
 @dataclass(frozen=True)
@@ -389,14 +390,20 @@ class Engine:
             self._documents.put(key, doc)
         return doc
 
-    def tables(self, conversation: list[Message]) -> list[Table]:
-        """The tables attached anywhere in the conversation (an unreadable one is left out, as the prompt leaves it)."""
-        from assistant.documents import kind_for
+    def tables(self, conversation: list[Message], pictures: bool = True) -> list[Table]:
+        """The tables attached anywhere in the conversation: files' and, with `pictures`, those a picture shows (a
+        receipt, a pasted sheet: documents.picture_tables); an unreadable one is left out, as the prompt leaves it."""
+        from assistant.documents import kind_for, picture_document
 
         found = []
-        for part in (p for m in conversation if m.role == "user" for p in m.parts if isinstance(p, FilePart)):
-            if kind_for(Path(part.label or str(part.path))) in ("table", "xlsx"):
-                with suppress(UserInputError):
+        for part in (p for m in conversation if m.role == "user" for p in m.parts):
+            with suppress(UserInputError):
+                if (picture := as_picture(part)) is not None:
+                    if pictures:
+                        self.image_tokens(picture)  # the tower's work (kept for the prompt) while its text is read
+                        doc = picture_document(picture.label or PICTURE, self.picture_lines(picture))
+                        found += doc.tables if doc is not None else []
+                elif isinstance(part, FilePart) and kind_for(Path(part.label or str(part.path))) in ("table", "xlsx"):
                     found += self._read(part).tables
         return found
 
@@ -406,7 +413,7 @@ class Engine:
         from assistant import table_query
 
         asked = [m.text for m in conversation if m.role == "user" and m.text.strip()]
-        tables = self.tables(conversation) if asked else []
+        tables = self.tables(conversation, pictures=table_query.asks_to_compute(asked[-1])) if asked else []
         db = self._database(tables) if tables else None
         if not db:
             return "", ""
@@ -493,7 +500,7 @@ class Engine:
         """An image's text quoted for the prompt within `budget` characters, and the part it cites."""
         from assistant.retrieval import quote_picture
 
-        return quote_picture(self.picture_lines(part), part.label or "the picture", question, budget, self.embed)
+        return quote_picture(self.picture_lines(part), part.label or PICTURE, question, budget, self.embed)
 
     def transcribe_with_adapter(self, source) -> str:
         """Transcription by the LLM from speech-adapter tokens (the adapter's alignment objective)."""

@@ -89,7 +89,7 @@ def render(conversation: list[Message], system_prompt: str | None, target: Targe
                     pieces += target.audio(part)
                     continue
                 budget = MAX_PROMPT_CHARS // len(attached)  # files and pictures' text share the budget
-                picture = _as_picture(part)
+                picture = as_picture(part)
                 if picture is not None:  # every image, however it came: seen by the tower and read for its text
                     quoted, cited = target.image(picture, message.text, budget)
                     if isinstance(part, FilePart) and not cited:
@@ -156,7 +156,7 @@ def is_picture(part) -> bool:
     return isinstance(part, ImagePart) or (isinstance(part, FilePart) and part.path.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _as_picture(part: ImagePart | FilePart) -> ImagePart | None:
+def as_picture(part: ImagePart | FilePart) -> ImagePart | None:
     """The image an attachment is, or None for a document."""
     if isinstance(part, ImagePart):
         return part

@@ -177,6 +177,18 @@ _ONE = re.compile(r"^\s*(which|who|what)\b", re.I)
 _ORDERED = re.compile(r"\b(ORDER\s+BY|LIMIT)\b", re.I)
 
 
+_COMPUTE = re.compile(r"\b(average|mean|median|sum|add(ed)? up|altogether|combined|in all|how many|count|"
+                      r"difference|compare|more than|less than|fewer than|per cent|percent(age)?|ratio)\b"
+                      r"|가장|평균|합치면|모두 몇|몇 개|차이", re.I)
+
+
+def asks_to_compute(question: str) -> bool:
+    """Whether a question needs a computation over a table (an extreme, an average, a count, a comparison), not a
+    cell read off it. A picture's table is quoted whole, so only these questions run the query step on it; "total"
+    is not among them: on a receipt it is the printed line (a tip or tax is in it), not the sum of the items."""
+    return bool(_MOST.search(question) or _LEAST.search(question) or _COMPUTE.search(question))
+
+
 def one_extreme(question: str, sql: str, rows: list[tuple]) -> str | None:
     """The query again, keeping only its top row, when a question that asks for one extreme ("Who got the highest
     score?") got a query listing every group's (SELECT student, MAX(score) ... GROUP BY student, read as its first

@@ -223,10 +223,13 @@ def join_underscores(crop: np.ndarray, words: list[Word]) -> list[Word]:
     return out
 
 
+CELL = " | "  # between a row's far-apart words (a table's cells, a dialog's buttons)
+
+
 def _joiner(a: Word, b: Word, height: float) -> str:
     gap = b.left - a.right
     if gap > 1.6 * height:  # a column gap: another cell of the row
-        return " | "
+        return CELL
     if gap < 0.35 * height and (_HANGUL.search(a.text[-1:]) or _HANGUL.search(b.text[:1])) and \
             _SYLLABLE_OR_DIGIT.match(a.text[-1:]) and _SYLLABLE_OR_DIGIT.match(b.text[:1]):
         return ""  # Tesseract splits Hangul words ("12월", "없습니다") into pieces set close (a space is ~0.5 row)
@@ -235,7 +238,7 @@ def _joiner(a: Word, b: Word, height: float) -> str:
 
 def layout(words: list[Word]) -> list[str]:
     """Words as lines in reading order: a word joins the row it overlaps by half its height, rows run top to
-    bottom, words left to right; far-apart words on a row (a table's cells, a dialog's buttons) are split by " | "."""
+    bottom, words left to right; far-apart words on a row are split by CELL."""
     rows: list[list[Word]] = []
     for w in sorted(words, key=lambda w: w.top + w.bottom):
         for row in reversed(rows[-4:]):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.conversation import FilePart, Message
-from assistant.documents import Document, Limits, Segment, read, table_facts
+from assistant.documents import Document, Limits, Segment, picture_document, picture_tables, read, table_facts
 from assistant.media import UserInputError
 from assistant.prompt import DOCUMENT_RULE, build_prompt
 from assistant.retrieval import chunks, quote, select
@@ -178,6 +178,28 @@ def test_a_document_tag_in_any_case_or_spacing_is_escaped(tmp_path, tag):
 def test_table_facts_handle_ragged_and_odd_cells():
     facts = table_facts("t", ["a", "b"], [["1"], ["x", "2"], ["nan", "inf"], ["", ""]])
     assert "4 data rows x 2 columns" in facts and "- a: text, 1 missing" in facts
+
+
+def test_a_receipt_in_a_picture_becomes_a_table_without_its_total():
+    lines = ["GREENLEAF MARKET", "Oat milk | $3.49", "Sourdough | 5.20", "Apples 1kg | 2.95", "TOTAL | 11.64",
+             "Thank you"]
+    [table] = picture_tables("receipt.png", lines)
+    assert table.header == ["item", "amount"] and table.sums == ("TOTAL 11.64",)
+    assert table.rows == [["Oat milk", "3.49"], ["Sourdough", "5.20"], ["Apples 1kg", "2.95"]]
+    facts = picture_document("receipt.png", lines).facts
+    assert "largest 5.2 (item Sourdough)" in facts and "left out of the figures above: TOTAL 11.64" in facts
+
+
+def test_picture_tables_take_a_header_and_several_runs_and_skip_text_only_rows():
+    lines = ["Plan | Monthly | Yearly", "Starter | $9 | $90", "Team | $29 | -$290", "Save | Don't Save | Cancel",
+             "note", "지점 | 매출", "서울 | 820원", "부산 | 1,455원", "Location | Off", "Crash reports | On"]
+    first, second = picture_tables("shot.png", lines)
+    assert (first.label, first.header, first.rows) == ("shot.png, table 1", ["Plan", "Monthly", "Yearly"],
+                                                       [["Starter", "9", "90"], ["Team", "29", "-290"]])
+    assert (second.header, second.rows) == (["지점", "매출"], [["서울", "820"], ["부산", "1455"]])
+    assert picture_tables("dialog.png", ["Save | Don't Save | Cancel", "Install | Later"]) == []
+    assert picture_tables("one.png", ["Item | Price", "Tea | 2.10", "Total | 2.10"]) == []  # one item: no table
+    assert picture_document("dialog.png", ["Save | Cancel"]).facts == ""
 
 
 SUFFIXES = [".txt", ".md", ".py", ".csv", ".tsv", ".json", ".pdf", ".docx", ".xlsx", ".png", ".wav"]

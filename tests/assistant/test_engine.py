@@ -424,6 +424,36 @@ def test_a_pictures_text_is_read_once_beside_the_tower(config, tmp_path):
     assert len(readers) == 1 and readers[0].startswith("read-ahead"), readers
 
 
+def test_a_table_in_a_pictures_text_is_computed_on_like_a_files(config, tmp_path, monkeypatch):
+    """A receipt's lines become a table for the query step (its TOTAL left out), read once, beside the tower; a
+    question that reads a cell off it is answered from its text alone."""
+    from PIL import Image
+
+    from assistant import table_query
+
+    engine = Engine(replace(config, image_adapter=adapter(tmp_path, "image", config.vision, Path(config.llm).name, 48)))
+    readers, notes = [], []
+
+    class Reader:
+        def read(self, image):
+            readers.append(threading.current_thread().name)
+            return ["GREENLEAF", "Oat milk | 3.49", "Sourdough | 5.20", "TOTAL | 8.69"]
+
+    engine._ocr = Reader()
+    monkeypatch.setattr(table_query, "query_of", lambda reply: "SELECT item FROM receipt ORDER BY amount DESC LIMIT 1")
+    real = table_query.note
+    monkeypatch.setattr(table_query, "note", lambda *a: notes.append(real(*a)) or notes[-1])
+    Image.new("RGB", (64, 48), "white").save(tmp_path / "r.png")
+    convo = [Message("user", (ImagePart(tmp_path / "r.png", "receipt.png"), TextPart("which item cost the most?")))]
+    done = run(engine, convo)[-1]
+    assert isinstance(done, Done) and done.sources[-1].startswith("receipt.png, computed by SQLite"), done
+    assert "item Sourdough" in notes[0]
+    assert len(readers) == 1 and readers[0].startswith("read-ahead"), readers
+    convo += [Message.assistant(done.answer), Message.user("how much was the oat milk?")]  # read off, not computed
+    follow_up = run(engine, convo)[-1]
+    assert isinstance(follow_up, Done) and not any("SQLite" in s for s in follow_up.sources) and len(notes) == 1
+
+
 def test_a_table_question_is_computed_and_the_follow_up_keeps_its_cached_prefix(config, tmp_path, monkeypatch):
     from assistant import table_query
     from assistant.conversation import FilePart

@@ -97,3 +97,11 @@ def test_a_question_for_one_extreme_keeps_the_top_group_of_a_query_that_listed_e
 ])
 def test_queries_that_ordered_or_questions_without_one_extreme_stay_as_they_are(db, question, sql):
     assert tq.one_extreme(question, sql, db.run(sql)[1]) is None
+
+
+@pytest.mark.parametrize("question, computes", [
+    ("Which item cost the most?", True), ("What is the average price?", True), ("How many items are there?", True),
+    ("가장 비싼 것은 무엇입니까?", True), ("What is the total?", False), ("How much was the croissant?", False),
+    ("What is the order number?", False), ("부산 지점의 매출은 얼마입니까?", False)])
+def test_only_questions_that_compute_run_the_query_step_on_a_pictures_table(question, computes):
+    assert tq.asks_to_compute(question) is computes
