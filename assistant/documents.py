@@ -448,17 +448,19 @@ def _read_image(name: str, data: bytes, ocr) -> Document:
 
 
 PICTURE_TEXT = "text in the image"  # where a picture's text is cited from
+PICTURE = "the picture"  # a picture without a name, where its text is quoted or its table cited
 
 
-def picture_document(name: str, lines: list[str]) -> Document | None:
-    """The text read from a picture, lines in reading order, as a document to quote, with the statistics of the
-    tables it shows (a receipt, a pasted spreadsheet: picture_tables); None when it shows none."""
+def picture_document(name: str, lines: list[str], statistics: bool = True) -> Document | None:
+    """The text read from a picture, lines in reading order, as a document to quote, with the tables it shows (a
+    receipt, a pasted spreadsheet: picture_tables) and, with `statistics`, their statistics; None when it shows
+    none."""
     if not lines:
         return None
     tables = picture_tables(name, lines)
     facts = [table_facts(t.label, t.header, t.rows) + (f"\n- rows that sum up the others, left out of the figures "
                                                        f"above: {'; '.join(t.sums)}" if t.sums else "")
-             for t in tables]
+             for t in tables if statistics]
     return Document(name, "image", [Segment("\n".join(lines), PICTURE_TEXT)], tables=tables, facts="\n".join(facts))
 
 

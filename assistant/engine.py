@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp i
 
 log = logging.getLogger(__name__)
 QUANTIZE = ("none", "int8")
-PICTURE = "the picture"  # how a picture without a name is called where its text is quoted or its table cited
 
 
 @dataclass(frozen=True)
@@ -393,7 +392,7 @@ class Engine:
     def tables(self, conversation: list[Message], pictures: bool = True) -> list[Table]:
         """The tables attached anywhere in the conversation: files' and, with `pictures`, those a picture shows (a
         receipt, a pasted sheet: documents.picture_tables); an unreadable one is left out, as the prompt leaves it."""
-        from assistant.documents import kind_for, picture_document
+        from assistant.documents import PICTURE, kind_for, picture_document
 
         found = []
         for part in (p for m in conversation if m.role == "user" for p in m.parts):
@@ -498,6 +497,7 @@ class Engine:
 
     def picture_text(self, part: ImagePart, question: str, budget: int) -> tuple[str, list[str]]:
         """An image's text quoted for the prompt within `budget` characters, and the part it cites."""
+        from assistant.documents import PICTURE
         from assistant.retrieval import quote_picture
 
         return quote_picture(self.picture_lines(part), part.label or PICTURE, question, budget, self.embed)

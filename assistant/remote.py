@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from assistant.conversation import AudioPart, Done, Error, Event, FilePart, ImagePart, Message, Timings, TokenDelta
+from assistant.documents import PICTURE
 from assistant.media import LRU, UserInputError, digest, load_audio, load_image, read_bytes, to_wav
 from assistant.prompt import Rendered, render
 from assistant.retrieval import quote_file, quote_picture
@@ -70,7 +71,7 @@ class OpenAIParts:
         seen = [{"type": "image_url", "image_url": {"url": _image_url(part)}}]
         if self.lines_of is None:
             return seen, []
-        text, cited = quote_picture(self.lines_of(part), part.label or "the picture", question, budget)
+        text, cited = quote_picture(self.lines_of(part), part.label or PICTURE, question, budget)
         return seen + (self.text(text) if text else []), cited
 
     def audio(self, part: AudioPart) -> list[dict]:

@@ -207,6 +207,9 @@ def quote_file(path: Path, name: str, question: str, budget: int) -> tuple[str, 
 def quote_picture(lines: list[str], name: str, question: str, budget: int,
                   embed: Callable[[list[str]], torch.Tensor] | None = None) -> tuple[str, list[str]]:
     """The text read from a picture quoted as a document within `budget` characters, and the part it cites; ("", [])
-    when the picture shows no text."""
-    doc = picture_document(name, lines)
+    when the picture shows no text. Its tables' statistics come only for a question that computes: a cell is read
+    off the quoted text, and the statistics would cost it ~100 prompt tokens (~1.4 s on 2 cores)."""
+    from assistant.table_query import asks_to_compute
+
+    doc = picture_document(name, lines, statistics=asks_to_compute(question))
     return fit(doc, question, budget, embed) if doc is not None else ("", [])

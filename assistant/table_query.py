@@ -177,8 +177,9 @@ _ONE = re.compile(r"^\s*(which|who|what)\b", re.I)
 _ORDERED = re.compile(r"\b(ORDER\s+BY|LIMIT)\b", re.I)
 
 
-_COMPUTE = re.compile(r"\b(average|mean|median|sum|add(ed)? up|altogether|combined|in all|how many|count|"
+_COMPUTE = re.compile(r"\b(average|mean|median|sum|add(ed)? up|altogether|combined|in all|count|"
                       r"difference|compare|more than|less than|fewer than|per cent|percent(age)?|ratio)\b"
+                      r"|\bhow many\b(?!.*\b(does|do|did|has|have|is|was)\b)"  # not "how many points does X have?"
                       r"|가장|평균|합치면|모두 몇|몇 개|차이", re.I)
 
 

@@ -14,7 +14,7 @@ from assistant.conversation import FilePart, Message
 from assistant.documents import Document, Limits, Segment, picture_document, picture_tables, read, table_facts
 from assistant.media import UserInputError
 from assistant.prompt import DOCUMENT_RULE, build_prompt
-from assistant.retrieval import chunks, quote, select
+from assistant.retrieval import chunks, quote, quote_picture, select
 from tests.assistant.doc_fixtures import PDF_PAGES, make_pdf, write_fixtures
 
 
@@ -188,6 +188,9 @@ def test_a_receipt_in_a_picture_becomes_a_table_without_its_total():
     assert table.rows == [["Oat milk", "3.49"], ["Sourdough", "5.20"], ["Apples 1kg", "2.95"]]
     facts = picture_document("receipt.png", lines).facts
     assert "largest 5.2 (item Sourdough)" in facts and "left out of the figures above: TOTAL 11.64" in facts
+    # The statistics are quoted for a question that computes; a cell is read off the quoted text.
+    assert "largest 5.2" in quote_picture(lines, "receipt.png", "Which item cost the most?", 4000)[0]
+    assert "largest" not in quote_picture(lines, "receipt.png", "How much was the oat milk?", 4000)[0]
 
 
 def test_picture_tables_take_a_header_and_several_runs_and_skip_text_only_rows():

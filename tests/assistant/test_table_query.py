@@ -102,6 +102,7 @@ def test_queries_that_ordered_or_questions_without_one_extreme_stay_as_they_are(
 @pytest.mark.parametrize("question, computes", [
     ("Which item cost the most?", True), ("What is the average price?", True), ("How many items are there?", True),
     ("가장 비싼 것은 무엇입니까?", True), ("What is the total?", False), ("How much was the croissant?", False),
-    ("What is the order number?", False), ("부산 지점의 매출은 얼마입니까?", False)])
+    ("What is the order number?", False),
+    ("How many points does mossy_k have?", False), ("부산 지점의 매출은 얼마입니까?", False)])
 def test_only_questions_that_compute_run_the_query_step_on_a_pictures_table(question, computes):
     assert tq.asks_to_compute(question) is computes
