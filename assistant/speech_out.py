@@ -24,6 +24,8 @@ from assistant.media import UserInputError, to_wav
 VOICES = ("auto", "joe", "espeak")  # auto: joe for English, espeak-ng for Korean or when joe is not installed
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _SENTENCE_END = re.compile(r"(?<=[.!?…。])\s+|\n\s*\n")
+_CLAUSE_END = re.compile(r"(?<=[,;:—])\s+")
+FIRST_CLAUSE_WORDS = 4  # the first piece may end at a clause this long: speech starts sooner and still sounds whole
 
 
 def speakable(markdown: str) -> str:
@@ -40,22 +42,34 @@ def speakable(markdown: str) -> str:
 
 
 class Sentences:
-    """Feed a streaming answer's deltas; get each sentence once it is whole (flush() gives the rest)."""
+    """Feed a streaming answer's deltas; get each sentence once it is whole (flush() gives the rest). The answer's
+    first piece is its first clause of at least FIRST_CLAUSE_WORDS words, when that ends before its first sentence
+    ("In Paris, | the tower..." no; "The capital of Japan is Tokyo, | a city of..." yes): speech starts a clause
+    sooner, and the rest follows while it plays."""
 
     def __init__(self):
         self.pending = ""
+        self.first = True
 
     def feed(self, delta: str) -> list[str]:
         self.pending += delta
         fences = [m.start() for m in re.finditer("```", self.pending)]
         blocks = list(zip(fences[0::2], [*fences[1::2], len(self.pending)]))  # an open block runs to the end
-        ends = [m for m in _SENTENCE_END.finditer(self.pending) if not any(a <= m.start() < b for a, b in blocks)]
+        outside = lambda m: not any(a <= m.start() < b for a, b in blocks)  # noqa: E731
+        ends = [m for m in _SENTENCE_END.finditer(self.pending) if outside(m)]
+        if self.first:
+            clause = next((m for m in _CLAUSE_END.finditer(self.pending) if outside(m)
+                           and len(speakable(self.pending[: m.start()]).split()) >= FIRST_CLAUSE_WORDS), None)
+            if clause is not None and (not ends or clause.start() < ends[0].start()):
+                ends = [clause] + [m for m in ends if m.start() > clause.start()]
         out, start = [], 0
         for m in ends:  # a blank line inside a code block does not end a sentence
             out.append(self.pending[start : m.start()].strip())
             start = m.end()
         self.pending = self.pending[start:]
-        return [part for part in out if part]
+        out = [part for part in out if part]
+        self.first = self.first and not out
+        return out
 
     def flush(self) -> list[str]:
         rest, self.pending = self.pending.strip(), ""

@@ -39,6 +39,15 @@ def test_sentences_come_out_whole_as_the_answer_streams():
     assert speakable("```python\nx = 1\n\ny = 2\n```") == "(code)"
 
 
+def test_the_first_piece_spoken_is_the_first_long_enough_clause():
+    cut = Sentences()
+    assert cut.feed("In Paris, the") == []  # two words: too short a clause to sound whole
+    assert cut.feed(" Eiffel Tower stands tall, and") == ["In Paris, the Eiffel Tower stands tall,"]
+    assert cut.feed(" it is old, very old. Then,") == ["and it is old, very old."]  # later pieces are sentences
+    assert Sentences().feed("Yes. The capital of Japan is Tokyo, a") == ["Yes."]  # a sentence came first
+    assert Sentences().feed("```py\nf(a, b, c, d, e)\n```\n\n") == ["```py\nf(a, b, c, d, e)\n```"]
+
+
 def _wav(data: bytes) -> tuple[np.ndarray, int]:
     with wave.open(io.BytesIO(data)) as w:
         return np.frombuffer(w.readframes(w.getnframes()), np.int16), w.getframerate()
