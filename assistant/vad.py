@@ -62,6 +62,9 @@ class VadOptions:
     silence: float = 0.35  # a frame below this is silence; between the two, speech goes on
     min_speech_ms: int = 250  # shorter bursts (a cough, a click) are not an utterance
     end_silence_ms: int = 700  # a pause this long ends the utterance
+    pause_ms: int = 192  # after this much silence the utterance so far is offered (Pause) for work done ahead; an
+    # utterance keeps this much of its trailing silence, so a Pause's audio is the Utterance's if nothing more is said
+    early_end_ms: int = 416  # a pause this long ends an utterance the listener was told sounds finished (hurry)
     pre_roll_ms: int = 300  # audio kept from before speech was detected, so the first syllable is not cut
     max_utterance_s: float = 30.0  # Whisper's window: a longer monologue is cut here and sent
 
@@ -76,9 +79,18 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """The speaker has been silent for pause_ms: the utterance so far (the audio its Utterance will have if the
+    silence lasts), for work done ahead of the end of speech. Speech may still go on: nothing may act on it."""
+
+    audio: np.ndarray
+
+
+@dataclass(frozen=True)
 class Utterance:
-    """One finished utterance: its 16 kHz samples, and how many seconds of silence followed the last speech
-    before it was declared over (the end-of-speech moment is that long before the event)."""
+    """One finished utterance: its 16 kHz samples (with pause_ms of its trailing silence), and how many seconds of
+    silence followed the last speech before it was declared over (the end-of-speech moment is that long before the
+    event)."""
 
     audio: np.ndarray
     trailing_s: float
@@ -97,16 +109,23 @@ class Listener:
         self.voiced = 0  # frames since speech began
         self.quiet = 0  # silent frames in a row since the last speech frame
         self.announced = False
+        self.finished = False  # hurry(): the words so far sound finished, so this pause may end the utterance sooner
 
     def reset(self) -> None:
         """Drop what was heard (a partial utterance included)."""
         self.pending = np.zeros(0, np.float32)
         self.before.clear()
-        self.speech, self.voiced, self.quiet, self.announced = None, 0, 0, False
+        self.speech, self.voiced, self.quiet, self.announced, self.finished = None, 0, 0, False, False
         if hasattr(self.score, "reset"):
             self.score.reset()
 
-    def feed(self, samples: np.ndarray) -> list[SpeechStarted | Utterance]:
+    def hurry(self) -> None:
+        """The words heard up to the current pause sound finished (a question, a sentence): the pause ends the
+        utterance after early_end_ms, not end_silence_ms. Speech resuming takes it back."""
+        if self.speech is not None and self.quiet:
+            self.finished = True
+
+    def feed(self, samples: np.ndarray) -> list[SpeechStarted | Pause | Utterance]:
         """More audio; the events it completes, in order."""
         self.pending = np.concatenate([self.pending, np.asarray(samples, np.float32)])
         events = []
@@ -120,7 +139,7 @@ class Listener:
     def _frames(self, ms: float) -> int:
         return max(1, round(ms * SAMPLE_RATE / 1000 / FRAME))
 
-    def _frame(self, frame: np.ndarray, p: float) -> SpeechStarted | Utterance | None:
+    def _frame(self, frame: np.ndarray, p: float) -> SpeechStarted | Pause | Utterance | None:
         o = self.options
         if self.speech is None:
             if p < o.threshold:
@@ -134,13 +153,19 @@ class Listener:
         self.speech.append(frame)
         self.voiced += 1
         self.quiet = self.quiet + 1 if p < o.silence else (0 if p >= o.threshold else self.quiet)
+        self.finished = self.finished and self.quiet > 0
         spoken = self.voiced - self.quiet  # frames from the start of speech to its last speech frame
-        if self.quiet >= self._frames(o.end_silence_ms) or self.voiced >= self._frames(o.max_utterance_s * 1000):
-            audio, trailing = np.concatenate(self.speech), self.quiet * FRAME / SAMPLE_RATE
-            self.speech, self.voiced, self.quiet = None, 0, 0
+        tail = self._frames(o.pause_ms)
+        end = self._frames(o.early_end_ms if self.finished else o.end_silence_ms)
+        if self.quiet >= end or self.voiced >= self._frames(o.max_utterance_s * 1000):
+            kept = len(self.speech) - max(0, self.quiet - tail)  # the trailing silence beyond pause_ms goes
+            audio, trailing = np.concatenate(self.speech[:kept]), self.quiet * FRAME / SAMPLE_RATE
+            self.speech, self.voiced, self.quiet, self.finished = None, 0, 0, False
             if spoken < self._frames(o.min_speech_ms):
                 return None  # a click or a cough: not an utterance
             return Utterance(audio, trailing)
+        if self.quiet == tail and spoken >= self._frames(o.min_speech_ms):
+            return Pause(np.concatenate(self.speech))
         if not self.announced and self.quiet == 0 and spoken >= self._frames(o.min_speech_ms):
             self.announced = True
             return SpeechStarted()

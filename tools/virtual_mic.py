@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 SINK, SOURCE, HEADPHONES = "omni_vsink", "omni_vmic", "omni_vheadphones"
 
@@ -68,6 +71,44 @@ class VirtualMicrophone:
             _pactl("set-default-sink", self.default_sink)
         for module in reversed(self.modules):
             subprocess.run(["pactl", "unload-module", module], capture_output=True, check=False)
+
+
+class Monitor:
+    """What is played into a sink, recorded from its monitor on a thread as the peak of each BLOCK of 16 kHz audio
+    with the time.monotonic() it arrived: when a sound starts or ends is read here, outside the app (the
+    microphone's sink for the end of a question's speech, the headphones' for the first audio of its answer)."""
+
+    BLOCK = 160  # 10 ms
+    LOUD = 0.01  # a peak above this is sound (the null sinks carry exact silence otherwise)
+
+    def __init__(self, sink: str):
+        self.sink = sink
+        self.blocks: list[tuple[float, float]] = []  # (arrival time, peak in [0, 1])
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Monitor:
+        self.proc = subprocess.Popen(["parec", "-d", f"{self.sink}.monitor", "--raw", "--format=s16le",
+                                      "--rate=16000", "--channels=1", "--latency-msec=10"], stdout=subprocess.PIPE)
+        threading.Thread(target=self._read, name=f"monitor-{self.sink}", daemon=True).start()
+        return self
+
+    def _read(self) -> None:
+        while (data := self.proc.stdout.read(self.BLOCK * 2)):
+            now = time.monotonic()
+            self.blocks.append((now, float(np.abs(np.frombuffer(data, np.int16)).max(initial=0)) / 32768))
+
+    def first_loud(self, after: float) -> float | None:
+        """When the first sound after `after` arrived (None: none yet)."""
+        return next((t for t, peak in list(self.blocks) if t > after and peak > self.LOUD), None)
+
+    def last_loud(self, after: float, before: float = float("inf")) -> float | None:
+        """When the last sound between `after` and `before` arrived."""
+        return next((t for t, peak in reversed(list(self.blocks)) if after < t < before and peak > self.LOUD), None)
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def _pactl(*args: str) -> str:

@@ -1,11 +1,13 @@
 """`python -m tools.voice_chat_bench`: the hands-free voice chat on the real models, timed as a person feels it.
 
-Spoken questions (espeak-ng, English and Korean) are played into a PulseAudio virtual microphone while the real window
-runs its voice chat. For each: the time from the end of the question's speech to the first spoken audio of the answer
-(measured outside the app: from when the clip's last voiced sample is played to when the window starts playing the
-answer; and the app's own figure, from the moment voice detection placed the end of speech), the engine's first token
-(transcription included), and the event loop's stalls while it listens and thinks, and while the answer is spoken.
-Then a barge-in: talking over a long answer, how long until the speech stops.
+Spoken questions (six English ones read by piper's joe, flite and espeak-ng voices, and a Korean one) are played
+into a PulseAudio virtual microphone while the real window runs its voice chat. For each: the time from the end of
+the question's speech to the first spoken audio of the answer, measured outside the app on the sound server (the
+last sound on the microphone's sink to the first on the headphones' sink: tools.virtual_mic.Monitor), the app's own
+figure (from the moment voice detection placed the end of speech to a sentence starting to play), the engine's first
+token (transcription included), whether the question was heard right, and the event loop's stalls while it listens
+and thinks, and while the answer is spoken. Then a barge-in: talking over a long answer, from the start of that
+speech to the answer's silence on the headphones.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -20,23 +23,32 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 
-from assistant.media import load_audio
+# (language, question, voice: models.data.speech_data's "engine:voice"); six English ones from three synthesizers.
+QUESTIONS = [("en", "What is the capital of Japan?", "piper:joe"),
+             ("en", "Name three colors of the rainbow.", "flite:slt"),
+             ("en", "How many legs does a spider have?", "espeak:en-us+m3"),
+             ("en", "What is the largest ocean on Earth?", "piper:joe"),
+             ("en", "Who wrote Romeo and Juliet?", "flite:awb"),
+             ("en", "What color is a ripe banana?", "espeak:en-us+f3"),
+             ("ko", "한국의 수도는 어디입니까?", "espeak:ko")]
+LONG = ("en", "Tell me about the history of Paris in detail.", "piper:joe")
+INTERRUPT = ("en", "Stop. What is two plus two?", "flite:slt")
 
-QUESTIONS = [("en", "What is the capital of Japan?", "en-us+m3"),
-             ("en", "Name three colors of the rainbow.", "en-us+m3"),
-             ("en", "How many legs does a spider have?", "en-us+m3"),
-             ("ko", "한국의 수도는 어디입니까?", "ko")]
-LONG = ("en", "Tell me about the history of Paris in detail.", "en-us+m3")
-INTERRUPT = ("en", "Stop. What is two plus two?", "en-us+m3")
+
+def speak(text: str, voice: str, out: Path) -> Path:
+    """The question read by a voice into a 16 kHz WAV (models.data.speech_data's synthesizers, at their own pace)."""
+    from assistant.media import to_wav
+    from models.data.speech_data import Utterance, synthesize
+
+    out.write_bytes(to_wav(synthesize(Utterance(text, voice, 1.0, 50, float("inf"), 0.0))))
+    return out
 
 
-def speech_bounds(path: Path) -> tuple[float, float]:
-    """Seconds into the clip of its first and last voiced sample (espeak-ng pads with silence)."""
-    audio = load_audio(path)
-    loud = np.flatnonzero(np.abs(audio) > 0.02)
-    return loud[0] / 16000, loud[-1] / 16000
+def heard_right(asked: str, heard: str) -> bool:
+    """Whether the transcript has the question's words (case, punctuation and "colour" spelling aside)."""
+    words = lambda t: re.sub(r"[^\w\s]", " ", t.lower().replace("colour", "color")).split()  # noqa: E731
+    return words(asked) == words(heard)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,14 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = Path(tempfile.mkdtemp(prefix="omni-voice-bench-"))
     os.environ["ASSISTANT_DATA_DIR"], os.environ["ASSISTANT_CONFIG_DIR"] = str(tmp / "data"), str(tmp / "config")
-    from tools.virtual_mic import VirtualMicrophone
+    from tools.virtual_mic import HEADPHONES, SINK, Monitor, VirtualMicrophone
 
-    with VirtualMicrophone() as mic:  # before Qt's first device query
-        return _run(args, tmp, mic)
+    with VirtualMicrophone() as mic, Monitor(SINK) as spoken, Monitor(HEADPHONES) as played:  # before Qt's devices
+        return _run(args, tmp, mic, spoken, played)
 
 
-def _run(args, tmp: Path, mic) -> int:
-    from tools.demo import synthesize
+def _run(args, tmp: Path, mic, spoken, played) -> int:
+    """spoken: the microphone's sink (what the user says), played: the headphones (what the app says)."""
     from tools.stall import StallMeter, report, wait_until
     from ui.app import build
 
@@ -72,8 +84,8 @@ def _run(args, tmp: Path, mic) -> int:
     if not window.ready:
         print(window.status_text.text(), file=sys.stderr)
         return 1
-    clips = {text: (wav, speech_bounds(wav)) for i, (_, text, voice) in enumerate([*QUESTIONS, LONG, INTERRUPT])
-             for wav in [synthesize(text, tmp / f"q{i}.wav", voice, 150)]}  # made before the meter runs
+    clips = {text: speak(text, voice, tmp / f"q{i}.wav")  # made before the meter runs
+             for i, (_, text, voice) in enumerate([*QUESTIONS, LONG, INTERRUPT])}
 
     window.composer.converse_button.click()
     meter.start("listening and thinking")
@@ -81,15 +93,16 @@ def _run(args, tmp: Path, mic) -> int:
     wait(lambda: time.monotonic() > settled)
 
     def ask(language: str, text: str, voice: str) -> tuple[float, float]:
-        wav, (_, last) = clips[text]
-        asked, spoken = len(window.session.messages()), len(window.voice_chat.first_audio)
+        """Say the question; (end of its speech to the answer's first audio, as the monitors heard them; the app's
+        own figure)."""
+        asked, counted = len(window.session.messages()), len(window.voice_chat.first_audio)
         started = time.monotonic()
-        mic.play(wav)
-        wait(lambda: len(window.voice_chat.first_audio) > spoken and window.speaking, 300)
-        outside = time.monotonic() - (started + last)
+        mic.play(clips[text])
+        wait(lambda: len(window.voice_chat.first_audio) > counted and played.first_loud(started + 0.05), 300)
+        first = played.first_loud(started + 0.05)
         meter.start(f"speaking ({language})")
         assert len(window.session.messages()) > asked
-        return outside, window.voice_chat.first_audio[-1]
+        return first - spoken.last_loud(started, first), window.voice_chat.first_audio[-1]
 
     results = []
     for language, text, voice in QUESTIONS:
@@ -97,32 +110,36 @@ def _run(args, tmp: Path, mic) -> int:
         wait(lambda: not window.busy and not window.speaking and not window.spoken, 300)
         meter.start("listening and thinking")
         messages = window.session.messages()
-        results.append({"language": language, "asked": text, "heard": messages[-2].meta.get("transcript", ""),
-                        "answer": messages[-1].text[:80],
+        heard = messages[-2].meta.get("transcript", "")
+        results.append({"language": language, "voice": voice, "asked": text, "heard": heard,
+                        "heard_right": heard_right(text, heard), "answer": messages[-1].text[:80],
                         "first_token_s": round(messages[-1].meta["ttft_ms"] / 1000, 2),
                         "end_of_speech_to_first_audio_s": round(outside, 2),
                         "app_measured_s": round(inside, 2)})
         pause = time.monotonic() + 0.5
         wait(lambda: time.monotonic() > pause)
 
-    # Barge-in: talk over a long answer while it is spoken.
+    # Barge-in: talk over a long answer while it is spoken; from the start of that speech to the answer's silence.
     ask(*LONG)
     spoken_for = time.monotonic() + 1
     wait(lambda: time.monotonic() > spoken_for)
-    wav, (first, _) = clips[INTERRUPT[1]]
     before = len(window.session.messages())
     started = time.monotonic()
-    mic.play(wav)
+    mic.play(clips[INTERRUPT[1]])
     wait(lambda: not window.speaking, 60)
-    barge_in = time.monotonic() - (started + first)
+    settle = time.monotonic() + 0.3  # what was already handed to the sound server still arrives
+    wait(lambda: time.monotonic() > settle)
+    talked = spoken.first_loud(started)
+    barge_in = played.last_loud(started) - talked
     wait(lambda: len(window.session.messages()) > before and not window.busy, 300)
     meter.start("listening and thinking")
 
-    latencies = [r["end_of_speech_to_first_audio_s"] for r in results]
+    latencies = [r["end_of_speech_to_first_audio_s"] for r in results if r["language"] == "en"]
     summary = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "llm": window.settings.engine.llm, "questions": results,
         "median_end_of_speech_to_first_audio_s": round(statistics.median(latencies), 2),
+        "heard_right": f"{sum(r['heard_right'] for r in results)} of {len(results)}",
         "barge_in_speech_to_silence_s": round(barge_in, 2),
         "stalls": meter.summary(),
     }

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from assistant.media import SAMPLE_RATE, load_audio
-from assistant.vad import BARGE_IN, FRAME, Listener, SpeechStarted, Utterance, VadOptions
+from assistant.vad import BARGE_IN, FRAME, Listener, Pause, SpeechStarted, Utterance, VadOptions
 from models.data.real_speech import ALSA
 
 
@@ -35,11 +35,27 @@ def test_an_utterance_starts_after_min_speech_and_ends_after_the_pause():
     speech = 30  # frames (~1 s)
     listener = Listener(o, Scripted([0.0] * 20 + [0.9] * speech + [0.1] * 40))
     events = feed_all(listener, 20 + speech + 40)
-    assert [type(e) for e in events] == [SpeechStarted, Utterance]
-    utterance = events[1]
-    pre, tail = round(300 / 32), round(700 / 32)
-    assert len(utterance.audio) == (pre + speech + tail) * FRAME  # the pre-roll keeps the first syllable
-    assert utterance.trailing_s == pytest.approx(tail * FRAME / SAMPLE_RATE)
+    assert [type(e) for e in events] == [SpeechStarted, Pause, Utterance]
+    pause, utterance = events[1:]
+    pre, kept, quiet = round(300 / 32), round(192 / 32), round(700 / 32)
+    assert len(utterance.audio) == (pre + speech + kept) * FRAME  # the pre-roll keeps the first syllable
+    assert np.array_equal(pause.audio, utterance.audio)  # what was worked on ahead is what is asked
+    assert utterance.trailing_s == pytest.approx(quiet * FRAME / SAMPLE_RATE)
+
+
+def test_an_utterance_that_sounds_finished_ends_at_a_shorter_pause_unless_speech_resumes():
+    listener = Listener(VadOptions(), Scripted([0.9] * 30 + [0.1] * 8 + [0.9] * 20 + [0.1] * 30))
+    events = feed_all(listener, 30 + 6)
+    assert isinstance(events[-1], Pause)
+    listener.hurry()  # e.g. the words so far end with a question mark
+    events = feed_all(listener, 2 + 20 + 14)  # speech resumed: the hurry is taken back, 14 quiet frames are not 22
+    assert not any(isinstance(e, Utterance) for e in events)
+    assert isinstance(feed_all(listener, 8)[-1], Utterance)  # 22 frames: the usual 700 ms
+    listener = Listener(VadOptions(), Scripted([0.9] * 30 + [0.1] * 30))
+    feed_all(listener, 36)
+    listener.hurry()
+    [utterance] = [e for e in feed_all(listener, 7) if isinstance(e, Utterance)]  # 13 quiet frames: 416 ms
+    assert utterance.trailing_s == pytest.approx(13 * FRAME / SAMPLE_RATE)
 
 
 def test_a_click_is_not_an_utterance_and_a_breath_does_not_split_one():
@@ -47,7 +63,7 @@ def test_a_click_is_not_an_utterance_and_a_breath_does_not_split_one():
     click = [0.9] * 3 + [0.0] * 40  # 96 ms
     phrase = [0.9] * 20 + [0.0] * 10 + [0.9] * 20 + [0.0] * 40  # a 320 ms breath inside
     events = feed_all(Listener(o, Scripted(click + phrase)), len(click) + len(phrase))
-    assert [type(e) for e in events] == [SpeechStarted, Utterance]
+    assert [type(e) for e in events if not isinstance(e, Pause)] == [SpeechStarted, Utterance]
 
 
 def test_uncertain_frames_neither_start_nor_end_speech():
