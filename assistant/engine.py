@@ -41,6 +41,24 @@ QUANTIZE = ("none", "int8")
 
 
 @dataclass(frozen=True)
+class Ahead:
+    """A rehearsal's answer so far: for the request that asks the same prompt of the same model, sampled the same
+    way, next (a sample drawn a moment early is as good a sample)."""
+
+    llm: str
+    keys: list
+    options: SamplingOptions
+    tokens: list[int]
+    text: str
+    finished: bool  # it ended on its own: the whole answer
+
+    def serves(self, llm: str, keys: list, options: SamplingOptions) -> bool:
+        """Whether this answers that request."""
+        return (llm, keys) == (self.llm, self.keys) and options.max_new_tokens > len(self.tokens) and \
+            replace(options, max_new_tokens=1) == replace(self.options, max_new_tokens=1, ahead=False)
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     """Which models to run and where. Adapters default to models/trained/<modality>--<encoder>--<llm>/."""
 
@@ -131,6 +149,7 @@ class Engine:
         self._adapters: dict[str, Projector] = {}
         self._pictures: dict[str, OnnxPicture | None] = {}  # LLM name -> tower and adapter on onnxruntime, or None
         self._media = LRU(64)  # content hash -> soft tokens / transcript
+        self._ahead: Ahead | None = None  # the last rehearsal's answer so far (SamplingOptions.ahead)
         self._documents = LRU(16)  # content hash -> Document
         self._table_db: tuple[list[Table], TableDatabase] | None = None  # the last tables and their SQLite copy
         self._embeddings = LRU(4096)  # chunk text hash -> embedding
@@ -576,14 +595,29 @@ class Engine:
 
             media = torch.stack([prompt.media[b].embeds[keys[p][1]]
                                  for p, b in enumerate(media_index) if b >= 0])
+        ahead, self._ahead = self._ahead, None  # a rehearsal's tokens serve the next request or none
+        answer, first, before = [], None, []
+        if ahead is not None and not options.ahead and ahead.serves(llm.name, keys, options):
+            first, before = time.perf_counter(), ahead.tokens
+            answer.append(ahead.text)
+            yield TokenDelta(ahead.text)
+            if ahead.finished:
+                yield Done(ahead.text, "stop", Timings(ttft_ms=round((first - start) * 1000, 1), tokens=len(before),
+                                                       prompt_tokens=len(ids), reused_prompt_tokens=len(ids)),
+                           self.model_names(llm), tuple(prompt.sources), tuple(prompt.left_out))
+                return
+            ids, media_index, keys = ids + before, media_index + [-1] * len(before), keys + before
+            options = replace(options, max_new_tokens=options.max_new_tokens - len(before))
         stream = llm.generate(ids, media_index, keys, media, options, cancel)
-        answer, first = [], None
         for delta in stream:
             first = first or time.perf_counter()
             answer.append(delta)
             yield TokenDelta(delta)
         end = time.perf_counter()
-        n, reused = len(stream.tokens), stream.reused
+        if options.ahead:
+            self._ahead = _ahead(llm, keys, options, stream)
+        n, reused = len(before) + len(stream.tokens), min(stream.reused, len(ids) - len(before))
+        ids = ids[: len(ids) - len(before)]
         decode_s = end - first if first else 0.0
         yield Done("".join(answer), stream.finish_reason or "stop", Timings(
             ttft_ms=round(((first or end) - start) * 1000, 1), total_ms=round((end - start) * 1000, 1), tokens=n,
@@ -595,3 +629,17 @@ class Engine:
         """The models in use, by role (`llm`: the one that answered, when it was not the configured one)."""
         answered = llm.name if llm is not None and llm is not self.llm else canonical(self.config.llm)
         return {"llm": answered, "whisper": self.config.whisper, "vision": self.config.vision}
+
+
+def _ahead(llm: Decoder, keys: list, options: SamplingOptions, stream) -> Ahead | None:
+    """What a rehearsal's stream leaves for the next request: its tokens, less any that end inside a character
+    (the continuation's text starts at a token, so a character split across the two would be lost)."""
+    if options.stop:  # a stop string's tokens are in stream.tokens but not in its text
+        return None
+    tokens = list(stream.tokens)
+    while tokens and llm.detokenize(tokens).endswith("\ufffd"):
+        tokens.pop()
+    if not tokens:
+        return None
+    finished = len(tokens) == len(stream.tokens) and stream.finish_reason == "stop"
+    return Ahead(llm.name, keys, options, tokens, llm.detokenize(tokens), finished)

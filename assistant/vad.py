@@ -84,6 +84,12 @@ class Pause:
     silence lasts), for work done ahead of the end of speech. Speech may still go on: nothing may act on it."""
 
     audio: np.ndarray
+    number: int  # the listener's count of pauses: hurry(number) applies only while this one lasts
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """Speech went on after a Pause: what was worked on ahead of it is out of date."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class Listener:
         self.quiet = 0  # silent frames in a row since the last speech frame
         self.announced = False
         self.finished = False  # hurry(): the words so far sound finished, so this pause may end the utterance sooner
+        self.pauses = 0  # Pause events so far (hurry names the one it answers)
 
     def reset(self) -> None:
         """Drop what was heard (a partial utterance included)."""
@@ -119,13 +126,15 @@ class Listener:
         if hasattr(self.score, "reset"):
             self.score.reset()
 
-    def hurry(self) -> None:
-        """The words heard up to the current pause sound finished (a question, a sentence): the pause ends the
-        utterance after early_end_ms, not end_silence_ms. Speech resuming takes it back."""
-        if self.speech is not None and self.quiet:
+    def hurry(self, pause: int | None = None) -> None:
+        """The words heard up to the current pause (or up to Pause number `pause`, if it is still the current one)
+        sound finished (a question, a sentence): the pause ends the utterance after early_end_ms, not
+        end_silence_ms. Speech resuming takes it back."""
+        current = self.speech is not None and self.quiet >= self._frames(self.options.pause_ms)
+        if current and pause in (None, self.pauses):
             self.finished = True
 
-    def feed(self, samples: np.ndarray) -> list[SpeechStarted | Pause | Utterance]:
+    def feed(self, samples: np.ndarray) -> list[SpeechStarted | Pause | Resumed | Utterance]:
         """More audio; the events it completes, in order."""
         self.pending = np.concatenate([self.pending, np.asarray(samples, np.float32)])
         events = []
@@ -139,7 +148,7 @@ class Listener:
     def _frames(self, ms: float) -> int:
         return max(1, round(ms * SAMPLE_RATE / 1000 / FRAME))
 
-    def _frame(self, frame: np.ndarray, p: float) -> SpeechStarted | Pause | Utterance | None:
+    def _frame(self, frame: np.ndarray, p: float) -> SpeechStarted | Pause | Resumed | Utterance | None:
         o = self.options
         if self.speech is None:
             if p < o.threshold:
@@ -152,10 +161,13 @@ class Listener:
             return None
         self.speech.append(frame)
         self.voiced += 1
+        tail = self._frames(o.pause_ms)
+        paused = self.quiet >= tail
         self.quiet = self.quiet + 1 if p < o.silence else (0 if p >= o.threshold else self.quiet)
         self.finished = self.finished and self.quiet > 0
         spoken = self.voiced - self.quiet  # frames from the start of speech to its last speech frame
-        tail = self._frames(o.pause_ms)
+        if paused and self.quiet == 0:
+            return Resumed()
         end = self._frames(o.early_end_ms if self.finished else o.end_silence_ms)
         if self.quiet >= end or self.voiced >= self._frames(o.max_utterance_s * 1000):
             kept = len(self.speech) - max(0, self.quiet - tail)  # the trailing silence beyond pause_ms goes
@@ -165,7 +177,8 @@ class Listener:
                 return None  # a click or a cough: not an utterance
             return Utterance(audio, trailing)
         if self.quiet == tail and spoken >= self._frames(o.min_speech_ms):
-            return Pause(np.concatenate(self.speech))
+            self.pauses += 1
+            return Pause(np.concatenate(self.speech), self.pauses)
         if not self.announced and self.quiet == 0 and spoken >= self._frames(o.min_speech_ms):
             self.announced = True
             return SpeechStarted()

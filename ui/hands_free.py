@@ -8,15 +8,19 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from assistant.media import to_wav
-from assistant.vad import BARGE_IN, Listener, SpeechStarted, Utterance, VadOptions
+from assistant.vad import BARGE_IN, Listener, Pause, Resumed, SpeechStarted, Utterance, VadOptions
 from ui.recorder import Recorder
 
 
 class HandsFree(QObject):
     """start() listens until stop(). `speech_started` when someone starts talking (the cue to stop speaking),
-    `heard` with each finished utterance (WAV bytes, and the time.monotonic() at which its speech ended)."""
+    `heard` with each finished utterance (WAV bytes, and the time.monotonic() at which its speech ended);
+    `pausing` with the utterance so far at a short pause (WAV bytes, the pause's number for hurry): the WAV the
+    utterance will have if the pause lasts, for work done ahead; `resumed` when speech goes on after it."""
 
     speech_started = Signal()
+    pausing = Signal(bytes, int)
+    resumed = Signal()
     heard = Signal(bytes, float)
     level = Signal(float)
     failed = Signal(str)
@@ -69,11 +73,20 @@ class HandsFree(QObject):
             if mode == "deaf":
                 self.listener.reset()
 
+    def hurry(self, pause: int) -> None:
+        """The words heard up to that pause sound finished: if it still lasts, it ends the utterance sooner."""
+        if self.listener is not None:
+            self.listener.hurry(pause)
+
     def _on_audio(self, samples) -> None:
         if self.listener is None or self.mode == "deaf":
             return
         for event in self.listener.feed(samples):
             if isinstance(event, SpeechStarted):
                 self.speech_started.emit()
+            elif isinstance(event, Pause):
+                self.pausing.emit(to_wav(event.audio), event.number)
+            elif isinstance(event, Resumed):
+                self.resumed.emit()
             elif isinstance(event, Utterance):
                 self.heard.emit(to_wav(event.audio), time.monotonic() - event.trailing_s)

@@ -1,13 +1,21 @@
 """The hands-free voice chat's rules, apart from the window: listen (ui.hands_free), hand each utterance to the window
-to ask, speak the answer (the window reads it aloud), listen again; talking over the answer stops it (barge-in)."""
+to ask, speak the answer (the window reads it aloud), listen again; talking over the answer stops it (barge-in).
+
+Work starts before the user is known to have finished: at a short pause the utterance so far goes to the window to
+rehearse (transcribe it and prefill the prompt, keeping nothing but the engine's caches, showing and speaking
+nothing), so when the pause lasts the answer's first token comes at once; and when the rehearsal heard a finished
+question or sentence, the pause that ends the utterance is shorter."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from PySide6.QtCore import QObject, Signal
 
 from ui.hands_free import HandsFree
+
+FINISHED = re.compile(r"[.?!。？！]['\")]?$")  # Whisper punctuates: words ending so sound finished
 
 
 class VoiceChat(QObject):
@@ -17,6 +25,8 @@ class VoiceChat(QObject):
     seconds from the end of its speech to the first spoken audio of its answer."""
 
     ask = Signal(bytes)
+    rehearse = Signal(bytes, int)  # the utterance so far, at a pause (its number, for heard_ahead)
+    resumed = Signal()  # speech went on after that pause: its rehearsal is out of date
     interrupt = Signal()
     status = Signal(str)
     level = Signal(float)
@@ -38,6 +48,8 @@ class VoiceChat(QObject):
             self.ears = HandsFree(self)
             self.ears.speech_started.connect(self._on_speech_started)
             self.ears.heard.connect(self._on_heard)
+            self.ears.pausing.connect(self._on_pausing)
+            self.ears.resumed.connect(self.resumed)
             self.ears.level.connect(self.level)
             self.ears.failed.connect(self.status)
         self.barge_in = barge_in
@@ -84,6 +96,16 @@ class VoiceChat(QObject):
         if self.waiting is not None and self.on:
             wav, self.waiting = self.waiting, None
             self.ask.emit(wav)
+
+    def heard_ahead(self, text: str, pause: int) -> None:
+        """A rehearsal's transcript of the words up to a pause: if they sound finished and the pause still lasts,
+        it ends the utterance sooner."""
+        if self.on and self.ears is not None and FINISHED.search(text.strip()):
+            self.ears.hurry(pause)
+
+    def _on_pausing(self, wav: bytes, pause: int) -> None:
+        if self.on and not self.answering and not self.speaking:  # else the engine is busy, or this is barge-in
+            self.rehearse.emit(wav, pause)
 
     def _set_mode(self) -> None:
         if self.ears is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
 
     request_load = Signal(object)
     request_respond = Signal(int, object, object, str, object)
+    request_rehearse = Signal(object, object, str, object, int)
     request_serve = Signal(object)
 
     def __init__(self, settings: Settings, history: History, engine_factory, settings_path: Path | None = None):
@@ -62,6 +64,9 @@ class MainWindow(QMainWindow):
         self.speaking = False  # the player is reading aloud (not playing an attachment)
         self.voice_chat = VoiceChat(self)
         self.voice_chat.ask.connect(self._ask_aloud)
+        self.voice_chat.rehearse.connect(self._rehearse)
+        self.voice_chat.resumed.connect(lambda: self.rehearsing is not None and self.rehearsing.set())
+        self.rehearsing: threading.Event | None = None  # the last rehearsal's cancel
         self.voice_chat.interrupt.connect(self.stop)
         self._build(apply_theme(QApplication.instance(), settings.theme, settings.font_size))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
@@ -73,6 +78,8 @@ class MainWindow(QMainWindow):
         self.worker.moveToThread(self.thread)
         self.request_load.connect(self.worker.load)
         self.request_respond.connect(self.worker.respond)
+        self.request_rehearse.connect(self.worker.rehearse)
+        self.worker.heard_ahead.connect(self.voice_chat.heard_ahead)
         self.request_serve.connect(self.worker.serve)
         self.api_url = ""
         self.worker.serving.connect(self._on_serving)
@@ -400,6 +407,17 @@ class MainWindow(QMainWindow):
             return
         self._reader().warm()  # the voice loads now, not when the first answer is ready to be spoken
         self.composer.level.show()
+
+    def _rehearse(self, wav: bytes, pause: int) -> None:
+        """Work ahead on what the voice chat heard up to a pause (Session.rehearsal); an earlier rehearsal is called
+        off (the words it had are out of date), as it is when speech resumes."""
+        request = self.session.rehearsal(wav) if self.ready else None
+        if request is None:
+            return
+        if self.rehearsing is not None:
+            self.rehearsing.set()
+        self.rehearsing = request.cancel
+        self.request_rehearse.emit(request.conversation, request.options, request.voice_mode, request.cancel, pause)
 
     def _ask_aloud(self, wav: bytes) -> None:
         """Send what the voice chat heard as a spoken question (kept as its audio attachment)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from assistant.conversation import Event
+from assistant.conversation import Event, Transcript
 from assistant.engine_queue import EngineQueue, Job
 
 
@@ -26,6 +26,7 @@ class EngineWorker(QObject):
     ready = Signal(dict, float)  # model names, seconds it took
     load_failed = Signal(str)
     event = Signal(int, object)  # request id, the engine's event (TokenDelta, Transcript, Done or Error)
+    heard_ahead = Signal(str, int)  # a rehearsal's transcript, and the pause it was asked for
     serving = Signal(str)  # the API's base URL, or "" when stopped
     serve_failed = Signal(str)
 
@@ -56,6 +57,15 @@ class EngineWorker(QObject):
         """Queue one answer; its events come back as signals (emitted from the engine thread, queued to the window)."""
         self.queue.submit(Job(conversation, options, voice_mode, functools.partial(self._emit, request), cancel,
                               leave_out_unreadable=True))
+
+    @Slot(object, object, str, object, int)
+    def rehearse(self, conversation, options, voice_mode: str, cancel: threading.Event, pause: int) -> None:
+        """Queue a rehearsal (Session.rehearsal): its events are dropped but for the transcript, which comes back."""
+        def emit(event: Event | None) -> None:
+            if isinstance(event, Transcript):
+                self.heard_ahead.emit(event.text, pause)
+
+        self.queue.submit(Job(conversation, options, voice_mode, emit, cancel, leave_out_unreadable=True))
 
     @Slot(object)
     def serve(self, settings) -> None:

@@ -481,3 +481,25 @@ def test_a_table_question_is_computed_and_the_follow_up_keeps_its_cached_prefix(
     # The query ran aside: the conversation's cache was put back, so the follow-up reuses the first turn up to its
     # note (not kept in the history); without aside() only the template's first tokens would be shared.
     assert second.timings.reused_prompt_tokens > first.timings.prompt_tokens * 2 // 3
+
+
+def test_a_rehearsals_tokens_start_the_next_answer_to_the_same_prompt_and_no_other(config):
+    """The voice chat's rehearsal (SamplingOptions.ahead) decodes a few tokens ahead; the request that follows for
+    the same prompt, sampled the same way, begins with them and decodes only the rest; they serve once."""
+    engine = Engine(config)
+    convo = [Message.user("what is the capital of france")]
+    ahead = run(engine, convo, replace(GREEDY, max_new_tokens=3, ahead=True))[-1]
+    assert isinstance(ahead, Done) and ahead.timings.tokens == 3 and engine._ahead.text == ahead.answer
+    calls = []
+    real = engine.llm.generate
+    engine.llm.generate = lambda ids, *a, **k: calls.append(len(ids)) or real(ids, *a, **k)
+    done = run(engine, convo, replace(GREEDY, max_new_tokens=8))[-1]
+    assert done.answer.startswith(ahead.answer) and done.timings.tokens == 8 and engine._ahead is None
+    assert done.timings.prompt_tokens + 3 == calls[0]  # the stream went on from the rehearsal's three tokens
+    run(engine, convo, replace(GREEDY, max_new_tokens=3, ahead=True))
+    spain = run(engine, [Message.user("what is the capital of spain")], replace(GREEDY, max_new_tokens=8))[-1]
+    assert calls[-1] == spain.timings.prompt_tokens  # another prompt: decoded from its own prompt alone
+    assert engine._ahead is None  # spent on the other request: it serves the next one or none
+    run(engine, convo, replace(GREEDY, max_new_tokens=3, ahead=True))
+    other = run(engine, convo, replace(GREEDY, max_new_tokens=8, temperature=0.9))[-1]  # sampled otherwise
+    assert calls[-1] == other.timings.prompt_tokens

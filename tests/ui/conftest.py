@@ -11,7 +11,8 @@ from assistant.settings import Settings
 
 
 class FakeEngine:
-    """Streams a scripted answer word by word; records every conversation it was asked to answer."""
+    """Streams a scripted answer word by word; records every conversation it was asked to answer (`seen`), and
+    apart from them the voice chat's rehearsals (`rehearsed`: an utterance not yet stored, as WAV bytes)."""
 
     def __init__(self, answer="Hello there, friend.", delay=0.0, error=None, load_delay=0.0, finish="stop",
                  left_out=(), resume=None):
@@ -19,6 +20,7 @@ class FakeEngine:
         self.resume = resume  # a threading.Event: at each sentence's end the answer waits until it is set (<= 30 s)
         self.left_out = left_out  # what Done reports as unreadable attachments
         self.seen = []
+        self.rehearsed = []
         self.lenient = []  # per request: whether an unreadable attachment was to be left out, not an error
         self.preloaded = False
         self.config = None  # the EngineConfig the worker built this engine from
@@ -31,8 +33,11 @@ class FakeEngine:
         return {"llm": "fake-llm", "whisper": "fake-whisper", "vision": "fake-vision"}
 
     def respond(self, conversation, options, voice_mode="cascade", cancel=None, leave_out_unreadable=False):
-        self.lenient.append(leave_out_unreadable)
-        self.seen.append((conversation, options, voice_mode))
+        if any(isinstance(p, AudioPart) and isinstance(p.source, bytes) for p in conversation[-1].parts):
+            self.rehearsed.append((conversation, options, voice_mode))
+        else:
+            self.lenient.append(leave_out_unreadable)
+            self.seen.append((conversation, options, voice_mode))
         if voice_mode == "cascade" and any(isinstance(p, AudioPart) for p in conversation[-1].parts):
             yield Transcript("what is the capital of France")
         if self.error:

@@ -67,6 +67,35 @@ def test_a_voice_chat_listens_answers_aloud_and_listens_again(chat, qtbot, micro
     assert not w.voice_chat.on and not w.voice_chat.ears.listening
 
 
+def test_pauses_are_rehearsed_out_of_sight_and_what_is_asked_is_the_whole_utterance(chat, qtbot, microphone, said):
+    """At a pause the words so far are rehearsed (transcribed and prefilled ahead: nothing stored, shown or spoken);
+    a rehearsal of words the speaker went on from is never asked; the question asked is the rehearsed audio exactly,
+    so the engine finds its transcript and prompt cached."""
+    fake = FakeEngine(answer="Paris is the capital of France.")
+    w = chat(fake)
+    microphone.play(said)
+    qtbot.waitUntil(lambda: len(fake.seen) == 1, timeout=15_000)
+    asked = load_audio(questions(w)[0].attachments[0].path)
+    rehearsed = [load_audio(c[-1].parts[0].source) for c, _, _ in fake.rehearsed]
+    assert rehearsed and np.array_equal(rehearsed[-1], asked)
+    assert all(len(r) < len(asked) for r in rehearsed[:-1])  # "front center" before the speaker went on
+    assert all(options.ahead for _, options, _ in fake.rehearsed)  # its tokens serve the question, if it is asked
+    qtbot.waitUntil(lambda: len(w.voice_chat.first_audio) == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: not w.busy and not w.speaking and not w.spoken, timeout=30_000)
+    assert len(w.voice_chat.first_audio) == 1  # one answer spoken: the question's, none of a rehearsal's
+    assert [(m.role, m.text) for m in w.session.messages()] == [("user", ""), ("assistant", fake.answer)]
+
+
+def test_words_heard_ahead_that_sound_finished_end_the_pause_sooner(chat, monkeypatch):
+    w = chat(FakeEngine())
+    hurried = []
+    monkeypatch.setattr(w.voice_chat.ears, "hurry", hurried.append)
+    for text, pause in [("What is the capital of Japan?", 1), ("so the thing is", 2), ("Tell me more.", 3),
+                        ("한국의 수도는 어디입니까?", 4), ("and then", 5)]:
+        w.voice_chat.heard_ahead(text, pause)
+    assert hurried == [1, 3, 4]
+
+
 def test_talking_over_the_answer_stops_it_and_asks_the_new_question(chat, qtbot, microphone, said):
     fake = FakeEngine(answer=LONG_ANSWER, delay=0.08)
     w = chat(fake)
