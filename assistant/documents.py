@@ -488,9 +488,10 @@ def picture_tables(name: str, lines: list[str]) -> list[Table]:
         end = first
         while end < len(rows) and len(rows[end]) == width and all(number(rows[end][j]) is not None for j in numeric):
             end += 1
-        body = [rows[k] for k in range(first, end) if not _SUMMARY.match(read[k][0])]
+        summing = {k for k in range(first, end) if _SUMMARY.match(read[k][0])}
+        body = [rows[k] for k in range(first, end) if k not in summing]
         if width >= 2 and numeric and len(body) >= 2:
-            sums = tuple(" ".join(read[k]) for k in range(first, end) if _SUMMARY.match(read[k][0]))
+            sums = tuple(" ".join(read[k]) for k in sorted(summing))
             found.append((read[i] if head else _unnamed(width, numeric), body, sums))
         i = max(end, i + 1)
     labels = [name] if len(found) == 1 else [f"{name}, table {i}" for i in range(1, len(found) + 1)]

@@ -411,7 +411,7 @@ class Engine:
     def tables(self, conversation: list[Message], pictures: bool = True) -> list[Table]:
         """The tables attached anywhere in the conversation: files' and, with `pictures`, those a picture shows (a
         receipt, a pasted sheet: documents.picture_tables); an unreadable one is left out, as the prompt leaves it."""
-        from assistant.documents import PICTURE, kind_for, picture_document
+        from assistant.documents import PICTURE, kind_for, picture_tables
 
         found = []
         for part in (p for m in conversation if m.role == "user" for p in m.parts):
@@ -419,8 +419,7 @@ class Engine:
                 if (picture := as_picture(part)) is not None:
                     if pictures:
                         self.image_tokens(picture)  # the tower's work (kept for the prompt) while its text is read
-                        doc = picture_document(picture.label or PICTURE, self.picture_lines(picture))
-                        found += doc.tables if doc is not None else []
+                        found += picture_tables(picture.label or PICTURE, self.picture_lines(picture))
                 elif isinstance(part, FilePart) and kind_for(Path(part.label or str(part.path))) in ("table", "xlsx"):
                     found += self._read(part).tables
         return found
@@ -596,14 +595,14 @@ class Engine:
             media = torch.stack([prompt.media[b].embeds[keys[p][1]]
                                  for p, b in enumerate(media_index) if b >= 0])
         ahead, self._ahead = self._ahead, None  # a rehearsal's tokens serve the next request or none
-        answer, first, before = [], None, []
+        answer, first, before, prompt_tokens = [], None, [], len(ids)
         if ahead is not None and not options.ahead and ahead.serves(llm.name, keys, options):
             first, before = time.perf_counter(), ahead.tokens
             answer.append(ahead.text)
             yield TokenDelta(ahead.text)
             if ahead.finished:
                 yield Done(ahead.text, "stop", Timings(ttft_ms=round((first - start) * 1000, 1), tokens=len(before),
-                                                       prompt_tokens=len(ids), reused_prompt_tokens=len(ids)),
+                                                       prompt_tokens=prompt_tokens, reused_prompt_tokens=prompt_tokens),
                            self.model_names(llm), tuple(prompt.sources), tuple(prompt.left_out))
                 return
             ids, media_index, keys = ids + before, media_index + [-1] * len(before), keys + before
@@ -616,13 +615,12 @@ class Engine:
         end = time.perf_counter()
         if options.ahead:
             self._ahead = _ahead(llm, keys, options, stream)
-        n, reused = len(before) + len(stream.tokens), min(stream.reused, len(ids) - len(before))
-        ids = ids[: len(ids) - len(before)]
+        n, reused = len(before) + len(stream.tokens), min(stream.reused, prompt_tokens)
         decode_s = end - first if first else 0.0
         yield Done("".join(answer), stream.finish_reason or "stop", Timings(
             ttft_ms=round(((first or end) - start) * 1000, 1), total_ms=round((end - start) * 1000, 1), tokens=n,
-            tokens_per_s=round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else 0.0, prompt_tokens=len(ids),
-            reused_prompt_tokens=reused), self.model_names(llm), tuple(prompt.sources),
+            tokens_per_s=round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else 0.0,
+            prompt_tokens=prompt_tokens, reused_prompt_tokens=reused), self.model_names(llm), tuple(prompt.sources),
             tuple(prompt.left_out))
 
     def model_names(self, llm: Decoder | None = None) -> dict:

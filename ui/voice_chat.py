@@ -2,9 +2,9 @@
 to ask, speak the answer (the window reads it aloud), listen again; talking over the answer stops it (barge-in).
 
 Work starts before the user is known to have finished: at a short pause the utterance so far goes to the window to
-rehearse (transcribe it and prefill the prompt, keeping nothing but the engine's caches, showing and speaking
-nothing), so when the pause lasts the answer's first token comes at once; and when the rehearsal heard a finished
-question or sentence, the pause that ends the utterance is shorter."""
+rehearse (transcribe it, prefill the prompt and decode the answer's first tokens, which the engine keeps; nothing is
+stored, shown or spoken), so when the pause lasts the answer starts from them at once; and when the rehearsal heard
+a finished question or sentence, the pause that ends the utterance is shorter."""
 
 from __future__ import annotations
 
