@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -15,6 +15,7 @@ from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, 
                                     TextPart, Timings, TokenDelta, Transcript)
 from assistant.media import LRU, SAMPLE_RATE, UserInputError, digest, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, as_picture, build_prompt, is_empty, is_picture
+from assistant.speech_out import Sentences
 from models import native_libs
 from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir, read_config
 from models.chat import position_keys
@@ -608,10 +609,16 @@ class Engine:
             ids, media_index, keys = ids + before, media_index + [-1] * len(before), keys + before
             options = replace(options, max_new_tokens=options.max_new_tokens - len(before))
         stream = llm.generate(ids, media_index, keys, media, options, cancel)
-        for delta in stream:
-            first = first or time.perf_counter()
-            answer.append(delta)
-            yield TokenDelta(delta)
+        spoken = Sentences() if options.ahead else None  # a rehearsal decodes what speech starts with, no more
+        with closing(iter(stream)) as deltas:
+            for delta in deltas:
+                if before and first is not None and len(answer) == 1:  # the continuation's first words
+                    delta = _seam(llm, before, stream.tokens[0]) + delta
+                first = first or time.perf_counter()
+                answer.append(delta)
+                yield TokenDelta(delta)
+                if spoken is not None and spoken.feed(delta):
+                    break
         end = time.perf_counter()
         if options.ahead:
             self._ahead = _ahead(llm, keys, options, stream)
@@ -627,6 +634,13 @@ class Engine:
         """The models in use, by role (`llm`: the one that answered, when it was not the configured one)."""
         answered = llm.name if llm is not None and llm is not self.llm else canonical(self.config.llm)
         return {"llm": answered, "whisper": self.config.whisper, "vision": self.config.vision}
+
+
+def _seam(llm: Decoder, before: list[int], token: int) -> str:
+    """What a continuation decoded on its own loses at its start after `before` (a sentencepiece tokenizer drops
+    the leading space of a text's first word): the text `token` adds there, less what it decodes to alone."""
+    joined, alone = llm.detokenize(before + [token])[len(llm.detokenize(before)):], llm.detokenize([token])
+    return joined[: len(joined) - len(alone)] if joined.endswith(alone) else ""
 
 
 def _ahead(llm: Decoder, keys: list, options: SamplingOptions, stream) -> Ahead | None:

@@ -41,7 +41,7 @@ def file_name(title: str) -> str:
     """A file name (no extension) for a conversation's export, from its title; any OS accepts it."""
     name = re.sub(r'[\\/:*?"<>|\x00-\x1f\u2026]+', " ", title)
     return " ".join(name.split()).strip(" .")[:80] or "conversation"
-AHEAD_TOKENS = 16  # a rehearsal's answer: a first clause or sentence (~1.3 s of decoding on 2 cores)
+AHEAD_TOKENS = 16  # at most, a rehearsal's answer: it ends with the first clause or sentence that speech starts with
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ a millisecond per frame on one core and needs neither torch nor the package's au
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,15 @@ class VadOptions:
     early_end_ms: int = 416  # a pause this long ends an utterance the listener was told sounds finished (hurry)
     pre_roll_ms: int = 300  # audio kept from before speech was detected, so the first syllable is not cut
     max_utterance_s: float = 30.0  # Whisper's window: a longer monologue is cut here and sent
+
+
+_FINISHED = re.compile(r"[.?!。？！]['\")]?$")  # Whisper punctuates what it hears
+
+
+def sounds_finished(transcript: str) -> bool:
+    """Whether a transcript of the words so far ends a question or a sentence (Whisper punctuates), so the pause
+    after them may end the utterance sooner (Listener.hurry)."""
+    return _FINISHED.search(transcript.strip()) is not None
 
 
 # While the assistant speaks, its own voice may reach the microphone: only clear, sustained speech interrupts it.

@@ -23,8 +23,9 @@ class SamplingOptions:
     repetition_penalty: float = 1.1
     seed: int | None = None
     stop: tuple[str, ...] = ()
-    # A rehearsal (the voice chat's, at a pause): its tokens are kept, and the next request for the same prompt with
-    # the same sampling starts from them (Engine: answer ahead) instead of decoding them again.
+    # A rehearsal (the voice chat's, at a pause): it ends at the first piece speech would start with (the engine's
+    # rule), its tokens are kept, and the next request for the same prompt with the same sampling starts from them
+    # (Engine: answer ahead) instead of decoding them again.
     ahead: bool = False
 
     def __post_init__(self):

@@ -8,6 +8,11 @@ figure (from the moment voice detection placed the end of speech to a sentence s
 token (transcription included), whether the question was heard right, and the event loop's stalls while it listens
 and thinks, and while the answer is spoken. Then a barge-in: talking over a long answer, from the start of that
 speech to the answer's silence on the headphones.
+
+The breakdown (`stages_s` per question, `breakdown_median_s`) places each stage on the same clock, from the end of
+the question's speech on the monitor: the last pause before the end (the rehearsal is asked), the rehearsal's
+transcript and its last token, the endpoint (the utterance is over), the answer's first token, the first spoken piece
+synthesized, the player started, and the first audio on the headphones.
 """
 
 from __future__ import annotations
@@ -54,6 +59,52 @@ def heard_right(asked: str, heard: str) -> bool:
     return words(asked) == words(heard)
 
 
+class Stages:
+    """Marks (time.monotonic(), stage) of the voice chat's work, from the window's signals and the engine's events
+    (Engine.respond wrapped; a rehearsal is a request with SamplingOptions.ahead)."""
+
+    def __init__(self, window):
+        self.marks: list[tuple[float, str]] = []
+        mark = lambda stage: lambda *_: self.marks.append((time.monotonic(), stage))  # noqa: E731
+        window.voice_chat.ears.pausing.connect(mark("pause"))
+        window.voice_chat.ears.heard.connect(mark("endpoint"))
+        window.reader.ready.connect(mark("first piece synthesized"))
+        play = window._play
+        window._play = lambda path: (self.marks.append((time.monotonic(), "player started")), play(path))
+        engine = window.worker.engine
+        respond = engine.respond
+
+        def traced(conversation, options, **kw):
+            from assistant.conversation import Done, TokenDelta, Transcript
+
+            prefix, first = "rehearsal " if options.ahead else "", True
+            for event in respond(conversation, options, **kw):
+                if isinstance(event, Transcript):
+                    self.marks.append((time.monotonic(), prefix + "transcript"))
+                elif isinstance(event, TokenDelta) and first:
+                    first = False
+                    self.marks.append((time.monotonic(), prefix + "first token"))
+                elif isinstance(event, Done):
+                    self.marks.append((time.monotonic(), prefix + "last token"))
+                yield event
+
+        engine.respond = traced
+
+    def of(self, started: float, end_of_speech: float, first_audio: float) -> dict[str, float]:
+        """Seconds from the end of speech to each stage of the question asked at `started`: the rehearsal that
+        ran last before the endpoint and the answer's stages after it."""
+        marks = [(t, stage) for t, stage in self.marks if started < t <= first_audio]
+        endpoint = next((t for t, stage in marks if stage == "endpoint"), first_audio)
+        pauses = [t for t, stage in marks if stage == "pause" and t < endpoint]
+        out = {}
+        for t, stage in marks:
+            if stage.startswith("rehearsal") and (not pauses or t < pauses[-1]):
+                continue  # an earlier rehearsal's, called off when speech resumed
+            if stage not in out or stage == "pause" or stage.startswith("rehearsal"):  # the last pause's
+                out[stage] = round(t - end_of_speech, 3)
+        return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the voice chat on the bundled models and print the timings as JSON."""
     parser = argparse.ArgumentParser(prog="python -m tools.voice_chat_bench", description=__doc__.splitlines()[0])
@@ -91,13 +142,14 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
              for i, (_, text, voice) in enumerate([*QUESTIONS, LONG, INTERRUPT])}
 
     window.composer.converse_button.click()
+    stages = Stages(window)
     meter.start("listening and thinking")
     settled = time.monotonic() + 2  # the voice loads on its thread (warm) before the first question
     wait(lambda: time.monotonic() > settled)
 
-    def ask(language: str, text: str, voice: str) -> tuple[float, float]:
+    def ask(language: str, text: str, voice: str) -> tuple[float, float, dict]:
         """Say the question; (end of its speech to the answer's first audio, as the monitors heard them; the app's
-        own figure)."""
+        own figure; the stages in between)."""
         asked, counted = len(window.session.messages()), len(window.voice_chat.first_audio)
         started = time.monotonic()
         mic.play(clips[text])
@@ -105,11 +157,13 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
         first = played.first_loud(started + 0.05)
         meter.start(f"speaking ({language})")
         assert len(window.session.messages()) > asked
-        return first - spoken.last_loud(started, first), window.voice_chat.first_audio[-1]
+        end = spoken.last_loud(started, first)
+        return first - end, window.voice_chat.first_audio[-1], {**stages.of(started, end, first),
+                                                                 "first audio": round(first - end, 3)}
 
     results = []
     for language, text, voice in QUESTIONS:
-        outside, inside = ask(language, text, voice)
+        outside, inside, breakdown = ask(language, text, voice)
         wait(lambda: not window.busy and not window.speaking and not window.spoken, 300)
         meter.start("listening and thinking")
         messages = window.session.messages()
@@ -118,7 +172,7 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
                         "heard_right": heard_right(text, heard), "answer": messages[-1].text[:80],
                         "first_token_s": round(messages[-1].meta["ttft_ms"] / 1000, 2),
                         "end_of_speech_to_first_audio_s": round(outside, 2),
-                        "app_measured_s": round(inside, 2)})
+                        "app_measured_s": round(inside, 2), "stages_s": breakdown})
         pause = time.monotonic() + 0.5
         wait(lambda: time.monotonic() > pause)
 
@@ -144,10 +198,21 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
         "median_end_of_speech_to_first_audio_s": round(statistics.median(latencies), 2),
         "heard_right": {language: f"{sum(r['heard_right'] for r in results if r['language'] == language)} of "
                               f"{sum(r['language'] == language for r in results)}" for language in ("en", "ko")},
+        "breakdown_median_s": {stage: round(statistics.median(times), 2) for stage, times in
+                               _by_stage([r["stages_s"] for r in results if r["language"] == "en"]).items()},
         "barge_in_speech_to_silence_s": round(barge_in, 2),
         "stalls": meter.summary(),
     }
     return report(summary, args.json, window)
+
+
+def _by_stage(breakdowns: list[dict[str, float]]) -> dict[str, list[float]]:
+    """Each stage's times over the questions, the stages in the order they happen."""
+    out: dict[str, list[float]] = {}
+    for breakdown in breakdowns:
+        for stage, t in breakdown.items():
+            out.setdefault(stage, []).append(t)
+    return dict(sorted(out.items(), key=lambda item: statistics.median(item[1])))
 
 
 if __name__ == "__main__":

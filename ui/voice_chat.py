@@ -8,14 +8,12 @@ a finished question or sentence, the pause that ends the utterance is shorter.""
 
 from __future__ import annotations
 
-import re
 import time
 
 from PySide6.QtCore import QObject, Signal
 
+from assistant.vad import sounds_finished
 from ui.hands_free import HandsFree
-
-FINISHED = re.compile(r"[.?!。？！]['\")]?$")  # Whisper punctuates: words ending so sound finished
 
 
 class VoiceChat(QObject):
@@ -100,7 +98,7 @@ class VoiceChat(QObject):
     def heard_ahead(self, text: str, pause: int) -> None:
         """A rehearsal's transcript of the words up to a pause: if they sound finished and the pause still lasts,
         it ends the utterance sooner."""
-        if self.on and self.ears is not None and FINISHED.search(text.strip()):
+        if self.on and self.ears is not None and sounds_finished(text):
             self.ears.hurry(pause)
 
     def _on_pausing(self, wav: bytes, pause: int) -> None:

@@ -503,3 +503,27 @@ def test_a_rehearsals_tokens_start_the_next_answer_to_the_same_prompt_and_no_oth
     run(engine, convo, replace(GREEDY, max_new_tokens=3, ahead=True))
     other = run(engine, convo, replace(GREEDY, max_new_tokens=8, temperature=0.9))[-1]  # sampled otherwise
     assert calls[-1] == other.timings.prompt_tokens
+
+
+def test_a_rehearsal_ends_at_the_first_piece_speech_starts_with(config, monkeypatch):
+    """A rehearsal decodes until the read-aloud rule (assistant.speech_out.Sentences) has its first piece, no more:
+    the real request then starts speaking at once and decodes the rest from there."""
+    import assistant.engine as engine_module
+
+    class SecondDeltaEndsAPiece:  # as if the second delta completed the first clause
+        def __init__(self):
+            self.fed = []
+
+        def feed(self, delta):
+            self.fed.append(delta)
+            return ["".join(self.fed)] if len(self.fed) == 2 else []
+
+    monkeypatch.setattr(engine_module, "Sentences", SecondDeltaEndsAPiece)
+    engine = Engine(config)
+    convo = [Message.user("what is the capital of france")]
+    deltas = [e for e in run(engine, convo, replace(GREEDY, max_new_tokens=16, ahead=True))
+              if isinstance(e, TokenDelta)]
+    assert len(deltas) == 2 and engine._ahead.text == "".join(e.text for e in deltas)
+    assert len(engine._ahead.tokens) < 16 and not engine._ahead.finished
+    done = run(engine, convo, replace(GREEDY, max_new_tokens=16))[-1]
+    assert done.answer == run(Engine(config), convo, replace(GREEDY, max_new_tokens=16))[-1].answer
