@@ -7,8 +7,9 @@ Transcriber, and when it sounds finished (assistant.vad.sounds_finished) the pau
 (hurry), as in the app; here the transcript counts as arriving at once, the most eager case.
 
 A clip is cut off when it becomes more than one utterance: an utterance ended while its speaker had more to say.
-Printed per set and rule (the fixed pause alone, and with hurry): clips, clips cut off, and the median silence from
-the last speech to the end of the utterance (what the endpoint adds to every answer's latency).
+Printed per set and rule (the fixed pause alone, and with hurry): clips, clips cut off, the median silence from the
+last speech to the end of the utterance (what the endpoint adds to every answer's latency), clips hurried, and the
+pauses a speaker talked on after (each a chance to cut them off).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.vad import Listener, Pause, Utterance, VadOptions, sounds_finished
+from assistant.vad import Listener, Pause, Resumed, Utterance, VadOptions, sounds_finished
 
 BLOCK = 800  # samples per microphone read: 50 ms, ui.recorder's poll
 TAIL_S = 2.0  # silence after each clip: any pause the rules allow ends within it
@@ -34,6 +35,7 @@ class Endpointed:
 
     trailing: list[float] = field(default_factory=list)
     hurried: list[str] = field(default_factory=list)  # transcripts that made a pause end sooner
+    resumed: int = 0  # pauses the speaker talked on after: where a cut-off could have happened
 
     @property
     def cut_off(self) -> bool:
@@ -53,6 +55,8 @@ def endpoint(audio: np.ndarray, transcribe=None, listener: Listener | None = Non
                 if sounds_finished(text):
                     out.hurried.append(text)
                     listener.hurry(event.number)
+            elif isinstance(event, Resumed):
+                out.resumed += 1
             elif isinstance(event, Utterance):
                 out.trailing.append(event.trailing_s)
     return out
@@ -64,7 +68,7 @@ def summarize(results: list[tuple[str, Endpointed]]) -> dict:
     return {"clips": len(results), "heard": len(heard), "cut_off": sum(r.cut_off for _, r in results),
             "cut_off_rate": round(sum(r.cut_off for _, r in results) / max(1, len(heard)), 3),
             "median_endpoint_s": round(statistics.median(t for r in heard for t in r.trailing), 3) if heard else None,
-            "hurried": sum(bool(r.hurried) for _, r in results),
+            "hurried": sum(bool(r.hurried) for _, r in results), "pauses_talked_on": sum(r.resumed for _, r in results),
             "cut_clips": [text for text, r in results if r.cut_off]}
 
 
@@ -93,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                   for text, audio in clips])
             print(f"{name:10s} {rule:12s} {row['cut_off']:3d} of {row['heard']:3d} cut off "
                   f"({row['cut_off_rate']:.1%}), median endpoint {row['median_endpoint_s']} s, "
-                  f"hurried {row['hurried']}", flush=True)
+                  f"hurried {row['hurried']}, pauses talked on {row['pauses_talked_on']}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     return 0
