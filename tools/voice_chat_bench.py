@@ -7,7 +7,8 @@ last sound on the microphone's sink to the first on the headphones' sink: tools.
 figure (from the moment voice detection placed the end of speech to a sentence starting to play), the engine's first
 token (transcription included), whether the question was heard right, and the event loop's stalls while it listens
 and thinks, and while the answer is spoken. Then a barge-in: talking over a long answer, from the start of that
-speech to the answer's silence on the headphones.
+speech to the answer's silence on the headphones. Then push-to-talk with read-aloud on: the first questions said
+while F8 is held, let go RELEASE_S after their speech ends; from the release to the first audio.
 
 The breakdown (`stages_s` per question, `breakdown_median_s`) places each stage on the same clock, from the end of
 the question's speech on the monitor: the last pause before the end (the rehearsal is asked), the rehearsal's
@@ -40,6 +41,8 @@ QUESTIONS = [("en", "What is the capital of Japan?", "piper:joe"),
              ("en", "How many days are in a week?", "piper:joe"),
              ("en", "Which planet is closest to the sun?", "flite:slt"),
              ("ko", "한국의 수도는 어디입니까?", "espeak:ko")]
+PUSH_TO_TALK = 4  # the first questions asked again holding F8, with read-aloud on
+RELEASE_S = 0.2  # how long after the end of their speech the key is let go
 LONG = ("en", "Tell me about the history of Paris in detail.", "piper:joe")
 INTERRUPT = ("en", "Stop. What is two plus two?", "flite:slt")
 
@@ -191,6 +194,28 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     wait(lambda: len(window.session.messages()) > before and not window.busy, 300)
     meter.start("listening and thinking")
 
+    # Push-to-talk (F8) with read-aloud on: held while the question is said, let go a moment after it ends.
+    window.composer.converse_button.click()
+    meter.start("changing settings")  # the open conversation is shown again in the new settings
+    window.apply_settings(replace(window.settings, read_aloud=True))
+    meter.start("push-to-talk")
+    push_to_talk = []
+    for language, text, voice in QUESTIONS[:PUSH_TO_TALK]:
+        wait(lambda: not window.busy and not window.speaking and not window.spoken, 300)
+        pause = time.monotonic() + 0.5
+        wait(lambda: time.monotonic() > pause)
+        window.composer.start_recording()
+        started = time.monotonic()
+        playing = mic.play(clips[text])
+        wait(lambda: playing.poll() is not None)
+        ended = spoken.last_loud(started) or time.monotonic()
+        wait(lambda: time.monotonic() > ended + RELEASE_S)
+        released = time.monotonic()
+        window.composer.stop_recording()
+        wait(lambda: played.first_loud(released) is not None, 300)
+        push_to_talk.append(round(played.first_loud(released) - released, 2))
+    wait(lambda: not window.busy and not window.speaking and not window.spoken, 300)
+
     latencies = [r["end_of_speech_to_first_audio_s"] for r in results if r["language"] == "en"]
     summary = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -201,6 +226,8 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
         "breakdown_median_s": {stage: round(statistics.median(times), 2) for stage, times in
                                _by_stage([r["stages_s"] for r in results if r["language"] == "en"]).items()},
         "barge_in_speech_to_silence_s": round(barge_in, 2),
+        "push_to_talk_release_to_first_audio_s": push_to_talk,
+        "median_push_to_talk_release_to_first_audio_s": statistics.median(push_to_talk),
         "stalls": meter.summary(),
     }
     return report(summary, args.json, window)
