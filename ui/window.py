@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self.rehearsing: threading.Event | None = None  # the last rehearsal's cancel
         self.voice_chat.interrupt.connect(self.stop)
         self.voice_chat.hush.connect(self._hush)
-        self.hushed = False  # the answer's speech is paused: someone may be talking over it
+        self.hushed = False  # the answer's speech is silenced: someone may be talking over it
         self.held: int | None = None  # where the sentence the hush stopped goes on from (ms)
         self._build(apply_theme(QApplication.instance(), settings.theme, settings.font_size))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
@@ -395,8 +395,8 @@ class MainWindow(QMainWindow):
             self.player.play()
 
     def _hush(self, on: bool) -> None:
-        """Pause the answer's speech at once while someone may be talking over it (ui.voice_chat); go on with it
-        when that was only a click or a cough."""
+        """Silence the answer's speech at once, keeping its place, while someone may be talking over it
+        (ui.voice_chat); go on with it when that was only a click or a cough."""
         from PySide6.QtMultimedia import QMediaPlayer
 
         if not self.speaking or self.player is None or on == self.hushed:
