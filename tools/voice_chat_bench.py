@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the voice chat on the bundled models and print the timings as JSON."""
     parser = argparse.ArgumentParser(prog="python -m tools.voice_chat_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the summary here")
+    parser.add_argument("--quantize", choices=("none", "int8"), default="none",
+                        help="the engine's precision setting (with the llama.cpp LLM, int8 changes Whisper's decoder)")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -129,7 +131,8 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     from ui.app import build
 
     app, window = build([sys.argv[0]])
-    window.settings = replace(window.settings, microphone=mic.device_id)
+    window.settings = replace(window.settings, microphone=mic.device_id,
+                              engine=replace(window.settings.engine, quantize=args.quantize))
     meter = StallMeter()
     window.show()
     window.load_models()
@@ -219,7 +222,7 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     latencies = [r["end_of_speech_to_first_audio_s"] for r in results if r["language"] == "en"]
     summary = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "llm": window.settings.engine.llm, "questions": results,
+        "llm": window.settings.engine.llm, "quantize": args.quantize, "questions": results,
         "median_end_of_speech_to_first_audio_s": round(statistics.median(latencies), 2),
         "heard_right": {language: f"{sum(r['heard_right'] for r in results if r['language'] == language)} of "
                               f"{sum(r['language'] == language for r in results)}" for language in ("en", "ko")},

@@ -68,9 +68,6 @@ class MainWindow(QMainWindow):
         self.voice_chat.resumed.connect(lambda: self.rehearsing is not None and self.rehearsing.set())
         self.rehearsing: threading.Event | None = None  # the last rehearsal's cancel
         self.voice_chat.interrupt.connect(self.stop)
-        self.voice_chat.hush.connect(self._hush)
-        self.hushed = False  # the answer's speech is silenced: someone may be talking over it
-        self.held: int | None = None  # where the sentence the hush stopped goes on from (ms)
         self._build(apply_theme(QApplication.instance(), settings.theme, settings.font_size))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
         self.sidebar.refresh()
@@ -355,8 +352,7 @@ class MainWindow(QMainWindow):
         self.spoken.clear()
         if self.player is not None and self.speaking:
             self.player.stop()
-        self.speaking = self.hushed = False
-        self.held = None
+        self.speaking = False
         self.voice_chat.set_speaking(False)
 
     def _say(self, path: Path) -> None:
@@ -390,25 +386,7 @@ class MainWindow(QMainWindow):
             self.player.setAudioOutput(QAudioOutput(self.player))
             self.player.mediaStatusChanged.connect(self._on_player_status)
         self.player.setSource(QUrl.fromLocalFile(str(path)))
-        self.held = 0 if self.hushed else None  # if so, it starts when the hush ends
-        if self.held is None:
-            self.player.play()
-
-    def _hush(self, on: bool) -> None:
-        """Silence the answer's speech at once, keeping its place, while someone may be talking over it
-        (ui.voice_chat); go on with it when that was only a click or a cough."""
-        from PySide6.QtMultimedia import QMediaPlayer
-
-        if not self.speaking or self.player is None or on == self.hushed:
-            return
-        self.hushed = on
-        if on and self.player.playbackState() == QMediaPlayer.PlayingState:
-            self.held = self.player.position()
-            self.player.stop()  # silent at once (a paused player plays out what it had buffered, up to 0.6 s)
-        elif not on and self.held is not None:
-            self.player.setPosition(self.held)
-            self.held = None
-            self.player.play()  # from where it stopped, or the next sentence, which waited to start
+        self.player.play()
 
     # ---- voice chat ---------------------------------------------------------------------------------------
     def set_voice_chat(self, on: bool) -> None:

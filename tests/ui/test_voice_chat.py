@@ -111,27 +111,6 @@ def test_talking_over_the_answer_stops_it_and_asks_the_new_question(chat, qtbot,
     wait_idle(qtbot, w)
 
 
-def test_a_sound_over_the_answer_pauses_its_speech_at_once_and_a_cough_lets_it_go_on(chat, qtbot):
-    from PySide6.QtMultimedia import QMediaPlayer
-
-    fake = FakeEngine(answer=LONG_ANSWER, delay=0.05)
-    w = chat(fake)
-    w._ask_aloud(to_wav(np.zeros(SAMPLE_RATE, np.float32)))
-    qtbot.waitUntil(lambda: w.speaking and w.player.playbackState() == QMediaPlayer.PlayingState, timeout=30_000)
-    qtbot.waitUntil(lambda: w.player.position() > 300, timeout=10_000)
-    w.voice_chat.ears.onset.emit()  # the first frame that may be someone talking
-    assert w.hushed and w.player.playbackState() != QMediaPlayer.PlayingState and w.held > 300
-    w.voice_chat.ears.false_start.emit()  # it was a cough: the sentence goes on from where it stopped
-    assert not w.hushed and w.player.playbackState() == QMediaPlayer.PlayingState
-    qtbot.waitUntil(lambda: w.player.position() > 0, timeout=10_000)
-    assert w.player.position() >= 300  # not from its start
-    w.voice_chat.ears.onset.emit()
-    w.voice_chat.ears.speech_started.emit()  # it was talking: the answer and its speech stop
-    assert not w.speaking and not w.hushed
-    wait_idle(qtbot, w)
-    assert w.session.messages()[-1].status == "stopped"
-
-
 def test_with_barge_in_off_it_does_not_listen_while_speaking(chat, qtbot, microphone, said):
     fake = FakeEngine(answer=LONG_ANSWER, delay=0.05)
     w = chat(fake, barge_in=False)
