@@ -612,7 +612,7 @@ class Engine:
         spoken = Sentences() if options.ahead else None  # a rehearsal decodes what speech starts with, no more
         with closing(iter(stream)) as deltas:
             for delta in deltas:
-                if before and first is not None and len(answer) == 1:  # the continuation's first words
+                if before and len(answer) == 1:  # the continuation's first words, after the rehearsal's
                     delta = _seam(llm, before, stream.tokens[0]) + delta
                 first = first or time.perf_counter()
                 answer.append(delta)

@@ -25,6 +25,7 @@ from models.sampling import SamplingOptions
 SAVE_EVERY_S = 0.5  # partial answers reach the database at least this often (a crash loses no more)
 # Titles of new conversations: a question without text, by its first attachment's kind; a fork, by its original's.
 UNTITLED = {"image": "Image question", "audio": "Voice question", "file": "Document question", "fork": "%1 (edited)"}
+AHEAD_TOKENS = 16  # at most, a rehearsal's answer: it ends with the first clause or sentence that speech starts with
 TITLE_CHARS = 60  # a longer first line is cut at a word, with an ellipsis, so no title loses its end unmarked
 
 
@@ -41,7 +42,6 @@ def file_name(title: str) -> str:
     """A file name (no extension) for a conversation's export, from its title; any OS accepts it."""
     name = re.sub(r'[\\/:*?"<>|\x00-\x1f\u2026]+', " ", title)
     return " ".join(name.split()).strip(" .")[:80] or "conversation"
-AHEAD_TOKENS = 16  # at most, a rehearsal's answer: it ends with the first clause or sentence that speech starts with
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import argparse
 import json
 import platform
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     r = resolve(args.whisper, "whisper")
     transcriber = Transcriber(SpeechEncoder(load_whisper(r.path, placement), r.name))
     summary: dict = {"hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
-                     "options": VadOptions().__dict__}
+                     "options": asdict(VadOptions())}
     for name, clips in installed(args.clips.split(",")).items():
         for rule, transcribe in (("fixed pause", None), ("with hurry", transcriber)):
             row = summary.setdefault(name, {})[rule] = summarize([(text, endpoint(audio, transcribe))

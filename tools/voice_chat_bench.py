@@ -100,10 +100,11 @@ class Stages:
         endpoint = next((t for t, stage in marks if stage == "endpoint"), first_audio)
         pauses = [t for t, stage in marks if stage == "pause" and t < endpoint]
         out = {}
-        for t, stage in marks:
+        for t, stage in marks:  # the last pause and the last rehearsal's marks; the answer's first of each
+            last = stage == "pause" or stage.startswith("rehearsal")
             if stage.startswith("rehearsal") and (not pauses or t < pauses[-1]):
                 continue  # an earlier rehearsal's, called off when speech resumed
-            if stage not in out or stage == "pause" or stage.startswith("rehearsal"):  # the last pause's
+            if last or stage not in out:
                 out[stage] = round(t - end_of_speech, 3)
         return out
 
