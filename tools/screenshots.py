@@ -124,7 +124,7 @@ def take(out: Path) -> list[Path]:
             wait_until(app, lambda: window.speaking, 120)
             _settle(app, 1.0)
             shot("14-voice-chat")
-            wait_until(app, lambda: not window.busy and not window.speaking and not window.spoken, 120)
+            wait_until(app, lambda: not window.busy and not window.speaking, 120)
             window.composer.converse_button.click()
     else:  # no PulseAudio: the same question as an audio file
         ask("", speech)

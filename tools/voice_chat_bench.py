@@ -72,8 +72,7 @@ class Stages:
         window.voice_chat.ears.pausing.connect(mark("pause"))
         window.voice_chat.ears.heard.connect(mark("endpoint"))
         window.reader.ready.connect(mark("first piece synthesized"))
-        play = window._play
-        window._play = lambda path: (self.marks.append((time.monotonic(), "player started")), play(path))
+        window.reader.player.started.connect(mark("player started"))
         engine = window.worker.engine
         respond = engine.respond
 
@@ -171,7 +170,7 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     results = []
     for language, text, voice in QUESTIONS:
         outside, inside, breakdown = ask(language, text, voice)
-        wait(lambda: not window.busy and not window.speaking and not window.spoken, 300)
+        wait(lambda: not window.busy and not window.speaking, 300)
         meter.start("listening and thinking")
         messages = window.session.messages()
         heard = messages[-2].meta.get("transcript", "")
@@ -205,7 +204,7 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     meter.start("push-to-talk")
     push_to_talk = []
     for language, text, voice in QUESTIONS[:PUSH_TO_TALK]:
-        wait(lambda: not window.busy and not window.speaking and not window.spoken, 300)
+        wait(lambda: not window.busy and not window.speaking, 300)
         pause = time.monotonic() + 0.5
         wait(lambda: time.monotonic() > pause)
         window.composer.start_recording()
@@ -218,7 +217,7 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
         window.composer.stop_recording()
         wait(lambda: played.first_loud(released) is not None, 300)
         push_to_talk.append(round(played.first_loud(released) - released, 2))
-    wait(lambda: not window.busy and not window.speaking and not window.spoken, 300)
+    wait(lambda: not window.busy and not window.speaking, 300)
 
     latencies = [r["end_of_speech_to_first_audio_s"] for r in results if r["language"] == "en"]
     summary = {

@@ -58,10 +58,8 @@ class MainWindow(QMainWindow):
         self.session.on_finished = self._on_answered
         self.settings_path = settings_path
         self.ready = False
-        self.player = None
+        self.player = None  # plays attachments (QMediaPlayer, made on first use)
         self.reader = None  # ui.read_aloud.ReadAloud, made on first use
-        self.spoken: list[Path] = []  # synthesized sentences waiting for the player
-        self.speaking = False  # the player is reading aloud (not playing an attachment)
         self.voice_chat = VoiceChat(self)
         self.voice_chat.ask.connect(self._ask_aloud)
         self.voice_chat.rehearse.connect(self._rehearse)
@@ -329,15 +327,22 @@ class MainWindow(QMainWindow):
         return self.settings.read_aloud or self.voice_chat.on
 
     def _reader(self):
-        """The read-aloud queue (made on first use: it loads the voice); its sentences play one after another."""
+        """The read-aloud queue (made on first use: it loads the voice and opens the sound output)."""
         if self.reader is None:
             from ui.read_aloud import ReadAloud
 
             self.reader = ReadAloud(self)
-            self.reader.ready.connect(lambda path: self._say(Path(path)))
+            self.reader.player.started.connect(self._on_sentence_started)
+            self.reader.player.finished.connect(lambda: self.voice_chat.set_speaking(False))
             self.reader.failed.connect(
                 lambda m: self.status_text.setText(self.tr("Could not read aloud: %1").replace("%1", m)))
+            self.reader.warm()
         return self.reader
+
+    @property
+    def speaking(self) -> bool:
+        """An answer is being read aloud (a sentence plays or waits to)."""
+        return self.reader is not None and self.reader.speaking
 
     def read_aloud(self, text: str) -> None:
         """Speak an answer (offline voices); it starts as soon as its first sentence is synthesized."""
@@ -349,42 +354,20 @@ class MainWindow(QMainWindow):
         """Silence: what is queued is dropped, what plays stops."""
         if self.reader is not None:
             self.reader.stop()
-        self.spoken.clear()
-        if self.player is not None and self.speaking:
-            self.player.stop()
-        self.speaking = False
         self.voice_chat.set_speaking(False)
 
-    def _say(self, path: Path) -> None:
-        self.spoken.append(path)
-        if not self.speaking:
-            self._say_next()
-
-    def _say_next(self) -> None:
-        self.speaking = bool(self.spoken)
-        self.voice_chat.set_speaking(self.speaking)
-        if self.spoken:
-            self.voice_chat.sentence_started()
-            self._play(self.spoken.pop(0))
-
-    def _on_player_status(self, status) -> None:
-        from PySide6.QtMultimedia import QMediaPlayer
-
-        if self.speaking and status in (QMediaPlayer.EndOfMedia, QMediaPlayer.InvalidMedia):
-            self._say_next()
+    def _on_sentence_started(self) -> None:
+        self.voice_chat.set_speaking(True)
+        self.voice_chat.sentence_started()
 
     def play_audio(self, path: Path) -> None:
         """Play a recording or audio attachment (reading aloud stops)."""
-        self.stop_speaking()
-        self._play(path)
-
-    def _play(self, path: Path) -> None:
         from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
+        self.stop_speaking()
         if self.player is None:
             self.player = QMediaPlayer(self)
             self.player.setAudioOutput(QAudioOutput(self.player))
-            self.player.mediaStatusChanged.connect(self._on_player_status)
         self.player.setSource(QUrl.fromLocalFile(str(path)))
         self.player.play()
 
@@ -405,7 +388,7 @@ class MainWindow(QMainWindow):
         if not self.ready or not self.voice_chat.start(self.settings.microphone, self.settings.barge_in):
             self.composer.converse_button.setChecked(False)
             return
-        self._reader().warm()  # the voice loads now, not when the first answer is ready to be spoken
+        self._reader()  # the voice loads and the sound output opens now, not when the first answer is ready
         self.composer.level.show()
 
     def _rehearse(self, wav: bytes, pause: int) -> None:

@@ -783,7 +783,7 @@ def test_an_answer_is_read_aloud(make_window, qtbot, fake, monkeypatch):
 
     played = []
     w = make_window(fake)
-    monkeypatch.setattr(w, "_play", played.append)  # the player itself is QtMultimedia's
+    monkeypatch.setattr(w._reader().player, "play", played.append)  # the player itself: tests/ui/test_speech_player
     ask(qtbot, w, "hello")
     qtbot.mouseClick(w.messages.widgets()[-1].findChild(QPushButton, "read"), Qt.LeftButton)
     assert w.status_text.text() == "Reading aloud…"
@@ -793,8 +793,6 @@ def test_an_answer_is_read_aloud(make_window, qtbot, fake, monkeypatch):
 
 
 def test_answers_are_read_aloud_sentence_by_sentence_as_they_stream(make_window, qtbot, monkeypatch):
-    from PySide6.QtMultimedia import QMediaPlayer
-
     from assistant.settings import Settings
 
     # The answer holds after its first sentence until that sentence plays, however slow synthesis is on this machine.
@@ -809,19 +807,15 @@ def test_answers_are_read_aloud_sentence_by_sentence_as_they_stream(make_window,
         busy_then.append(w.busy)
         resume.set()
 
-    monkeypatch.setattr(w, "_play", play)
+    monkeypatch.setattr(w._reader().player, "play", play)
     w.composer.input.setPlainText("tell me about Tokyo")
     assert w.send()
     qtbot.waitUntil(lambda: bool(played), timeout=30_000)
     assert busy_then[0]  # the first sentence speaks while the answer still streams
     wait_idle(qtbot, w, timeout=30_000)
-    qtbot.waitUntil(lambda: len(played) + len(w.spoken) == 3, timeout=30_000)  # one clip a sentence, in order
-    for _ in range(2):
-        w._on_player_status(QMediaPlayer.EndOfMedia)  # a sentence ended: the next one plays
-    assert len(played) == 3 and [p.name for p in played] == sorted((p.name for p in played), key=lambda n: int(
+    qtbot.waitUntil(lambda: len(played) == 3, timeout=30_000)  # one clip a sentence, in order
+    assert [p.name for p in played] == sorted((p.name for p in played), key=lambda n: int(
         n.split("-")[1].split(".")[0]))
-    w._on_player_status(QMediaPlayer.EndOfMedia)
-    assert not w.speaking
 
 
 def test_the_theme_can_follow_the_system_and_the_text_size_is_a_setting(make_window, qtbot, fake):

@@ -161,17 +161,17 @@
         <translation>모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="214"/>
+        <location filename="../composer.py" line="215"/>
         <source>Add to the question if you like, then press Enter</source>
         <translation>질문을 덧붙이고 Enter를 누르세요</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="225"/>
+        <location filename="../composer.py" line="226"/>
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="236"/>
+        <location filename="../composer.py" line="237"/>
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
@@ -249,7 +249,7 @@
 <context>
     <name>HandsFree</name>
     <message>
-        <location filename="../hands_free.py" line="46"/>
+        <location filename="../hands_free.py" line="50"/>
         <source>Voice detection is not available: %1</source>
         <translation>음성 감지를 사용할 수 없습니다: %1</translation>
     </message>
@@ -290,12 +290,12 @@
         <translation>%1 설치를 마쳤습니다.</translation>
     </message>
     <message>
-        <location filename="../install_dialog.py" line="99"/>
+        <location filename="../install_dialog.py" line="98"/>
         <source>Could not install %1 (exit %2): see the lines below.</source>
         <translation>%1을(를) 설치하지 못했습니다(종료 코드 %2). 아래 내용을 보세요.</translation>
     </message>
     <message>
-        <location filename="../install_dialog.py" line="106"/>
+        <location filename="../install_dialog.py" line="105"/>
         <source>Could not start the installer: %1</source>
         <translation>설치 프로그램을 시작하지 못했습니다: %1</translation>
     </message>
@@ -303,198 +303,198 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../window.py" line="80"/>
+        <location filename="../window.py" line="85"/>
         <source>The API could not start: %1</source>
         <translation>API를 시작할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="191"/>
+        <location filename="../window.py" line="196"/>
         <source>Omni Assistant</source>
         <translation>옴니 어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="298"/>
+        <location filename="../window.py" line="303"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../window.py" line="194"/>
+        <location filename="../window.py" line="199"/>
         <source>Template:</source>
         <translation>템플릿:</translation>
     </message>
     <message>
-        <location filename="../window.py" line="195"/>
+        <location filename="../window.py" line="200"/>
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="196"/>
+        <location filename="../window.py" line="201"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../window.py" line="204"/>
+        <location filename="../window.py" line="209"/>
         <source>Loading models in the background…</source>
         <translation>백그라운드에서 모델을 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="224"/>
+        <location filename="../window.py" line="229"/>
         <source>The model that answers (loads in the background): %1</source>
         <translation>답하는 모델 (백그라운드에서 불러옵니다): %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="289"/>
+        <location filename="../window.py" line="294"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../window.py" line="291"/>
+        <location filename="../window.py" line="296"/>
         <source>zero-shot</source>
         <translation>제로샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="291"/>
+        <location filename="../window.py" line="296"/>
         <source>one-shot</source>
         <translation>원샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="292"/>
+        <location filename="../window.py" line="297"/>
         <source>few-shot</source>
         <translation>퓨샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="420"/>
+        <location filename="../window.py" line="421"/>
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="198"/>
+        <location filename="../window.py" line="203"/>
         <source>Image question</source>
         <translation>이미지 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="198"/>
+        <location filename="../window.py" line="203"/>
         <source>Voice question</source>
         <translation>음성 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="199"/>
+        <location filename="../window.py" line="204"/>
         <source>Document question</source>
         <translation>문서 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="199"/>
+        <location filename="../window.py" line="204"/>
         <source>%1 (edited)</source>
         <translation>%1 (수정됨)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="223"/>
+        <location filename="../window.py" line="228"/>
         <source>Install a model…</source>
         <translation>모델 설치…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="226"/>
+        <location filename="../window.py" line="231"/>
         <source>How a spoken question reaches the model</source>
         <translation>말한 질문이 모델에 전달되는 방식</translation>
     </message>
     <message>
-        <location filename="../window.py" line="258"/>
+        <location filename="../window.py" line="263"/>
         <source>An answer is still being written: stop it (Esc) first</source>
         <translation>아직 답변을 작성하는 중입니다. 먼저 중지하세요(Esc)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="332"/>
+        <location filename="../window.py" line="338"/>
         <source>Could not read aloud: %1</source>
         <translation>소리 내어 읽을 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="338"/>
+        <location filename="../window.py" line="350"/>
         <source>Reading aloud…</source>
         <translation>소리 내어 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="395"/>
+        <location filename="../window.py" line="385"/>
         <source>The models are still loading; start the voice chat when they are ready</source>
         <translation>모델을 아직 불러오는 중입니다. 준비되면 음성 대화를 시작하세요</translation>
     </message>
     <message>
-        <location filename="../window.py" line="450"/>
+        <location filename="../window.py" line="451"/>
         <source>Answering…</source>
         <translation>답변하는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="506"/>
+        <location filename="../window.py" line="507"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="507"/>
+        <location filename="../window.py" line="508"/>
         <source>Editing an earlier question; sending starts a copy of this conversation from there, and this one is kept</source>
         <translation>이전 질문을 수정하는 중입니다. 보내면 그 지점부터 이 대화의 사본이 시작되고, 이 대화는 그대로 남습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="532"/>
+        <location filename="../window.py" line="533"/>
         <source>Could not answer: %1</source>
         <translation>답변할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="542"/>
+        <location filename="../window.py" line="543"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="542"/>
+        <location filename="../window.py" line="543"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window.py" line="543"/>
+        <location filename="../window.py" line="544"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="544"/>
+        <location filename="../window.py" line="545"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="553"/>
+        <location filename="../window.py" line="554"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="557"/>
+        <location filename="../window.py" line="558"/>
         <source>First run: preparing %1 (once; this can take a few minutes)</source>
         <translation>처음 실행: %1 준비 중 (한 번만, 몇 분 걸릴 수 있습니다)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="548"/>
-        <location filename="../window.py" line="561"/>
+        <location filename="../window.py" line="549"/>
+        <location filename="../window.py" line="562"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="568"/>
+        <location filename="../window.py" line="569"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="571"/>
+        <location filename="../window.py" line="572"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="579"/>
+        <location filename="../window.py" line="580"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="579"/>
+        <location filename="../window.py" line="580"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="583"/>
+        <location filename="../window.py" line="584"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
@@ -952,34 +952,42 @@ A: 원하는 답변</translation>
     </message>
 </context>
 <context>
+    <name>SpeechPlayer</name>
+    <message>
+        <location filename="../speech_player.py" line="124"/>
+        <source>No sound output device</source>
+        <translation>소리 출력 장치가 없습니다</translation>
+    </message>
+</context>
+<context>
     <name>VoiceChat</name>
     <message>
-        <location filename="../voice_chat.py" line="47"/>
+        <location filename="../voice_chat.py" line="57"/>
         <source>Voice chat: listening… (talk; F9 ends it)</source>
         <translation>음성 대화: 듣는 중… (말씀하세요. F9로 끝냅니다)</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="55"/>
+        <location filename="../voice_chat.py" line="65"/>
         <source>Voice chat ended</source>
         <translation>음성 대화가 끝났습니다</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="69"/>
+        <location filename="../voice_chat.py" line="79"/>
         <source>Voice chat: listening…</source>
         <translation>음성 대화: 듣는 중…</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="78"/>
+        <location filename="../voice_chat.py" line="88"/>
         <source>Voice chat: speaking… (talk to interrupt)</source>
         <translation>음성 대화: 말하는 중… (말하면 멈춥니다)</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="79"/>
+        <location filename="../voice_chat.py" line="89"/>
         <source>Voice chat: speaking…</source>
         <translation>음성 대화: 말하는 중…</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="95"/>
+        <location filename="../voice_chat.py" line="115"/>
         <source>Voice chat: hearing you…</source>
         <translation>음성 대화: 듣고 있습니다…</translation>
     </message>

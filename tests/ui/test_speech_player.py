@@ -1,0 +1,174 @@
+"""The read-aloud player (ui.speech_player): sentences in order without a gap, stop() silent at once, a sentence at
+another rate waiting for the last to play out; on a fake sink, and on the real one through PulseAudio's virtual
+headphones (what they play is read on their monitor)."""
+
+import time
+import wave
+
+import numpy as np
+import pytest
+
+import ui.speech_player as sp
+
+
+def write_wav(path, seconds=0.5, rate=22050, width=2, tone=True):
+    t = np.arange(int(seconds * rate)) / rate
+    wave_ = 0.5 * np.sin(2 * np.pi * 440 * t) if tone else np.zeros_like(t)
+    pcm = {1: ((wave_ * 127) + 128).astype(np.uint8), 2: (wave_ * 32767).astype("<i2"),
+           4: (wave_ * 2 ** 31 * 0.99).astype("<i4")}[width]
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(width), w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+class FakeSink:
+    """Takes CHUNK bytes a call and plays them at once: processedUSecs is what was written."""
+
+    CHUNK = 4410
+
+    def __init__(self, rate, channels, log):
+        self.rate, self.channels, self.log = rate, channels, log
+        self.data = bytearray()
+
+    def start(self):
+        self.log.append(("start", self.rate))
+        self.data = bytearray()
+        return self
+
+    def write(self, chunk):
+        self.data += chunk
+        return len(chunk)
+
+    def bytesFree(self):
+        return self.CHUNK
+
+    def processedUSecs(self):
+        return int(len(self.data) * 1e6 / (2 * self.rate * self.channels))
+
+    def reset(self):
+        self.log.append(("reset", self.rate))
+
+    def stop(self):
+        self.log.append(("stop", self.rate))
+
+
+@pytest.fixture
+def fake_sinks(monkeypatch):
+    log, sinks = [], []
+
+    def open_sink(rate, channels):
+        sinks.append(FakeSink(rate, channels, log))
+        return sinks[-1]
+    monkeypatch.setattr(sp, "open_sink", open_sink)
+    return sinks, log
+
+
+def player_with_signals(qtbot):
+    player = sp.SpeechPlayer()
+    events = []
+    player.started.connect(lambda: events.append("started"))
+    player.finished.connect(lambda: events.append("finished"))
+    player.failed.connect(lambda m: events.append(m))
+    return player, events
+
+
+def test_sentences_play_in_order_without_a_gap(qtbot, fake_sinks, tmp_path):
+    sinks, _ = fake_sinks
+    player, events = player_with_signals(qtbot)
+    first, second = write_wav(tmp_path / "1.wav", 0.3), write_wav(tmp_path / "2.wav", 0.2, tone=False)
+    player.play(first)
+    player.play(second)
+    assert player.playing
+    qtbot.waitUntil(lambda: "finished" in events, timeout=5000)
+    assert events == ["started", "started", "finished"] and not player.playing
+    assert len(sinks) == 1 and bytes(sinks[0].data) == sp.read_pcm(first)[1] + sp.read_pcm(second)[1]
+
+
+def test_finished_waits_for_the_sound_server_to_play_what_it_holds(qtbot, fake_sinks, tmp_path):
+    sinks, _ = fake_sinks
+    player, events = player_with_signals(qtbot)
+    player.play(write_wav(tmp_path / "1.wav", 0.1))
+    qtbot.waitUntil(lambda: len(sinks) == 1 and len(sinks[0].data) == len(sp.read_pcm(tmp_path / "1.wav")[1]),
+                    timeout=5000)
+    written = time.monotonic()
+    qtbot.waitUntil(lambda: "finished" in events, timeout=5000)
+    assert time.monotonic() - written >= sp.BUFFER_S
+
+
+def test_stop_drops_what_the_sink_holds_and_the_queue(qtbot, fake_sinks, tmp_path):
+    sinks, log = fake_sinks
+    player, events = player_with_signals(qtbot)
+    player.play(write_wav(tmp_path / "1.wav", 2.0))
+    player.play(write_wav(tmp_path / "2.wav", 2.0))
+    qtbot.waitUntil(lambda: len(sinks) == 1 and len(sinks[0].data) > 0, timeout=5000)
+    player.stop()
+    assert log[-2:] == [("reset", 22050), ("start", 22050)]  # dropped, and ready again at once
+    assert not player.playing and not player.queue
+    qtbot.wait(100)
+    assert events == ["started"] and len(sinks[0].data) == 0  # nothing more was written, nothing else started
+    player.play(tmp_path / "2.wav")  # it plays again
+    qtbot.waitUntil(lambda: "finished" in events, timeout=10_000)
+    assert len(sinks) == 1
+
+
+def test_a_sentence_at_another_rate_waits_for_the_last_to_play_out(qtbot, fake_sinks, tmp_path):
+    sinks, log = fake_sinks
+    player, events = player_with_signals(qtbot)
+    player.play(write_wav(tmp_path / "1.wav", 0.2, rate=22050))
+    player.play(write_wav(tmp_path / "2.wav", 0.2, rate=16000))
+    qtbot.waitUntil(lambda: "finished" in events, timeout=5000)
+    assert [s.rate for s in sinks] == [22050, 16000] and events == ["started", "started", "finished"]
+    assert log.index(("stop", 22050)) < log.index(("start", 16000))
+
+
+def test_warm_opens_the_sink_before_the_first_sentence(qtbot, fake_sinks, tmp_path):
+    sinks, _ = fake_sinks
+    player, events = player_with_signals(qtbot)
+    player.warm()
+    assert len(sinks) == 1 and sinks[0].data and not any(sinks[0].data)  # a moment of silence
+    player.play(write_wav(tmp_path / "1.wav", 0.1, rate=sp.WARM_FORMAT[0]))
+    qtbot.waitUntil(lambda: "finished" in events, timeout=5000)
+    assert len(sinks) == 1  # the warm one played it
+
+
+def test_bad_files_and_no_sound_output_are_one_line_each(qtbot, fake_sinks, monkeypatch, tmp_path):
+    player, events = player_with_signals(qtbot)
+    (tmp_path / "bad.wav").write_bytes(b"RIFF\0\0\0\0WAVEjunk")
+    player.play(tmp_path / "bad.wav")
+    assert len(events) == 1 and events[0].startswith("bad.wav: ") and "\n" not in events[0]
+    assert not player.playing
+    monkeypatch.setattr(sp, "open_sink", lambda rate, channels: None)
+    events.clear()
+    player.play(write_wav(tmp_path / "1.wav", 0.1))
+    qtbot.waitUntil(lambda: "finished" in events, timeout=5000)
+    assert events == ["No sound output device", "finished"] and not player.playing
+
+
+@pytest.mark.parametrize("width", [1, 4])
+def test_8_and_32_bit_audio_is_played_as_16_bit(tmp_path, width):
+    (rate, channels), pcm = sp.read_pcm(write_wav(tmp_path / "a.wav", 0.1, width=width))
+    ref = np.frombuffer(sp.read_pcm(write_wav(tmp_path / "b.wav", 0.1))[1], "<i2").astype(float)
+    assert (rate, channels) == (22050, 1)
+    assert np.abs(np.frombuffer(pcm, "<i2") - ref).max() <= 2 * 256  # within two of 8-bit audio's steps
+
+
+def test_the_real_sink_plays_and_stops_at_once(qtbot, microphone, tmp_path):
+    from tools.virtual_mic import HEADPHONES, Monitor
+
+    if microphone is None:
+        pytest.skip("PulseAudio is not installed")
+    with Monitor(HEADPHONES) as heard:
+        player, events = player_with_signals(qtbot)
+        player.warm()
+        started = time.monotonic()
+        player.play(write_wav(tmp_path / "long.wav", 3.0))
+        qtbot.waitUntil(lambda: heard.first_loud(started) is not None, timeout=10_000)
+        player.stop()
+        stopped = time.monotonic()
+        qtbot.wait(1000)
+        assert heard.first_loud(stopped + 0.3) is None  # a 3 s tone, silent after stop (a media player's went on)
+        player.play(write_wav(tmp_path / "short.wav", 0.3))
+        qtbot.waitUntil(lambda: "finished" in events, timeout=10_000)
+        assert heard.first_loud(stopped + 0.3) is not None
+        player.close()
