@@ -68,6 +68,7 @@ class VadOptions:
     early_end_ms: int = 416  # a pause this long ends an utterance the listener was told sounds finished (hurry)
     pre_roll_ms: int = 300  # audio kept from before speech was detected, so the first syllable is not cut
     max_utterance_s: float = 30.0  # Whisper's window: a longer monologue is cut here and sent
+    onsets: bool = False  # report where possible speech begins (Onset) and where it proved too short (FalseStart)
 
 
 _FINISHED = re.compile(r"[.?!。？！]['\")]?$")  # Whisper punctuates what it hears
@@ -80,12 +81,24 @@ def sounds_finished(transcript: str) -> bool:
 
 
 # While the assistant speaks, its own voice may reach the microphone: only clear, sustained speech interrupts it.
-BARGE_IN = VadOptions(threshold=0.8, silence=0.5, min_speech_ms=400)
+# Its onset hushes the assistant at once (Onset); a burst too short to be speech lets it go on (FalseStart).
+BARGE_IN = VadOptions(threshold=0.8, silence=0.5, min_speech_ms=400, onsets=True)
 
 
 @dataclass(frozen=True)
 class SpeechStarted:
     """Speech has gone on for min_speech_ms: someone is talking (the moment to stop speaking: barge-in)."""
+
+
+@dataclass(frozen=True)
+class Onset:
+    """A frame that may begin speech (VadOptions.onsets): the moment to hush, before it is known to be speech."""
+
+
+@dataclass(frozen=True)
+class FalseStart:
+    """What began at an Onset ended (end_silence_ms of silence) with less than min_speech_ms of speech: a click or a
+    cough, not someone talking. (A short word and a pause, "Stop. What is...", is not one: the pause is shorter.)"""
 
 
 @dataclass(frozen=True)
@@ -112,8 +125,11 @@ class Utterance:
     trailing_s: float
 
 
+Heard = Onset | FalseStart | SpeechStarted | Pause | Resumed | Utterance  # what a Listener reports
+
+
 class Listener:
-    """feed() 16 kHz float32 audio as it arrives; get SpeechStarted and Utterance events. `score` is any
+    """feed() 16 kHz float32 audio as it arrives; get the events it completes (Heard). `score` is any
     frame -> probability function (SileroVad by default; tests pass a scripted one)."""
 
     def __init__(self, options: VadOptions = VadOptions(), score=None):
@@ -144,7 +160,7 @@ class Listener:
         if current and pause in (None, self.pauses):
             self.finished = True
 
-    def feed(self, samples: np.ndarray) -> list[SpeechStarted | Pause | Resumed | Utterance]:
+    def feed(self, samples: np.ndarray) -> list[Heard]:
         """More audio; the events it completes, in order."""
         self.pending = np.concatenate([self.pending, np.asarray(samples, np.float32)])
         events = []
@@ -158,7 +174,7 @@ class Listener:
     def _frames(self, ms: float) -> int:
         return max(1, round(ms * SAMPLE_RATE / 1000 / FRAME))
 
-    def _frame(self, frame: np.ndarray, p: float) -> SpeechStarted | Pause | Resumed | Utterance | None:
+    def _frame(self, frame: np.ndarray, p: float) -> Heard | None:
         o = self.options
         if self.speech is None:
             if p < o.threshold:
@@ -168,7 +184,7 @@ class Listener:
                 return None
             self.speech, self.voiced, self.quiet, self.announced = [*self.before, frame], 1, 0, False
             self.before.clear()
-            return None
+            return Onset() if o.onsets else None
         self.speech.append(frame)
         self.voiced += 1
         tail = self._frames(o.pause_ms)
@@ -184,7 +200,7 @@ class Listener:
             audio, trailing = np.concatenate(self.speech[:kept]), self.quiet * FRAME / SAMPLE_RATE
             self.speech, self.voiced, self.quiet, self.finished = None, 0, 0, False
             if spoken < self._frames(o.min_speech_ms):
-                return None  # a click or a cough: not an utterance
+                return FalseStart() if o.onsets else None  # a click or a cough: not an utterance
             return Utterance(audio, trailing)
         if self.quiet == tail and spoken >= self._frames(o.min_speech_ms):
             self.pauses += 1

@@ -8,7 +8,7 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from assistant.media import to_wav
-from assistant.vad import BARGE_IN, Listener, Pause, Resumed, SpeechStarted, Utterance, VadOptions
+from assistant.vad import BARGE_IN, FalseStart, Listener, Onset, Pause, Resumed, SpeechStarted, Utterance, VadOptions
 from ui.recorder import Recorder
 
 
@@ -16,8 +16,11 @@ class HandsFree(QObject):
     """start() listens until stop(). `speech_started` when someone starts talking (the cue to stop speaking),
     `heard` with each finished utterance (WAV bytes, and the time.monotonic() at which its speech ended);
     `pausing` with the utterance so far at a short pause (WAV bytes, the pause's number for hurry): the WAV the
-    utterance will have if the pause lasts, for work done ahead; `resumed` when speech goes on after it."""
+    utterance will have if the pause lasts, for work done ahead; `resumed` when speech goes on after it. In "strict"
+    mode, `onset` where possible speech begins and `false_start` where it proved a click or a cough."""
 
+    onset = Signal()
+    false_start = Signal()
     speech_started = Signal()
     pausing = Signal(bytes, int)
     resumed = Signal()
@@ -82,7 +85,11 @@ class HandsFree(QObject):
         if self.listener is None or self.mode == "deaf":
             return
         for event in self.listener.feed(samples):
-            if isinstance(event, SpeechStarted):
+            if isinstance(event, Onset):
+                self.onset.emit()
+            elif isinstance(event, FalseStart):
+                self.false_start.emit()
+            elif isinstance(event, SpeechStarted):
                 self.speech_started.emit()
             elif isinstance(event, Pause):
                 self.pausing.emit(to_wav(event.audio), event.number)

@@ -23,7 +23,7 @@ WARM_FORMAT = (22050, 1)  # piper's: the voice read-aloud uses unless the settin
 class SpeechPlayer(QObject):
     """play() queues a WAV file (PCM, as the voices make); sentences play in order without a gap. `started` when a
     sentence's first sound goes to the sink, `finished` when the last queued one has played out, `failed` one line.
-    stop() silences it at once and drops the queue."""
+    stop() silences it at once and drops the queue; hold() silences it at once and keeps its place."""
 
     started = Signal()
     finished = Signal()
@@ -39,6 +39,7 @@ class SpeechPlayer(QObject):
         self.device = None  # the QIODevice the sink plays from
         self.written = 0  # bytes written since the sink (re)started
         self.drained_at = 0.0  # time.monotonic() when all written was handed to the sound server
+        self.held = False
         self.timer = QTimer(self, interval=FEED_MS)
         self.timer.timeout.connect(self._feed)
 
@@ -62,7 +63,15 @@ class SpeechPlayer(QObject):
             self.timer.start()
             self._feed()
 
+    def hold(self, on: bool) -> None:
+        """Silence the speech where it is (the sound server's stream is corked), or go on from there."""
+        if on == self.held or self.sink is None:
+            return
+        self.held = on
+        self.sink.suspend() if on else self.sink.resume()
+
     def stop(self) -> None:
+        self.held = False
         self.queue.clear()
         self.pcm, self.fed = b"", 0
         self.timer.stop()
@@ -107,6 +116,8 @@ class SpeechPlayer(QObject):
         """All written has been handed to the sound server, and the server's last BUFFER_S of it has played."""
         if self.sink is None:
             return True
+        if self.held:
+            return False
         rate, channels = self.format
         if self.sink.processedUSecs() < self.written * 1e6 / (2 * rate * channels) - 1e3:
             return False

@@ -19,13 +19,15 @@ from ui.hands_free import HandsFree
 class VoiceChat(QObject):
     """The window starts and stops it and tells it what the assistant is doing (answering, speaking, a sentence
     starting); it asks the window to send what it heard (`ask`, WAV bytes) and to stop the answer and its speech when
-    talked over (`interrupt`), and says what it is doing (`status`). first_audio keeps, per spoken question, the
-    seconds from the end of its speech to the first spoken audio of its answer."""
+    talked over (`interrupt`; `hush` silences the speech from the first sound that may be talking, and lets it go
+    on if that was no more than a click or a cough), and says what it is doing (`status`). first_audio keeps, per
+    spoken question, the seconds from the end of its speech to the first spoken audio of its answer."""
 
     ask = Signal(bytes)
     rehearse = Signal(bytes, int)  # the utterance so far, at a pause (its number, for heard_ahead)
     resumed = Signal()  # speech went on after that pause: its rehearsal is out of date
     interrupt = Signal()
+    hush = Signal(bool)  # talking may have begun over the answer's speech: silence it (True), or go on (False)
     status = Signal(str)
     level = Signal(float)
 
@@ -45,6 +47,8 @@ class VoiceChat(QObject):
         if self.ears is None:
             self.ears = HandsFree(self)
             self.ears.speech_started.connect(self._on_speech_started)
+            self.ears.onset.connect(lambda: self.speaking and self.hush.emit(True))
+            self.ears.false_start.connect(lambda: self.speaking and self.hush.emit(False))
             self.ears.heard.connect(self._on_heard)
             self.ears.pausing.connect(self._on_pausing)
             self.ears.resumed.connect(self.resumed)
@@ -62,6 +66,7 @@ class VoiceChat(QObject):
         if self.on:
             self.on, self.waiting = False, None
             self.ears.stop()
+            self.hush.emit(False)  # a hushed answer goes on being read
             self.status.emit(self.tr("Voice chat ended"))
 
     def close(self) -> None:

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.voice_chat.resumed.connect(lambda: self.rehearsing is not None and self.rehearsing.set())
         self.rehearsing: threading.Event | None = None  # the last rehearsal's cancel
         self.voice_chat.interrupt.connect(self.stop)
+        self.voice_chat.hush.connect(lambda on: self.reader is not None and self.reader.player.hold(on))
         self._build(apply_theme(QApplication.instance(), settings.theme, settings.font_size))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
         self.sidebar.refresh()

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from assistant.media import SAMPLE_RATE, load_audio
-from assistant.vad import BARGE_IN, FRAME, Listener, Pause, Resumed, SpeechStarted, Utterance, VadOptions
+from assistant.vad import (BARGE_IN, FRAME, FalseStart, Listener, Onset, Pause, Resumed, SpeechStarted, Utterance,
+                           VadOptions)
 from models.data.real_speech import ALSA
 
 
@@ -91,6 +92,14 @@ def test_barge_in_needs_clearer_longer_speech():
     probs = [0.7] * 20 + [0.0] * 40  # speech for a normal turn, not enough to talk over the assistant
     assert any(isinstance(e, Utterance) for e in feed_all(Listener(VadOptions(), Scripted(probs)), 60))
     assert feed_all(Listener(BARGE_IN, Scripted(probs)), 60) == []
+
+
+def test_over_the_assistant_the_onset_of_a_sound_is_reported_and_a_cough_is_told_apart():
+    cough = [0.9] * 5 + [0.0] * 30  # 160 ms: short of BARGE_IN's 400 ms of speech
+    talk = [0.9] * 20 + [0.0] * 30
+    events = feed_all(Listener(BARGE_IN, Scripted(cough + talk)), len(cough) + len(talk))
+    assert [type(e) for e in events] == [Onset, FalseStart, Onset, SpeechStarted, Pause, Utterance]
+    assert not any(isinstance(e, (Onset, FalseStart)) for e in feed_all(Listener(VadOptions(), Scripted(cough)), 35))
 
 
 @pytest.mark.skipif(not (ALSA / "Front_Center.wav").exists(), reason="alsa-utils not installed")

@@ -1,5 +1,5 @@
-"""The read-aloud player (ui.speech_player): sentences in order without a gap, stop() silent at once, a sentence at
-another rate waiting for the last to play out; on a fake sink, and on the real one through PulseAudio's virtual
+"""The read-aloud player (ui.speech_player): sentences in order without a gap, stop() and hold() silent at once, a
+sentence at another rate waiting for the last to play out; on a fake sink, and on the real one through PulseAudio's virtual
 headphones (what they play is read on their monitor)."""
 
 import time
@@ -23,17 +23,24 @@ def write_wav(path, seconds=0.5, rate=22050, width=2, tone=True):
 
 
 class FakeSink:
-    """Takes CHUNK bytes a call and plays them at once: processedUSecs is what was written."""
+    """Takes CHUNK bytes a call (none while suspended) and plays them at once: processedUSecs is what was written."""
 
     CHUNK = 4410
 
     def __init__(self, rate, channels, log):
         self.rate, self.channels, self.log = rate, channels, log
         self.data = bytearray()
+        self.suspended = False
+
+    def suspend(self):
+        self.suspended = True
+
+    def resume(self):
+        self.suspended = False
 
     def start(self):
         self.log.append(("start", self.rate))
-        self.data = bytearray()
+        self.data, self.suspended = bytearray(), False
         return self
 
     def write(self, chunk):
@@ -41,7 +48,7 @@ class FakeSink:
         return len(chunk)
 
     def bytesFree(self):
-        return self.CHUNK
+        return 0 if self.suspended else self.CHUNK
 
     def processedUSecs(self):
         return int(len(self.data) * 1e6 / (2 * self.rate * self.channels))
@@ -112,6 +119,26 @@ def test_stop_drops_what_the_sink_holds_and_the_queue(qtbot, fake_sinks, tmp_pat
     assert len(sinks) == 1
 
 
+def test_hold_keeps_the_place_and_the_queue(qtbot, fake_sinks, tmp_path):
+    sinks, _ = fake_sinks
+    player, events = player_with_signals(qtbot)
+    player.play(write_wav(tmp_path / "1.wav", 0.5))
+    player.play(write_wav(tmp_path / "2.wav", 0.5))
+    qtbot.waitUntil(lambda: len(sinks) == 1 and len(sinks[0].data) > 0, timeout=5000)
+    player.hold(True)
+    assert sinks[0].suspended
+    held_at = len(sinks[0].data)
+    qtbot.wait(300)
+    assert len(sinks[0].data) == held_at and player.playing and events == ["started"]  # nothing fed, nothing ended
+    player.hold(False)
+    qtbot.waitUntil(lambda: "finished" in events, timeout=5000)
+    assert bytes(sinks[0].data) == sp.read_pcm(tmp_path / "1.wav")[1] + sp.read_pcm(tmp_path / "2.wav")[1]
+    player.play(tmp_path / "1.wav")
+    player.hold(True)
+    player.stop()  # a stop ends the hold too
+    assert not player.held and not sinks[0].suspended
+
+
 def test_a_sentence_at_another_rate_waits_for_the_last_to_play_out(qtbot, fake_sinks, tmp_path):
     sinks, log = fake_sinks
     player, events = player_with_signals(qtbot)
@@ -153,7 +180,7 @@ def test_8_and_32_bit_audio_is_played_as_16_bit(tmp_path, width):
     assert np.abs(np.frombuffer(pcm, "<i2") - ref).max() <= 2 * 256  # within two of 8-bit audio's steps
 
 
-def test_the_real_sink_plays_and_stops_at_once(qtbot, microphone, tmp_path):
+def test_the_real_sink_plays_holds_and_stops_at_once(qtbot, microphone, tmp_path):
     from tools.virtual_mic import HEADPHONES, Monitor
 
     if microphone is None:
@@ -164,11 +191,18 @@ def test_the_real_sink_plays_and_stops_at_once(qtbot, microphone, tmp_path):
         started = time.monotonic()
         player.play(write_wav(tmp_path / "long.wav", 3.0))
         qtbot.waitUntil(lambda: heard.first_loud(started) is not None, timeout=10_000)
+        player.hold(True)
+        held = time.monotonic()
+        qtbot.wait(700)
+        assert heard.first_loud(held + 0.3) is None  # silent while held
+        player.hold(False)
+        qtbot.waitUntil(lambda: heard.first_loud(held + 0.7) is not None, timeout=5000)  # and on again
+        player.hold(True)
         player.stop()
         stopped = time.monotonic()
         qtbot.wait(1000)
         assert heard.first_loud(stopped + 0.3) is None  # a 3 s tone, silent after stop (a media player's went on)
-        player.play(write_wav(tmp_path / "short.wav", 0.3))
+        player.play(write_wav(tmp_path / "short.wav", 0.3))  # held, then stopped: it plays the next
         qtbot.waitUntil(lambda: "finished" in events, timeout=10_000)
         assert heard.first_loud(stopped + 0.3) is not None
         player.close()

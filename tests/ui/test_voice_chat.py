@@ -111,6 +111,27 @@ def test_talking_over_the_answer_stops_it_and_asks_the_new_question(chat, qtbot,
     wait_idle(qtbot, w)
 
 
+def test_a_sound_over_the_answer_holds_its_speech_at_once_and_a_cough_lets_it_go_on(chat, qtbot):
+    fake = FakeEngine(answer=LONG_ANSWER, delay=0.05)
+    w = chat(fake)
+    w._ask_aloud(to_wav(np.zeros(SAMPLE_RATE, np.float32)))
+    qtbot.waitUntil(lambda: w.speaking and w.reader.player.written > 0, timeout=30_000)
+    player = w.reader.player
+    w.voice_chat.ears.onset.emit()  # the first frame that may be someone talking
+    assert player.held and w.speaking
+    fed = player.fed
+    qtbot.wait(200)
+    assert player.fed == fed  # its place is kept
+    w.voice_chat.ears.false_start.emit()  # it was a cough: the sentence goes on from there
+    assert not player.held
+    qtbot.waitUntil(lambda: player.fed > fed, timeout=10_000)
+    w.voice_chat.ears.onset.emit()
+    w.voice_chat.ears.speech_started.emit()  # it was talking: the answer and its speech stop
+    assert not w.speaking and not player.held
+    wait_idle(qtbot, w)
+    assert w.session.messages()[-1].status == "stopped"
+
+
 def test_with_barge_in_off_it_does_not_listen_while_speaking(chat, qtbot, microphone, said):
     fake = FakeEngine(answer=LONG_ANSWER, delay=0.05)
     w = chat(fake, barge_in=False)
