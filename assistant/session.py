@@ -107,6 +107,12 @@ class ChatSession:
         """Whether an answer is streaming."""
         return self.answer is not None
 
+    @property
+    def stopping(self) -> bool:
+        """Whether the streaming answer was asked to stop (what still streams until its Done is kept, not read
+        aloud)."""
+        return self.answer is not None and self.answer.request.cancel.is_set()
+
     def open(self, conversation_id: int | None) -> bool:
         """Switch to a stored conversation, or to a new one (None); refused while an answer streams."""
         if self.busy:

@@ -73,6 +73,8 @@ class Stages:
         window.voice_chat.ears.heard.connect(mark("endpoint"))
         window.reader.ready.connect(mark("first piece synthesized"))
         window.reader.player.started.connect(mark("player started"))
+        window.voice_chat.hush.connect(lambda on: self.marks.append((time.monotonic(), "hush" if on else "go on")))
+        window.voice_chat.interrupt.connect(mark("interrupt"))
         engine = window.worker.engine
         respond = engine.respond
 
@@ -194,6 +196,8 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     wait(lambda: time.monotonic() > settle)
     talked = spoken.first_loud(started)
     barge_in = played.last_loud(started) - talked
+    barge_in_stages = [(stage, round(t - talked, 3)) for t, stage in stages.marks
+                       if t > started and stage in ("hush", "go on", "interrupt")]
     wait(lambda: len(window.session.messages()) > before and not window.busy, 300)
     meter.start("listening and thinking")
 
@@ -229,6 +233,7 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
         "breakdown_median_s": {stage: round(statistics.median(times), 2) for stage, times in
                                _by_stage([r["stages_s"] for r in results if r["language"] == "en"]).items()},
         "barge_in_speech_to_silence_s": round(barge_in, 2),
+        "barge_in_stages_s": barge_in_stages,
         "push_to_talk_release_to_first_audio_s": push_to_talk,
         "median_push_to_talk_release_to_first_audio_s": statistics.median(push_to_talk),
         "stalls": meter.summary(),

@@ -319,7 +319,7 @@ class MainWindow(QMainWindow):
 
     def _on_text(self, delta: str) -> None:
         self.messages.find(self.session.answer.id).append(delta)
-        if self.speaks_answers:
+        if self.speaks_answers and not self.session.stopping:  # a stopped answer's last words are not spoken
             self._reader().feed(delta)
 
     @property
@@ -525,7 +525,7 @@ class MainWindow(QMainWindow):
 
     def _on_answered(self, answer: Answer) -> None:
         self.messages.finish(answer.id, answer.status, answer.meta)  # the other messages are not re-rendered
-        if self.speaks_answers and self.reader is not None:
+        if self.speaks_answers and self.reader is not None and answer.status != "stopped":
             self.reader.finish()
         self._set_busy(False)
         if self.ready:

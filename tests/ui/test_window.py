@@ -818,6 +818,23 @@ def test_answers_are_read_aloud_sentence_by_sentence_as_they_stream(make_window,
         n.split("-")[1].split(".")[0]))
 
 
+def test_a_stopped_answer_is_not_read_aloud_any_further(make_window, qtbot, monkeypatch):
+    from assistant.settings import Settings
+
+    # Each word waits 50 ms: the answer is stopped mid-sentence, with words still on their way to the window.
+    w = make_window(FakeEngine(" ".join(["This is one sentence of a long answer."] * 4) + " And a last one",
+                               delay=0.05), Settings(read_aloud=True))
+    played = []
+    monkeypatch.setattr(w._reader().player, "play", played.append)
+    w.composer.input.setPlainText("tell me a long story")
+    assert w.send()
+    qtbot.waitUntil(lambda: bool(played), timeout=30_000)
+    w.stop()
+    wait_idle(qtbot, w, timeout=30_000)
+    qtbot.wait(1000)  # what the synthesis thread could still make
+    assert len(played) == 1 and w.session.messages()[-1].status == "stopped"  # not the unfinished sentence
+
+
 def test_the_theme_can_follow_the_system_and_the_text_size_is_a_setting(make_window, qtbot, fake):
     from dataclasses import replace as with_
 
