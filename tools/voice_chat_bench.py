@@ -140,7 +140,7 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     window.load_models()
 
     def wait(condition, timeout=300):
-        wait_until(app, condition, timeout, poll=0.001)
+        wait_until(app, condition, timeout)  # the times come from the monitors, not from this polling
 
     wait(lambda: window.ready or "Could not load" in window.status_text.text(), 900)
     if not window.ready:
