@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
     request_load = Signal(object)
     request_respond = Signal(int, object, object, str, object)
     request_rehearse = Signal(object, object, str, object, int)
+    request_hear_ahead = Signal(bytes)
     request_serve = Signal(object)
 
     def __init__(self, settings: Settings, history: History, engine_factory, settings_path: Path | None = None):
@@ -63,6 +64,8 @@ class MainWindow(QMainWindow):
         self.voice_chat = VoiceChat(self)
         self.voice_chat.ask.connect(self._ask_aloud)
         self.voice_chat.rehearse.connect(self._rehearse)
+        self.voice_chat.hear_ahead.connect(  # Whisper's passes ahead: the cascade's (native voice has its adapter)
+            lambda wav: self.ready and self.settings.voice_mode == "cascade" and self.request_hear_ahead.emit(wav))
         self.voice_chat.resumed.connect(lambda: self.rehearsing is not None and self.rehearsing.set())
         self.rehearsing: threading.Event | None = None  # the last rehearsal's cancel
         self.voice_chat.interrupt.connect(self.stop)
@@ -78,6 +81,7 @@ class MainWindow(QMainWindow):
         self.request_load.connect(self.worker.load)
         self.request_respond.connect(self.worker.respond)
         self.request_rehearse.connect(self.worker.rehearse)
+        self.request_hear_ahead.connect(self.worker.hear_ahead)
         self.worker.heard_ahead.connect(self.voice_chat.heard_ahead)
         self.request_serve.connect(self.worker.serve)
         self.api_url = ""
