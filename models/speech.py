@@ -151,7 +151,7 @@ class Transcriber:
             if hearing.is_set() or _extends(self.heard, audio):
                 return
             try:
-                text = self._transcribe(audio, cancel=hearing)
+                text = self._transcribe(audio, self.agreed(audio), cancel=hearing)  # agreed words stay agreed
             except Cancelled:
                 return
             earlier = [(a, t) for a, t in self.partials[-1:] if _extends(audio, a)]  # of the same utterance

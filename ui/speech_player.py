@@ -86,6 +86,11 @@ class SpeechPlayer(QObject):
             self.sink = self.device = None
 
     def _feed(self) -> None:
+        if self._broken():
+            self.failed.emit(self.tr("The sound output failed"))
+            self.close()
+            self.finished.emit()
+            return
         if self.fed >= len(self.pcm):
             if self.queue and self.queue[0][0] == self.format:
                 self._next()
@@ -111,6 +116,13 @@ class SpeechPlayer(QObject):
         else:
             self.stop()
             self.finished.emit()
+
+    def _broken(self) -> bool:
+        """The sound server refused or lost the stream (an underrun, the sink running dry, is no failure)."""
+        from PySide6.QtMultimedia import QAudio
+
+        failures = (QAudio.Error.OpenError, QAudio.Error.IOError, QAudio.Error.FatalError)
+        return self.sink is not None and self.sink.error() in failures
 
     def _played_out(self) -> bool:
         """All written has been handed to the sound server, and the server's last BUFFER_S of it has played."""

@@ -31,6 +31,12 @@ class FakeSink:
         self.rate, self.channels, self.log = rate, channels, log
         self.data = bytearray()
         self.suspended = False
+        self.failure = None  # a QAudio.Error to report
+
+    def error(self):
+        from PySide6.QtMultimedia import QAudio
+
+        return self.failure or QAudio.Error.NoError
 
     def suspend(self):
         self.suspended = True
@@ -170,6 +176,24 @@ def test_bad_files_and_no_sound_output_are_one_line_each(qtbot, fake_sinks, monk
     player.play(write_wav(tmp_path / "1.wav", 0.1))
     qtbot.waitUntil(lambda: "finished" in events, timeout=5000)
     assert events == ["No sound output device", "finished"] and not player.playing
+
+
+def test_a_stream_the_sound_server_drops_ends_the_speech_with_one_line(qtbot, fake_sinks, tmp_path):
+    from PySide6.QtMultimedia import QAudio
+
+    sinks, log = fake_sinks
+    player, events = player_with_signals(qtbot)
+    player.play(write_wav(tmp_path / "1.wav", 2.0))
+    qtbot.waitUntil(lambda: len(sinks) == 1 and len(sinks[0].data) > 0, timeout=5000)
+    sinks[0].failure = QAudio.Error.UnderrunError  # it ran dry for a moment: no failure
+    qtbot.wait(100)
+    assert player.playing
+    sinks[0].failure = QAudio.Error.IOError
+    qtbot.waitUntil(lambda: "finished" in events, timeout=5000)
+    assert events == ["started", "The sound output failed", "finished"] and not player.playing
+    assert player.sink is None and ("stop", 22050) in log  # the next sentence opens a new one
+    player.play(tmp_path / "1.wav")
+    qtbot.waitUntil(lambda: len(sinks) == 2, timeout=5000)
 
 
 @pytest.mark.parametrize("width", [1, 4])
