@@ -1,7 +1,8 @@
 """Speak the read-aloud sentences through the app's own audio sink, fed a little at a time.
 
 Stopping a QMediaPlayer lets what it already handed the sound server play out (about 0.6 s: a barge-in took 0.8 s);
-the sink's reset() drops it, so stop() is silent at once (1-2 ms on the sound server's monitor). The sink stays open
+the sink's reset() drops it, so stop() is silent at once (1-2 ms on the sound server's monitor), and hold() corks the
+stream (silent within 10 ms) and keeps its place, for a sound that may be someone talking over it. The sink stays open
 between sentences and answers: the first sound stream of a process takes about 1.8 s to start playing, so warm()
 opens one before the first answer is ready (a voice chat starts), and later ones start within 20-40 ms."""
 
@@ -68,7 +69,10 @@ class SpeechPlayer(QObject):
         if on == self.held or self.sink is None:
             return
         self.held = on
-        self.sink.suspend() if on else self.sink.resume()
+        if on:
+            self.sink.suspend()
+        else:
+            self.sink.resume()
 
     def stop(self) -> None:
         self.held = False
