@@ -158,8 +158,6 @@ class Engine:
         self._ocr = None
         self._reading: dict[str, Future] = {}  # picture text being read while its image is encoded (by text key)
         self._read_ahead = ThreadPoolExecutor(1, thread_name_prefix="read-ahead")  # its thread starts on first use
-        self._hear_ahead = ThreadPoolExecutor(1, thread_name_prefix="hear-ahead")
-        self._hearing = 0  # the latest pass ahead asked for: one still queued behind a newer one is skipped
 
     # ---- lazily loaded models -------------------------------------------------------------------------
     def _timed(self, role: str, loader: Callable):
@@ -383,18 +381,6 @@ class Engine:
         prompt just built), or None where it got soft tokens."""
         block = self.speech_tokens(part)
         return (self._reader or self.llm).detokenize(block.ids) if block.ids is not None else None
-
-    def hear_ahead(self, source) -> None:
-        """The voice chat's utterance so far, while it goes on, transcribed on a thread of its own so that the
-        utterance's own transcript is quicker when it ends (Transcriber.hear_ahead). Returns at once; nothing is
-        done before Whisper is loaded (this thread does not load it)."""
-        self._hearing += 1
-        n = self._hearing
-
-        def hear():
-            if n == self._hearing and self._transcriber is not None:
-                self._transcriber.hear_ahead(load_audio(source))
-        self._hear_ahead.submit(hear)
 
     def transcribe_audio(self, source) -> str:
         """Whisper transcription of a recording (cached by content), 30 s windows for long audio."""

@@ -66,8 +66,6 @@ class VadOptions:
     pause_ms: int = 192  # after this much silence the utterance so far is offered (Pause) for work done ahead; an
     # utterance keeps this much of its trailing silence, so a Pause's audio is the Utterance's if nothing more is said
     early_end_ms: int = 416  # a pause this long ends an utterance the listener was told sounds finished (hurry)
-    grow_ms: int = 512  # while speech goes on, the utterance so far is offered (Growing) each time it is this much
-    # longer, to transcribe ahead; 0: never
     pre_roll_ms: int = 300  # audio kept from before speech was detected, so the first syllable is not cut
     max_utterance_s: float = 30.0  # Whisper's window: a longer monologue is cut here and sent
     onsets: bool = False  # report where possible speech begins (Onset) and where it proved too short (FalseStart)
@@ -113,14 +111,6 @@ class Pause:
 
 
 @dataclass(frozen=True)
-class Growing:
-    """The utterance so far while speech goes on (every grow_ms of it), for transcribing ahead: the utterance's
-    audio starts with it."""
-
-    audio: np.ndarray
-
-
-@dataclass(frozen=True)
 class Resumed:
     """Speech went on after a Pause: what was worked on ahead of it is out of date."""
 
@@ -135,7 +125,7 @@ class Utterance:
     trailing_s: float
 
 
-Heard = Onset | FalseStart | SpeechStarted | Growing | Pause | Resumed | Utterance  # what a Listener reports
+Heard = Onset | FalseStart | SpeechStarted | Pause | Resumed | Utterance  # what a Listener reports
 
 
 class Listener:
@@ -218,6 +208,4 @@ class Listener:
         if not self.announced and self.quiet == 0 and spoken >= self._frames(o.min_speech_ms):
             self.announced = True
             return SpeechStarted()
-        if o.grow_ms and self.announced and self.quiet == 0 and self.voiced % self._frames(o.grow_ms) == 0:
-            return Growing(np.concatenate(self.speech))
         return None

@@ -9,7 +9,6 @@ docs/EVALUATION.md (see TranscribeOptions), and decodes with whisper.decoding's 
 from __future__ import annotations
 
 import copy
-import threading
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,8 +20,7 @@ import whisper
 from torch import nn
 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 from whisper.audio import N_FRAMES, N_SAMPLES, SAMPLE_RATE
-from whisper.decoding import (DecodingOptions, DecodingResult, DecodingTask, LogitFilter, PyTorchInference,
-                              SuppressTokens)
+from whisper.decoding import DecodingOptions, DecodingResult, DecodingTask, PyTorchInference, SuppressTokens
 from whisper.model import ModelDimensions, MultiHeadAttention, Whisper
 from whisper.tokenizer import get_tokenizer
 
@@ -108,72 +106,26 @@ class TranscribeOptions:
     tokens_per_second: int = 10  # length cap: 10 + this many tokens per second of audio (speech is ~3-6)
 
 
-class Cancelled(Exception):
-    """A transcription ahead was called off (Transcriber.hear_ahead)."""
-
-
 class Transcriber:
     """Whisper transcription of 16 kHz audio (up to 30 s) through whisper.decoding's DecodingTask.
 
     int8 (CPU, opt-in): the decoder blocks and the vocabulary projection use dynamic int8 weights, ~3x faster
     decoding on 2 cores; but quantized kernels round differently per CPU (AVX-512 VNNI or not), so its words may
     differ between machines. fp32, the default, gives the same text on any x86-64 CPU.
-
-    Transcribing ahead (local agreement): hear_ahead() is given the utterance so far while it goes on; when the
-    whole utterance is transcribed, the words its last two such passes agree on are a prefix Whisper only reads,
-    and it decodes the words after them (measured on the voice bench's questions: 0.28-0.43 s instead of 0.52-0.62
-    s, the same words). Any thread may call it; the model serves one call at a time, and a transcription that needs
-    the model calls off the pass ahead.
     """
 
     def __init__(self, encoder: SpeechEncoder, int8: bool = False, options: TranscribeOptions = TranscribeOptions()):
         self.encoder = encoder
         self.options = options
         self.quantized: tuple[nn.Module, nn.Module] | None = _quantize_decoder(encoder.model) if int8 else None
-        self.lock = threading.Lock()  # the decoder's KV-cache hooks are installed per call: one call at a time
-        self.partials: list[tuple[np.ndarray, str]] = []  # the last passes ahead over one utterance (audio, text)
-        self.hearing = threading.Event()  # set: the pass ahead that runs is called off
-        self.heard = np.zeros(0, np.float32)  # the last clip transcribed: a pass ahead over less of it is late
 
     def __call__(self, audio: np.ndarray) -> str:
-        """The transcript of one clip (the first 30 s); "" when Whisper judges it silent. If passes ahead heard
-        its beginning, the words they agree on are taken as its start."""
-        self.hearing.set()
-        with self.lock:
-            self.heard = audio
-            return self._transcribe(audio, self.agreed(audio))
-
-    def hear_ahead(self, audio: np.ndarray) -> None:
-        """Transcribe the utterance so far while it goes on (it is called off, silently, by a later call)."""
-        self.hearing.set()
-        hearing = self.hearing = threading.Event()
-        with self.lock:
-            if hearing.is_set() or _extends(self.heard, audio):
-                return
-            try:
-                text = self._transcribe(audio, self.agreed(audio), cancel=hearing)  # agreed words stay agreed
-            except Cancelled:
-                return
-            earlier = [(a, t) for a, t in self.partials[-1:] if _extends(audio, a)]  # of the same utterance
-            self.partials = [*earlier, (audio, text)]
-
-    def agreed(self, audio: np.ndarray) -> str:
-        """The words the last two passes ahead agree on, if both heard the start of this audio."""
-        if len(self.partials) < 2 or not all(_extends(audio, a) for a, _ in self.partials):
-            return ""
-        common = []
-        for a, b in zip(*(t.split() for _, t in self.partials)):
-            if a != b:
-                break
-            common.append(a)
-        return " ".join(common)
-
-    def _transcribe(self, audio: np.ndarray, prefix: str = "", cancel: threading.Event | None = None) -> str:
-        result = self.decode(self.features(audio), len(audio) / SAMPLE_RATE, prefix, cancel)
+        """The transcript of one clip (the first 30 s); "" when Whisper judges it silent."""
+        result = self.decode(self.features(audio), len(audio) / SAMPLE_RATE)
         o = self.options
         if result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold:
             return ""  # whisper.transcribe skips such a segment
-        return f"{prefix} {result.text.strip()}".strip() if prefix else result.text
+        return result.text
 
     def features(self, audio: np.ndarray) -> torch.Tensor:
         """(1, T, D) encoder features of a clip's first 30 s, padded as options.pad_to says."""
@@ -183,20 +135,17 @@ class Transcriber:
         return self.encoder.encode_mel(mel[None])
 
     @torch.inference_mode()
-    def decode(self, features: torch.Tensor, seconds: float, prefix: str = "",
-               cancel: threading.Event | None = None) -> DecodingResult:
-        """Greedy decoding of (1, T, D) features, with whisper.transcribe's temperature fallback; after `prefix`
-        (its words are read, not decoded; without timestamps, which would be sampled after it and end the text
-        there); Cancelled once `cancel` is set."""
+    def decode(self, features: torch.Tensor, seconds: float) -> DecodingResult:
+        """Greedy decoding of (1, T, D) features, with whisper.transcribe's temperature fallback."""
         o = self.options
-        base = DecodingOptions(language=self.language(features), without_timestamps=bool(prefix) or not o.timestamps,
-                               fp16=False, sample_len=int(10 + o.tokens_per_second * seconds), prefix=prefix or None)
+        base = DecodingOptions(language=self.language(features), without_timestamps=not o.timestamps, fp16=False,
+                               sample_len=int(10 + o.tokens_per_second * seconds))
         devices = [features.device] if features.is_cuda else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(0)  # sampling at temperature > 0 is repeatable, and leaves the caller's RNG alone
             for temperature in o.temperatures:
                 result = _FeaturesTask(self.encoder.model, replace(base, temperature=temperature),
-                                       self.quantized, cancel).run(features)[0]
+                                       self.quantized).run(features)[0]
                 silent = result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold
                 if silent or (result.compression_ratio <= o.compression_ratio_threshold
                               and result.avg_logprob >= o.logprob_threshold):
@@ -229,36 +178,17 @@ class _FeaturesTask(DecodingTask):
     end-of-text, avg_logprob, compression ratio) over features of any length; optionally int8 decoder weights.
     Without timestamps, timestamp tokens are suppressed too."""
 
-    def __init__(self, model: Whisper, options: DecodingOptions, quantized: tuple[nn.Module, nn.Module] | None,
-                 cancel: threading.Event | None = None):
+    def __init__(self, model: Whisper, options: DecodingOptions, quantized: tuple[nn.Module, nn.Module] | None):
         super().__init__(model, options)
         if options.without_timestamps:  # stock leaves these to the model, which can emit them as text
             tok = self.tokenizer
             timestamps = [tok.no_timestamps, *range(tok.timestamp_begin, model.dims.n_vocab)]
             self.logit_filters.append(SuppressTokens(timestamps))
-        if cancel is not None:
-            self.logit_filters.append(_CallOff(cancel))
         if quantized is not None:
             self.inference = _QuantizedInference(model, len(self.initial_tokens), *quantized)
 
     def _get_audio_features(self, features: torch.Tensor) -> torch.Tensor:
         return features  # stock re-encodes anything that is not exactly (1500, D) features
-
-
-class _CallOff(LogitFilter):
-    """Ends the decoding at the next token once `cancel` is set (whisper's loop has no other way out)."""
-
-    def __init__(self, cancel: threading.Event):
-        self.cancel = cancel
-
-    def apply(self, logits: torch.Tensor, tokens: torch.Tensor) -> None:
-        if self.cancel.is_set():
-            raise Cancelled
-
-
-def _extends(audio: np.ndarray, start: np.ndarray) -> bool:
-    """Whether `audio` begins with `start` (the utterance so far, as the voice detection handed it on)."""
-    return len(start) <= len(audio) and np.array_equal(audio[:len(start)], start)
 
 
 class _QuantizedInference(PyTorchInference):

@@ -116,8 +116,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the summary here")
     parser.add_argument("--quantize", choices=("none", "int8"), default="none",
                         help="the engine's precision setting (with the llama.cpp LLM, int8 changes Whisper's decoder)")
-    parser.add_argument("--hear-ahead", action=argparse.BooleanOptionalAction, default=True,
-                        help="transcribe the growing utterance while it is spoken (the app's way; off, to compare)")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -137,8 +135,6 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     app, window = build([sys.argv[0]])
     window.settings = replace(window.settings, microphone=mic.device_id,
                               engine=replace(window.settings.engine, quantize=args.quantize))
-    if not args.hear_ahead:
-        window.request_hear_ahead.disconnect()
     meter = StallMeter()
     window.show()
     window.load_models()
@@ -230,8 +226,7 @@ def _run(args, tmp: Path, mic, spoken, played) -> int:
     latencies = [r["end_of_speech_to_first_audio_s"] for r in results if r["language"] == "en"]
     summary = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "llm": window.settings.engine.llm, "quantize": args.quantize, "hear_ahead": args.hear_ahead,
-        "questions": results,
+        "llm": window.settings.engine.llm, "quantize": args.quantize, "questions": results,
         "median_end_of_speech_to_first_audio_s": round(statistics.median(latencies), 2),
         "heard_right": {language: f"{sum(r['heard_right'] for r in results if r['language'] == language)} of "
                               f"{sum(r['language'] == language for r in results)}" for language in ("en", "ko")},

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QTimer, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Signal
 from PySide6.QtGui import QImage, QTextCursor
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from assistant.session import ChatSession
-from assistant.vad import VadOptions
 from ui.hold import HoldButton
 from ui.recorder import Recorder
 from ui.widgets import AttachmentBar, InputBox, kind_of
@@ -31,7 +30,6 @@ class Composer(QWidget):
     stop = Signal()
     play = Signal(object)  # an audio attachment's path
     notice = Signal(str)  # a line for the status bar
-    growing = Signal(bytes)  # the push-to-talk recording so far, while it goes on: to transcribe ahead
     folder_chosen = Signal(str)  # the folder the Attach dialog picked files from, to open there next time
 
     def __init__(self, session: ChatSession, parent=None):
@@ -98,8 +96,6 @@ class Composer(QWidget):
         self.level.hide()
         self.recorder.level.connect(lambda v: self.level.setValue(int(v * 100)))
         self.recorder.failed.connect(self._on_mic_failed)
-        self.growing_timer = QTimer(self, interval=VadOptions().grow_ms)  # as the voice chat's utterances grow
-        self.growing_timer.timeout.connect(self._grow)
         layout.addWidget(self.level)
 
     def retranslate(self) -> None:
@@ -227,14 +223,12 @@ class Composer(QWidget):
             self.talk_button.setProperty("recording", True)
             self.talk_button.style().polish(self.talk_button)
             self.level.show()
-            self.growing_timer.start()
             self.notice.emit(self.tr("Listening… release to send"))
 
     def stop_recording(self, send: bool = True) -> Path | None:
         """Push-to-talk released: keep the recording as an audio attachment and send it."""
         if not self.recorder.recording:
             return None
-        self.growing_timer.stop()
         wav = self.recorder.stop()
         self.talk_button.setProperty("recording", False)
         self.talk_button.style().polish(self.talk_button)
@@ -247,11 +241,6 @@ class Composer(QWidget):
         if send:
             self.submit.emit()
         return path
-
-    def _grow(self) -> None:
-        wav = self.recorder.so_far()
-        if wav is not None:
-            self.growing.emit(wav)
 
     def _on_mic_failed(self, message: str) -> None:
         self.notice.emit(message)

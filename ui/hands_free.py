@@ -8,8 +8,7 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from assistant.media import to_wav
-from assistant.vad import (BARGE_IN, FalseStart, Growing, Listener, Onset, Pause, Resumed, SpeechStarted, Utterance,
-                           VadOptions)
+from assistant.vad import BARGE_IN, FalseStart, Listener, Onset, Pause, Resumed, SpeechStarted, Utterance, VadOptions
 from ui.recorder import Recorder
 
 
@@ -17,15 +16,13 @@ class HandsFree(QObject):
     """start() listens until stop(). `speech_started` when someone starts talking (the cue to stop speaking),
     `heard` with each finished utterance (WAV bytes, and the time.monotonic() at which its speech ended);
     `pausing` with the utterance so far at a short pause (WAV bytes, the pause's number for hurry): the WAV the
-    utterance will have if the pause lasts, for work done ahead; `resumed` when speech goes on after it; `growing`
-    with the utterance so far while it goes on (WAV bytes), to transcribe ahead. In "strict"
+    utterance will have if the pause lasts, for work done ahead; `resumed` when speech goes on after it. In "strict"
     mode, `onset` where possible speech begins and `false_start` where it proved a click or a cough."""
 
     onset = Signal()
     false_start = Signal()
     speech_started = Signal()
     pausing = Signal(bytes, int)
-    growing = Signal(bytes)
     resumed = Signal()
     heard = Signal(bytes, float)
     level = Signal(float)
@@ -94,8 +91,6 @@ class HandsFree(QObject):
                 self.false_start.emit()
             elif isinstance(event, SpeechStarted):
                 self.speech_started.emit()
-            elif isinstance(event, Growing):
-                self.growing.emit(to_wav(event.audio))
             elif isinstance(event, Pause):
                 self.pausing.emit(to_wav(event.audio), event.number)
             elif isinstance(event, Resumed):

@@ -98,11 +98,6 @@ class Recorder(QObject):
                 self.level.emit(min(1.0, float(np.sqrt(np.mean(x**2))) * 6))
                 self.audio.emit(x)
 
-    def so_far(self) -> bytes | None:
-        """The recording so far, as stop() would give it now (it goes on)."""
-        samples = _decode(b"".join(self.chunks), self.format) if self.chunks else np.zeros(0, np.float32)
-        return to_wav(samples) if len(samples) >= RATE // 10 else None
-
     def stop(self) -> bytes | None:
         """Close the microphone; the recording as 16 kHz mono WAV bytes (None if nothing was recorded)."""
         if self.source is None:

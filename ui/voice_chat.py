@@ -4,9 +4,7 @@ to ask, speak the answer (the window reads it aloud), listen again; talking over
 Work starts before the user is known to have finished: at a short pause the utterance so far goes to the window to
 rehearse (transcribe it, prefill the prompt and decode the answer's first tokens, which the engine keeps; nothing is
 stored, shown or spoken), so when the pause lasts the answer starts from them at once; and when the rehearsal heard
-a finished question or sentence, the pause that ends the utterance is shorter. Before that, while the user talks, the
-utterance so far goes to be transcribed ahead every half second (models.speech.Transcriber.hear_ahead), so that the
-rehearsal's transcript reads the words those passes agree on instead of decoding them."""
+a finished question or sentence, the pause that ends the utterance is shorter."""
 
 from __future__ import annotations
 
@@ -27,7 +25,6 @@ class VoiceChat(QObject):
 
     ask = Signal(bytes)
     rehearse = Signal(bytes, int)  # the utterance so far, at a pause (its number, for heard_ahead)
-    hear_ahead = Signal(bytes)  # the utterance so far, while it goes on: to transcribe ahead
     resumed = Signal()  # speech went on after that pause: its rehearsal is out of date
     interrupt = Signal()
     hush = Signal(bool)  # talking may have begun over the answer's speech: silence it (True), or go on (False)
@@ -54,7 +51,6 @@ class VoiceChat(QObject):
             self.ears.false_start.connect(lambda: self.speaking and self.hush.emit(False))
             self.ears.heard.connect(self._on_heard)
             self.ears.pausing.connect(self._on_pausing)
-            self.ears.growing.connect(self._on_growing)
             self.ears.resumed.connect(self.resumed)
             self.ears.level.connect(self.level)
             self.ears.failed.connect(self.status)
@@ -113,10 +109,6 @@ class VoiceChat(QObject):
     def _on_pausing(self, wav: bytes, pause: int) -> None:
         if self.on and not self.answering and not self.speaking:  # else the engine is busy, or this is barge-in
             self.rehearse.emit(wav, pause)
-
-    def _on_growing(self, wav: bytes) -> None:
-        if self.on and not self.answering and not self.speaking:
-            self.hear_ahead.emit(wav)
 
     def _set_mode(self) -> None:
         if self.ears is not None:

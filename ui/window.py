@@ -47,7 +47,6 @@ class MainWindow(QMainWindow):
     request_load = Signal(object)
     request_respond = Signal(int, object, object, str, object)
     request_rehearse = Signal(object, object, str, object, int)
-    request_hear_ahead = Signal(bytes)
     request_serve = Signal(object)
 
     def __init__(self, settings: Settings, history: History, engine_factory, settings_path: Path | None = None):
@@ -64,7 +63,6 @@ class MainWindow(QMainWindow):
         self.voice_chat = VoiceChat(self)
         self.voice_chat.ask.connect(self._ask_aloud)
         self.voice_chat.rehearse.connect(self._rehearse)
-        self.voice_chat.hear_ahead.connect(self._hear_ahead)
         self.voice_chat.resumed.connect(lambda: self.rehearsing is not None and self.rehearsing.set())
         self.rehearsing: threading.Event | None = None  # the last rehearsal's cancel
         self.voice_chat.interrupt.connect(self.stop)
@@ -80,7 +78,6 @@ class MainWindow(QMainWindow):
         self.request_load.connect(self.worker.load)
         self.request_respond.connect(self.worker.respond)
         self.request_rehearse.connect(self.worker.rehearse)
-        self.request_hear_ahead.connect(self.worker.hear_ahead)
         self.worker.heard_ahead.connect(self.voice_chat.heard_ahead)
         self.request_serve.connect(self.worker.serve)
         self.api_url = ""
@@ -157,7 +154,6 @@ class MainWindow(QMainWindow):
         chat_layout.addWidget(self.messages, 1)
         self.composer = Composer(self.session)
         self.composer.submit.connect(self.send)
-        self.composer.growing.connect(self._hear_ahead)
         self.composer.stop.connect(self.stop)
         self.composer.play.connect(self.play_audio)
         self.composer.folder_chosen.connect(self._remember_folder)
@@ -395,12 +391,6 @@ class MainWindow(QMainWindow):
             return
         self._reader()  # the voice loads and the sound output opens now, not when the first answer is ready
         self.composer.level.show()
-
-    def _hear_ahead(self, wav: bytes) -> None:
-        """A spoken question so far (the voice chat's, or push-to-talk's while held), to transcribe ahead: the
-        cascade's Whisper does (native voice hears through its adapter)."""
-        if self.ready and self.settings.voice_mode == "cascade":
-            self.request_hear_ahead.emit(wav)
 
     def _rehearse(self, wav: bytes, pause: int) -> None:
         """Work ahead on what the voice chat heard up to a pause (Session.rehearsal); an earlier rehearsal is called

@@ -67,12 +67,6 @@ class EngineWorker(QObject):
 
         self.queue.submit(Job(conversation, options, voice_mode, emit, cancel, leave_out_unreadable=True))
 
-    @Slot(bytes)
-    def hear_ahead(self, wav: bytes) -> None:
-        """The voice chat's utterance so far, to transcribe ahead (Engine.hear_ahead; other backends do without)."""
-        if hasattr(self.engine, "hear_ahead"):
-            self.engine.hear_ahead(wav)
-
     @Slot(object)
     def serve(self, settings) -> None:
         """Start (or restart) the OpenAI-compatible API on loopback, or stop it, per the settings."""

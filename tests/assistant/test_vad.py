@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from assistant.media import SAMPLE_RATE, load_audio
-from assistant.vad import (BARGE_IN, FRAME, FalseStart, Growing, Listener, Onset, Pause, Resumed, SpeechStarted,
-                           Utterance, VadOptions)
+from assistant.vad import (BARGE_IN, FRAME, FalseStart, Listener, Onset, Pause, Resumed, SpeechStarted, Utterance,
+                           VadOptions)
 from models.data.real_speech import ALSA
 
 
@@ -23,13 +23,12 @@ def frames(n):
     return np.full(n * FRAME, 0.01, np.float32)
 
 
-def feed_all(listener, n_frames, chunk=800, growing=False):
-    """Feed n frames of audio in odd-sized chunks, as a microphone delivers them; the events (Growing ones only if
-    asked for: test_the_utterance_so_far_grows_while_speech_goes_on)."""
+def feed_all(listener, n_frames, chunk=800):
+    """Feed n frames of audio in odd-sized chunks, as a microphone delivers them."""
     audio, events = frames(n_frames), []
     for i in range(0, len(audio), chunk):
         events += listener.feed(audio[i : i + chunk])
-    return [e for e in events if growing or not isinstance(e, Growing)]
+    return events
 
 
 def test_an_utterance_starts_after_min_speech_and_ends_after_the_pause():
@@ -43,19 +42,6 @@ def test_an_utterance_starts_after_min_speech_and_ends_after_the_pause():
     assert len(utterance.audio) == (pre + speech + kept) * FRAME  # the pre-roll keeps the first syllable
     assert np.array_equal(pause.audio, utterance.audio)  # what was worked on ahead is what is asked
     assert utterance.trailing_s == pytest.approx(quiet * FRAME / SAMPLE_RATE)
-
-
-def test_the_utterance_so_far_grows_while_speech_goes_on():
-    listener = Listener(VadOptions(grow_ms=512), Scripted([0.0] * 5 + [0.9] * 40 + [0.1] * 12 + [0.9] * 20 + [0.1] * 30))
-    events = feed_all(listener, 5 + 40 + 12 + 20 + 30, growing=True)
-    kinds = [type(e) for e in events]
-    assert kinds == [SpeechStarted, Growing, Growing, Pause, Resumed, Growing, Pause, Utterance]
-    grown = [e.audio for e in events if isinstance(e, Growing)]
-    utterance = events[-1].audio
-    assert [len(a) // FRAME for a in grown] == [5 + 16, 5 + 32, 5 + 64]  # the pre-roll and every 16 frames since
-    assert all(np.array_equal(a, utterance[:len(a)]) for a in grown)  # the utterance starts with each
-    assert not any(isinstance(e, Growing) for e in feed_all(  # not in a pause, and not if switched off
-        Listener(VadOptions(grow_ms=0), Scripted([0.9] * 40)), 40, growing=True))
 
 
 def test_an_utterance_that_sounds_finished_ends_at_a_shorter_pause_unless_speech_resumes():

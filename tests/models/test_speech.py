@@ -7,7 +7,7 @@ from whisper.decoding import DecodingOptions
 from whisper.tokenizer import get_tokenizer
 
 from models.device import choose_placement
-from models.speech import (Cancelled, SpeechEncoder, TranscribeOptions, Transcriber, _FeaturesTask, load_whisper,
+from models.speech import (SpeechEncoder, TranscribeOptions, Transcriber, _FeaturesTask, load_whisper,
                            padded_frames)
 from tests.conftest import tone
 
@@ -102,55 +102,3 @@ def test_fallback_sampling_is_repeatable_and_leaves_the_global_rng_alone(encoder
     first = transcriber(tone(1.0))
     assert torch.equal(torch.rand(1), expected)
     assert transcriber(tone(1.0)) == first
-
-
-def test_passes_ahead_give_the_words_they_agree_on_as_the_start(encoder, monkeypatch):
-    tr = Transcriber(encoder, options=TranscribeOptions(languages=("en",)))
-    audio = tone(3.0)
-    heard, prefixes = iter(["What is", "What is the cap?", "What is the capital?"]), []
-
-    def transcribe(clip, prefix="", cancel=None):
-        prefixes.append(prefix)
-        return next(heard) if cancel is not None else f"{prefix} capital of Japan?".strip()
-    monkeypatch.setattr(tr, "_transcribe", transcribe)
-    tr.hear_ahead(audio[:16000])
-    assert tr.agreed(audio) == ""  # one pass agrees with nothing yet
-    tr.hear_ahead(audio[:32000])
-    assert tr.agreed(audio) == "What is" and tr.agreed(tone(3.0, freq=220)) == ""  # not the start of other audio
-    assert tr(audio) == "What is capital of Japan?" and prefixes[-1] == "What is"
-    tr.hear_ahead(audio[:40000])  # late: that clip is already transcribed in full
-    assert len(prefixes) == 3
-
-
-def test_a_pass_ahead_is_called_off_by_the_transcription_that_needs_the_model(encoder, monkeypatch):
-    import threading
-
-    tr = Transcriber(encoder, options=TranscribeOptions(languages=("en",)))
-    started, called_off = threading.Event(), []
-
-    def transcribe(clip, prefix="", cancel=None):
-        if cancel is None:
-            return "the whole"
-        started.set()
-        called_off.append(cancel.wait(10))  # a long pass ahead, until it is called off
-        raise Cancelled
-    monkeypatch.setattr(tr, "_transcribe", transcribe)
-    ahead = threading.Thread(target=tr.hear_ahead, args=(tone(1.0),))
-    ahead.start()
-    assert started.wait(10)
-    assert tr(tone(2.0)) == "the whole"
-    ahead.join(10)
-    assert called_off == [True] and tr.partials == []
-
-
-def test_decoding_after_a_prefix_and_calling_it_off(encoder):
-    import threading
-
-    tr = Transcriber(encoder, options=TranscribeOptions(languages=("en",), temperatures=(0.0,)))
-    features = tr.features(tone(1.0))
-    after = tr.decode(features, 1.0, "hello there").text  # what follows the prefix (whisper leaves it out)
-    assert tr._transcribe(tone(1.0), "hello there") == f"hello there {after.strip()}".strip()
-    cancel = threading.Event()
-    cancel.set()
-    with pytest.raises(Cancelled):
-        tr.decode(features, 1.0, cancel=cancel)

@@ -12,8 +12,7 @@ from assistant.settings import Settings
 
 class FakeEngine:
     """Streams a scripted answer word by word; records every conversation it was asked to answer (`seen`), and
-    apart from them the voice chat's rehearsals (`rehearsed`: an utterance not yet stored, as WAV bytes) and the
-    utterances handed on to transcribe ahead (`heard_ahead`, WAV bytes)."""
+    apart from them the voice chat's rehearsals (`rehearsed`: an utterance not yet stored, as WAV bytes)."""
 
     def __init__(self, answer="Hello there, friend.", delay=0.0, error=None, load_delay=0.0, finish="stop",
                  left_out=(), resume=None):
@@ -22,13 +21,9 @@ class FakeEngine:
         self.left_out = left_out  # what Done reports as unreadable attachments
         self.seen = []
         self.rehearsed = []
-        self.heard_ahead = []
         self.lenient = []  # per request: whether an unreadable attachment was to be left out, not an error
         self.preloaded = False
         self.config = None  # the EngineConfig the worker built this engine from
-
-    def hear_ahead(self, wav):
-        self.heard_ahead.append(wav)
 
     def preload(self, speech=False, vision=False):
         time.sleep(self.load_delay)

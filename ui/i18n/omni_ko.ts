@@ -60,118 +60,118 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../composer.py" line="107"/>
-        <location filename="../composer.py" line="191"/>
+        <location filename="../composer.py" line="103"/>
+        <location filename="../composer.py" line="187"/>
         <source>Attach</source>
         <translation>첨부</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="108"/>
+        <location filename="../composer.py" line="104"/>
         <source>Hold to talk (F8)</source>
         <translation>눌러서 말하기 (F8)</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="109"/>
+        <location filename="../composer.py" line="105"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="110"/>
+        <location filename="../composer.py" line="106"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="111"/>
+        <location filename="../composer.py" line="107"/>
         <source>Voice chat (F9)</source>
         <translation>음성 대화 (F9)</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="112"/>
+        <location filename="../composer.py" line="108"/>
         <source>Talk with the assistant hands-free: it listens, answers aloud and listens again; talk over it to interrupt. Press again to end.</source>
         <translation>손을 쓰지 않고 어시스턴트와 대화합니다. 듣고, 소리 내어 답하고, 다시 듣습니다. 말하는 도중에 끼어들면 멈춥니다. 다시 누르면 끝납니다.</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="118"/>
+        <location filename="../composer.py" line="114"/>
         <source>Ask anything. Enter sends, Shift+Enter adds a line. Paste or drop images, audio and documents.</source>
         <translation>무엇이든 물어보세요. Enter로 보내고 Shift+Enter로 줄을 바꿉니다. 이미지, 오디오, 문서를 붙여넣거나 끌어다 놓으세요.</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="120"/>
+        <location filename="../composer.py" line="116"/>
         <source>Summarize</source>
         <translation>요약</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="120"/>
+        <location filename="../composer.py" line="116"/>
         <source>Explain this code</source>
         <translation>코드 설명</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="121"/>
+        <location filename="../composer.py" line="117"/>
         <source>Describe this table</source>
         <translation>표 설명</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="121"/>
+        <location filename="../composer.py" line="117"/>
         <source>Extract the text</source>
         <translation>텍스트 추출</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="141"/>
+        <location filename="../composer.py" line="137"/>
         <source>Not a file: %1</source>
         <translation>파일이 아닙니다: %1</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="144"/>
+        <location filename="../composer.py" line="140"/>
         <source>%1 is larger than the %2 MB limit</source>
         <translation>%1 파일이 %2 MB 제한보다 큽니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="160"/>
+        <location filename="../composer.py" line="156"/>
         <source>text</source>
         <translation>텍스트</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="161"/>
+        <location filename="../composer.py" line="157"/>
         <source>%1 is not a %2 file; it will not be sent</source>
         <translation>%1은(는) %2 파일이 아니어서 보내지 않습니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="184"/>
+        <location filename="../composer.py" line="180"/>
         <source>Images</source>
         <translation>이미지</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="184"/>
+        <location filename="../composer.py" line="180"/>
         <source>Audio</source>
         <translation>오디오</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="184"/>
+        <location filename="../composer.py" line="180"/>
         <source>Documents</source>
         <translation>문서</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="185"/>
+        <location filename="../composer.py" line="181"/>
         <source>Everything the assistant reads</source>
         <translation>어시스턴트가 읽을 수 있는 모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="185"/>
+        <location filename="../composer.py" line="181"/>
         <source>All files</source>
         <translation>모든 파일</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="219"/>
+        <location filename="../composer.py" line="215"/>
         <source>Add to the question if you like, then press Enter</source>
         <translation>질문을 덧붙이고 Enter를 누르세요</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="231"/>
+        <location filename="../composer.py" line="226"/>
         <source>Listening… release to send</source>
         <translation>듣는 중… 놓으면 보냅니다</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="243"/>
+        <location filename="../composer.py" line="237"/>
         <source>Nothing was recorded</source>
         <translation>녹음된 내용이 없습니다</translation>
     </message>
@@ -249,7 +249,7 @@
 <context>
     <name>HandsFree</name>
     <message>
-        <location filename="../hands_free.py" line="56"/>
+        <location filename="../hands_free.py" line="53"/>
         <source>Voice detection is not available: %1</source>
         <translation>음성 감지를 사용할 수 없습니다: %1</translation>
     </message>
@@ -303,198 +303,198 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../window.py" line="89"/>
+        <location filename="../window.py" line="86"/>
         <source>The API could not start: %1</source>
         <translation>API를 시작할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="201"/>
+        <location filename="../window.py" line="197"/>
         <source>Omni Assistant</source>
         <translation>옴니 어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="308"/>
+        <location filename="../window.py" line="304"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../window.py" line="204"/>
+        <location filename="../window.py" line="200"/>
         <source>Template:</source>
         <translation>템플릿:</translation>
     </message>
     <message>
-        <location filename="../window.py" line="205"/>
+        <location filename="../window.py" line="201"/>
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="206"/>
+        <location filename="../window.py" line="202"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../window.py" line="214"/>
+        <location filename="../window.py" line="210"/>
         <source>Loading models in the background…</source>
         <translation>백그라운드에서 모델을 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="234"/>
+        <location filename="../window.py" line="230"/>
         <source>The model that answers (loads in the background): %1</source>
         <translation>답하는 모델 (백그라운드에서 불러옵니다): %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="299"/>
+        <location filename="../window.py" line="295"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../window.py" line="301"/>
+        <location filename="../window.py" line="297"/>
         <source>zero-shot</source>
         <translation>제로샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="301"/>
+        <location filename="../window.py" line="297"/>
         <source>one-shot</source>
         <translation>원샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="302"/>
+        <location filename="../window.py" line="298"/>
         <source>few-shot</source>
         <translation>퓨샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="432"/>
+        <location filename="../window.py" line="422"/>
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="208"/>
+        <location filename="../window.py" line="204"/>
         <source>Image question</source>
         <translation>이미지 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="208"/>
+        <location filename="../window.py" line="204"/>
         <source>Voice question</source>
         <translation>음성 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="209"/>
+        <location filename="../window.py" line="205"/>
         <source>Document question</source>
         <translation>문서 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="209"/>
+        <location filename="../window.py" line="205"/>
         <source>%1 (edited)</source>
         <translation>%1 (수정됨)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="233"/>
+        <location filename="../window.py" line="229"/>
         <source>Install a model…</source>
         <translation>모델 설치…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="236"/>
+        <location filename="../window.py" line="232"/>
         <source>How a spoken question reaches the model</source>
         <translation>말한 질문이 모델에 전달되는 방식</translation>
     </message>
     <message>
-        <location filename="../window.py" line="268"/>
+        <location filename="../window.py" line="264"/>
         <source>An answer is still being written: stop it (Esc) first</source>
         <translation>아직 답변을 작성하는 중입니다. 먼저 중지하세요(Esc)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="343"/>
+        <location filename="../window.py" line="339"/>
         <source>Could not read aloud: %1</source>
         <translation>소리 내어 읽을 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="355"/>
+        <location filename="../window.py" line="351"/>
         <source>Reading aloud…</source>
         <translation>소리 내어 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="390"/>
+        <location filename="../window.py" line="386"/>
         <source>The models are still loading; start the voice chat when they are ready</source>
         <translation>모델을 아직 불러오는 중입니다. 준비되면 음성 대화를 시작하세요</translation>
     </message>
     <message>
-        <location filename="../window.py" line="462"/>
+        <location filename="../window.py" line="452"/>
         <source>Answering…</source>
         <translation>답변하는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="518"/>
+        <location filename="../window.py" line="508"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="519"/>
+        <location filename="../window.py" line="509"/>
         <source>Editing an earlier question; sending starts a copy of this conversation from there, and this one is kept</source>
         <translation>이전 질문을 수정하는 중입니다. 보내면 그 지점부터 이 대화의 사본이 시작되고, 이 대화는 그대로 남습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="544"/>
+        <location filename="../window.py" line="534"/>
         <source>Could not answer: %1</source>
         <translation>답변할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="554"/>
+        <location filename="../window.py" line="544"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="554"/>
+        <location filename="../window.py" line="544"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window.py" line="555"/>
+        <location filename="../window.py" line="545"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="556"/>
+        <location filename="../window.py" line="546"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="565"/>
+        <location filename="../window.py" line="555"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="569"/>
+        <location filename="../window.py" line="559"/>
         <source>First run: preparing %1 (once; this can take a few minutes)</source>
         <translation>처음 실행: %1 준비 중 (한 번만, 몇 분 걸릴 수 있습니다)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="560"/>
-        <location filename="../window.py" line="573"/>
+        <location filename="../window.py" line="550"/>
+        <location filename="../window.py" line="563"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="580"/>
+        <location filename="../window.py" line="570"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="583"/>
+        <location filename="../window.py" line="573"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="591"/>
+        <location filename="../window.py" line="581"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="591"/>
+        <location filename="../window.py" line="581"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="595"/>
+        <location filename="../window.py" line="585"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
@@ -954,12 +954,12 @@ A: 원하는 답변</translation>
 <context>
     <name>SpeechPlayer</name>
     <message>
-        <location filename="../speech_player.py" line="90"/>
+        <location filename="../speech_player.py" line="94"/>
         <source>The sound output failed</source>
         <translation>소리 출력에 실패했습니다</translation>
     </message>
     <message>
-        <location filename="../speech_player.py" line="147"/>
+        <location filename="../speech_player.py" line="151"/>
         <source>No sound output device</source>
         <translation>소리 출력 장치가 없습니다</translation>
     </message>
@@ -967,32 +967,32 @@ A: 원하는 답변</translation>
 <context>
     <name>VoiceChat</name>
     <message>
-        <location filename="../voice_chat.py" line="65"/>
+        <location filename="../voice_chat.py" line="61"/>
         <source>Voice chat: listening… (talk; F9 ends it)</source>
         <translation>음성 대화: 듣는 중… (말씀하세요. F9로 끝냅니다)</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="74"/>
+        <location filename="../voice_chat.py" line="70"/>
         <source>Voice chat ended</source>
         <translation>음성 대화가 끝났습니다</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="88"/>
+        <location filename="../voice_chat.py" line="84"/>
         <source>Voice chat: listening…</source>
         <translation>음성 대화: 듣는 중…</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="97"/>
+        <location filename="../voice_chat.py" line="93"/>
         <source>Voice chat: speaking… (talk to interrupt)</source>
         <translation>음성 대화: 말하는 중… (말하면 멈춥니다)</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="98"/>
+        <location filename="../voice_chat.py" line="94"/>
         <source>Voice chat: speaking…</source>
         <translation>음성 대화: 말하는 중…</translation>
     </message>
     <message>
-        <location filename="../voice_chat.py" line="128"/>
+        <location filename="../voice_chat.py" line="120"/>
         <source>Voice chat: hearing you…</source>
         <translation>음성 대화: 듣고 있습니다…</translation>
     </message>
