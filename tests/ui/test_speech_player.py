@@ -1,6 +1,6 @@
 """The read-aloud player (ui.speech_player): sentences in order without a gap, stop() and hold() silent at once, a
-sentence at another rate waiting for the last to play out; on a fake sink, and on the real one through PulseAudio's virtual
-headphones (what they play is read on their monitor)."""
+sentence at another rate waiting for the last to play out; on a fake sink, and on the real one through PulseAudio's
+virtual headphones (what they play is read on their monitor)."""
 
 import time
 import wave
