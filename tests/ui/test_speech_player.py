@@ -86,6 +86,13 @@ def player_with_signals(qtbot):
     return player, events
 
 
+def start_playing(qtbot, player, sinks, tmp_path, seconds, clips=2):
+    """Queue clips 1.wav, 2.wav, ... of `seconds` each and wait until the first reaches the (one) sink."""
+    for i in range(1, clips + 1):
+        player.play(write_wav(tmp_path / f"{i}.wav", seconds))
+    qtbot.waitUntil(lambda: len(sinks) == 1 and len(sinks[0].data) > 0, timeout=5000)
+
+
 def test_sentences_play_in_order_without_a_gap(qtbot, fake_sinks, tmp_path):
     sinks, _ = fake_sinks
     player, events = player_with_signals(qtbot)
@@ -112,9 +119,7 @@ def test_finished_waits_for_the_sound_server_to_play_what_it_holds(qtbot, fake_s
 def test_stop_drops_what_the_sink_holds_and_the_queue(qtbot, fake_sinks, tmp_path):
     sinks, log = fake_sinks
     player, events = player_with_signals(qtbot)
-    player.play(write_wav(tmp_path / "1.wav", 2.0))
-    player.play(write_wav(tmp_path / "2.wav", 2.0))
-    qtbot.waitUntil(lambda: len(sinks) == 1 and len(sinks[0].data) > 0, timeout=5000)
+    start_playing(qtbot, player, sinks, tmp_path, 2.0)
     player.stop()
     assert log[-2:] == [("reset", 22050), ("start", 22050)]  # dropped, and ready again at once
     assert not player.playing and not player.queue
@@ -128,9 +133,7 @@ def test_stop_drops_what_the_sink_holds_and_the_queue(qtbot, fake_sinks, tmp_pat
 def test_hold_keeps_the_place_and_the_queue(qtbot, fake_sinks, tmp_path):
     sinks, _ = fake_sinks
     player, events = player_with_signals(qtbot)
-    player.play(write_wav(tmp_path / "1.wav", 0.5))
-    player.play(write_wav(tmp_path / "2.wav", 0.5))
-    qtbot.waitUntil(lambda: len(sinks) == 1 and len(sinks[0].data) > 0, timeout=5000)
+    start_playing(qtbot, player, sinks, tmp_path, 0.5)
     player.hold(True)
     assert sinks[0].suspended
     held_at = len(sinks[0].data)
@@ -183,8 +186,7 @@ def test_a_stream_the_sound_server_drops_ends_the_speech_with_one_line(qtbot, fa
 
     sinks, log = fake_sinks
     player, events = player_with_signals(qtbot)
-    player.play(write_wav(tmp_path / "1.wav", 2.0))
-    qtbot.waitUntil(lambda: len(sinks) == 1 and len(sinks[0].data) > 0, timeout=5000)
+    start_playing(qtbot, player, sinks, tmp_path, 2.0, clips=1)
     sinks[0].failure = QAudio.Error.UnderrunError  # it ran dry for a moment: no failure
     qtbot.wait(100)
     assert player.playing
