@@ -167,6 +167,11 @@ class Backend(Protocol):
         """Load (or reach) the models now rather than on the first question."""
         ...
 
+    @property
+    def parallel(self) -> int:
+        """How many answers it works on at once (the engine queue starts that many of the API's)."""
+        ...
+
     def model_names(self) -> dict:
         """The models in use, by role ("llm", ...)."""
         ...

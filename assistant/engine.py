@@ -22,7 +22,7 @@ from models.chat import position_keys
 from models.device import DEVICES, Placement, choose_placement
 from models.ocr import ENGINES as OCR_ENGINES
 from models.runtime import RUNTIMES, Decoder, llm_name, load_decoder
-from models.sampling import SamplingOptions
+from models.sampling import Pending, SamplingOptions, unstepped
 from models.weights import DEFAULTS, TIERS, MissingWeightsError, canonical, resolve
 
 if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp imports no torch, whisper or vision
@@ -78,6 +78,10 @@ class EngineConfig:
     ocr: str = "tesseract"  # the engine that reads the text in images (models.ocr.ENGINES)
     system_prompt: str = ""
     threads: int = 0  # CPU threads for torch and llama.cpp; 0: torch's default, and every core for llama.cpp
+    # Answers llama.cpp decodes together (a slot each; the API's requests past it wait their turn). The window's
+    # question gets a slot beyond these, so it never waits behind the API's. Each slot past the first adds
+    # SLOT_CONTEXT cells to the KV cache (the 1.5B: ~57 MB a slot). See README, "Serving many at once".
+    parallel: int = 4
     max_file_mb: int = 20  # documents over this are refused
     max_pdf_pages: int = 300
     remote_url: str = ""  # an OpenAI-compatible endpoint (e.g. vLLM): answers come from there instead
@@ -96,6 +100,8 @@ class EngineConfig:
             raise ValueError(f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}")
         if not 0 <= self.threads <= 4096:  # torch's int32 thread count; more than any machine has
             raise ValueError(f"threads must be 0 (torch's default) to 4096, not {self.threads}")
+        if not 1 <= self.parallel <= 64:
+            raise ValueError(f"parallel must be 1 to 64, not {self.parallel}")
         if self.max_file_mb < 1 or self.max_pdf_pages < 1:
             raise ValueError(f"max_file_mb and max_pdf_pages must be at least 1, not {self.max_file_mb} "
                              f"and {self.max_pdf_pages}")
@@ -183,6 +189,11 @@ class Engine:
                 torch.set_num_threads(self.config.threads)
             self._placement = choose_placement(self.config.device)
         return self._placement
+
+    @property
+    def parallel(self) -> int:
+        """How many answers it decodes together (the llama.cpp runtime's slots, less the window's own)."""
+        return self.config.parallel
 
     @property
     def llm(self) -> Decoder:
@@ -440,7 +451,7 @@ class Engine:
         prompt = build_prompt(writer, None, None, None, None, native_voice=False)
         options = SamplingOptions(temperature=0, repetition_penalty=1.0,
                                   max_new_tokens=table_query.MAX_QUERY_TOKENS)
-        with self.llm.aside():  # the conversation's cached prefix stays for the answer
+        with self.llm.aside(), unstepped():  # the conversation's cached prefix stays for the answer
             events = list(self._generate(prompt, options, cancel, time.perf_counter(), self.llm))
         sql = table_query.query_of("".join(e.text for e in events if isinstance(e, TokenDelta)))
         if sql is None:
@@ -527,19 +538,21 @@ class Engine:
         self._reader = self.reader_for(convo, native_voice=True)
         prompt = build_prompt(convo, "", self.image_tokens, self.speech_tokens,
                               lambda p: self.transcribe_audio(p.source), native_voice=True)
-        return "".join(e.text for e in self._generate(prompt, SamplingOptions(temperature=0), None, time.perf_counter())
-                       if isinstance(e, TokenDelta)).strip()
+        with unstepped():
+            events = list(self._generate(prompt, SamplingOptions(temperature=0), None, time.perf_counter()))
+        return "".join(e.text for e in events if isinstance(e, TokenDelta)).strip()
 
     # ---- responding -----------------------------------------------------------------------------------
     def respond(self, conversation: list[Message], options: SamplingOptions = SamplingOptions(),
                 voice_mode: str = "cascade", cancel: threading.Event | None = None,
-                leave_out_unreadable: bool = False) -> Iterator[Event]:
+                leave_out_unreadable: bool = False) -> Iterator[Event | Pending]:
         """Stream the answer to the conversation's last user message as events; or, when the conversation ends with
         the assistant's answer to it, the rest of that answer (its continuation: only the new text streams).
         leave_out_unreadable: a damaged attachment of that message is left out (Done.left_out), not an Error.
 
         Yields Transcript (what was heard in the last message: cascade voice, or native voice through a CTC adapter),
-        TokenDelta*, then Done; or Error with a one-line message.
+        TokenDelta*, then Done; or Error with a one-line message. On a thread that steps the LLM's batches (the
+        engine queue's), also Pending whenever the answer waits for the next step.
         """
         start = time.perf_counter()
         if voice_mode not in ("native", "cascade"):
@@ -579,7 +592,7 @@ class Engine:
             yield Error(f"internal error: {type(e).__name__}: {e}", ErrorKind.INTERNAL)
 
     def _generate(self, prompt: BuiltPrompt, options: SamplingOptions, cancel, start: float,
-                  llm: Decoder | None = None) -> Iterator[Event]:
+                  llm: Decoder | None = None) -> Iterator[Event | Pending]:
         llm = llm or self._reader or self.llm
         ids, media_index = llm.prompt_ids(prompt.messages, [len(b) for b in prompt.media])
         ids, media_index, prompt.media = _spell_media(ids, media_index, prompt.media)
@@ -612,6 +625,9 @@ class Engine:
         spoken = Sentences() if options.ahead else None  # a rehearsal decodes what speech starts with, no more
         with closing(iter(stream)) as deltas:
             for delta in deltas:
+                if isinstance(delta, Pending):  # decoded with other answers' at the engine queue's next step
+                    yield delta
+                    continue
                 if before and len(answer) == 1:  # the continuation's first words, after the rehearsal's
                     delta = _seam(llm, before, stream.tokens[0]) + delta
                 first = first or time.perf_counter()

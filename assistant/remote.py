@@ -100,6 +100,8 @@ def to_openai(conversation: list[Message], system_prompt: str = "", leave_out_un
 class RemoteEngine:
     """respond() over an OpenAI-compatible endpoint; preload() checks that it answers."""
 
+    parallel = 1  # one request at a time, as before: its respond() waits on the network, never on a batched step
+
     def __init__(self, base_url: str, model: str = "", api_key: str = "", system_prompt: str = "",
                  timeout: float = 120):
         import openai

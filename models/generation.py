@@ -112,6 +112,11 @@ class TorchLLM:
         static = (gpu and static_supported(llm.model)) if static is None else static
         self._static = StaticKV(llm.model, self.context_length, gpu if graphs is None else graphs) if static else None
 
+    @property
+    def cached_keys(self) -> list:
+        """What the KV cache holds, one key per position (a token id, or a media hash and offset)."""
+        return self._keys
+
     def reset(self) -> None:
         """Forget the KV cache (the next answer starts cold)."""
         self._keys, self._cache = [], DynamicCache()

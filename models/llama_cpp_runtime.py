@@ -2,7 +2,8 @@
 multi-turn prefix reuse, and media soft tokens fed as input-embedding batches (the way llama.cpp's own multimodal
 path feeds images). No torch: a text question never imports it.
 
-The decoding loop, sampling and stop rules are models.sampling's, shared with the torch runtime.
+The decoding loop, sampling and stop rules are models.sampling's, shared with the torch runtime; several answers at
+once share one context, a slot each, and decode together (models.llama_slots).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,11 +18,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from models.chat import Tokenizer, chat_prompt_ids, shared_prefix, template_renderer
-from models.sampling import Decoding, SamplingOptions
+from models.chat import Tokenizer, chat_prompt_ids, template_renderer
+from models.llama_slots import BATCH, Batcher, Slot
+from models.sampling import Decoding, Pending, SamplingOptions
 
-MAX_CONTEXT = 8192  # KV cache positions; the bundled models were trained for 8k (SmolLM2) and 32k (Qwen2.5)
-BATCH = 512  # prompt positions per llama_decode call
+MAX_CONTEXT = 8192  # positions one conversation may have; the bundled models were trained for 8k and 32k
+SLOT_CONTEXT = 2048  # KV cells each slot past the first adds to the shared cache (an API answer's prompt and reply)
 SCORED, SCORED_POSITIONS = 32, 2048  # log_likelihoods: sequences, and distinct prefix tokens, decoded as one batch
 
 _lib_lock = threading.Lock()
@@ -43,8 +44,13 @@ def _llama():
             #   100          64-67       21-22       14.2
             #   1000         94.5        23.8        11.5
             #   10000        106         22.9        3.8
-            # libgomp reads it when it loads, so it is set before the bindings load it.
+            # And once more threads are managed than there are cores (a second thread team: the engine thread's,
+            # after the main thread decoded once), libgomp drops to a "throttled" spin count of 100 unless the wait
+            # policy is ACTIVE: the served fast tier decoded at 85-92 tokens/s against 113-122 on the main thread;
+            # with ACTIVE (and the spin count above, which still lets threads sleep) both give 107-113.
+            # libgomp reads these when it loads, so they are set before the bindings load it.
             os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+            os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
             import llama_cpp.llama_cpp as lib  # the ctypes bindings only, not the high-level Llama class
 
             _log_callback = lib.llama_log_callback(lambda level, text, data: None)
@@ -70,9 +76,11 @@ class _EndOfGeneration:
 
 
 class LlamaCppLLM:
-    """A GGUF decoder LLM on llama.cpp. generate() is not reentrant (one KV cache): one worker thread uses it."""
+    """A GGUF decoder LLM on llama.cpp, with `slots` answers in flight at once (their streams decode together when
+    the caller steps them: models.llama_slots). Not thread-safe: one worker thread uses it."""
 
-    def __init__(self, name: str, path: Path, threads: int = 0, context: int = MAX_CONTEXT, gpu_layers: int = 0):
+    def __init__(self, name: str, path: Path, threads: int = 0, context: int = MAX_CONTEXT, gpu_layers: int = 0,
+                 slots: int = 1):
         lib = _llama()
         self.name, self.path, self._lib = name, Path(path), lib
         params = lib.llama_model_default_params()
@@ -90,28 +98,29 @@ class LlamaCppLLM:
         self.context_length = min(lib.llama_model_n_ctx_train(self._model), context)
         self.threads = threads or cpu_threads()
         cparams = lib.llama_context_default_params()
-        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = self.context_length, BATCH, BATCH
+        # One cache shared by every slot (a slot takes cells as it needs them): one long conversation fits beside
+        # the API's shorter answers, and a prefix another slot holds is shared, not copied.
+        cells = self.context_length + (slots - 1) * SLOT_CONTEXT
+        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = cells, BATCH, BATCH
+        cparams.n_seq_max, cparams.kv_unified = slots, True
         cparams.n_threads = cparams.n_threads_batch = self.threads
         cparams.no_perf = True
         self._ctx = lib.llama_init_from_model(self._model, cparams)
         if not self._ctx:
             lib.llama_model_free(self._model)
-            raise RuntimeError(f"{self.path}: llama.cpp could not create a context of {self.context_length} positions")
+            raise RuntimeError(f"{self.path}: llama.cpp could not create a context of {cells} positions")
         self.hidden_size = lib.llama_model_n_embd_inp(self._model)
         self.n_vocab = lib.llama_vocab_n_tokens(self._vocab)
         self.eos_ids = _EndOfGeneration(lib, self._vocab)
-        self._tokens = lib.llama_batch_init(BATCH, 0, 1)
-        self._embeds = lib.llama_batch_init(BATCH, self.hidden_size, 1)
+        self.batcher = Batcher(lib, self._ctx, slots, self.hidden_size, self.n_vocab)
         self._pieces: dict[int, bytes] = {}
-        self._keys: list = []  # what the KV cache holds, one key per position (token id, or media hash and offset)
         self._scored_head: list[int] = []  # what the scoring context holds for every sequence (log_likelihoods)
 
     def __del__(self):
         lib = getattr(self, "_lib", None)
         if lib is None or not getattr(self, "_ctx", None):
             return
-        lib.llama_batch_free(self._tokens)
-        lib.llama_batch_free(self._embeds)
+        self.batcher.free()
         if "_scorer" in self.__dict__:
             ctx, batch = self.__dict__["_scorer"]
             lib.llama_batch_free(batch)
@@ -192,83 +201,33 @@ class LlamaCppLLM:
 
     # ---- decoding -------------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget the KV cache (the next answer starts cold)."""
-        self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), True)
-        self._keys = []
+        """Forget the KV cache (the next answer starts cold); slots still answering keep theirs."""
+        self.batcher.forget()
 
-    @contextmanager
-    def aside(self) -> Iterator[None]:
+    def aside(self):
         """Generate something else (the table-query writer's query) and come back to the conversation's cache as it
-        was: its KV is copied out (~29 KB a position for the 1.5B) and back, instead of being refilled next turn."""
-        lib, keys = self._lib, list(self._keys)
-        saved, n = None, 0
-        if keys:
-            size = lib.llama_state_seq_get_size(self._ctx, 0)
-            saved = (ctypes.c_uint8 * size)()
-            n = lib.llama_state_seq_get_data(self._ctx, saved, size, 0)
-        try:
-            yield
-        finally:
-            self.reset()
-            if n and lib.llama_state_seq_set_data(self._ctx, saved, n, 0) == n:
-                self._keys = keys
+        was (see Batcher.aside)."""
+        return self.batcher.aside()
 
-    def _reuse(self, keys: list) -> int:
-        """Keep the longest cached prefix shared with `keys` (leaving at least one position to feed); drop the rest."""
-        n = shared_prefix(self._keys, keys)
-        if n == 0:
-            self.reset()
-        elif not self._lib.llama_memory_seq_rm(self._lib.llama_get_memory(self._ctx), 0, n, -1):
-            self.reset()  # this cache cannot drop a tail (not the case for the bundled models): start cold
-            n = 0
-        self._keys = self._keys[:n]
-        return n
-
-    def _decode(self, batch, n: int, start: int, last: bool) -> None:
-        batch.n_tokens = n
-        for i in range(n):
-            batch.pos[i] = start + i
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = 0
-            batch.logits[i] = last and i == n - 1
-        rc = self._lib.llama_decode(self._ctx, batch)
-        if rc != 0:
-            raise RuntimeError(f"llama.cpp could not decode {n} positions at {start} (code {rc})")
+    @property
+    def cached_keys(self) -> list:
+        """What the slot used last holds, one key per position (a token id, or a media hash and offset)."""
+        return self.batcher.last.keys
 
     def feed(self, ids: list[int], media_index: list[int], media: np.ndarray | None, start: int) -> np.ndarray:
-        """Feed positions start.. of a prompt (ids[start:]): text runs as token batches, media runs as embedding
-        batches.
+        """Feed positions start.. of a prompt (ids[start:]) to a free slot holding the positions before: text runs as
+        token batches, media runs as embedding batches. Returns the (V,) logits of the last position.
 
         media: (M, H) float32 soft tokens of the fed positions whose media_index >= 0, in order.
-        Returns the (V,) logits of the last position.
         """
-        row, p, end = 0, start, len(ids)
-        while p < end:
-            is_media = media_index[p] >= 0
-            q = p
-            while q < end and q - p < BATCH and (media_index[q] >= 0) == is_media:
-                q += 1
-            if is_media:
-                rows = np.ascontiguousarray(media[row : row + q - p], dtype=np.float32)
-                ctypes.memmove(self._embeds.embd, rows.ctypes.data, rows.nbytes)
-                row += q - p
-                self._decode(self._embeds, q - p, p, q == end)
-            else:
-                for i, tid in enumerate(ids[p:q]):
-                    self._tokens.token[i] = tid
-                self._decode(self._tokens, q - p, p, q == end)
-            p = q
-        return self.logits()
-
-    def feed_token(self, token: int, position: int) -> None:
-        """Feed one sampled token at `position`."""
-        self._tokens.token[0] = token
-        self._decode(self._tokens, 1, position, True)
-
-    def logits(self) -> np.ndarray:
-        """A copy of the last decoded position's (V,) logits."""
-        ptr = self._lib.llama_get_logits_ith(self._ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+        slot, reused = self.batcher.claim(ids[:start] + [None])
+        try:
+            if reused != start:
+                raise ValueError(f"the slot holds {reused} of the {start} positions before the fed ones")
+            keys = [t if b < 0 else object() for t, b in zip(ids[start:], media_index[start:])]  # media: never shared
+            return self.batcher.feed(slot, ids[start:], media_index[start:], media, keys, start)
+        finally:
+            self.batcher.release(slot)
 
     @cached_property
     def _scorer(self):
@@ -363,43 +322,41 @@ class LlamaCppLLM:
         """A stream that answers the prompt, reusing the cached prefix that `keys` (one per position) share.
 
         media: (M, H) soft tokens of every media position in prompt order (a tensor or array), or None.
+        The stream claims a slot when it starts and frees it when it ends.
         """
-        reused = self._reuse(keys)
-        fed_media = None
         if media is not None:
-            skip = sum(1 for b in media_index[:reused] if b >= 0)
             media = media.detach().float().cpu().numpy() if hasattr(media, "detach") else np.asarray(media)
-            fed_media = media[skip:]
         seen = [i for i, b in zip(ids, media_index) if b < 0]
         return LlamaStream(options, self.eos_ids, self.detokenize, seen, cancel, llm=self, ids=ids,
-                           media_index=media_index, media=fed_media, keys=keys, reused=reused)
+                           media_index=media_index, media=media, keys=keys)
 
 
 @dataclass
 class LlamaStream(Decoding):
-    """Decoding through llama.cpp; afterwards the model's cache keys cover what was fed (prompt and answer)."""
+    """Decoding through llama.cpp in a slot of its own; afterwards the slot holds what was fed (prompt and answer),
+    and `reused` says how much of the prompt it held already."""
 
     llm: LlamaCppLLM = field(kw_only=True)
     ids: list[int] = field(kw_only=True)
     media_index: list[int] = field(kw_only=True)
-    media: np.ndarray | None = field(kw_only=True)
+    media: np.ndarray | None = field(kw_only=True)  # (M, H): every media position's soft token
     keys: list = field(kw_only=True)
-    reused: int = field(kw_only=True)
-    _fed: int = field(default=0, init=False)
+    reused: int = field(default=0, init=False)
+    _slot: Slot | None = field(default=None, init=False)
 
-    def _prefill(self) -> np.ndarray:
-        logits = self.llm.feed(self.ids, self.media_index, self.media, self.reused)
-        self._fed = len(self.ids)
-        return logits
+    def _prefill(self) -> np.ndarray | Pending:
+        n = self.reused
+        media = None if self.media is None else self.media[sum(1 for b in self.media_index[:n] if b >= 0):]
+        return self.llm.batcher.feed(self._slot, self.ids[n:], self.media_index[n:], media, self.keys[n:], n,
+                                     self.cancel)
 
-    def _step(self, token: int) -> np.ndarray:
-        self.llm.feed_token(token, self._fed)
-        self._fed += 1
-        return self.llm.logits()
+    def _step(self, token: int) -> np.ndarray | Pending:
+        return self.llm.batcher.feed(self._slot, [token], [-1], None, [token], len(self.ids) + len(self.tokens) - 1,
+                                     self.cancel)
 
-    def __iter__(self) -> Iterator[str]:
-        self.llm._keys = self.keys[: self.reused]  # a stream abandoned mid-prefill leaves only what is certain
+    def __iter__(self) -> Iterator[str | Pending]:
+        self._slot, self.reused = self.llm.batcher.claim(self.keys)
         try:
             yield from super().__iter__()
         finally:
-            self.llm._keys = (self.keys + self.tokens)[: self._fed or self.reused]
+            self.llm.batcher.release(self._slot)

@@ -40,6 +40,11 @@ class Decoder(Protocol):
 
     def reset(self) -> None: ...
 
+    @property
+    def cached_keys(self) -> list:
+        """What the cache that answered last holds, one key per position (a token id, or a media hash and offset)."""
+        ...
+
     def aside(self) -> ContextManager[None]:
         """While it lasts, generate something other than the conversation; afterwards its cache is as it was."""
         ...
@@ -66,7 +71,7 @@ def load_decoder(config, placement: Callable[[], "Placement"]) -> Decoder:
         from models.llama_cpp_runtime import LlamaCppLLM
 
         path = resolve_gguf(config.llm)
-        return LlamaCppLLM(llm_name(config.llm), path, threads=config.threads)
+        return LlamaCppLLM(llm_name(config.llm), path, threads=config.threads, slots=config.parallel + 1)
     from models.generation import TorchLLM
     from models.llm import LLM
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import threading
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -70,12 +72,43 @@ def sample_next(logits: np.ndarray, opts: SamplingOptions, seen: np.ndarray, rng
     return int(order[keep][rng.choice(kept.size, p=kept / kept.sum())])
 
 
+# Set (to True) by a caller that steps the runtime's batches itself (the engine queue, which answers several requests
+# at once): a runtime that batches then hands back Pending instead of decoding on its own, and the stream yields it.
+STEPPED: ContextVar[bool] = ContextVar("stepped", default=False)
+
+
+@contextmanager
+def unstepped() -> Iterator[None]:
+    """Decode at once inside this block, even on a thread that steps batches (a side generation drained on the spot,
+    like the table-query writer's: nobody would step its Pending)."""
+    token = STEPPED.set(False)
+    try:
+        yield
+    finally:
+        STEPPED.reset(token)
+
+
+@dataclass(eq=False)
+class Pending:
+    """Positions handed to a batching runtime, decoded with other streams' at its next step: until then, the stream
+    yields this object (not text) to the caller that steps the runtime (`runtime.step()`)."""
+
+    runtime: object  # has step(): decode one batch of what every stream has handed it
+    logits: np.ndarray | None = None  # (V,) of the last position, once decoded
+    error: Exception | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.logits is not None or self.error is not None
+
+
 @dataclass
 class Decoding:
     """Iterate to get text deltas; afterwards .tokens and .finish_reason describe what happened.
 
     A runtime subclasses this with _prefill() (feed the prompt, return the last position's (V,) logits) and
-    _step(token) (feed one sampled token, return the next logits). The last sampled token is never fed.
+    _step(token) (feed one sampled token, return the next logits). The last sampled token is never fed. A batching
+    runtime may return Pending instead of logits: the stream yields it until the runtime's step has decoded it.
     """
 
     opts: SamplingOptions
@@ -92,10 +125,10 @@ class Decoding:
     def _step(self, token: int) -> np.ndarray:
         raise NotImplementedError
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | Pending]:
         rng = np.random.default_rng(self.opts.seed) if self.opts.seed is not None else None
         seen = list(self.seen)
-        logits = self._prefill()
+        logits = yield from _ready(self._prefill())
         emitted = ""
         while True:
             if self.cancel is not None and self.cancel.is_set():
@@ -119,10 +152,22 @@ class Decoding:
                 emitted = text[:safe]
             if self.finish_reason:
                 return
-            logits = self._step(token)
+            logits = yield from _ready(self._step(token))
         text = self.decode(self.tokens)
         if len(text) > len(emitted):
             yield text[len(emitted) :]
+
+
+def _ready(result: np.ndarray | Pending) -> Iterator[Pending]:
+    """The logits of a step: at once, or, from a batching runtime, once its step has decoded them (Pending is
+    yielded until then)."""
+    if not isinstance(result, Pending):
+        return result
+    while not result.done:
+        yield result
+    if result.error is not None:
+        raise result.error
+    return result.logits
 
 
 def first_stop(text: str, stops: tuple[str, ...]) -> int | None:

@@ -162,7 +162,7 @@ def test_a_planted_chat_turn_reaches_the_model_as_text(which, request, tmp_path)
                                SamplingOptions(temperature=0, max_new_tokens=4)))[-1]
     assert isinstance(done, Done)
     llm = engine.llm
-    fed = llm._keys[: done.timings.prompt_tokens]
+    fed = llm.cached_keys[: done.timings.prompt_tokens]
     start, end = (llm.tokenize(t, special=True) for t in ("<|im_start|>", "<|im_end|>"))
     assert len(start) == len(end) == 1  # each is one control token
     assert fed.count(start[0]) == 3 and fed.count(end[0]) == 2  # system, user, assistant

@@ -1,9 +1,15 @@
 """`python -m tools.loadtest`: a bounded load test of the API on loopback, on the bundled models.
 
-Starts the server in-process, then C clients each send R requests mixing text, image and audio parts (short
-answers), and reports throughput, p50/p95 latency, errors, and whether the server still answers afterwards.
-`--burst N` then opens N clients at the same instant, one request each: every one must be answered or refused
-with a proper HTTP status (503 + Retry-After past the queue bound), none reset or dropped.
+Starts the server in-process and reports, as JSON:
+- `decode`: one streamed answer's tokens/s served over HTTP against the same engine answering in-process;
+- `load`: for each client count (--clients 1,4,8), C clients each sending R requests that mix text, image and audio
+  parts (half streamed): generated tokens/s in all, p50/p95 latency, errors;
+- `window`: the desktop window's first token (a job on the same queue, ahead of the API's) idle and while
+  8 API answers stream;
+- `peer` (--peer): the same text load on llama-cpp-python's own server over the same GGUF, when its extras
+  (`pip install 'llama-cpp-python[server]'`) are installed;
+- `burst` (--burst N): N clients released at once, one request each: every one must be answered or refused with a
+  proper HTTP status (503 + Retry-After past the queue bound), none reset or dropped.
 """
 
 from __future__ import annotations
@@ -12,45 +18,67 @@ import argparse
 import base64
 import collections
 import json
+import math
+import queue
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from assistant.engine import Engine, EngineConfig
+from models.flags import add_dataclass_flags, from_flags
+from models.weights import resolve_gguf
+
 KINDS = ("text", "image", "audio")
+PLACES = ("France", "Italy", "Spain", "Japan", "Peru", "Kenya", "Norway", "Chile", "Egypt", "Canada")
+LONG = "Tell me a long story about a lighthouse keeper."  # an answer that goes on past any max_tokens used here
 
 
-def _contents(tmp: Path) -> list:
+def _contents(tmp: Path) -> dict:
+    """A question of each kind, each asking for a few sentences (answers that reach the usual max_tokens)."""
     from tools.demo import sample_image, spoken_question
 
     png = base64.b64encode(sample_image(tmp / "c.png").read_bytes()).decode()
     wav = base64.b64encode(spoken_question(tmp / "q.wav").read_bytes()).decode()
-    return ["What is the capital of France?",
-            [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
-             {"type": "text", "text": "What shape is this?"}],
-            [{"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}}]]
+    return {"text": "Describe Paris in a few sentences.",
+            "image": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+                      {"type": "text", "text": "Describe this picture in a few sentences."}],
+            "audio": [{"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}},
+                      {"type": "text", "text": "Answer in a few sentences."}]}
 
 
-def _load(url: str, model: str, contents: list, clients: int, requests: int, max_tokens: int) -> dict:
-    """C clients x R requests, half streamed; latencies by kind and the errors."""
+def _ask(api, model: str, content, max_tokens: int, stream: bool) -> int:
+    """One request; the tokens it generated (from the usage, streamed or not)."""
+    out = api.chat.completions.create(model=model, max_tokens=max_tokens, temperature=0, stream=stream,
+                                      messages=[{"role": "user", "content": content}],
+                                      **({"stream_options": {"include_usage": True}} if stream else {}))
+    if not stream:
+        return out.usage.completion_tokens
+    return next((ch.usage.completion_tokens for ch in out if ch.usage is not None), 0)
+
+
+def _load(url: str, model: str, contents: dict, clients: int, requests: int, max_tokens: int) -> dict:
+    """C clients x R requests, half streamed, the kinds in turn; tokens/s in all, latencies by kind, the errors."""
     import openai
 
-    latencies: dict[str, list[float]] = {k: [] for k in KINDS}
+    kinds = list(contents)
+    latencies: dict[str, list[float]] = {k: [] for k in kinds}
     errors: list[str] = []
+    tokens = [0]
     lock = threading.Lock()
 
     def client(c: int) -> None:
         api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
         for r in range(requests):
-            kind, stream, start = KINDS[(c + r) % 3], (c + r) % 2 == 0, time.perf_counter()
+            kind, stream, start = kinds[(c + r) % len(kinds)], (c + r) % 2 == 0, time.perf_counter()
             try:
-                out = api.chat.completions.create(model=model, max_tokens=max_tokens, temperature=0, stream=stream,
-                                                  messages=[{"role": "user", "content": contents[KINDS.index(kind)]}])
-                if stream:
-                    "".join(ch.choices[0].delta.content or "" for ch in out if ch.choices)
+                n = _ask(api, model, contents[kind], max_tokens, stream)
                 with lock:
                     latencies[kind].append(time.perf_counter() - start)
+                    tokens[0] += n
             except Exception as e:  # counted and reported, the load goes on
                 with lock:
                     errors.append(f"{kind}: {type(e).__name__}: {e}")
@@ -61,17 +89,122 @@ def _load(url: str, model: str, contents: list, clients: int, requests: int, max
     done = [x for v in latencies.values() for x in v]
     return {"clients": clients, "requests": clients * requests, "ok": len(done), "errors": len(errors),
             "wall_s": round(wall, 1), "requests_per_s": round(len(done) / wall, 2),
+            "tokens": tokens[0], "tokens_per_s": round(tokens[0] / wall, 1),
             "p50_s": round(statistics.median(done), 2) if done else None,
-            "p95_s": round(sorted(done)[int(0.95 * (len(done) - 1))], 2) if done else None,
+            "p95_s": round(sorted(done)[math.ceil(0.95 * len(done)) - 1], 2) if done else None,
             "p50_by_kind_s": {k: round(statistics.median(v), 2) for k, v in latencies.items() if v},
             "first_errors": errors[:3]}
 
 
-def _burst(url: str, model: str, contents: list, n: int, max_tokens: int) -> dict:
+def _decode(engine, url: str, model: str, tokens: int, rounds: int = 3) -> dict:
+    """The same greedy answer's decode tokens/s in-process (Engine.respond on this thread) and served (streamed over
+    HTTP, first to last token), in turns; the best of each."""
+    import openai
+
+    from assistant.conversation import Done, Message
+    from models.sampling import SamplingOptions
+
+    api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+    options = SamplingOptions(temperature=0, max_new_tokens=tokens)
+    inproc, served = [], []
+    for _ in range(rounds):
+        done = [e for e in engine.respond([Message.user(LONG)], options) if isinstance(e, Done)][0]
+        inproc.append(done.timings.tokens_per_s)
+        times = [time.perf_counter() for ch in api.chat.completions.create(
+            model=model, max_tokens=tokens, temperature=0, stream=True,
+            messages=[{"role": "user", "content": LONG}]) if ch.choices and ch.choices[0].delta.content]
+        served.append(round((len(times) - 1) / (times[-1] - times[0]), 1) if len(times) > 1 else 0.0)
+    return {"tokens": tokens, "in_process_tokens_per_s": max(inproc), "served_tokens_per_s": max(served),
+            "served_vs_in_process": round(max(served) / max(inproc), 2), "runs": {"in_process": inproc,
+                                                                                "served": served}}
+
+
+def _window(server, url: str, model: str, streams: int, rounds: int = 3) -> dict:
+    """The window's first token (its job on the server's queue, as the desktop window submits it), idle and while
+    `streams` API answers are streaming; the median of each."""
+    from assistant.conversation import Message, TokenDelta
+    from assistant.engine_queue import Job
+    from models.sampling import SamplingOptions
+
+    asked = iter(f"What is the capital of {place}?" for place in PLACES)  # a new question each time: no cached answer
+
+    def first_token() -> float:
+        events: queue.Queue = queue.Queue()
+        start = time.perf_counter()
+        server.engines.submit(Job([Message.user(next(asked))],
+                                  SamplingOptions(temperature=0, max_new_tokens=4), "cascade", events.put, first=True))
+        took = None
+        while (event := events.get()) is not None:
+            if took is None and isinstance(event, TokenDelta):
+                took = time.perf_counter() - start
+        return took
+
+    import openai
+
+    idle = statistics.median(first_token() for _ in range(rounds))
+    busy = []
+    for _ in range(rounds):
+        started = threading.Barrier(streams + 1)
+
+        def client() -> None:
+            api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+            out = api.chat.completions.create(model=model, max_tokens=48, temperature=0, stream=True,
+                                              messages=[{"role": "user", "content": LONG}])
+            for i, _ in enumerate(out):
+                if i == 2:  # streaming
+                    started.wait()
+
+        threads = [threading.Thread(target=client) for _ in range(streams)]
+        for t in threads:
+            t.start()
+        started.wait()
+        busy.append(first_token())
+        for t in threads:
+            t.join()
+    return {"idle_first_token_s": round(idle, 2), "busy_first_token_s": round(statistics.median(busy), 2),
+            "api_streams": streams, "busy_vs_idle": round(statistics.median(busy) / idle, 2)}
+
+
+def _peer(gguf: Path, contents: dict, clients: list[int], requests: int, max_tokens: int, threads: int) -> dict:
+    """The text load on llama-cpp-python's own OpenAI server over the same GGUF (one process, its own lock)."""
+    import importlib.util
+
+    import openai
+
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("sse_starlette") is None:
+        return {"skipped": "llama-cpp-python's server extras are not installed: "
+                           "pip install 'llama-cpp-python[server]'"}
+    from assistant.server_http import listen
+
+    sock = listen("127.0.0.1", 0, 16)
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--port", str(port),
+                             "--n_threads", str(threads), "--n_ctx", "4096"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=5)
+        for _ in range(120):
+            try:
+                model = api.models.list().data[0].id
+                break
+            except openai.APIConnectionError:
+                time.sleep(0.5)
+        else:
+            return {"skipped": "llama_cpp.server did not start within 60 s"}
+        return {"load": [_load(url, model, {"text": contents["text"]}, c, requests, max_tokens) for c in clients]}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _burst(url: str, model: str, contents: dict, n: int, max_tokens: int) -> dict:
     """N clients released at once, one request each: outcomes by HTTP status, or by the transport error."""
     import openai
 
     barrier, outcomes, lock = threading.Barrier(n), collections.Counter(), threading.Lock()
+    asked = list(contents.values())
     retry_after: list[str] = []
 
     def client(c: int) -> None:
@@ -79,7 +212,7 @@ def _burst(url: str, model: str, contents: list, n: int, max_tokens: int) -> dic
         barrier.wait()
         try:
             api.chat.completions.create(model=model, max_tokens=max_tokens, temperature=0,
-                                        messages=[{"role": "user", "content": contents[c % 3]}])
+                                        messages=[{"role": "user", "content": asked[c % len(asked)]}])
             outcome = "200"
         except openai.APIStatusError as e:
             outcome = str(e.status_code)
@@ -106,23 +239,39 @@ def _together(threads: list[threading.Thread]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the load (and the burst, if asked) and print a JSON summary."""
     parser = argparse.ArgumentParser(prog="python -m tools.loadtest", description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=20, help="per client")
-    parser.add_argument("--max-tokens", type=int, default=8)
+    parser.add_argument("--clients", default="1,4,8", help="client counts, one load each")
+    parser.add_argument("--requests", type=int, default=4, help="per client")
+    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--kinds", default=",".join(KINDS), help="what the requests ask about, in turn")
+    parser.add_argument("--decode-tokens", type=int, default=128, help="the served vs in-process answer's length")
+    parser.add_argument("--peer", action="store_true", help="the same text load on llama-cpp-python's server")
     parser.add_argument("--burst", type=int, default=0, help="then N simultaneous clients, one request each")
+    add_dataclass_flags(parser, EngineConfig)
     args = parser.parse_args(argv)
     import openai
 
-    from assistant.engine import Engine, EngineConfig
     from assistant.server import make_server, stop_server
 
-    contents = _contents(Path(tempfile.mkdtemp(prefix="omni-load-")))
-    engine = Engine(EngineConfig())
-    engine.preload(speech=True, vision=True)
+    clients = [int(c) for c in args.clients.split(",")]
+    everything = _contents(Path(tempfile.mkdtemp(prefix="omni-load-")))
+    contents = {k: everything[k] for k in args.kinds.split(",")}
+    config = from_flags(EngineConfig, args)
+    engine = Engine(config)
+    engine.preload(speech="audio" in contents, vision="image" in contents)
     server = make_server(engine, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    summary = {"load": _load(url, server.model_id, contents, args.clients, args.requests, args.max_tokens)}
+    summary = {"cpu": _cpu(), "llm": server.model_id, "parallel": config.parallel,
+               "decode": _decode(engine, url, server.model_id, args.decode_tokens),
+               "load": [_load(url, server.model_id, contents, c, args.requests, args.max_tokens) for c in clients],
+               "window": _window(server, url, server.model_id, max(clients))}
+    one = next((r for r in summary["load"] if r["clients"] == 1), None)
+    if one and one["tokens_per_s"]:
+        summary["aggregate_vs_one_client"] = {r["clients"]: round(r["tokens_per_s"] / one["tokens_per_s"], 2)
+                                              for r in summary["load"]}
+    if args.peer:
+        summary["peer"] = _peer(resolve_gguf(config.llm), contents, clients, args.requests, args.max_tokens,
+                                engine.llm.threads)
     if args.burst:
         summary["burst"] = _burst(url, server.model_id, contents, args.burst, args.max_tokens)
     summary["healthy_after"] = (openai.OpenAI(base_url=url, api_key="none", max_retries=0).models.list().data[0].id
@@ -130,7 +279,16 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary, indent=1))
     stop_server(server)
     burst_ok = not args.burst or set(summary["burst"]["outcomes"]) <= {"200", "503"}
-    return 0 if not summary["load"]["errors"] and burst_ok and summary["healthy_after"] else 1
+    return 0 if not any(r["errors"] for r in summary["load"]) and burst_ok and summary["healthy_after"] else 1
+
+
+def _cpu() -> str:
+    """The CPU's model name and the cores this process may use."""
+    from models.llama_cpp_runtime import cpu_threads
+
+    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    return f"{name}, {cpu_threads()} cores"
 
 
 if __name__ == "__main__":

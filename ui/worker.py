@@ -34,7 +34,7 @@ class EngineWorker(QObject):
         super().__init__()
         self.factory = factory
         self.engine = None
-        self.queue = EngineQueue()  # the window's and the API's questions, answered one at a time
+        self.queue = EngineQueue()  # the window's and the API's questions (the window's first)
         self.server = None
 
     @Slot(object)
@@ -56,7 +56,7 @@ class EngineWorker(QObject):
     def respond(self, request: int, conversation, options, voice_mode: str, cancel: threading.Event) -> None:
         """Queue one answer; its events come back as signals (emitted from the engine thread, queued to the window)."""
         self.queue.submit(Job(conversation, options, voice_mode, functools.partial(self._emit, request), cancel,
-                              leave_out_unreadable=True))
+                              leave_out_unreadable=True, first=True))
 
     @Slot(object, object, str, object, int)
     def rehearse(self, conversation, options, voice_mode: str, cancel: threading.Event, pause: int) -> None:
@@ -65,7 +65,7 @@ class EngineWorker(QObject):
             if isinstance(event, Transcript):
                 self.heard_ahead.emit(event.text, pause)
 
-        self.queue.submit(Job(conversation, options, voice_mode, emit, cancel, leave_out_unreadable=True))
+        self.queue.submit(Job(conversation, options, voice_mode, emit, cancel, leave_out_unreadable=True, first=True))
 
     @Slot(object)
     def serve(self, settings) -> None:

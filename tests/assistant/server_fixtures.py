@@ -27,6 +27,8 @@ class FakeEngine:
         self.cancelled = threading.Event()
         self.gate = threading.Event()
 
+    parallel = 1
+
     def model_names(self):
         return {"llm": "fake-llm"}
 

@@ -118,10 +118,10 @@ def test_a_queued_request_whose_client_left_is_skipped(serve):
         threading.Event().wait(0.01)
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(_post({**HI, "messages": [{"role": "user", "content": "gone"}]}))
-    while server.engines.jobs.qsize() == 0:
+    while not server.engines.waiting:
         threading.Event().wait(0.01)
     sock.close()
-    assert server.engines.jobs.queue[0].cancel.wait(10)
+    assert server.engines.waiting[0].cancel.wait(10)
     engine.gate.set()
     first.join(20)
     client.chat.completions.create(**HI)

@@ -106,6 +106,8 @@ class ScriptedEngine:
         yield TokenDelta(text[len(text) // 2 :])
         yield Done(text, "stop")
 
+    parallel = 1
+
     def model_names(self):
         return {"llm": "scripted"}
 

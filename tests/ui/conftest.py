@@ -29,6 +29,8 @@ class FakeEngine:
         time.sleep(self.load_delay)
         self.preloaded = True
 
+    parallel = 1
+
     def model_names(self):
         return {"llm": "fake-llm", "whisper": "fake-whisper", "vision": "fake-vision"}
 

@@ -40,7 +40,7 @@ def test_a_pasted_screenshots_text_reaches_the_model_as_text(make_window, qtbot,
     assert answer.status == "done", answer.meta
     name = question.attachments[0].name
     assert answer.meta["sources"] == [f"{name}, text in the image"]
-    fed = [k for k in engine.llm._keys if isinstance(k, int)]  # the prompt as fed, and the two tokens answered
+    fed = [k for k in engine.llm.cached_keys if isinstance(k, int)]  # the prompt as fed, and the two tokens answered
     assert PLANTED_SENTENCE in engine.llm.llm.tokenizer.decode(fed)
     assert marks(w.messages.widgets()[0]) == ["text read"]
 
