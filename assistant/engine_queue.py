@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from assistant.conversation import Backend, Done, Error, ErrorKind, Event, Message
-from models.sampling import STEPPED, Pending, SamplingOptions
+from models.sampling import STEPPED, URGENT, Pending, SamplingOptions
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +104,15 @@ class EngineQueue:
                 runtime.step()
 
     def _start(self, running: list[_Running]) -> list[_Running]:
-        """The waiting jobs that may start now: while fewer than `parallel` of the API's run, and one more for the
-        window's."""
+        """The waiting jobs that may start now: the API's while fewer than `parallel` run, and the window's one at a
+        time beside them (its jobs follow each other: a rehearsal's answer serves the question asked after it)."""
         at_once = self.engine.parallel if self.engine is not None else 1
         started = []
         for job in list(self.waiting):
             busy = running + started
-            api = sum(1 for r in busy if not r.job.first)
-            if len(busy) > at_once or (not job.first and api >= at_once):
+            windows = sum(1 for r in busy if r.job.first)
+            every_slot_used = len(busy) > at_once  # the API's and the window's own
+            if every_slot_used or (windows if job.first else len(busy) - windows >= at_once):
                 continue
             self.waiting.remove(job)
             started.append(_Running(job, self._answer(job)))
@@ -119,6 +120,7 @@ class EngineQueue:
 
     def _advance(self, r: _Running) -> Pending | None:
         """Run a job until its stream waits for a batched step (that Pending), or to its end (None)."""
+        urgent = URGENT.set(r.job.first)  # the window's prompt is read ahead of the API's next step
         try:
             for event in r.events:
                 if isinstance(event, Pending):
@@ -127,6 +129,8 @@ class EngineQueue:
         except Exception as e:  # the engine thread must survive anything
             log.exception("request failed")
             r.job.emit(Error(f"internal error: {type(e).__name__}", ErrorKind.INTERNAL))
+        finally:
+            URGENT.reset(urgent)
         return None
 
     def _finished(self, r: _Running) -> None:

@@ -84,8 +84,9 @@ class OpenAIParts:
         return self.text(text), cited
 
     def content(self, role: str, parts: list[dict]) -> str | list[dict]:
-        """Content parts; a system or assistant message of text only as one string."""
-        if role != "user" and all(x["type"] == "text" for x in parts):
+        """Content parts; a message of text only as one string, which every server reads (llama-cpp-python's
+        answered a question sent as a text part with an empty reply)."""
+        if all(x["type"] == "text" for x in parts):
             return "\n".join(x["text"] for x in parts)
         return parts
 

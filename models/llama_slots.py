@@ -19,7 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from models.chat import shared_prefix
-from models.sampling import STEPPED, Pending
+from models.sampling import STEPPED, URGENT, Pending
 
 BATCH = 512  # positions per llama_decode call
 PREFILL_CHUNK = 64  # a prompt's positions per step while other streams wait for theirs: a long prompt cannot stall them
@@ -48,6 +48,7 @@ class Feed:
     start: int
     cancel: threading.Event | None
     pending: Pending
+    urgent: bool = False  # the desktop window's: its prompt is read alone, ahead of the others' next step
     at: int = 0  # positions fed so far
     row: int = 0  # media rows fed so far
 
@@ -159,7 +160,7 @@ class Batcher:
         """Hand over positions start.. of the slot; the (V,) logits of the last come back at once, or, when the
         caller steps the batcher itself (models.sampling.STEPPED), as a Pending its step fills in."""
         pending = Pending(self)
-        self._waiting.append(Feed(slot, ids, media_index, media, keys, start, cancel, pending))
+        self._waiting.append(Feed(slot, ids, media_index, media, keys, start, cancel, pending, URGENT.get()))
         if STEPPED.get():
             return pending
         while not pending.done:
@@ -170,15 +171,18 @@ class Batcher:
 
     def step(self) -> None:
         """One llama_decode over what every waiting feed has next (another for media soft tokens, which go as an
-        embedding batch): each feed's next run, a prompt's in chunks of PREFILL_CHUNK while others wait too."""
+        embedding batch): each feed's next run, a prompt's in chunks of PREFILL_CHUNK while others wait too; an
+        urgent prompt (the window's) alone and whole."""
         for f in self._waiting:
             if f.cancel is not None and f.cancel.is_set():
                 f.pending.logits = _CANCELLED
         self._waiting = [f for f in self._waiting if not f.pending.done]
-        chunk = PREFILL_CHUNK if len(self._waiting) > 1 else BATCH
+        urgent = [f for f in self._waiting if f.urgent and len(f.ids) - f.at > 1]
+        feeds = urgent or self._waiting
+        chunk = PREFILL_CHUNK if len(feeds) > 1 else BATCH
         runs: dict[bool, list[tuple[Feed, int]]] = {False: [], True: []}
         room = {False: BATCH, True: BATCH}
-        for f in self._waiting:
+        for f in feeds:
             media, n = f.run(min(chunk, len(f.ids) - f.at))
             n = min(n, room[media])
             if n:

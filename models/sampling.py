@@ -77,6 +77,11 @@ def sample_next(logits: np.ndarray, opts: SamplingOptions, seen: np.ndarray, rng
 STEPPED: ContextVar[bool] = ContextVar("stepped", default=False)
 
 
+# Set while the engine queue runs the desktop window's job: a batching runtime reads that stream's prompt on its own,
+# ahead of the other streams' next step (its answer's tokens then decode with theirs).
+URGENT: ContextVar[bool] = ContextVar("urgent", default=False)
+
+
 @contextmanager
 def unstepped() -> Iterator[None]:
     """Decode at once inside this block, even on a thread that steps batches (a side generation drained on the spot,

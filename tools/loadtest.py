@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import contextlib
 import json
 import math
 import queue
@@ -27,6 +28,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 from assistant.engine import Engine, EngineConfig
 from models.flags import add_dataclass_flags, from_flags
@@ -38,26 +40,32 @@ LONG = "Tell me a long story about a lighthouse keeper."  # an answer that goes 
 
 
 def _contents(tmp: Path) -> dict:
-    """A question of each kind, each asking for a few sentences (answers that reach the usual max_tokens)."""
+    """A question of each kind, each asking for a story: answers that go on to max_tokens, so every request decodes
+    as many tokens as the next."""
     from tools.demo import sample_image, spoken_question
 
     png = base64.b64encode(sample_image(tmp / "c.png").read_bytes()).decode()
     wav = base64.b64encode(spoken_question(tmp / "q.wav").read_bytes()).decode()
-    return {"text": "Describe Paris in a few sentences.",
+    return {"text": "Tell me a long story about Paris.",
             "image": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
-                      {"type": "text", "text": "Describe this picture in a few sentences."}],
+                      {"type": "text", "text": "Tell me a long story about this picture."}],
             "audio": [{"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}},
-                      {"type": "text", "text": "Answer in a few sentences."}]}
+                      {"type": "text", "text": "Answer, then tell me a long story about it."}]}
 
 
 def _ask(api, model: str, content, max_tokens: int, stream: bool) -> int:
-    """One request; the tokens it generated (from the usage, streamed or not)."""
+    """One request; the tokens it generated: from the usage, or for a stream without one (llama-cpp-python's
+    server sends none), its chunks with text (each holds one token there)."""
     out = api.chat.completions.create(model=model, max_tokens=max_tokens, temperature=0, stream=stream,
                                       messages=[{"role": "user", "content": content}],
                                       **({"stream_options": {"include_usage": True}} if stream else {}))
     if not stream:
         return out.usage.completion_tokens
-    return next((ch.usage.completion_tokens for ch in out if ch.usage is not None), 0)
+    pieces, used = 0, None
+    for chunk in out:
+        pieces += any(c.delta.content for c in chunk.choices)
+        used = chunk.usage.completion_tokens if chunk.usage is not None else used
+    return used if used is not None else pieces
 
 
 def _load(url: str, model: str, contents: dict, clients: int, requests: int, max_tokens: int) -> dict:
@@ -165,22 +173,25 @@ def _window(server, url: str, model: str, streams: int, rounds: int = 3) -> dict
             "api_streams": streams, "busy_vs_idle": round(statistics.median(busy) / idle, 2)}
 
 
-def _peer(gguf: Path, contents: dict, clients: list[int], requests: int, max_tokens: int, threads: int) -> dict:
-    """The text load on llama-cpp-python's own OpenAI server over the same GGUF (one process, its own lock)."""
+@contextlib.contextmanager
+def llama_cpp_server(gguf: Path, threads: int, context: int = 4096) -> Iterator[tuple[str, str]]:
+    """llama-cpp-python's own OpenAI-compatible server on the GGUF, on a free loopback port, for as long as the
+    block lasts: (base URL, model id). Needs its extras (`pip install 'llama-cpp-python[server]'`): ImportError
+    without them, RuntimeError when it does not answer within a minute."""
     import importlib.util
 
     import openai
 
-    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("sse_starlette") is None:
-        return {"skipped": "llama-cpp-python's server extras are not installed: "
-                           "pip install 'llama-cpp-python[server]'"}
     from assistant.server_http import listen
 
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("sse_starlette") is None:
+        raise ImportError("llama-cpp-python's server extras are not installed: pip install 'llama-cpp-python[server]'")
     sock = listen("127.0.0.1", 0, 16)
     port = sock.getsockname()[1]
     sock.close()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--port", str(port),
-                             "--n_threads", str(threads), "--n_ctx", "4096"],
+                             "--n_threads", str(threads), "--n_ctx", str(context),
+                             "--interrupt_requests", "False"],  # its default cuts a stream short for the next request
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -190,13 +201,24 @@ def _peer(gguf: Path, contents: dict, clients: list[int], requests: int, max_tok
                 model = api.models.list().data[0].id
                 break
             except openai.APIConnectionError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"llama_cpp.server exited with status {proc.returncode}") from None
                 time.sleep(0.5)
         else:
-            return {"skipped": "llama_cpp.server did not start within 60 s"}
-        return {"load": [_load(url, model, {"text": contents["text"]}, c, requests, max_tokens) for c in clients]}
+            raise RuntimeError("llama_cpp.server did not answer within 60 s")
+        yield url, model
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def _peer(gguf: Path, contents: dict, clients: list[int], requests: int, max_tokens: int, threads: int) -> dict:
+    """The text load on llama-cpp-python's own server over the same GGUF (one process, one lock around its model)."""
+    try:
+        with llama_cpp_server(gguf, threads) as (url, model):
+            return {"load": [_load(url, model, {"text": contents["text"]}, c, requests, max_tokens) for c in clients]}
+    except (ImportError, RuntimeError) as e:
+        return {"skipped": str(e)}
 
 
 def _burst(url: str, model: str, contents: dict, n: int, max_tokens: int) -> dict:

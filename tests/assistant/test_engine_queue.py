@@ -9,7 +9,7 @@ import pytest
 
 from assistant.conversation import Done, Error, ErrorKind, Message, TokenDelta
 from assistant.engine_queue import EngineQueue, Job, QueueFull
-from models.sampling import STEPPED, Pending, SamplingOptions
+from models.sampling import STEPPED, URGENT, Pending, SamplingOptions
 from tests.assistant.server_fixtures import FakeEngine
 
 
@@ -78,6 +78,7 @@ class SteppedEngine:
         self.parallel, self.tokens, self.steps = parallel, tokens, Steps()
         self.started: list[str] = []
         self.stepped: list[bool] = []
+        self.urgent: dict[str, bool] = {}
 
     def model_names(self):
         return {"llm": "stepped"}
@@ -86,6 +87,7 @@ class SteppedEngine:
         text = conversation[-1].text
         self.started.append(text)
         self.stepped.append(STEPPED.get())
+        self.urgent[text] = URGENT.get()
         for i in range(self.tokens):
             pending = Pending(self.steps)
             self.steps.waiting.append((text, pending))
@@ -130,6 +132,7 @@ def test_the_windows_job_starts_at_once_beside_a_full_set_of_api_jobs():
     engine_free.set()
     _answers(*api, (window, window_events))
     assert engine.started.index("w") < engine.started.index("c")  # ahead of the API job that waited
+    assert engine.urgent == {"hold": False, "a": False, "b": False, "c": False, "w": True}  # its prompt is read first
     assert any("w" in batch and "c" not in batch and len(batch) == 3 for batch in engine.steps.batches)
     engines.close()
 
@@ -144,4 +147,18 @@ def test_a_job_that_fails_mid_answer_leaves_the_others_answering():
     assert isinstance(crashed[-1], Error) and crashed[-1].kind is ErrorKind.INTERNAL
     assert isinstance(answered[-1], Done) and answered[-1].answer == "fine0 fine1 fine2"
     assert engines.admitted == 0
+    engines.close()
+
+
+def test_the_windows_jobs_follow_each_other():
+    """A rehearsal and the question after it: the second starts when the first is done, so that the rehearsal's
+    answer serves it (Engine: answer ahead), whatever the API has running."""
+    engine = SteppedEngine(parallel=4)
+    engines = EngineQueue(engine)
+    rehearsal, question = _job("r"), _job("q")
+    rehearsal[0].first = question[0].first = True
+    engines.submit(rehearsal[0])
+    engines.submit(question[0])
+    _answers(rehearsal, question)
+    assert not any("r" in batch and "q" in batch for batch in engine.steps.batches)
     engines.close()

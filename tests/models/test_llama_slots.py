@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from models.llama_slots import PREFILL_CHUNK
-from models.sampling import STEPPED, Pending, SamplingOptions
+from models.sampling import STEPPED, URGENT, Pending, SamplingOptions
 from models.weights import MissingWeightsError, resolve_gguf
 
 
@@ -82,6 +82,19 @@ def test_streams_stepped_together_share_each_decode(llm, stepped):
     assert len(together) < tokens  # steps were shared: fewer than one per token
     assert max(together) == 3  # the three were decoded in one llama_decode
     assert all(not slot.busy for slot in llm.batcher.slots)  # each freed its slot when it ended
+
+
+def test_a_stream_joins_another_between_its_steps(llm, stepped):
+    llm.reset()
+    first = iter(llm.generate(*_prompt(llm, "Tell me a story."), _prompt(llm, "Tell me a story.")[0], None, GREEDY))
+    pending = next(first)
+    llm.batcher.step()  # its prompt
+    assert pending.done and next(first) is not None  # its first piece, or its next Pending
+    joining = llm.generate(*_prompt(llm, "Name a colour."), _prompt(llm, "Name a colour.")[0], None, GREEDY)
+    texts, together = _drive([first, joining])
+    assert texts[1] and joining.finish_reason in ("stop", "length")
+    assert together[0] == 2  # the newcomer's prompt went in the same decode as the first one's next token
+    assert all(not slot.busy for slot in llm.batcher.slots)
 
 
 def test_a_sequence_decoded_beside_others_reads_only_its_own_cache(llm, stepped):
@@ -189,6 +202,24 @@ def test_a_long_prompt_is_read_in_chunks_while_another_stream_waits(llm, stepped
     llm.batcher.step()  # alone now, it is read to the end
     assert slow.done
     long.close()
+
+
+def test_the_windows_prompt_is_read_alone_and_whole_ahead_of_the_others(llm, stepped):
+    llm.reset()
+    api = iter(llm.generate(*_prompt(llm, "Hi."), _prompt(llm, "Hi.")[0], None, GREEDY))
+    ids, index = _prompt(llm, "Count these: " + " ".join(f"word{i}" for i in range(60)))
+    assert len(ids) > PREFILL_CHUNK + 10
+    waiting = next(api)
+    token = URGENT.set(True)
+    window = iter(llm.generate(ids, index, ids, None, GREEDY))
+    urgent = next(window)
+    URGENT.reset(token)
+    llm.batcher.step()
+    assert urgent.done and not waiting.done  # the window's whole prompt, alone
+    llm.batcher.step()
+    assert waiting.done
+    window.close()
+    api.close()
 
 
 @pytest.mark.parametrize("slots", [1, 3])
