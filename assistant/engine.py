@@ -80,7 +80,7 @@ class EngineConfig:
     threads: int = 0  # CPU threads for torch and llama.cpp; 0: torch's default, and every core for llama.cpp
     # Answers llama.cpp decodes together (a slot each; the API's requests past it wait their turn). The window's
     # question gets a slot beyond these, so it never waits behind the API's. Each slot past the first adds
-    # SLOT_CONTEXT cells to the KV cache (the 1.5B: ~57 MB a slot). See README, "Serving many at once".
+    # SLOT_CONTEXT cells to the KV cache (the 1.5B: ~56 MB a slot). See README, "Serving many at once".
     parallel: int = 4
     max_file_mb: int = 20  # documents over this are refused
     max_pdf_pages: int = 300
