@@ -7,8 +7,9 @@ import torch
 from PIL import Image
 
 from assistant.conversation import AudioPart, ImagePart, Message, TextPart
-from assistant.prompt import DOCUMENT_RULE, IMAGE_RULE, MAX_PROMPT_CHARS, UNRECOGNISED, MediaBlock, build_prompt
-from assistant.remote import to_openai
+from assistant.prompt import (DOCUMENT_RULE, IMAGE_RULE, MAX_PROMPT_CHARS, UNRECOGNISED, MediaBlock, build_prompt,
+                              render)
+from assistant.remote import OpenAIParts, to_openai
 from models.chat import Media
 
 
@@ -54,10 +55,15 @@ def test_remote_and_local_render_files_alike(tmp_path):
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text("\n".join(f"line {i} of {name}" for i in range(2000)))  # ~30k characters each
     msg = Message.user("what is on line 7?", files=[tmp_path / "a.txt", tmp_path / "b.txt"])
-    texts = [part["text"] for part in to_openai([msg]).messages[-1]["content"]]
+
+    class Parts(OpenAIParts):  # the parts as rendered, before a text-only message is joined into one string
+        def content(self, role, parts):
+            return parts
+
+    texts = [part["text"] for part in render([msg], "", Parts(), False).messages[-1]["content"]]
     assert len(texts) == 3 and all(MAX_PROMPT_CHARS // 4 < len(t) <= MAX_PROMPT_CHARS // 2 for t in texts[:2])
     assert texts[2] == "Using the files above, answer this question: what is on line 7?"
-    assert build([msg]).messages[-1]["content"] == "\n".join(texts)
+    assert to_openai([msg]).messages[-1]["content"] == build([msg]).messages[-1]["content"] == "\n".join(texts)
 
 
 def test_a_damaged_file_is_left_out_by_its_own_name_and_the_rest_is_answered(tmp_path):
