@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, QUrl, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QMainWindow
 
 from assistant.history import History, StoredMessage
 from assistant.session import Answer, ChatSession, Request
 from assistant.settings import Settings
-from ui.composer import Composer
-from ui.conversations import ConversationList
 from ui.hold import HoldKey
-from ui.messages import MessageView
-from ui.theme import apply_theme, resolve_theme
+from ui.theme import apply_theme
 from ui.voice_chat import VoiceChat
-from ui.widgets import ElidedLabel
+from ui.window_layout import MIN_HEIGHT, MIN_WIDTH, VOICE_CHAT_KEY, WindowLayout
+from ui.window_models import INSTALL, ModelActions
+from ui.window_voice import VoiceActions
 from ui.worker import EngineWorker
 
+__all__ = ["INSTALL", "MIN_HEIGHT", "MIN_WIDTH", "TALK_KEY", "VOICE_CHAT_KEY", "MainWindow"]
 TALK_KEY = Qt.Key_F8
-VOICE_CHAT_KEY = Qt.Key_F9
-INSTALL = "install:"  # the model box's last entry, which opens the Install dialog (no model has this name)
-MIN_WIDTH, MIN_HEIGHT = 860, 500  # the smallest window whose every control fits without scrolling sideways
 
 
 def when_idle(action):
@@ -41,8 +36,9 @@ def when_idle(action):
     return run
 
 
-class MainWindow(QMainWindow):
-    """One window for text, images, voice and files. It renders a ChatSession; the engine lives on a worker thread."""
+class MainWindow(WindowLayout, VoiceActions, ModelActions, QMainWindow):
+    """One window for text, images, voice and files. It renders a ChatSession; the engine lives on a worker thread.
+    Its layout, voice and models/settings parts are in ui.window_layout, ui.window_voice and ui.window_models."""
 
     request_load = Signal(object)
     request_respond = Signal(int, object, object, str, object)
@@ -104,94 +100,7 @@ class MainWindow(QMainWindow):
     def settings(self, value: Settings) -> None:
         self.session.settings = value
 
-    # ---- layout -----------------------------------------------------------------------------------------
-    def _build(self, colours: dict) -> None:
-        self.resize(1100, 760)
-        self.setAcceptDrops(True)
-        self.sidebar = ConversationList(self.session)
-        self.sidebar.new_requested.connect(self.new_conversation)
-        self.sidebar.picked.connect(self.open_conversation)
-        self.sidebar.renamed.connect(self._show_title)
-        self.sidebar.deleted.connect(self._on_deleted)
-
-        chat = QWidget()
-        chat_layout = QVBoxLayout(chat)
-        top = QHBoxLayout()
-        self.title = ElidedLabel()
-        self.title.setStyleSheet("font-weight: 600; font-size: 15px")
-        self.template_box = QComboBox()
-        self.template_box.activated.connect(lambda i: self.session.set_template(self.template_box.itemData(i)))
-        self.export_button = QPushButton()
-        self.export_button.clicked.connect(lambda: self.sidebar.export())
-        self.settings_button = QPushButton()
-        self.settings_button.clicked.connect(self.open_settings)
-        top.addWidget(self.title, 1)
-        self.model_box, self.voice_box = QComboBox(), QComboBox()  # switched from the chat, saved as settings
-        self.model_box.activated.connect(self._switch_model)
-        self.voice_box.activated.connect(
-            lambda i: self.apply_settings(replace(self.settings, voice_mode=self.voice_box.itemData(i))))
-        top.addWidget(self.model_box)
-        top.addWidget(self.voice_box)
-        for box in (self.model_box, self.template_box):  # long names shrink with the window
-            box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(9)
-        self.voice_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # two short labels: always whole
-        self.template_label = QLabel()
-        top.addWidget(self.template_label)
-        top.addWidget(self.template_box)
-        top.addWidget(self.export_button)
-        top.addWidget(self.settings_button)
-        chat_layout.addLayout(top)
-
-        self.messages = MessageView(colours["muted"])
-        self.messages.dark = resolve_theme(self.settings.theme) == "dark"
-        self.messages.regenerate.connect(self.regenerate)
-        self.messages.continue_answer.connect(self.continue_answer)
-        self.messages.read_aloud.connect(self.read_aloud)
-        self.messages.version_requested.connect(self.show_version)
-        self.messages.edit.connect(self.edit_question)
-        self.messages.play.connect(self.play_audio)
-        chat_layout.addWidget(self.messages, 1)
-        self.composer = Composer(self.session)
-        self.composer.submit.connect(self.send)
-        self.composer.stop.connect(self.stop)
-        self.composer.play.connect(self.play_audio)
-        self.composer.folder_chosen.connect(self._remember_folder)
-        self.composer.converse_button.toggled.connect(self.set_voice_chat)
-        self.voice_chat.level.connect(lambda v: self.composer.level.setValue(int(v * 100)))
-        self.voice_chat.status.connect(lambda text: self.status_text.setText(text))
-        for view in (self.messages, self.sidebar, self.composer):
-            view.notice.connect(lambda text: self.status_text.setText(text))
-        chat_layout.addWidget(self.composer)
-
-        split = QSplitter()
-        split.addWidget(self.sidebar)
-        split.addWidget(chat)
-        split.setSizes([260, 840])
-        split.setStretchFactor(1, 1)  # resizing the window resizes the chat; the sidebar keeps its width
-        split.setCollapsible(1, False)
-        self.sidebar.setMinimumWidth(160)
-        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
-        self.setCentralWidget(split)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(160)
-        self.status_text = ElidedLabel()  # a long error never widens the window
-        self.statusBar().addWidget(self.status_text, 1)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.find_action = self._shortcut(QKeySequence.Find, self.sidebar.search.setFocus)
-        self.stop_action = self._shortcut(QKeySequence(Qt.Key_Escape), self.stop)
-        self.new_action = self._shortcut(QKeySequence.New, self.new_conversation)
-        self.settings_action = self._shortcut(QKeySequence("Ctrl+,"), self.open_settings)
-        self.voice_chat_action = self._shortcut(QKeySequence(VOICE_CHAT_KEY), self.composer.converse_button.click)
-
-    def _shortcut(self, keys: QKeySequence, slot) -> QAction:
-        action = QAction(self)
-        action.setShortcut(keys)
-        action.triggered.connect(lambda: slot())  # a lambda: the slot looks up the method when triggered
-        self.addAction(action)
-        return action
-
+    # ---- language (the layout: ui.window_layout) ---------------------------------------------------------
     def retranslate(self) -> None:
         """Every visible string, in the current language."""
         self.setWindowTitle(self.tr("Omni Assistant"))
@@ -209,48 +118,7 @@ class MainWindow(QMainWindow):
         if not self.ready:
             self.status_text.setText(self.tr("Loading models in the background…"))
 
-    # ---- conversations ----------------------------------------------------------------------------------
-    def _fill_switches(self) -> None:
-        """The model and voice-mode boxes above the chat, showing the settings in use."""
-        from models.weights import canonical
-        from ui.settings_dialog import llm_choices, voice_choices
-
-        current = self.settings.engine.llm
-        choices = llm_choices(short=True)
-        if all(canonical(value) != canonical(current) for value, _ in choices):
-            choices.append((current, current))  # a path or Hugging Face id chosen in settings
-        for box, values, chosen in ((self.model_box, choices, canonical(current)),
-                                    (self.voice_box, voice_choices(short=True), self.settings.voice_mode)):
-            box.clear()
-            for value, label in values:
-                box.addItem(label, value)
-            box.setCurrentIndex(next(i for i, (v, _) in enumerate(values) if canonical(v) == chosen))
-        self.model_box.insertSeparator(self.model_box.count())
-        self.model_box.addItem(self.tr("Install a model…"), INSTALL)
-        self.model_box.setToolTip(self.tr("The model that answers (loads in the background): %1").replace(
-            "%1", canonical(current)))
-        self.voice_box.setToolTip(self.tr("How a spoken question reaches the model"))
-
-    def _switch_model(self, index: int) -> None:
-        from models.weights import canonical
-
-        value = self.model_box.itemData(index)
-        if value == INSTALL:
-            value = self.install_model()
-            self._fill_switches()  # the new model is listed; the box shows the model in use until it is chosen
-            if value is None:
-                return
-        if canonical(value) != canonical(self.settings.engine.llm):
-            self.apply_settings(replace(self.settings, engine=replace(self.settings.engine, llm=value)))
-
-    def install_model(self) -> str | None:
-        """The Install dialog; the name of the model it installed, if any."""
-        from ui.install_dialog import InstallDialog
-
-        dialog = InstallDialog(self)
-        dialog.exec()
-        return dialog.installed_name
-
+    # ---- conversations (the model and voice switches: ui.window_models) -----------------------------------
     def _set_busy(self, busy: bool) -> None:
         """While an answer streams, what would have to wait for it is visibly disabled (Stop and Esc stay)."""
         self.composer.set_busy(busy)
@@ -304,7 +172,7 @@ class MainWindow(QMainWindow):
         self.title.setText(info.title if info else self.tr("New conversation"))
         self.template_box.setCurrentIndex(max(0, self.template_box.findData(self.session.template)))
 
-    # ---- attachments and voice ----------------------------------------------------------------------------
+    # ---- attachments (reading aloud and the voice chat: ui.window_voice) -----------------------------------
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls() or event.mimeData().hasImage():
             event.acceptProposedAction()
@@ -321,91 +189,6 @@ class MainWindow(QMainWindow):
         self.messages.find(self.session.answer.id).append(delta)
         if self.speaks_answers and not self.session.stopping:  # a stopped answer's last words are not spoken
             self._reader().feed(delta)
-
-    @property
-    def speaks_answers(self) -> bool:
-        """Whether answers are read aloud as they stream: the setting says so, or a voice chat is on."""
-        return self.settings.read_aloud or self.voice_chat.on
-
-    def _reader(self):
-        """The read-aloud queue (made on first use: it loads the voice and opens the sound output)."""
-        if self.reader is None:
-            from ui.read_aloud import ReadAloud
-
-            self.reader = ReadAloud(self)
-            self.reader.player.started.connect(self._on_sentence_started)
-            self.reader.player.finished.connect(lambda: self.voice_chat.set_speaking(False))
-            self.reader.failed.connect(
-                lambda m: self.status_text.setText(self.tr("Could not read aloud: %1").replace("%1", m)))
-            self.reader.warm()
-        return self.reader
-
-    @property
-    def speaking(self) -> bool:
-        """An answer is being read aloud (a sentence plays or waits to)."""
-        return self.reader is not None and self.reader.speaking
-
-    def read_aloud(self, text: str) -> None:
-        """Speak an answer (offline voices); it starts as soon as its first sentence is synthesized."""
-        self.stop_speaking()
-        self.status_text.setText(self.tr("Reading aloud…"))
-        self._reader().read(text)
-
-    def stop_speaking(self) -> None:
-        """Silence: what is queued is dropped, what plays stops."""
-        if self.reader is not None:
-            self.reader.stop()
-        self.voice_chat.set_speaking(False)
-
-    def _on_sentence_started(self) -> None:
-        self.voice_chat.set_speaking(True)
-        self.voice_chat.sentence_started()
-
-    def play_audio(self, path: Path) -> None:
-        """Play a recording or audio attachment (reading aloud stops)."""
-        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-
-        self.stop_speaking()
-        if self.player is None:
-            self.player = QMediaPlayer(self)
-            self.player.setAudioOutput(QAudioOutput(self.player))
-        self.player.setSource(QUrl.fromLocalFile(str(path)))
-        self.player.play()
-
-    # ---- voice chat ---------------------------------------------------------------------------------------
-    def set_voice_chat(self, on: bool) -> None:
-        """The hands-free voice chat (ui.voice_chat): the app listens, answers aloud and listens again; talking over
-        an answer stops it. The Voice chat button and F9 toggle it."""
-        if on == self.voice_chat.on:
-            return
-        if not on:
-            self.voice_chat.stop()
-            self.composer.level.hide()
-            return
-        if not self.ready:
-            self.status_text.setText(self.tr("The models are still loading; start the voice chat when they are ready"))
-        elif self.composer.recorder.recording:  # push-to-talk is let go of: the voice chat takes the microphone
-            self.composer.stop_recording(send=False)
-        if not self.ready or not self.voice_chat.start(self.settings.microphone, self.settings.barge_in):
-            self.composer.converse_button.setChecked(False)
-            return
-        self._reader()  # the voice loads and the sound output opens now, not when the first answer is ready
-        self.composer.level.show()
-
-    def _rehearse(self, wav: bytes, pause: int) -> None:
-        """Work ahead on what the voice chat heard up to a pause (Session.rehearsal); an earlier rehearsal is called
-        off (the words it had are out of date), as it is when speech resumes."""
-        request = self.session.rehearsal(wav) if self.ready else None
-        if request is None:
-            return
-        if self.rehearsing is not None:
-            self.rehearsing.set()
-        self.rehearsing = request.cancel
-        self.request_rehearse.emit(request.conversation, request.options, request.voice_mode, request.cancel, pause)
-
-    def _ask_aloud(self, wav: bytes) -> None:
-        """Send what the voice chat heard as a spoken question (kept as its audio attachment)."""
-        self._ask("", [("audio", self.history.capture(wav, "question", ".wav"))])
 
     # ---- asking -------------------------------------------------------------------------------------------
     @property
@@ -535,102 +318,9 @@ class MainWindow(QMainWindow):
                                  if answer.status == "error" else self.messages.stats(answer.meta))
         self.voice_chat.answered()  # it may ask what it heard while this answer was stopped
 
-    # ---- worker signals -------------------------------------------------------------------------------------
+    # ---- worker signals (loading and serving: ui.window_models) --------------------------------------------
     def _on_event(self, request: int, event) -> None:
         self.session.feed(request, event)  # a bound method: runs on the GUI thread, where History lives
-
-    def _on_loading(self, stage: str) -> None:
-        """A loading step: its name in the UI's language, and how far along loading is where the step is known."""
-        steps = {"starting": self.tr("the engine"), "loading llm model": self.tr("the language model"),
-                 "loading whisper model": self.tr("the speech model"),
-                 "loading vision model": self.tr("the vision model")}  # Engine.preload's order
-        self.progress.show()
-        if self.ready:  # a model loaded on first use while an answer waits (OCR, say): until that answer ends
-            self.progress.setRange(0, 0)
-            self.status_text.setText(self.tr("Loading: %1").replace("%1", stage.removeprefix("loading ")))
-        elif stage in steps:
-            done = list(steps).index(stage)
-            self.progress.setRange(0, 100)
-            self.progress.setValue(100 * done // len(steps))
-            self.status_text.setText(self.tr("Loading %1 (step %2 of %3, %4%)").replace("%1", steps[stage]).replace(
-                "%2", str(done + 1)).replace("%3", str(len(steps))).replace("%4", str(self.progress.value())))
-        elif stage.startswith("preparing "):  # the weights are converted into the cache: minutes, once
-            self.progress.setRange(0, 0)
-            self.status_text.setText(self.tr("First run: preparing %1 (once; this can take a few minutes)").replace(
-                "%1", stage.removeprefix("preparing ")))
-        else:  # a step this window does not know (a remote endpoint's, say): shown as it came, no percentage
-            self.progress.setRange(0, 0)
-            self.status_text.setText(self.tr("Loading: %1").replace("%1", stage))
-
-    def _on_ready(self, models: dict, seconds: float) -> None:
-        self.ready = True
-        self.progress.setRange(0, 100)
-        self.progress.setValue(100)
-        self.progress.hide()
-        note = self.tr("Ready: %1 (loaded in %2 s)").replace("%1", models.get("llm", "")).replace(
-            "%2", f"{seconds:.1f}")
-        if self.session.recovered:
-            note += " · " + self.tr("%1 interrupted answer(s) from the last session were kept").replace(
-                "%1", str(self.session.recovered))
-        self.status_text.setText(note)
-        if self.settings.server_enabled:
-            self.request_serve.emit(self.settings)
-
-    def _on_serving(self, url: str) -> None:
-        self.api_url = url
-        self.status_text.setText(self.tr("API serving at %1").replace("%1", url) if url else self.tr("API stopped"))
-
-    def _on_load_failed(self, message: str) -> None:
-        self.progress.hide()
-        self.status_text.setText(self.tr("Could not load the models: %1").replace("%1", message))
-
-    # ---- settings -------------------------------------------------------------------------------------------
-    def open_settings(self) -> None:
-        """The settings dialog; applies and saves on OK."""
-        from ui.settings_dialog import SettingsDialog
-
-        dialog = SettingsDialog(self.settings, self)
-        if dialog.exec():
-            self.apply_settings(dialog.result_settings())
-
-    def _remember_folder(self, folder: str) -> None:
-        """The Attach dialog opens where files were last picked, also after a restart."""
-        if folder != self.settings.attach_folder:
-            self.settings = replace(self.settings, attach_folder=folder)
-            self.settings.save(self.settings_path)
-
-    def _on_system_scheme(self, _scheme) -> None:
-        """The desktop switched between light and dark: follow it when the theme is "system"."""
-        if self.settings.theme == "system":
-            self.apply_settings(self.settings)
-
-    def apply_settings(self, new: Settings) -> None:
-        """Use new settings: theme and language now, models reloaded in the background if they changed."""
-        from ui.i18n import install_language
-
-        reload = new.engine != self.settings.engine  # the whole config: models, device, limits, endpoint
-        reserve = any(getattr(new, k) != getattr(self.settings, k)
-                      for k in ("server_enabled", "server_port", "server_key"))
-        language_changed = new.language != self.settings.language
-        self.settings = new
-        new.save(self.settings_path)
-        apply_theme(QApplication.instance(), new.theme, new.font_size)
-        if language_changed:
-            install_language(QApplication.instance(), new.language)
-        self.retranslate()
-        self.messages.dark = resolve_theme(new.theme) == "dark"
-        if self.session.conversation is not None and not self.busy:
-            self.messages.show_messages(self.session.messages())
-        if reload and not self.busy:
-            self.load_models()  # serving restarts once the new models are ready
-        elif reserve:
-            self.request_serve.emit(new)
-
-    def load_models(self) -> None:
-        """Start (re)loading the models on the worker thread."""
-        self.ready = False
-        self.progress.show()
-        self.request_load.emit(self.settings.engine)
 
     def closeEvent(self, event) -> None:
         self.stop()

@@ -303,198 +303,198 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../window.py" line="86"/>
+        <location filename="../window.py" line="82"/>
         <source>The API could not start: %1</source>
         <translation>API를 시작할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="197"/>
+        <location filename="../window.py" line="106"/>
         <source>Omni Assistant</source>
         <translation>옴니 어시스턴트</translation>
     </message>
     <message>
-        <location filename="../window.py" line="304"/>
+        <location filename="../window.py" line="172"/>
         <source>New conversation</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../window.py" line="200"/>
+        <location filename="../window.py" line="109"/>
         <source>Template:</source>
         <translation>템플릿:</translation>
     </message>
     <message>
-        <location filename="../window.py" line="201"/>
+        <location filename="../window.py" line="110"/>
         <source>Export</source>
         <translation>내보내기</translation>
     </message>
     <message>
-        <location filename="../window.py" line="202"/>
+        <location filename="../window.py" line="111"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../window.py" line="210"/>
+        <location filename="../window.py" line="119"/>
         <source>Loading models in the background…</source>
         <translation>백그라운드에서 모델을 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="230"/>
+        <location filename="../window_models.py" line="38"/>
         <source>The model that answers (loads in the background): %1</source>
         <translation>답하는 모델 (백그라운드에서 불러옵니다): %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="295"/>
+        <location filename="../window.py" line="163"/>
         <source>None</source>
         <translation>없음</translation>
     </message>
     <message>
-        <location filename="../window.py" line="297"/>
+        <location filename="../window.py" line="165"/>
         <source>zero-shot</source>
         <translation>제로샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="297"/>
+        <location filename="../window.py" line="165"/>
         <source>one-shot</source>
         <translation>원샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="298"/>
+        <location filename="../window.py" line="166"/>
         <source>few-shot</source>
         <translation>퓨샷</translation>
     </message>
     <message>
-        <location filename="../window.py" line="422"/>
+        <location filename="../window.py" line="205"/>
         <source>The models are still loading; your message is kept.</source>
         <translation>모델을 아직 불러오는 중입니다. 메시지는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="204"/>
+        <location filename="../window.py" line="113"/>
         <source>Image question</source>
         <translation>이미지 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="204"/>
+        <location filename="../window.py" line="113"/>
         <source>Voice question</source>
         <translation>음성 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="205"/>
+        <location filename="../window.py" line="114"/>
         <source>Document question</source>
         <translation>문서 질문</translation>
     </message>
     <message>
-        <location filename="../window.py" line="205"/>
+        <location filename="../window.py" line="114"/>
         <source>%1 (edited)</source>
         <translation>%1 (수정됨)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="229"/>
+        <location filename="../window_models.py" line="37"/>
         <source>Install a model…</source>
         <translation>모델 설치…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="232"/>
+        <location filename="../window_models.py" line="40"/>
         <source>How a spoken question reaches the model</source>
         <translation>말한 질문이 모델에 전달되는 방식</translation>
     </message>
     <message>
-        <location filename="../window.py" line="264"/>
+        <location filename="../window.py" line="132"/>
         <source>An answer is still being written: stop it (Esc) first</source>
         <translation>아직 답변을 작성하는 중입니다. 먼저 중지하세요(Esc)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="339"/>
+        <location filename="../window_voice.py" line="29"/>
         <source>Could not read aloud: %1</source>
         <translation>소리 내어 읽을 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="351"/>
+        <location filename="../window_voice.py" line="41"/>
         <source>Reading aloud…</source>
         <translation>소리 내어 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="386"/>
+        <location filename="../window_voice.py" line="75"/>
         <source>The models are still loading; start the voice chat when they are ready</source>
         <translation>모델을 아직 불러오는 중입니다. 준비되면 음성 대화를 시작하세요</translation>
     </message>
     <message>
-        <location filename="../window.py" line="452"/>
+        <location filename="../window.py" line="235"/>
         <source>Answering…</source>
         <translation>답변하는 중…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="508"/>
+        <location filename="../window.py" line="291"/>
         <source>Editing the last question; send to replace it</source>
         <translation>마지막 질문을 편집 중입니다. 보내면 바뀝니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="509"/>
+        <location filename="../window.py" line="292"/>
         <source>Editing an earlier question; sending starts a copy of this conversation from there, and this one is kept</source>
         <translation>이전 질문을 수정하는 중입니다. 보내면 그 지점부터 이 대화의 사본이 시작되고, 이 대화는 그대로 남습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="534"/>
+        <location filename="../window.py" line="317"/>
         <source>Could not answer: %1</source>
         <translation>답변할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="544"/>
+        <location filename="../window_models.py" line="64"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="544"/>
+        <location filename="../window_models.py" line="64"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window.py" line="545"/>
+        <location filename="../window_models.py" line="65"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="546"/>
+        <location filename="../window_models.py" line="66"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window.py" line="555"/>
+        <location filename="../window_models.py" line="75"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="559"/>
+        <location filename="../window_models.py" line="79"/>
         <source>First run: preparing %1 (once; this can take a few minutes)</source>
         <translation>처음 실행: %1 준비 중 (한 번만, 몇 분 걸릴 수 있습니다)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="550"/>
-        <location filename="../window.py" line="563"/>
+        <location filename="../window_models.py" line="70"/>
+        <location filename="../window_models.py" line="83"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="570"/>
+        <location filename="../window_models.py" line="90"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window.py" line="573"/>
+        <location filename="../window_models.py" line="93"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window.py" line="581"/>
+        <location filename="../window_models.py" line="101"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window.py" line="581"/>
+        <location filename="../window_models.py" line="101"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window.py" line="585"/>
+        <location filename="../window_models.py" line="105"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
