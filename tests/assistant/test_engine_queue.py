@@ -162,3 +162,12 @@ def test_the_windows_jobs_follow_each_other():
     _answers(rehearsal, question)
     assert not any("r" in batch and "q" in batch for batch in engine.steps.batches)
     engines.close()
+
+
+def test_parallel_is_checked_when_the_config_is_made():
+    from assistant.engine import EngineConfig
+
+    for bad in (0, 65):
+        with pytest.raises(ValueError, match="parallel"):
+            EngineConfig(parallel=bad)
+    assert EngineConfig(parallel=8).parallel == 8
