@@ -15,6 +15,8 @@ from ui.theme import apply_theme, resolve_theme
 INSTALL = "install:"  # the model box's last entry, which opens the Install dialog (no model has this name)
 
 
+translate = QCoreApplication.translate  # with the window's context: these strings are MainWindow's
+
 class ModelActions:
     """MainWindow's model switching, loading status and settings (mixed into the window)."""
 
@@ -34,10 +36,11 @@ class ModelActions:
                 box.addItem(label, value)
             box.setCurrentIndex(next(i for i, (v, _) in enumerate(values) if canonical(v) == chosen))
         self.model_box.insertSeparator(self.model_box.count())
-        self.model_box.addItem(QCoreApplication.translate("MainWindow", "Install a model…"), INSTALL)
-        self.model_box.setToolTip(QCoreApplication.translate("MainWindow", "The model that answers (loads in the background): %1").replace(
+        self.model_box.addItem(translate("MainWindow", "Install a model…"), INSTALL)
+        self.model_box.setToolTip(translate("MainWindow",
+                                            "The model that answers (loads in the background): %1").replace(
             "%1", canonical(current)))
-        self.voice_box.setToolTip(QCoreApplication.translate("MainWindow", "How a spoken question reaches the model"))
+        self.voice_box.setToolTip(translate("MainWindow", "How a spoken question reaches the model"))
 
     def _switch_model(self, index: int) -> None:
         from models.weights import canonical
@@ -61,36 +64,40 @@ class ModelActions:
 
     def _on_loading(self, stage: str) -> None:
         """A loading step: its name in the UI's language, and how far along loading is where the step is known."""
-        steps = {"starting": QCoreApplication.translate("MainWindow", "the engine"), "loading llm model": QCoreApplication.translate("MainWindow", "the language model"),
-                 "loading whisper model": QCoreApplication.translate("MainWindow", "the speech model"),
-                 "loading vision model": QCoreApplication.translate("MainWindow", "the vision model")}  # Engine.preload's order
+        steps = {"starting": translate("MainWindow", "the engine"),
+                 "loading llm model": translate("MainWindow", "the language model"),
+                 "loading whisper model": translate("MainWindow", "the speech model"),
+                 "loading vision model": translate("MainWindow", "the vision model")}  # Engine.preload's order
         self.progress.show()
         if self.ready:  # a model loaded on first use while an answer waits (OCR, say): until that answer ends
             self.progress.setRange(0, 0)
-            self.status_text.setText(QCoreApplication.translate("MainWindow", "Loading: %1").replace("%1", stage.removeprefix("loading ")))
+            loading = translate("MainWindow", "Loading: %1")
+            self.status_text.setText(loading.replace("%1", stage.removeprefix("loading ")))
         elif stage in steps:
             done = list(steps).index(stage)
             self.progress.setRange(0, 100)
             self.progress.setValue(100 * done // len(steps))
-            self.status_text.setText(QCoreApplication.translate("MainWindow", "Loading %1 (step %2 of %3, %4%)").replace("%1", steps[stage]).replace(
-                "%2", str(done + 1)).replace("%3", str(len(steps))).replace("%4", str(self.progress.value())))
+            step = translate("MainWindow", "Loading %1 (step %2 of %3, %4%)")
+            self.status_text.setText(step.replace("%1", steps[stage]).replace("%2", str(done + 1)).replace(
+                "%3", str(len(steps))).replace("%4", str(self.progress.value())))
         elif stage.startswith("preparing "):  # the weights are converted into the cache: minutes, once
             self.progress.setRange(0, 0)
-            self.status_text.setText(QCoreApplication.translate("MainWindow", "First run: preparing %1 (once; this can take a few minutes)").replace(
-                "%1", stage.removeprefix("preparing ")))
+            preparing = translate("MainWindow", "First run: preparing %1 (once; this can take a few minutes)")
+            self.status_text.setText(preparing.replace("%1", stage.removeprefix("preparing ")))
         else:  # a step this window does not know (a remote endpoint's, say): shown as it came, no percentage
             self.progress.setRange(0, 0)
-            self.status_text.setText(QCoreApplication.translate("MainWindow", "Loading: %1").replace("%1", stage))
+            self.status_text.setText(translate("MainWindow", "Loading: %1").replace("%1", stage))
 
     def _on_ready(self, models: dict, seconds: float) -> None:
         self.ready = True
         self.progress.setRange(0, 100)
         self.progress.setValue(100)
         self.progress.hide()
-        note = QCoreApplication.translate("MainWindow", "Ready: %1 (loaded in %2 s)").replace("%1", models.get("llm", "")).replace(
+        note = translate("MainWindow", "Ready: %1 (loaded in %2 s)").replace("%1", models.get("llm", "")).replace(
             "%2", f"{seconds:.1f}")
         if self.session.recovered:
-            note += " · " + QCoreApplication.translate("MainWindow", "%1 interrupted answer(s) from the last session were kept").replace(
+            kept = translate("MainWindow", "%1 interrupted answer(s) from the last session were kept")
+            note += " · " + kept.replace(
                 "%1", str(self.session.recovered))
         self.status_text.setText(note)
         if self.settings.server_enabled:
@@ -98,11 +105,12 @@ class ModelActions:
 
     def _on_serving(self, url: str) -> None:
         self.api_url = url
-        self.status_text.setText(QCoreApplication.translate("MainWindow", "API serving at %1").replace("%1", url) if url else QCoreApplication.translate("MainWindow", "API stopped"))
+        self.status_text.setText(translate("MainWindow", "API serving at %1").replace("%1", url) if url
+                                 else translate("MainWindow", "API stopped"))
 
     def _on_load_failed(self, message: str) -> None:
         self.progress.hide()
-        self.status_text.setText(QCoreApplication.translate("MainWindow", "Could not load the models: %1").replace("%1", message))
+        self.status_text.setText(translate("MainWindow", "Could not load the models: %1").replace("%1", message))
 
     def open_settings(self) -> None:
         """The settings dialog; applies and saves on OK."""

@@ -9,6 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QUrl
 
 
+translate = QCoreApplication.translate  # with the window's context: these strings are MainWindow's
+
 class VoiceActions:
     """MainWindow's read-aloud, playback and voice chat (mixed into the window: it uses its widgets and session)."""
 
@@ -26,7 +28,8 @@ class VoiceActions:
             self.reader.player.started.connect(self._on_sentence_started)
             self.reader.player.finished.connect(lambda: self.voice_chat.set_speaking(False))
             self.reader.failed.connect(
-                lambda m: self.status_text.setText(QCoreApplication.translate("MainWindow", "Could not read aloud: %1").replace("%1", m)))
+                lambda m: self.status_text.setText(
+                    translate("MainWindow", "Could not read aloud: %1").replace("%1", m)))
             self.reader.warm()
         return self.reader
 
@@ -38,7 +41,7 @@ class VoiceActions:
     def read_aloud(self, text: str) -> None:
         """Speak an answer (offline voices); it starts as soon as its first sentence is synthesized."""
         self.stop_speaking()
-        self.status_text.setText(QCoreApplication.translate("MainWindow", "Reading aloud…"))
+        self.status_text.setText(translate("MainWindow", "Reading aloud…"))
         self._reader().read(text)
 
     def stop_speaking(self) -> None:
@@ -72,7 +75,8 @@ class VoiceActions:
             self.composer.level.hide()
             return
         if not self.ready:
-            self.status_text.setText(QCoreApplication.translate("MainWindow", "The models are still loading; start the voice chat when they are ready"))
+            wait = translate("MainWindow", "The models are still loading; start the voice chat when they are ready")
+            self.status_text.setText(wait)
         elif self.composer.recorder.recording:  # push-to-talk is let go of: the voice chat takes the microphone
             self.composer.stop_recording(send=False)
         if not self.ready or not self.voice_chat.start(self.settings.microphone, self.settings.barge_in):

@@ -338,7 +338,7 @@
         <translation>백그라운드에서 모델을 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="38"/>
+        <location filename="../window_models.py" line="40"/>
         <source>The model that answers (loads in the background): %1</source>
         <translation>답하는 모델 (백그라운드에서 불러옵니다): %1</translation>
     </message>
@@ -388,12 +388,12 @@
         <translation>%1 (수정됨)</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="37"/>
+        <location filename="../window_models.py" line="39"/>
         <source>Install a model…</source>
         <translation>모델 설치…</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="40"/>
+        <location filename="../window_models.py" line="43"/>
         <source>How a spoken question reaches the model</source>
         <translation>말한 질문이 모델에 전달되는 방식</translation>
     </message>
@@ -403,17 +403,17 @@
         <translation>아직 답변을 작성하는 중입니다. 먼저 중지하세요(Esc)</translation>
     </message>
     <message>
-        <location filename="../window_voice.py" line="29"/>
+        <location filename="../window_voice.py" line="32"/>
         <source>Could not read aloud: %1</source>
         <translation>소리 내어 읽을 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window_voice.py" line="41"/>
+        <location filename="../window_voice.py" line="44"/>
         <source>Reading aloud…</source>
         <translation>소리 내어 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../window_voice.py" line="75"/>
+        <location filename="../window_voice.py" line="78"/>
         <source>The models are still loading; start the voice chat when they are ready</source>
         <translation>모델을 아직 불러오는 중입니다. 준비되면 음성 대화를 시작하세요</translation>
     </message>
@@ -438,63 +438,63 @@
         <translation>답변할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="64"/>
+        <location filename="../window_models.py" line="68"/>
         <source>the language model</source>
         <translation>언어 모델</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="64"/>
+        <location filename="../window_models.py" line="67"/>
         <source>the engine</source>
         <translation>엔진</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="65"/>
+        <location filename="../window_models.py" line="69"/>
         <source>the speech model</source>
         <translation>음성 모델</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="66"/>
+        <location filename="../window_models.py" line="70"/>
         <source>the vision model</source>
         <translation>비전 모델</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="75"/>
+        <location filename="../window_models.py" line="80"/>
         <source>Loading %1 (step %2 of %3, %4%)</source>
         <translation>%1 불러오는 중 (%3단계 중 %2단계, %4%)</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="79"/>
+        <location filename="../window_models.py" line="85"/>
         <source>First run: preparing %1 (once; this can take a few minutes)</source>
         <translation>처음 실행: %1 준비 중 (한 번만, 몇 분 걸릴 수 있습니다)</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="70"/>
-        <location filename="../window_models.py" line="83"/>
+        <location filename="../window_models.py" line="74"/>
+        <location filename="../window_models.py" line="89"/>
         <source>Loading: %1</source>
         <translation>불러오는 중: %1</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="90"/>
+        <location filename="../window_models.py" line="96"/>
         <source>Ready: %1 (loaded in %2 s)</source>
         <translation>준비됨: %1 (%2초 만에 불러옴)</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="93"/>
+        <location filename="../window_models.py" line="99"/>
         <source>%1 interrupted answer(s) from the last session were kept</source>
         <translation>지난 세션에서 중단된 답변 %1개를 보존했습니다</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="101"/>
+        <location filename="../window_models.py" line="108"/>
         <source>API serving at %1</source>
         <translation>API 제공 중: %1</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="101"/>
+        <location filename="../window_models.py" line="109"/>
         <source>API stopped</source>
         <translation>API 중지됨</translation>
     </message>
     <message>
-        <location filename="../window_models.py" line="105"/>
+        <location filename="../window_models.py" line="113"/>
         <source>Could not load the models: %1</source>
         <translation>모델을 불러오지 못했습니다: %1</translation>
     </message>
