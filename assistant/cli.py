@@ -16,8 +16,8 @@ from assistant.media import UserInputError, load_audio, read_bytes
 from assistant.speech_out import VOICES
 from models.device import DeviceUnavailableError
 from models.flags import UsageError, add_dataclass_flags, from_flags
-from models.sampling import SamplingOptions
-from models.weights import MissingWeightsError
+from models.decoders.sampling import SamplingOptions
+from models.weights.catalog import MissingWeightsError
 
 EXIT_USAGE, EXIT_INPUT = 2, 3
 
@@ -212,9 +212,9 @@ def cmd_transcribe(args) -> int:
 
 def cmd_models(args) -> int:
     """models: each resolved model and adapter with source and size."""
-    from models.adapter_config import adapter_dir
-    from models.runtime import choose_runtime, llm_name
-    from models.weights import LICENSES, resolve, resolve_gguf, size_bytes
+    from models.adapters.config import adapter_dir
+    from models.decoders.runtime import choose_runtime, llm_name
+    from models.weights.catalog import LICENSES, resolve, resolve_gguf, size_bytes
 
     config = from_flags(EngineConfig, args)
     rows = []

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol, Union
 
 if TYPE_CHECKING:  # only for annotations: conversations and events stay importable without torch
-    from models.sampling import SamplingOptions
+    from models.decoders.sampling import SamplingOptions
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from assistant.text_decoding import decode_text
 from assistant.media import UserInputError, read_bytes
-from models.ocr import CELL
+from models.encoders.ocr import CELL
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, 
 from assistant.media import LRU, SAMPLE_RATE, UserInputError, digest, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, as_picture, build_prompt, is_empty, is_picture
 from assistant.speech_out import Sentences
-from models import native_libs
-from models.adapter_config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir, read_config
-from models.chat import position_keys
+from models.weights import native_libs
+from models.adapters.config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir, read_config
+from models.decoders.chat import position_keys
 from models.device import DEVICES, Placement, choose_placement
-from models.ocr import ENGINES as OCR_ENGINES
-from models.runtime import RUNTIMES, Decoder, llm_name, load_decoder
-from models.sampling import Pending, SamplingOptions, unstepped
-from models.weights import DEFAULTS, TIERS, MissingWeightsError, canonical, resolve
+from models.encoders.ocr import ENGINES as OCR_ENGINES
+from models.decoders.runtime import RUNTIMES, Decoder, llm_name, load_decoder
+from models.decoders.sampling import Pending, SamplingOptions, unstepped
+from models.weights.catalog import DEFAULTS, TIERS, MissingWeightsError, canonical, resolve
 
 if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp imports no torch, whisper or vision
     import numpy as np
@@ -31,11 +31,11 @@ if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp i
 
     from assistant.documents import Document, Table
     from assistant.table_query import Database as TableDatabase
-    from models.adapters import Projector
-    from models.ocr import Reader
-    from models.speech import SpeechEncoder, Transcriber
-    from models.vision import VisionEncoder
-    from models.vision_onnx import OnnxPicture
+    from models.adapters.projector import Projector
+    from models.encoders.ocr import Reader
+    from models.encoders.speech import SpeechEncoder, Transcriber
+    from models.encoders.vision import VisionEncoder
+    from models.adapters.vision_onnx import OnnxPicture
 
 log = logging.getLogger(__name__)
 QUANTIZE = ("none", "int8")
@@ -75,7 +75,7 @@ class EngineConfig:
     # "int8": dynamic int8 Linear weights on CPU for the LLM and Whisper's decoder (faster, weaker answers, and
     # words that may differ between CPUs); "none" gives the same transcript on any x86-64 CPU.
     quantize: str = "none"
-    ocr: str = "tesseract"  # the engine that reads the text in images (models.ocr.ENGINES)
+    ocr: str = "tesseract"  # the engine that reads the text in images (models.encoders.ocr.ENGINES)
     system_prompt: str = ""
     threads: int = 0  # CPU threads for torch and llama.cpp; 0: torch's default, and every core for llama.cpp
     # Answers llama.cpp decodes together (a slot each; the API's requests past it wait their turn). The window's
@@ -167,7 +167,7 @@ class Engine:
 
     # ---- lazily loaded models -------------------------------------------------------------------------
     def _timed(self, role: str, loader: Callable):
-        from models.weight_cache import converting
+        from models.weights.cache import converting
 
         self.progress(f"loading {role} model")
         start = time.perf_counter()
@@ -234,7 +234,8 @@ class Engine:
         """The frozen Whisper model and encoder wrapper (loaded on first use)."""
         if self._speech is None:
             def load():
-                from models.speech import SpeechEncoder, load_whisper  # whisper is imported only when audio needs it
+                # whisper is imported only when audio needs it
+                from models.encoders.speech import (SpeechEncoder, load_whisper)
 
                 r = resolve(self.config.whisper, "whisper")
                 return SpeechEncoder(load_whisper(r.path, self.placement), r.name)
@@ -245,7 +246,7 @@ class Engine:
     def transcriber(self) -> Transcriber:
         """Whisper's own decoding rules; fp32 unless config.quantize is "int8" on CPU (see Transcriber)."""
         if self._transcriber is None:
-            from models.speech import Transcriber  # whisper is imported only when audio needs it
+            from models.encoders.speech import Transcriber  # whisper is imported only when audio needs it
 
             int8 = self.config.quantize == "int8" and self.placement.device.type == "cpu"
             self._transcriber = Transcriber(self.speech, int8=int8)
@@ -256,7 +257,8 @@ class Engine:
         """The frozen vision tower (loaded on first use)."""
         if self._vision is None:
             def load():
-                from models.vision import load_vision  # the vision towers are imported only when an image needs them
+                # the vision towers are imported only when an image needs them
+                from models.encoders.vision import (load_vision)
 
                 r = resolve(self.config.vision, "vision")
                 return load_vision(self.config.vision, r.path, self.placement)
@@ -276,7 +278,7 @@ class Engine:
                 hint = "" if modality == "image" else "; use --voice-mode cascade"
                 raise UserInputError(f"{what} adapter for {encoder.name} -> {llm.name}; "
                                      f"none is installed at {directory}{hint}")
-            from models.adapters import load_adapter
+            from models.adapters.projector import load_adapter
 
             proj = load_adapter(directory, encoder.name, llm.name, encoder.dim, llm.hidden_size, vocab=llm.vocab)
             self._adapters[(modality, llm.name)] = proj.to(self.placement.device, self.placement.dtype)
@@ -284,7 +286,7 @@ class Engine:
 
     def picture(self, llm: Decoder | None = None) -> OnnxPicture | None:
         """The vision tower and the image adapter into `llm` (the answering one) on onnxruntime, where they can run
-        there (the bundled tower with a grounded adapter: models.vision_onnx), so an image question imports no torch;
+        there (the bundled tower with a grounded adapter: models.adapters.vision_onnx), so an image question imports no torch;
         else None (torch's tower and adapter answer)."""
         llm = llm or self._reader or self.llm
         if llm.name not in self._pictures:
@@ -294,8 +296,7 @@ class Engine:
                 cfg = read_config(path.parent)
             except (OSError, ValueError, TypeError):
                 return None  # none or broken: adapter() says so clearly
-            from models import vision_onnx
-
+            from models.adapters import vision_onnx
             if (vision_onnx.runs_here(canonical(self.config.vision), cfg) and cfg.llm == llm.name
                     and cfg.out_dim == llm.hidden_size):
                 try:
@@ -379,7 +380,7 @@ class Engine:
 
                 return torch.cat([self.adapter("speech")(f)[0] for f in features]), None
             # A CTC adapter (this LLM's, else the fast tier's) hears the words as characters (the shipped one) or its
-            # LLM's tokens; that LLM picks among the transcripts its beam allows (models.ctc_decode), and the text
+            # LLM's tokens; that LLM picks among the transcripts its beam allows (models.adapters.ctc_decode), and the text
             # reaches the answering LLM as its own tokens. Only the adapter's head and a rescoring pass run.
             owner = llm if self._installed("speech", llm.name) else self._decoder(TIERS["fast"])
             adapter = self.adapter("speech", owner)
@@ -481,7 +482,7 @@ class Engine:
     def embed(self, texts: list[str]) -> torch.Tensor:
         """MiniLM sentence embeddings (loaded on first use, cached per text)."""
         if self._embedder is None:
-            from models.embeddings import Embedder
+            from models.encoders.embeddings import Embedder
 
             self._embedder = self._timed("embedding", lambda: Embedder())
         keys = [digest(t.encode()) for t in texts]
@@ -497,7 +498,7 @@ class Engine:
     def reader(self) -> Reader:
         """The OCR reader of text in images (config.ocr; loaded on first use)."""
         if self._ocr is None:
-            from models.ocr import Reader
+            from models.encoders.ocr import Reader
 
             # Only EasyOCR runs on torch: asking the placement for Tesseract would import torch for nothing.
             gpu = self.config.ocr == "easyocr" and self.placement.device.type == "cuda"

@@ -1,7 +1,7 @@
 """One queue in front of one engine for every caller (the window and the API alike), as llama.cpp's server hides its
 slots behind one task queue. The engine is not reentrant, so one thread owns it; it answers up to `engine.parallel`
 jobs at once by taking turns between them: each runs until its stream hands its next positions to the LLM's batcher
-(models.sampling.Pending), then one step decodes every stream's together. The window's jobs go first and have a slot
+(models.decoders.sampling.Pending), then one step decodes every stream's together. The window's jobs go first and have a slot
 beyond the API's, so a question typed in the window never waits behind the API's answers.
 
 A job carries its cancel event and a sink for its events; the caller decides where the events go (Qt signals, an
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from assistant.conversation import Backend, Done, Error, ErrorKind, Event, Message
-from models.sampling import STEPPED, URGENT, Pending, SamplingOptions
+from models.decoders.sampling import STEPPED, URGENT, Pending, SamplingOptions
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class EngineQueue:
             self.lock.notify()
 
     def _run(self) -> None:
-        STEPPED.set(True)  # this thread steps the LLM's batches itself (see models.sampling.Pending)
+        STEPPED.set(True)  # this thread steps the LLM's batches itself (see models.decoders.sampling.Pending)
         running: list[_Running] = []
         while True:
             with self.lock:

@@ -15,7 +15,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from models.wav import SAMPLE_RATE, to_wav  # noqa: F401 (to_wav: re-exported for the front ends)
+from models.encoders.wav import SAMPLE_RATE, to_wav  # noqa: F401 (to_wav: re-exported for the front ends)
 
 MAX_IMAGE_PIXELS = 25_000_000  # decompression-bomb guard, checked before decoding: ~75 MB of RGB; a 24 MP photo fits
 MAX_AUDIO_SECONDS = 600

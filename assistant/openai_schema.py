@@ -13,7 +13,7 @@ import json
 
 from assistant.conversation import AudioPart, Done, ImagePart, Message, TextPart
 from assistant.media import UserInputError, load_audio, load_image
-from models.sampling import SamplingOptions
+from models.decoders.sampling import SamplingOptions
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # images and audio arrive base64-encoded inside the JSON
 

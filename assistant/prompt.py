@@ -12,7 +12,7 @@ from assistant.conversation import AudioPart, FilePart, ImagePart, Message, Text
 from assistant.documents import IMAGE_SUFFIXES
 from assistant.media import UserInputError
 from assistant.retrieval import quote_file
-from models.chat import Content, Media, joined
+from models.decoders.chat import Content, Media, joined
 
 if TYPE_CHECKING:
     import torch

@@ -15,8 +15,8 @@ from assistant.documents import PICTURE
 from assistant.media import LRU, UserInputError, digest, load_audio, load_image, read_bytes, to_wav
 from assistant.prompt import Rendered, render
 from assistant.retrieval import quote_file, quote_picture
-from models.sampling import SamplingOptions
-from models.weights import MissingWeightsError
+from models.decoders.sampling import SamplingOptions
+from models.weights.catalog import MissingWeightsError
 
 
 # Strings that chat templates use as control tokens (ChatML and Llama 3 "<|...|>", DeepSeek's full-width bars,
@@ -109,7 +109,7 @@ class RemoteEngine:
 
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "none", max_retries=0, timeout=timeout)
         self.base_url, self.model, self.system_prompt = base_url, model, system_prompt
-        self._reader = None  # models.ocr.Reader, made on the first image
+        self._reader = None  # models.encoders.ocr.Reader, made on the first image
         self._lines = LRU(64)  # an image's digest: its lines
 
     def picture_lines(self, part: ImagePart) -> list[str]:
@@ -118,7 +118,7 @@ class RemoteEngine:
         key = digest(data)
         if key not in self._lines:
             if self._reader is None:
-                from models.ocr import Reader
+                from models.encoders.ocr import Reader
 
                 self._reader = Reader()
             self._lines.put(key, self._reader.read(load_image(data)))

@@ -20,7 +20,7 @@ from assistant.history import ConversationInfo, History, StoredMessage
 from assistant.privacy import StreamMasker
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
-from models.sampling import SamplingOptions
+from models.decoders.sampling import SamplingOptions
 
 SAVE_EVERY_S = 0.5  # partial answers reach the database at least this often (a crash loses no more)
 # Titles of new conversations: a question without text, by its first attachment's kind; a fork, by its original's.

@@ -16,7 +16,7 @@ from assistant import keys
 from assistant.engine import EngineConfig
 from assistant.private_files import make_private, write_private
 from assistant.templates import BUILTIN_TEMPLATES, PromptTemplate
-from models.sampling import SamplingOptions
+from models.decoders.sampling import SamplingOptions
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from models.flags import UsageError
 from models.prepare import prepare_model
-from models.weights import BUNDLED, TIERS, MissingWeightsError, canonical
+from models.weights.catalog import BUNDLED, TIERS, MissingWeightsError, canonical
 
 
 class InstallError(MissingWeightsError):

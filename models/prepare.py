@@ -2,7 +2,7 @@
 
 Without names (what scripts/bootstrap.sh runs): the default Whisper and vision tower, the transformers export of the
 torch path's LLM, the GGUF of every bundled LLM that is installed (the default LLM's must be), and the ONNX export
-of the bundled vision tower with each shipped grounded image adapter (models.vision_onnx: image questions without
+of the bundled vision tower with each shipped grounded image adapter (models.adapters.vision_onnx: image questions without
 torch).
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from models.adapter_config import TRAINED_ROOT, read_config
+from models.adapters.config import TRAINED_ROOT, read_config
 from models.flags import UsageError
-from models.weights import BUNDLED, DEFAULTS, TIERS, MissingWeightsError, canonical, resolve, resolve_gguf, source_files
+from models.weights.catalog import (BUNDLED, DEFAULTS, TIERS, MissingWeightsError, canonical, resolve, resolve_gguf,
+                                    source_files)
 
 # Training, evaluation and the torch tests run this LLM through transformers. The bigger tiers run on llama.cpp from
 # their GGUF, so set-up never exports them (the 1.5B would be 6 GB of fp32 and minutes); the torch path still exports
@@ -40,8 +41,8 @@ def _installed(name: str) -> bool:
 
 
 def onnx_adapters() -> list[Path]:
-    """The shipped image adapters that run on onnxruntime with the default tower (models.vision_onnx)."""
-    from models.vision_onnx import runs_here
+    """The shipped image adapters that run on onnxruntime with the default tower (models.adapters.vision_onnx)."""
+    from models.adapters.vision_onnx import runs_here
 
     folders = sorted(c.parent for c in TRAINED_ROOT.glob("image--*/config.json"))
     return [d for d in folders if runs_here(DEFAULTS["vision"], read_config(d))]
@@ -66,7 +67,7 @@ def main(names: list[str]) -> int:
             elif how == "gguf":
                 path = resolve_gguf(name, verify=True)
             elif how == "onnx":
-                from models.vision_onnx import exported
+                from models.adapters.vision_onnx import exported
 
                 path = exported(TRAINED_ROOT / name)
             else:

@@ -52,6 +52,6 @@ fi
 .venv/bin/python -m models.prepare
 
 # The real labelled photographs image evaluation and tests use (gcompris-qt-data's Qt resources), extracted once.
-if [ -d /usr/share/gcompris-qt/rcc ] && ! .venv/bin/python -c "import sys; from models.data.gcompris import photo_dir; sys.exit(not (photo_dir() / 'manifest.json').exists())"; then
+if [ -d /usr/share/gcompris-qt/rcc ] && ! .venv/bin/python -c "import sys; from models.training.data.gcompris import photo_dir; sys.exit(not (photo_dir() / 'manifest.json').exists())"; then
     .venv/bin/python -m tools.gcompris_photos
 fi

@@ -100,7 +100,7 @@ def tone(seconds: float, rate: int = 16000, freq: float = 440.0) -> np.ndarray:
 
 def tesseract_installed(*languages: str) -> bool:
     """Whether libtesseract and these languages' data are installed (scripts/bootstrap.sh installs them)."""
-    from models.ocr import TESSDATA
+    from models.encoders.ocr import TESSDATA
 
     return ctypes.util.find_library("tesseract") is not None and all(
         (TESSDATA / f"{lang}.traineddata").exists() for lang in ("eng", *languages))

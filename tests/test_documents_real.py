@@ -4,7 +4,7 @@ import pytest
 
 from assistant.conversation import Done, Message
 from assistant.engine import Engine, EngineConfig
-from models.sampling import SamplingOptions
+from models.decoders.sampling import SamplingOptions
 from tests.assistant.doc_fixtures import make_pdf, write_fixtures
 from tests.test_real_weights import _installed
 

@@ -10,14 +10,14 @@ from PIL import Image
 
 from assistant.conversation import Done, Message
 from assistant.engine import Engine, EngineConfig
-from models.sampling import SamplingOptions
-from models.weights import DEFAULTS, MissingWeightsError, source_files
+from models.decoders.sampling import SamplingOptions
+from models.weights.catalog import DEFAULTS, MissingWeightsError, source_files
 
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=24)
 
 
 def _ready() -> bool:
-    from models.data.gcompris import photos
+    from models.training.data.gcompris import photos
 
     try:
         source_files(DEFAULTS["llm"])
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.weights,
 
 
 def _held_out(name: str):
-    from models.data.gcompris import photos
+    from models.training.data.gcompris import photos
 
     photo = next(p for p in photos() if p.path.name == name)
     assert photo.held_out  # never used to tune the adapter's thresholds

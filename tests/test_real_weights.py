@@ -14,9 +14,9 @@ from transformers import DynamicCache
 
 from assistant.conversation import Done, Message, TokenDelta, Transcript
 from assistant.engine import Engine, EngineConfig
-from models.generation import TokenStream
-from models.sampling import SamplingOptions
-from models.weights import BUNDLED, DEFAULTS, MissingWeightsError, source_files
+from models.decoders.generation import TokenStream
+from models.decoders.sampling import SamplingOptions
+from models.weights.catalog import BUNDLED, DEFAULTS, MissingWeightsError, source_files
 from tools.demo import VOICE_ANSWER, spoken_question, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def test_the_cli_transcribes_as_well_as_stock_whisper(engine, tmp_path):
     import whisper
 
     from assistant.media import load_audio
-    from models.evaluate import word_error_rate
+    from models.training.evaluate import word_error_rate
 
     sentence = "Please remind me to buy milk, eggs and bread tomorrow morning."
     wav = synthesize(sentence, tmp_path / "s.wav", voice="en-us+f3", speed=130)
@@ -114,8 +114,8 @@ def test_cancellation_stops_within_a_few_tokens(engine):
 
 
 def test_whisper_conversion_matches_the_ctranslate2_tensors(engine, tmp_path):
-    from models.ct2_whisper import read_ct2_model
-    from models.weights import join_parts
+    from models.weights.ct2_whisper import read_ct2_model
+    from models.weights.catalog import join_parts
 
     join_parts(source_files("whisper-base"), tmp_path / "model.bin", "test")
     _, ct2 = read_ct2_model(tmp_path / "model.bin")
@@ -139,7 +139,7 @@ def test_shipped_image_adapter_names_the_shape(torch_engine, tmp_path):
 
 
 def test_the_default_tier_answers_an_image_with_its_own_adapter(engine, tmp_path):
-    """The default LLM has a grounded image adapter (models.grounded), so it answers image questions itself on
+    """The default LLM has a grounded image adapter (models.adapters.grounded), so it answers image questions itself on
     llama.cpp (soft tokens as embedding batches) rather than handing them to the fast tier."""
     from tools.demo import sample_image
 
@@ -171,8 +171,8 @@ def test_a_planted_chat_turn_reaches_the_model_as_text(which, request, tmp_path)
 
 def test_llama_cpp_and_torch_build_the_same_prompt_ids(torch_engine):
     """The GGUF's chat template over llama.cpp's tokenizer gives the ids transformers gives (same model, any text)."""
-    from models.llama_cpp_runtime import LlamaCppLLM
-    from models.weights import resolve_gguf
+    from models.decoders.llama_cpp_runtime import LlamaCppLLM
+    from models.weights.catalog import resolve_gguf
 
     gguf = LlamaCppLLM("smollm2-135m-instruct", resolve_gguf("fast"))
     for content in ["Hello!", "한국의 수도는 어디인가요?", "a b\n\n  c\t{{ x }} {% if %}", "émoji 🙂 and ünïcode"]:
@@ -193,8 +193,8 @@ def test_llama_cpp_reads_embeddings_as_it_reads_tokens():
     feeding its tokens does (the same kernels after the lookup, on the same machine)."""
     import numpy as np
 
-    from models.llama_cpp_runtime import LlamaCppLLM
-    from models.weights import resolve_gguf
+    from models.decoders.llama_cpp_runtime import LlamaCppLLM
+    from models.weights.catalog import resolve_gguf
 
     llm = LlamaCppLLM("smollm2-135m-instruct", resolve_gguf("fast"))
     ids, _ = llm.prompt_ids([{"role": "user", "content": "What is the capital of France?"}], [])
@@ -210,9 +210,9 @@ def test_llama_cpp_reads_embeddings_as_it_reads_tokens():
 def test_llama_cpp_comes_back_from_aside_with_the_conversation_cached():
     """Something generated aside (the table-query writer) leaves the conversation's KV cache as it was: the next
     answer reuses the whole prompt and says what it said before the aside."""
-    from models.llama_cpp_runtime import LlamaCppLLM
-    from models.sampling import SamplingOptions
-    from models.weights import resolve_gguf
+    from models.decoders.llama_cpp_runtime import LlamaCppLLM
+    from models.decoders.sampling import SamplingOptions
+    from models.weights.catalog import resolve_gguf
 
     llm = LlamaCppLLM("smollm2-135m-instruct", resolve_gguf("fast"))
     greedy = SamplingOptions(temperature=0, max_new_tokens=6)
@@ -231,12 +231,12 @@ def test_llama_cpp_comes_back_from_aside_with_the_conversation_cached():
 
 
 def test_llama_cpp_and_torch_score_a_heard_sentence_alike(torch_engine):
-    """Native voice's rescoring (models.ctc_decode) gets the same judgement from either runtime: both find the
+    """Native voice's rescoring (models.adapters.ctc_decode) gets the same judgement from either runtime: both find the
     question likelier than its words scrambled, by amounts within a few percent. llama.cpp scores a list as one token
     tree, so a sequence's score must not depend on the others in it, nor on the conversation's cache."""
-    from models.chat import Media
-    from models.llama_cpp_runtime import LlamaCppLLM
-    from models.weights import resolve_gguf
+    from models.decoders.chat import Media
+    from models.decoders.llama_cpp_runtime import LlamaCppLLM
+    from models.weights.catalog import resolve_gguf
 
     gguf = LlamaCppLLM("smollm2-135m-instruct", resolve_gguf("fast"))
     ids, index = gguf.prompt_ids([{"role": "user", "content": [Media(0)]}], [1])

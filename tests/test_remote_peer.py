@@ -6,9 +6,9 @@ import pytest
 
 from assistant.conversation import Done, Message, TokenDelta
 from assistant.remote import RemoteEngine
-from models.llama_cpp_runtime import cpu_threads
-from models.sampling import SamplingOptions
-from models.weights import DEFAULTS, MissingWeightsError, resolve_gguf
+from models.decoders.llama_cpp_runtime import cpu_threads
+from models.decoders.sampling import SamplingOptions
+from models.weights.catalog import DEFAULTS, MissingWeightsError, resolve_gguf
 
 
 def _gguf():

@@ -48,7 +48,7 @@ def test_text_image_and_audio_through_the_openai_client(client, tmp_path):
 def test_remote_backend_against_our_own_server(client):
     from assistant.conversation import Done, Message
     from assistant.remote import RemoteEngine
-    from models.sampling import SamplingOptions
+    from models.decoders.sampling import SamplingOptions
 
     remote = RemoteEngine(str(client.base_url))
     remote.preload()

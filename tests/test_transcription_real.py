@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from assistant.engine import Engine, EngineConfig
-from models.data.real_speech import ALSA, alsa_clips
-from models.evaluate import word_error_rate
-from models.weights import MissingWeightsError, source_files
+from models.training.data.real_speech import ALSA, alsa_clips
+from models.training.evaluate import word_error_rate
+from models.weights.catalog import MissingWeightsError, source_files
 from tests.conftest import wav_bytes as _wav
 
 

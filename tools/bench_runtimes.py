@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 
 from assistant.conversation import Done, Error, Message
 from assistant.engine import Engine, EngineConfig
-from models.sampling import SamplingOptions
-from models.weights import MissingWeightsError
+from models.decoders.sampling import SamplingOptions
+from models.weights.catalog import MissingWeightsError
 
 SHORT_QUESTION = "What is the capital of Australia?"
 LONG_ANSWER = "Write a 300-word story about a lighthouse keeper who finds a message in a bottle."

@@ -37,7 +37,7 @@ from assistant.conversation import Backend, Done, Error, FilePart, ImagePart, Me
 from assistant.engine import EngineConfig, create_engine
 from assistant.prompt import hangul_share
 from models.flags import add_dataclass_flags, from_flags
-from models.sampling import SamplingOptions
+from models.decoders.sampling import SamplingOptions
 from tools.answer_set import KOREAN, SMALL_TALK, TABLE, TABLE_CSV, TRIVIA, Question
 from tools.followup_set import FOLLOWUPS, NEVER_SAID, TABLES, Turn
 
@@ -45,7 +45,7 @@ __all__ = ["TRIVIA", "TABLE", "KOREAN", "SMALL_TALK", "grade", "hangul_share", "
 
 PARTS = ("trivia", "table", "korean", "multi_turn", "followups", "spoken")
 DEFAULT_PARTS = PARTS[:4]  # "followups" needs the gcompris photos, "spoken" synthesizes 30 clips: asked by name
-SPOKEN_VOICE = "espeak:en-us-nyc+m4"  # held out of the speech adapter's training (models.data.speech_data)
+SPOKEN_VOICE = "espeak:en-us-nyc+m4"  # held out of the speech adapter's training (models.training.data.speech_data)
 # The budget the app answers with: a model that works a sum out step by step must get to say the number (at 64
 # tokens, 4 of the 1.5B's 5 arithmetic misses were cut off mid-working).
 MAX_NEW_TOKENS = SamplingOptions().max_new_tokens
@@ -177,7 +177,7 @@ def _attachment(spec: str, folder: Path):
     """The part a turn attaches: a gcompris photo, a screenshot of tools.screenshot_set (as PNG), a table file."""
     kind, _, name = spec.partition(":")
     if kind == "photo":
-        from models.data.gcompris import photo_dir
+        from models.training.data.gcompris import photo_dir
 
         path = next(photo_dir().glob(name + ".*"))
         return ImagePart(path, path.name)
@@ -215,7 +215,7 @@ def _followups(engine: Backend, report: Callable[[str], None], max_new_tokens: i
 
 def _spoken(engine: Backend, report: Callable[[str], None], max_new_tokens: int) -> dict:
     from assistant.media import to_wav
-    from models.data.speech_data import Utterance, synthesize
+    from models.training.data.speech_data import Utterance, synthesize
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:

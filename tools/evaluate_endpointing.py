@@ -1,6 +1,6 @@
 """`python -m tools.evaluate_endpointing`: how often the voice chat's endpointing cuts a speaker off, on real speech.
 
-Each clip of human speech (models.data.real_speech: alsa-utils always, warzone2100's narration and ktuberling's
+Each clip of human speech (models.training.data.real_speech: alsa-utils always, warzone2100's narration and ktuberling's
 words when installed) goes through the voice chat's Listener (Silero VAD, the app's VadOptions) in 50 ms blocks, as
 the microphone delivers it, then 2 s of silence. At each pause the utterance so far is transcribed by the app's
 Transcriber, and when it sounds finished (assistant.vad.sounds_finished) the pause may end the utterance sooner
@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     """Print one line per clip set and rule; --json writes the details."""
     import torch
 
-    from models.data.real_speech import installed
+    from models.training.data.real_speech import installed
     from models.device import choose_placement
-    from models.speech import SpeechEncoder, Transcriber, load_whisper
-    from models.weights import resolve
+    from models.encoders.speech import SpeechEncoder, Transcriber, load_whisper
+    from models.weights.catalog import resolve
 
     parser = argparse.ArgumentParser(prog="python -m tools.evaluate_endpointing", description=__doc__.splitlines()[0])
     parser.add_argument("--whisper", default="whisper-base")

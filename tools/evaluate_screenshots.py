@@ -1,10 +1,10 @@
 """python -m tools.evaluate_screenshots: how well the assistant reads pictures of text (issue 24's targets).
 
 On the screenshot set of tools/screenshot_set.py (rendered here; evaluation only, never tuned on), it measures:
-- ocr: for each OCR engine (models.ocr.ENGINES, those installed), the character error rate of the text read against
+- ocr: for each OCR engine (models.encoders.ocr.ENGINES, those installed), the character error rate of the text read against
   what was drawn (whitespace and " | " cell marks count as one space; by kind and language), seconds to load, and
   seconds per picture (mean, slowest, and on full-HD pictures);
-- photos: the check for text (models.ocr.find_text) on the gcompris photographs: how many it sends to OCR, and ms;
+- photos: the check for text (models.encoders.ocr.find_text) on the gcompris photographs: how many it sends to OCR, and ms;
 - answers: each question asked as a pasted picture through the real Engine (greedy), graded by the accepted
   regexes; the first token of each full-HD picture's question against the same question typed (cold caches).
 
@@ -25,9 +25,9 @@ from assistant.cli import Parser, run_command
 from assistant.conversation import Done, Error, ImagePart, Message, TextPart
 from assistant.engine import Engine, EngineConfig
 from models.flags import add_dataclass_flags, from_flags
-from models.ocr import ENGINES, Reader, find_text
-from models.sampling import SamplingOptions
-from models.weights import MissingWeightsError
+from models.encoders.ocr import ENGINES, Reader, find_text
+from models.decoders.sampling import SamplingOptions
+from models.weights.catalog import MissingWeightsError
 from tools.bench_runtimes import cpu_name
 from tools.screenshot_set import Shot, shots
 
@@ -90,7 +90,7 @@ def measure_photos(limit: int) -> dict:
     import numpy as np
     from PIL import Image
 
-    from models.data.gcompris import photos
+    from models.training.data.gcompris import photos
 
     paths = [p.path for p in photos()][:limit]
     flagged, ms = [], []

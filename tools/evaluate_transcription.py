@@ -1,7 +1,7 @@
 """python -m tools.evaluate_transcription: word error rate and time per clip of each transcription variant.
 
 Compares the Transcriber under several TranscribeOptions (how long the encoder looks, timestamps, fallback) with
-stock `whisper.transcribe` on the same weights, on human read speech that Debian ships (models.data.real_speech:
+stock `whisper.transcribe` on the same weights, on human read speech that Debian ships (models.training.data.real_speech:
 alsa-utils' channel names always; warzone2100's tutorial narration and ktuberling's English object names when
 installed).
 Numbers, not pass/fail: docs/EVALUATION.md and the README's Performance section are filled from this table.
@@ -22,10 +22,10 @@ import torch
 import whisper
 
 from models.device import choose_placement
-from models.data.real_speech import installed
-from models.evaluate import word_error_rate
-from models.speech import SpeechEncoder, TranscribeOptions, Transcriber, load_whisper
-from models.weights import resolve
+from models.training.data.real_speech import installed
+from models.training.evaluate import word_error_rate
+from models.encoders.speech import SpeechEncoder, TranscribeOptions, Transcriber, load_whisper
+from models.weights.catalog import resolve
 
 _DEFAULT = TranscribeOptions()
 VARIANTS = {

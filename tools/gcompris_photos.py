@@ -3,7 +3,7 @@
 GCompris ships its activities as Qt resource files (/usr/share/gcompris-qt/rcc/*.rcc). Some hold Wikimedia
 photographs named after what they show (tools, energy sources, fish, household objects, animals, monuments); the
 explore_* boards give each monument and animal picture its title. This tool reads them with PySide6's QResource (the
-models package never imports Qt) and writes them with a manifest.json that models.data.gcompris reads:
+models package never imports Qt) and writes them with a manifest.json that models.training.data.gcompris reads:
 `{"photos": [{"group": ..., "file": ..., "title": ...}]}`.
 
 Install the data first: `apt-get install gcompris-qt-data` (about 50 MB).
@@ -109,8 +109,8 @@ def extract(out: Path, rcc_dir: Path = RCC_DIR, folders: dict[str, str] = PHOTO_
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Extract to models.data.gcompris's default folder (or --out)."""
-    from models.data.gcompris import photo_dir
+    """Extract to models.training.data.gcompris's default folder (or --out)."""
+    from models.training.data.gcompris import photo_dir
 
     parser = argparse.ArgumentParser(prog="python -m tools.gcompris_photos", description=__doc__.splitlines()[0])
     parser.add_argument("--rcc-dir", type=Path, default=RCC_DIR)

@@ -30,9 +30,9 @@ from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache, PreTrai
 from transformers.generation.streamers import BaseStreamer
 
 from models.device import choose_placement
-from models.generation import StaticStream, TokenStream
-from models.sampling import Decoding, SamplingOptions
-from models.static_decode import StaticKV
+from models.decoders.generation import StaticStream, TokenStream
+from models.decoders.sampling import Decoding, SamplingOptions
+from models.decoders.static_decode import StaticKV
 
 # The exported configs' shapes (smollm2: its HF export's config.json; qwen2.5-coder-1.5b: its GGUF's metadata, which
 # has a separate output matrix), so a machine without the converted weights builds the same model.
@@ -75,7 +75,7 @@ def load(name: str, weights: str, placement) -> tuple[PreTrainedModel, str]:
     weights (random; auto falls back to it when the weights are not installed here)."""
     if weights != "random":
         try:
-            from models.weights import MissingWeightsError, resolve
+            from models.weights.catalog import MissingWeightsError, resolve
 
             path = resolve(name, "llm").path
         except (ImportError, MissingWeightsError) as e:

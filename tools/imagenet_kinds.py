@@ -1,10 +1,10 @@
-"""python -m tools.imagenet_kinds: write models/data/imagenet_kinds.json, the everyday kind of each ImageNet class.
+"""python -m tools.imagenet_kinds: write models/training/data/imagenet_kinds.json, the everyday kind of each ImageNet class.
 
 ImageNet's 1,000 classes are WordNet 3.0 noun synsets (timm's imagenet_synsets.txt lists their ids in the classifier's
 order). A class's kind is its nearest WordNet ancestor with a one-word name people use (Zipf frequency >= MIN_ZIPF in
 wordfreq): "German shepherd" -> "dog", "monarch" -> "butterfly", "viaduct" -> "bridge". Ancestors that cover more
 than MAX_LEAVES classes ("organism", "artifact") say nothing and are skipped; so are kinds the name already contains
-("goldfish" -> "fish"). Run once by a developer; the JSON is committed and read by models.build_grounded.
+("goldfish" -> "fish"). Run once by a developer; the JSON is committed and read by models.training.build_grounded.
 
 Needs Debian's wordnet-base (/usr/share/wordnet) and `pip install wordfreq==3.1.1`.
 """
@@ -74,8 +74,8 @@ def main() -> int:
     import timm
     import wordfreq
 
-    from models.build_grounded import KINDS
-    from models.data.pseudo_photos import class_names
+    from models.training.build_grounded import KINDS
+    from models.training.data.pseudo_photos import class_names
 
     wnids = (Path(timm.__file__).parent / "data" / "_info" / "imagenet_synsets.txt").read_text().split()
     found = kinds(read_wordnet(WORDNET), wnids, class_names(), lambda w: wordfreq.zipf_frequency(w, "en"))

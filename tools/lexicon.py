@@ -1,5 +1,5 @@
-"""python -m tools.lexicon: write models/data/lexicon_en.txt.gz, the English words a spelling speech adapter's beam
-prefers (models.ctc_decode.Lexicon).
+"""python -m tools.lexicon: write models/adapters/lexicon_en.txt.gz, the English words a spelling speech adapter's beam
+prefers (models.adapters.ctc_decode.Lexicon).
 
 The WORDS most frequent English words in wordfreq that are spelled only with letters and apostrophes, one per line as
 "word<TAB>frequency", where frequency is wordfreq's Zipf value x 100 (log10 of occurrences per billion words, x 100),
@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import re
 
-from models.ctc_decode import LEXICON
+from models.adapters.ctc_decode import LEXICON
 
 WORDS = 100_000
 

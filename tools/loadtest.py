@@ -32,7 +32,7 @@ from typing import Iterator
 
 from assistant.engine import Engine, EngineConfig
 from models.flags import add_dataclass_flags, from_flags
-from models.weights import resolve_gguf
+from models.weights.catalog import resolve_gguf
 
 KINDS = ("text", "image", "audio")
 PLACES = ("France", "Italy", "Spain", "Japan", "Peru", "Kenya", "Norway", "Chile", "Egypt", "Canada")
@@ -110,7 +110,7 @@ def _decode(engine, url: str, model: str, tokens: int, rounds: int = 3) -> dict:
     import openai
 
     from assistant.conversation import Done, Message
-    from models.sampling import SamplingOptions
+    from models.decoders.sampling import SamplingOptions
 
     api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
     options = SamplingOptions(temperature=0, max_new_tokens=tokens)
@@ -132,7 +132,7 @@ def _window(server, url: str, model: str, streams: int, rounds: int = 3) -> dict
     `streams` API answers are streaming; the median of each."""
     from assistant.conversation import Message, TokenDelta
     from assistant.engine_queue import Job
-    from models.sampling import SamplingOptions
+    from models.decoders.sampling import SamplingOptions
 
     asked = iter(f"What is the capital of {place}?" for place in PLACES)  # a new question each time: no cached answer
 
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cpu() -> str:
     """The CPU's model name and the cores this process may use."""
-    from models.llama_cpp_runtime import cpu_threads
+    from models.decoders.llama_cpp_runtime import cpu_threads
 
     name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                  if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from assistant.documents import Document, Segment
     from assistant.retrieval import chunks, select
-    from models.embeddings import Embedder
+    from models.encoders.embeddings import Embedder
 
     texts, where = handbook()
     doc = Document("handbook.pdf", "pdf", [Segment(t, f"page {i}") for i, t in enumerate(texts, 1)])

@@ -36,7 +36,7 @@ PHOTO = "windmill11.webp"  # a held-out gcompris photograph of a kind ImageNet l
 
 def _held_out_photo(name: str) -> Path | None:
     """The held-out gcompris photograph of that file name, or None where the photographs are not extracted."""
-    from models.data.gcompris import photos
+    from models.training.data.gcompris import photos
 
     try:
         return next(p.path for p in photos() if p.path.name == name and p.held_out)

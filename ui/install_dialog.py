@@ -8,7 +8,7 @@ from PySide6.QtCore import QProcess
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QVBoxLayout)
 
-from models.weights import BUNDLED, installed
+from models.weights.catalog import BUNDLED, installed
 
 
 def missing(kind: str = "llm") -> list[str]:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
-from models.weights import BUNDLED, TIERS, installed
+from models.weights.catalog import BUNDLED, TIERS, installed
 from ui.i18n import LANGUAGES
 from ui.recorder import microphones
 

@@ -22,7 +22,7 @@ class ModelActions:
 
     def _fill_switches(self) -> None:
         """The model and voice-mode boxes above the chat, showing the settings in use."""
-        from models.weights import canonical
+        from models.weights.catalog import canonical
         from ui.settings_dialog import llm_choices, voice_choices
 
         current = self.settings.engine.llm
@@ -43,7 +43,7 @@ class ModelActions:
         self.voice_box.setToolTip(translate("MainWindow", "How a spoken question reaches the model"))
 
     def _switch_model(self, index: int) -> None:
-        from models.weights import canonical
+        from models.weights.catalog import canonical
 
         value = self.model_box.itemData(index)
         if value == INSTALL:

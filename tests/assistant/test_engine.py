@@ -12,8 +12,8 @@ from assistant.conversation import (AudioPart, Done, Error, ErrorKind, ImagePart
                                     Transcript)
 from assistant.engine import Engine, EngineConfig
 from assistant.media import LRU
-from models.adapters import AdapterConfig, Projector, save_adapter
-from models.sampling import SamplingOptions
+from models.adapters.projector import AdapterConfig, Projector, save_adapter
+from models.decoders.sampling import SamplingOptions
 from tests.assistant.server_fixtures import serve  # noqa: F401  (fixture)
 from tests.conftest import needs_tesseract, tone, wav_bytes
 from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
@@ -227,12 +227,11 @@ def test_an_image_goes_to_the_fast_tier_while_the_default_has_no_adapter(config,
     which has one (and says so); text stays with the default; with no adapter anywhere the error names the default."""
     import shutil
 
-    import models.adapter_config
-    from models import weights
-
+    import models.adapters.config
+    from models.weights import catalog as weights
     default = tmp_path / "big-llm"
     shutil.copytree(tiny_llm_dir, default)
-    monkeypatch.setattr(models.adapter_config, "TRAINED_ROOT", tmp_path / "trained")
+    monkeypatch.setattr(models.adapters.config, "TRAINED_ROOT", tmp_path / "trained")
     monkeypatch.setitem(weights.TIERS, "fast", str(tiny_llm_dir))
     engine = Engine(replace(config, llm=str(default)))
     (tmp_path / "red.png").write_bytes(_png())
@@ -280,9 +279,9 @@ def test_native_voice_reaches_an_llm_without_its_own_adapter_through_a_ctc_adapt
     import shutil
 
     import assistant.engine as engine_module
-    import models.adapter_config as adapter_config
-    from models.adapters import CTCProjector
-    from models.llm import LLM
+    import models.adapters.config as adapter_config
+    from models.adapters.projector import CTCProjector
+    from models.decoders.llm import LLM
     from models.device import choose_placement
 
     fast = tmp_path / "tiny-fast"
@@ -323,9 +322,9 @@ def test_native_voice_through_a_spelling_adapter_hands_the_llm_the_words_it_spel
     import shutil
 
     import assistant.engine as engine_module
-    import models.adapter_config as adapter_config
-    from models.adapters import SPELLING_ALPHABET, SpellingProjector
-    from models.llm import LLM
+    import models.adapters.config as adapter_config
+    from models.adapters.projector import SPELLING_ALPHABET, SpellingProjector
+    from models.decoders.llm import LLM
     from models.device import choose_placement
 
     fast = tmp_path / "tiny-fast"

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.conversation import Done, Error, ErrorKind, Message, TokenDelta
 from assistant.engine_queue import EngineQueue, Job, QueueFull
-from models.sampling import STEPPED, URGENT, Pending, SamplingOptions
+from models.decoders.sampling import STEPPED, URGENT, Pending, SamplingOptions
 from tests.assistant.server_fixtures import FakeEngine
 
 

@@ -10,7 +10,7 @@ from assistant.conversation import AudioPart, ImagePart, Message, TextPart
 from assistant.prompt import (DOCUMENT_RULE, IMAGE_RULE, MAX_PROMPT_CHARS, UNRECOGNISED, MediaBlock, build_prompt,
                               render)
 from assistant.remote import OpenAIParts, to_openai
-from models.chat import Media
+from models.decoders.chat import Media
 
 
 def build(convo, native=False, system=None):

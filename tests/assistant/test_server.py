@@ -159,7 +159,7 @@ def test_remote_backend_sends_parts_and_streams_back(serve, tmp_path):
     from assistant.conversation import Message
     from assistant.engine import EngineConfig, create_engine
     from assistant.remote import RemoteEngine
-    from models.sampling import SamplingOptions
+    from models.decoders.sampling import SamplingOptions
 
     engine, _, _, port = serve()
     remote = create_engine(EngineConfig(remote_url=f"http://127.0.0.1:{port}/v1"))
@@ -214,7 +214,7 @@ def test_remote_backend_reads_a_screenshot_here_and_sends_its_text_beside_it(ser
     sent plain (a control token written in the picture arrives broken)."""
     from assistant.conversation import Message, TextPart
     from assistant.remote import RemoteEngine
-    from models.sampling import SamplingOptions
+    from models.decoders.sampling import SamplingOptions
 
     engine, _, _, port = serve()
     remote = RemoteEngine(f"http://127.0.0.1:{port}/v1")

@@ -6,7 +6,7 @@ import pytest
 from assistant.media import SAMPLE_RATE, load_audio
 from assistant.vad import (BARGE_IN, FRAME, FalseStart, Listener, Onset, Pause, Resumed, SpeechStarted, Utterance,
                            VadOptions)
-from models.data.real_speech import ALSA
+from models.training.data.real_speech import ALSA
 
 
 class Scripted:

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from models.adapters import (SPELLING_ALPHABET, AdapterConfig, AdapterMismatchError, CTCProjector, Projector,
+from models.adapters.projector import (SPELLING_ALPHABET, AdapterConfig, AdapterMismatchError, CTCProjector, Projector,
                              SpellingProjector, build_projector, load_adapter, save_adapter, spellable)
-from models.llm import splice
+from models.decoders.llm import splice
 
 CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_dim=8, out_dim=12, hidden_dim=16, stack=5)
 

@@ -5,7 +5,7 @@ import random
 import torch
 from PIL import Image
 
-from models.build_grounded import augmented, fit_rows
+from models.training.build_grounded import augmented, fit_rows
 
 
 def test_new_rows_take_their_pictures_and_leave_the_old_classes_theirs():
@@ -33,8 +33,8 @@ def test_augmented_copies_are_crops_of_the_picture():
 def test_photo_labels_imagenet_lacks_become_classes_and_the_others_pull_to_their_imagenet_class():
     from types import SimpleNamespace
 
-    from models.build_grounded import GroundConfig, fit_photo_classes
-    from models.data.pseudo_photos import class_names
+    from models.training.build_grounded import GroundConfig, fit_photo_classes
+    from models.training.data.pseudo_photos import class_names
 
     hammer = class_names().index("hammer")
     torch.manual_seed(0)

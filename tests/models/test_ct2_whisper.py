@@ -7,7 +7,7 @@ import pytest
 import torch
 from whisper.model import ModelDimensions, Whisper
 
-from models.ct2_whisper import CT2FormatError, convert_ct2_whisper, read_ct2_model, write_ct2_model
+from models.weights.ct2_whisper import CT2FormatError, convert_ct2_whisper, read_ct2_model, write_ct2_model
 
 
 def whisper_to_ct2(model: Whisper) -> dict[str, np.ndarray]:

@@ -1,11 +1,11 @@
-"""CTC prefix beam search and LLM rescoring (models.ctc_decode)."""
+"""CTC prefix beam search and LLM rescoring (models.adapters.ctc_decode)."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from models.ctc_decode import Hearing, Lexicon, hear, hear_spelled, nbest, rescore, spelled_nbest
+from models.adapters.ctc_decode import Hearing, Lexicon, hear, hear_spelled, nbest, rescore, spelled_nbest
 
 
 def _collapse(path: tuple[int, ...], blank: int) -> tuple[int, ...]:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from models.data.real_speech import ALSA, KTUBERLING, WARZONE, alsa_clips, installed
-from models.evaluate import _mentions, word_error_rate
+from models.training.data.real_speech import ALSA, KTUBERLING, WARZONE, alsa_clips, installed
+from models.training.evaluate import _mentions, word_error_rate
 
 
 def test_word_error_rate():
@@ -42,10 +42,10 @@ def test_a_ctc_adapter_is_answered_as_its_transcript_typed(tiny_llm_dir, monkeyp
     import numpy as np
     import torch
 
-    from models.adapters import AdapterConfig, CTCProjector
+    from models.adapters.projector import AdapterConfig, CTCProjector
     from models.device import choose_placement
-    from models.evaluate import _greedy, answer
-    from models.llm import LLM
+    from models.training.evaluate import _greedy, answer
+    from models.decoders.llm import LLM
 
     llm = LLM.load("tiny", tiny_llm_dir, choose_placement("cpu"))
     vocab = llm.model.get_input_embeddings().weight
@@ -66,7 +66,7 @@ def test_llm_log_likelihoods_score_each_token_after_start(tiny_llm_dir):
     import torch
 
     from models.device import choose_placement
-    from models.llm import LLM
+    from models.decoders.llm import LLM
 
     llm = LLM.load("tiny", tiny_llm_dir, choose_placement("cpu"))
     a, b = llm.text_ids("red circle on blue"), llm.text_ids("blue")

@@ -2,9 +2,9 @@
 
 import torch
 
-from models.chat import Media
-from models.evaluate_image import Asker, _hedged, score
-from models.data.example import Example
+from models.decoders.chat import Media
+from models.training.evaluate_image import Asker, _hedged, score
+from models.training.data.example import Example
 
 
 class FakeDecoder:

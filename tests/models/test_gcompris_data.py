@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from models.data.gcompris import LABELS, is_held_out, names, photos
+from models.training.data.gcompris import LABELS, is_held_out, names, photos
 
 
 def _manifest(tmp_path, files):

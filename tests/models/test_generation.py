@@ -9,8 +9,8 @@ from transformers import AutoModelForCausalLM, DynamicCache
 
 import numpy as np
 
-from models.generation import TokenStream
-from models.sampling import SamplingOptions, safe_length, sample_next
+from models.decoders.generation import TokenStream
+from models.decoders.sampling import SamplingOptions, safe_length, sample_next
 
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=12, repetition_penalty=1.0)
 
@@ -134,14 +134,14 @@ def _conversation(first_answer):
 @pytest.fixture(scope="module")
 def tiny_llm(tiny_llm_dir):
     from models.device import Placement
-    from models.llm import LLM
+    from models.decoders.llm import LLM
 
     return LLM.load("tiny", tiny_llm_dir, Placement(torch.device("cpu"), torch.float32))
 
 
 def test_static_cache_decodes_the_same_tokens_as_the_dynamic_one_across_turns(tiny_llm, monkeypatch):
-    from models import static_decode
-    from models.generation import StaticTorchStream, TorchLLM, TorchStream
+    from models.decoders import static_decode
+    from models.decoders.generation import StaticTorchStream, TorchLLM, TorchStream
 
     monkeypatch.setattr(static_decode, "MIN_CAPACITY", 1)  # the second turn must regrow the cache
     dynamic, static = TorchLLM(tiny_llm), TorchLLM(tiny_llm, static=True, graphs=False)
@@ -158,7 +158,7 @@ def test_static_cache_decodes_the_same_tokens_as_the_dynamic_one_across_turns(ti
 
 
 def test_static_cache_crop_forgets_what_followed_the_prefix(tiny_llm):
-    from models.generation import TorchLLM
+    from models.decoders.generation import TorchLLM
 
     static = TorchLLM(tiny_llm, static=True, graphs=False)
     _turns(static, [[5, 9, 12, 7, 3]])
@@ -174,7 +174,7 @@ def test_static_cache_crop_forgets_what_followed_the_prefix(tiny_llm):
 
 
 def test_capacity_is_a_power_of_two_within_the_context():
-    from models.static_decode import MIN_CAPACITY, capacity_for
+    from models.decoders.static_decode import MIN_CAPACITY, capacity_for
 
     assert capacity_for(10, 8192) == MIN_CAPACITY
     assert capacity_for(MIN_CAPACITY + 1, 8192) == 2 * MIN_CAPACITY
@@ -184,8 +184,8 @@ def test_capacity_is_a_power_of_two_within_the_context():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_graph_replay_decodes_the_same_tokens_as_eager(tiny_llm_dir):
     from models.device import Placement
-    from models.generation import TorchLLM
-    from models.llm import LLM
+    from models.decoders.generation import TorchLLM
+    from models.decoders.llm import LLM
 
     llm = LLM.load("tiny", tiny_llm_dir, Placement(torch.device("cuda"), torch.float32))
     eager, graphed = TorchLLM(llm, graphs=False), TorchLLM(llm)

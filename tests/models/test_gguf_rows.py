@@ -5,7 +5,7 @@ import pytest
 
 gguf = pytest.importorskip("gguf")
 
-from models.gguf_rows import EmbeddingRows, tensor_offsets  # noqa: E402
+from models.decoders.gguf_rows import EmbeddingRows, tensor_offsets  # noqa: E402
 
 
 def _write(path, table, quant):

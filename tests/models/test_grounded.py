@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from models.adapters import AdapterConfig, AdapterMismatchError, Projector, build_projector, load_adapter, save_adapter
-from models.grounded import GroundedProjector, build_grounded
-from models.grounded_spelling import CLOSE, GUESSED, OR, PHRASES, STATED, UNKNOWN
+from models.adapters.projector import (AdapterConfig, AdapterMismatchError, Projector, build_projector, load_adapter,
+                                       save_adapter)
+from models.adapters.grounded import GroundedProjector, build_grounded
+from models.adapters.grounded_spelling import CLOSE, GUESSED, OR, PHRASES, STATED, UNKNOWN
 
 CLASSES = ["hammer", "owl", "tabby", "dam"]
 D, H = 8, 128  # H = the vocabulary size here, so a row's mixture weights over vocab rows are unique
@@ -143,7 +144,7 @@ def test_a_picture_of_flat_shapes_is_described_as_a_drawing_of_them_without_clas
 
 
 def test_proper_names_take_no_article():
-    from models.grounded_spelling import named
+    from models.adapters.grounded_spelling import named
 
     assert named("hammer") == " a hammer" and named("owl") == " an owl"
     assert named("German shepherd (a kind of dog)") == " a German shepherd (a kind of dog)"

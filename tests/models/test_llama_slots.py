@@ -8,9 +8,9 @@ llama.cpp's own server)."""
 import numpy as np
 import pytest
 
-from models.llama_slots import PREFILL_CHUNK
-from models.sampling import STEPPED, URGENT, Pending, SamplingOptions
-from models.weights import MissingWeightsError, resolve_gguf
+from models.decoders.llama_slots import PREFILL_CHUNK
+from models.decoders.sampling import STEPPED, URGENT, Pending, SamplingOptions
+from models.weights.catalog import MissingWeightsError, resolve_gguf
 
 
 def _fast():
@@ -26,7 +26,7 @@ GREEDY = SamplingOptions(temperature=0, max_new_tokens=6, repetition_penalty=1.0
 
 @pytest.fixture(scope="module")
 def llm():
-    from models.llama_cpp_runtime import LlamaCppLLM
+    from models.decoders.llama_cpp_runtime import LlamaCppLLM
 
     return LlamaCppLLM("smollm2-135m-instruct", _fast(), slots=3)
 
@@ -226,7 +226,7 @@ def test_the_windows_prompt_is_read_alone_and_whole_ahead_of_the_others(llm, ste
 def test_the_conversation_comes_back_from_an_aside(slots):
     """Something generated aside (the table-query writer) leaves the conversation's cache as it was, with one slot
     or several: the next answer reuses the whole prompt and says what it said before."""
-    from models.llama_cpp_runtime import LlamaCppLLM
+    from models.decoders.llama_cpp_runtime import LlamaCppLLM
 
     llm = LlamaCppLLM("smollm2-135m-instruct", _fast(), slots=slots)
 

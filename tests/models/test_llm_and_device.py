@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from models.device import choose_placement
-from models.chat import Media, joined
-from models.llm import LLM
+from models.decoders.chat import Media, joined
+from models.decoders.llm import LLM
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""models.native_libs: which libraries load ahead of an import, in which order, and when nothing is done."""
+"""models.weights.native_libs: which libraries load ahead of an import, in which order, and when nothing is done."""
 
 import os
 import sys
@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models import native_libs
-
-
+from models.weights import native_libs
 def _touch(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models import ocr
-from models.ocr import _HANGUL, Reader, TextArea, Word, find_text, layout, prepare
+from models.encoders import ocr
+from models.encoders.ocr import _HANGUL, Reader, TextArea, Word, find_text, layout, prepare
 from tests.conftest import needs_tesseract, tesseract_installed
 from tools.screenshot_set import HD, WINDOW, Shot
 

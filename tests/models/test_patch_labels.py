@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from models.data.patch_labels import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS, grid_colours, scene_patches
+from models.adapters.patch_words import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS
+from models.training.data.patch_labels import grid_colours, scene_patches
 
 
 def test_a_cell_takes_the_item_covering_enough_of_it():
@@ -14,7 +15,7 @@ def test_a_cell_takes_the_item_covering_enough_of_it():
 
 
 def test_scene_labels_name_the_scene_items():
-    from models.data.scenes import scene_dataset
+    from models.training.data.scenes import scene_dataset
 
     labelled = scene_patches(4, seed=1)
     for (scene, _), cells, objects in zip(scene_dataset(4, 1), labelled.colours, labelled.objects):

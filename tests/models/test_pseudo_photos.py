@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from models.data.pseudo_photos import class_names, pseudo_photo_examples
+from models.training.data.pseudo_photos import class_names, pseudo_photo_examples
 
 
 class _Tower(nn.Module):

@@ -7,7 +7,7 @@ from whisper.decoding import DecodingOptions
 from whisper.tokenizer import get_tokenizer
 
 from models.device import choose_placement
-from models.speech import (SpeechEncoder, TranscribeOptions, Transcriber, _FeaturesTask, load_whisper,
+from models.encoders.speech import (SpeechEncoder, TranscribeOptions, Transcriber, _FeaturesTask, load_whisper,
                            padded_frames)
 from tests.conftest import tone
 

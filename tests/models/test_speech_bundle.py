@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from models.adapter_config import AdapterConfig
-from models.adapters import SPELLING_ALPHABET, CTCProjector, SpellingProjector, save_adapter, spelling_units
-from models.data.speech_data import Utterance
-from models.speech_bundle import (_save_xz, dequantize_int8, dequantize_q8_0, lr_at, quantize_int8, train)
+from models.adapters.config import AdapterConfig
+from models.adapters.projector import SPELLING_ALPHABET, CTCProjector, SpellingProjector, save_adapter, spelling_units
+from models.training.data.speech_data import Utterance
+from models.training.speech_bundle import (_save_xz, dequantize_int8, dequantize_q8_0, lr_at, quantize_int8, train)
 
 
 def test_q8_0_blocks_dequantize_as_gguf_does():

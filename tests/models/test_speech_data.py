@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from models.data.speech_data import Utterance, sentences, split, synthesize, utterances, voices
+from models.training.data.speech_data import Utterance, sentences, split, synthesize, utterances, voices
 
 
 def test_thousands_of_distinct_sentences_reproducibly():
@@ -29,7 +29,7 @@ def test_utterances_are_seeded():
 def test_a_share_of_clips_goes_through_a_room_or_a_phone_and_the_rest_stay_as_they_were():
     from dataclasses import replace
 
-    from models.data.speech_data import CHANNELS
+    from models.training.data.speech_data import CHANNELS
 
     texts, pool = [f"sentence {i}" for i in range(50)], ["espeak:en-us", "flite:slt"]
     dry = utterances(texts, pool, 400, seed=5)
@@ -88,7 +88,7 @@ def _centroid(audio: np.ndarray) -> float:
 
 
 def test_wordnet_examples_become_sentences_and_an_open_vocabulary_split_holds_words_out(tmp_path):
-    from models.data.speech_data import open_vocabulary_split, wordnet_sentences
+    from models.training.data.speech_data import open_vocabulary_split, wordnet_sentences
 
     (tmp_path / "data.noun").write_text(
         "  1 This software and database is being provided to you, the LICENSEE\n"
@@ -112,7 +112,7 @@ def test_speech_data_is_made_by_two_processes_in_chunks_and_resumes(tmp_path, mo
     missing; a clip that fails to synthesize keeps its place as an empty entry."""
     import torch
 
-    import models.data.speech_data as sd
+    import models.training.data.speech_data as sd
 
     class Encoder:
         name, dim = "fake", 3
@@ -141,7 +141,7 @@ def test_speech_data_is_made_by_two_processes_in_chunks_and_resumes(tmp_path, mo
 
 
 def test_wordnet_glosses_become_sentences(tmp_path):
-    from models.data.speech_data import wordnet_glosses
+    from models.training.data.speech_data import wordnet_glosses
 
     (tmp_path / "data.noun").write_text(
         "  1 This software and database is being provided to you, the LICENSEE\n"
@@ -163,7 +163,8 @@ def test_cycled_utterances_say_every_text_before_any_twice():
 def test_training_utterances_never_say_a_held_out_sentence_question_or_word():
     import re
 
-    from models.data.speech_data import FACT_QUESTIONS, open_vocabulary_split, training_utterances, wordnet_sentences
+    from models.training.data.speech_data import (FACT_QUESTIONS, open_vocabulary_split, training_utterances,
+                                                  wordnet_sentences)
 
     train_s, held_s, train_v, _ = split(0)
     utts = training_utterances(3000, train_v, 0)
@@ -183,7 +184,7 @@ def test_training_utterances_never_say_a_held_out_sentence_question_or_word():
 def test_each_synthesizer_gets_its_share_of_the_clips_however_many_voices_it_has():
     from collections import Counter
 
-    from models.data.speech_data import ENGINE_SHARES, _engine_weighted
+    from models.training.data.speech_data import ENGINE_SHARES, _engine_weighted
 
     pool = [f"espeak:v{i}" for i in range(400)] + ["flite:a", "flite:b", "piper:joe"]
     weighted = _engine_weighted(pool)

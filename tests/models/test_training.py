@@ -9,13 +9,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from models.adapters import SPELLING_ALPHABET, AdapterConfig, CTCProjector, Projector
-from models.data.scenes import COLOURS, SHAPES, caption, scene_dataset
+from models.adapters.projector import SPELLING_ALPHABET, AdapterConfig, CTCProjector, Projector
+from models.training.data.scenes import COLOURS, SHAPES, caption, scene_dataset
 from models.device import choose_placement
-from models.evaluate import answer, first_word_of
+from models.training.evaluate import answer, first_word_of
 from models.flags import add_dataclass_flags, from_flags
-from models.llm import LLM
-from models.train import TrainConfig, adapter_loss, build_batch, lr_factor, train
+from models.decoders.llm import LLM
+from models.training.train import TrainConfig, adapter_loss, build_batch, lr_factor, train
 from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
 
 
@@ -116,7 +116,7 @@ def test_first_word_judging():
 @pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("flite") and shutil.which("sox")),
                     reason="espeak-ng, flite and sox come with the README's set-up")
 def test_speech_adapter_trains_on_both_objectives(tiny_llm_dir, tiny_whisper, tmp_path, monkeypatch):
-    import models.data.speech_data as sd
+    import models.training.data.speech_data as sd
 
     path = tmp_path / "tiny-whisper.pt"
     torch.save({"dims": tiny_whisper.dims.__dict__, "model_state_dict": tiny_whisper.state_dict()}, path)
@@ -133,7 +133,7 @@ def test_speech_adapter_trains_on_both_objectives(tiny_llm_dir, tiny_whisper, tm
 
 def _fit_ctc(llm, proj, feats: list[torch.Tensor], texts: list[str], steps: int) -> tuple[float, float]:
     """Train a CTC adapter on a few recordings (AdamW, lr 1e-2); its CTC loss before and after."""
-    from models.train import ctc_loss
+    from models.training.train import ctc_loss
 
     opt = torch.optim.AdamW(proj.parameters(), lr=1e-2)
     first = ctc_loss(llm, proj, feats, texts).item()
@@ -148,7 +148,7 @@ def _fit_ctc(llm, proj, feats: list[torch.Tensor], texts: list[str], steps: int)
 def test_spelling_adapter_learns_two_recordings_letter_by_letter(llm):
     """CTC over characters (the LLM's tokens play no part): two feature sequences, two transcripts; greedy collapse
     must spell them."""
-    from models.adapters import SpellingProjector
+    from models.adapters.projector import SpellingProjector
 
     torch.manual_seed(0)
     proj = SpellingProjector(AdapterConfig("speech", "x", "tiny", 4, llm.hidden_size, 32, ctc=True,

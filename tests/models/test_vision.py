@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from models.device import choose_placement
-from models.vision import _efficientnet_preprocess, _efficientnet_tokens, load_open_clip, load_vision
+from models.encoders.vision import _efficientnet_preprocess, _efficientnet_tokens, load_open_clip, load_vision
 
 TINY_VIT = {
     "embed_dim": 16,

@@ -9,12 +9,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from models.adapters import AdapterConfig, save_adapter
+from models.adapters.projector import AdapterConfig, save_adapter
 from models.device import choose_placement
-from models.grounded import build_grounded
-from models.vision import load_efficientnet
-from models import vision_onnx
-
+from models.adapters.grounded import build_grounded
+from models.encoders.vision import load_efficientnet
+from models.adapters import vision_onnx
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["hammer", "owl", "tabby cat", "dam", "Eiffel Tower"]
 
@@ -84,8 +83,8 @@ def test_only_the_bundled_tower_with_a_grounded_adapter_runs_on_onnx():
 def test_the_export_is_made_once_in_the_shared_cache(random_tower_and_adapter, tmp_path, monkeypatch):
     weights, adapter, _ = random_tower_and_adapter
     monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr("models.weights.source_files", lambda name: [weights])
-    monkeypatch.setattr("models.weights.source_inputs", lambda name, verify=False: [{"file": weights.name}])
+    monkeypatch.setattr("models.weights.catalog.source_files", lambda name: [weights])
+    monkeypatch.setattr("models.weights.catalog.source_inputs", lambda name, verify=False: [{"file": weights.name}])
     calls = []
     real = vision_onnx.export
     monkeypatch.setattr(vision_onnx, "export", lambda *a: calls.append(a) or real(*a))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from models import weights
-from models.weights import Bundled, MissingWeightsError, cached_conversion
+from models.weights import catalog as weights
+from models.weights.catalog import Bundled, MissingWeightsError, cached_conversion
 
 SPEC = Bundled("llm", ("fake-weights==1.0",), ("data/w.bin",))
 
@@ -141,7 +141,7 @@ def test_verify_notices_an_installed_file_that_no_longer_matches_its_record(tmp_
 
 
 def test_a_conversion_is_announced_before_it_runs_and_a_cache_hit_is_silent(tmp_path, fake_bundle):
-    from models.weight_cache import converting
+    from models.weights.cache import converting
 
     calls, convert = fake_bundle
     use_site(make_site(tmp_path / "checkout", b"weights v1"))

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from models import weights
-from models.weights import Bundled, MissingWeightsError, cached_conversion, join_parts, resolve
+from models.weights import catalog as weights
+from models.weights.catalog import Bundled, MissingWeightsError, cached_conversion, join_parts, resolve
 
 
 def test_missing_package_names_what_to_install(monkeypatch):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from models.weight_cache import sha256
-from models.weights import BUNDLED, MissingWeightsError, resolve_gguf, source_files
+from models.weights.cache import sha256
+from models.weights.catalog import BUNDLED, MissingWeightsError, resolve_gguf, source_files
 
 pytestmark = pytest.mark.weights
 

@@ -1,7 +1,7 @@
 """tools.bench_runtimes without weights: rows whose model is missing are reported, the table shows every row."""
 
 from assistant.engine import EngineConfig
-from models.weights import MissingWeightsError
+from models.weights.catalog import MissingWeightsError
 from tools import bench_runtimes
 from tools.bench_runtimes import Row, compare, markdown
 

@@ -81,7 +81,7 @@ def test_question_set_shape():
 
 
 def test_trivia_avoids_the_speech_training_questions():
-    from models.data.speech_data import FACT_QUESTIONS
+    from models.training.data.speech_data import FACT_QUESTIONS
 
     held = {q.lower() for q, _ in FACT_QUESTIONS}
     assert not held & {q.text.lower() for q in ev.TRIVIA}
@@ -185,7 +185,7 @@ def test_json_and_usage(capsys, monkeypatch):
 def test_spoken_trivia_is_asked_aloud_natively_and_through_whisper(monkeypatch):
     import numpy as np
 
-    import models.data.speech_data as sd
+    import models.training.data.speech_data as sd
     from assistant.conversation import AudioPart
     from assistant.media import load_audio
 

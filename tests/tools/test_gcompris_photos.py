@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from models.data.gcompris import photos
+from models.training.data.gcompris import photos
 
 RCC = shutil.which("pyside6-rcc") or str(Path(sys.executable).with_name("pyside6-rcc"))
 BOARD = '''QtObject {

@@ -37,8 +37,8 @@ def test_a_class_takes_its_nearest_common_one_word_ancestor(tmp_path, monkeypatc
 
 
 def test_the_committed_kinds_cover_every_imagenet_class():
-    from models.build_grounded import KINDS, with_kinds
-    from models.data.pseudo_photos import class_names
+    from models.training.build_grounded import KINDS, with_kinds
+    from models.training.data.pseudo_photos import class_names
 
     names = with_kinds(class_names())
     assert len(json.loads(KINDS.read_text())) == 1000

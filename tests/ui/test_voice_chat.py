@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from assistant.media import SAMPLE_RATE, load_audio, to_wav
 from assistant.settings import Settings
-from models.data.real_speech import ALSA
+from models.training.data.real_speech import ALSA
 from tests.ui.conftest import FakeEngine, wait_idle
 
 LONG_ANSWER = " ".join(["This is a long answer that keeps going so there is time to talk over it."] * 6)

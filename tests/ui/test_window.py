@@ -1027,7 +1027,7 @@ def test_the_model_box_lists_installed_models_once_and_installs_others_with_prog
 
     import ui.install_dialog
     import ui.settings_dialog
-    from models.weights import canonical
+    from models.weights.catalog import canonical
     from ui.window import INSTALL
 
     flag = tmp_path / "installed"

@@ -2,7 +2,7 @@
 # Build the relocatable espeak-ng + sox bundle ("bin-bundle") and its .tar.xz.
 #
 # Why: a lent GPU machine has no espeak-ng/sox and reaches no package registry, yet
-# `python -m models.speech_bundle train` synthesizes its speech data there with both on
+# `python -m models.training.speech_bundle train` synthesizes its speech data there with both on
 # PATH. So carry bin-bundle.tar.xz (~2 MB) over, unpack it anywhere, and run with
 #     PATH=/path/to/bin-bundle/wrappers:$PATH
 # The wrappers start the real Debian 12 binaries through the bundle's own glibc loader

@@ -1,7 +1,7 @@
 #!/bin/bash
-# Run `python -m models.speech_bundle train` on a lent GPU machine (Python 3.12 + torch, no espeak-ng, sox or
+# Run `python -m models.training.speech_bundle train` on a lent GPU machine (Python 3.12 + torch, no espeak-ng, sox or
 # openai-whisper, no registry). From the repo root there, with this layout carried in an ignored .gpu/ folder:
-#   .gpu/speech/               python -m models.speech_bundle prepare .gpu/speech
+#   .gpu/speech/               python -m models.training.speech_bundle prepare .gpu/speech
 #   .gpu/bin-bundle.tar.xz     tools/portable_speech_tools/build.sh .gpu/bin-bundle
 #   .gpu/wheels/*.whl          openai-whisper (pip wheel --no-deps openai-whisper==20250625), tqdm, more-itertools
 # Usage: BUDGET=460 bash tools/portable_speech_tools/run_on_device.sh [train flags...]; results go to $OUT.
@@ -18,6 +18,6 @@ export PYTHONPATH=/tmp/site:/tmp/stubs:$PWD
 nvidia-smi -L || true
 python3 -c "import sys, torch; print(sys.version.split()[0], torch.__version__, torch.cuda.is_available())"
 espeak-ng -v en-us+m3 -w /tmp/check.wav "hello there" && sox /tmp/check.wav -r 16000 -c 1 -b 16 /tmp/check16.wav
-python3 -c "import models.speech_bundle, models.speech, whisper"  # fail here, in seconds, if anything is missing
-python3 -u -m models.speech_bundle train .gpu/speech --out "$OUT" --budget-s "${BUDGET:-460}" "$@" 2>&1 |
+python3 -c "import models.training.speech_bundle, models.encoders.speech, whisper"  # fail here, in seconds, if anything is missing
+python3 -u -m models.training.speech_bundle train .gpu/speech --out "$OUT" --budget-s "${BUDGET:-460}" "$@" 2>&1 |
     tee "$OUT/log.txt" | grep -v -i warn | tail -60

@@ -1,0 +1,1 @@
+"""Frozen encoders and readers: Whisper, the vision towers, OCR, sentence embeddings, audio files."""
