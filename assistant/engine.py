@@ -286,8 +286,8 @@ class Engine:
 
     def picture(self, llm: Decoder | None = None) -> OnnxPicture | None:
         """The vision tower and the image adapter into `llm` (the answering one) on onnxruntime, where they can run
-        there (the bundled tower with a grounded adapter: models.adapters.vision_onnx), so an image question imports no torch;
-        else None (torch's tower and adapter answer)."""
+        there (the bundled tower with a grounded adapter: models.adapters.vision_onnx), so an image question imports no
+        torch; else None (torch's tower and adapter answer)."""
         llm = llm or self._reader or self.llm
         if llm.name not in self._pictures:
             self._pictures[llm.name] = None
@@ -380,8 +380,8 @@ class Engine:
 
                 return torch.cat([self.adapter("speech")(f)[0] for f in features]), None
             # A CTC adapter (this LLM's, else the fast tier's) hears the words as characters (the shipped one) or its
-            # LLM's tokens; that LLM picks among the transcripts its beam allows (models.adapters.ctc_decode), and the text
-            # reaches the answering LLM as its own tokens. Only the adapter's head and a rescoring pass run.
+            # LLM's tokens; that LLM picks among the transcripts its beam allows (models.adapters.ctc_decode), and the
+            # text reaches the answering LLM as its own tokens. Only the adapter's head and a rescoring pass run.
             owner = llm if self._installed("speech", llm.name) else self._decoder(TIERS["fast"])
             adapter = self.adapter("speech", owner)
             heard = " ".join(filter(None, (adapter.hear(f, owner) for f in features)))

@@ -1,8 +1,8 @@
 """One queue in front of one engine for every caller (the window and the API alike), as llama.cpp's server hides its
 slots behind one task queue. The engine is not reentrant, so one thread owns it; it answers up to `engine.parallel`
 jobs at once by taking turns between them: each runs until its stream hands its next positions to the LLM's batcher
-(models.decoders.sampling.Pending), then one step decodes every stream's together. The window's jobs go first and have a slot
-beyond the API's, so a question typed in the window never waits behind the API's answers.
+(models.decoders.sampling.Pending), then one step decodes every stream's together. The window's jobs go first and have a
+slot beyond the API's, so a question typed in the window never waits behind the API's answers.
 
 A job carries its cancel event and a sink for its events; the caller decides where the events go (Qt signals, an
 asyncio queue)."""

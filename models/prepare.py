@@ -2,8 +2,8 @@
 
 Without names (what scripts/bootstrap.sh runs): the default Whisper and vision tower, the transformers export of the
 torch path's LLM, the GGUF of every bundled LLM that is installed (the default LLM's must be), and the ONNX export
-of the bundled vision tower with each shipped grounded image adapter (models.adapters.vision_onnx: image questions without
-torch).
+of the bundled vision tower with each shipped grounded image adapter (models.adapters.vision_onnx: image questions
+without torch).
 """
 
 from __future__ import annotations

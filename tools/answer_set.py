@@ -5,7 +5,8 @@ answer passes and a wrong one fails; `sample` is a correct answer the pattern mu
 Where a wrong value of the same kind is easy to state beside the right one (another year, another number from the
 same table), `rejected` names it and whichever comes first in the answer decides: "In 2019 ... 1945" is wrong.
 Written before any model was run on them, and kept clear of the speech adapter's training sentences
-(models/training/data/speech_data.py: the capitals of France, Japan, Italy, Germany, Spain, England, its country list, ...).
+(models/training/data/speech_data.py: the capitals of France, Japan, Italy, Germany, Spain, England, its country list,
+...).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """python -m tools.evaluate_screenshots: how well the assistant reads pictures of text (issue 24's targets).
 
 On the screenshot set of tools/screenshot_set.py (rendered here; evaluation only, never tuned on), it measures:
-- ocr: for each OCR engine (models.encoders.ocr.ENGINES, those installed), the character error rate of the text read against
+- ocr: for each OCR engine (models.encoders.ocr.ENGINES, those installed), the character error rate of the text read
+against
   what was drawn (whitespace and " | " cell marks count as one space; by kind and language), seconds to load, and
   seconds per picture (mean, slowest, and on full-HD pictures);
-- photos: the check for text (models.encoders.ocr.find_text) on the gcompris photographs: how many it sends to OCR, and ms;
+- photos: the check for text (models.encoders.ocr.find_text) on the gcompris photographs: how many it sends to OCR, and
+ms;
 - answers: each question asked as a pasted picture through the real Engine (greedy), graded by the accepted
   regexes; the first token of each full-HD picture's question against the same question typed (cold caches).
 

@@ -1,9 +1,9 @@
 """python -m tools.evaluate_transcription: word error rate and time per clip of each transcription variant.
 
 Compares the Transcriber under several TranscribeOptions (how long the encoder looks, timestamps, fallback) with
-stock `whisper.transcribe` on the same weights, on human read speech that Debian ships (models.training.data.real_speech:
-alsa-utils' channel names always; warzone2100's tutorial narration and ktuberling's English object names when
-installed).
+stock `whisper.transcribe` on the same weights, on human read speech that Debian ships
+(models.training.data.real_speech: alsa-utils' channel names always; warzone2100's tutorial narration and ktuberling's
+English object names when installed).
 Numbers, not pass/fail: docs/EVALUATION.md and the README's Performance section are filled from this table.
 """
 

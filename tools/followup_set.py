@@ -6,9 +6,9 @@ must not appear) or a language ("en": is_english; "ko": Hangul at least half the
 turn must also not say what NEVER_SAID lists: that the assistant cannot see the picture it was given, or one of the
 image adapter's internal phrases. A conversation is right when all of its graded turns are.
 
-Photos are gcompris-qt-data's labelled photographs (models.training.data.gcompris), screenshots are tools.screenshot_set's
-(the project's own evaluation set, not training data), tables are written here. `sample` is a right answer the
-turn's rules must accept (the tests check it).
+Photos are gcompris-qt-data's labelled photographs (models.training.data.gcompris), screenshots are
+tools.screenshot_set's (the project's own evaluation set, not training data), tables are written here. `sample` is a
+right answer the turn's rules must accept (the tests check it).
 """
 
 from __future__ import annotations

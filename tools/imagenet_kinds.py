@@ -1,4 +1,5 @@
-"""python -m tools.imagenet_kinds: write models/training/data/imagenet_kinds.json, the everyday kind of each ImageNet class.
+"""python -m tools.imagenet_kinds: write models/training/data/imagenet_kinds.json, the everyday kind of each ImageNet
+class.
 
 ImageNet's 1,000 classes are WordNet 3.0 noun synsets (timm's imagenet_synsets.txt lists their ids in the classifier's
 order). A class's kind is its nearest WordNet ancestor with a one-word name people use (Zipf frequency >= MIN_ZIPF in

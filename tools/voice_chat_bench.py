@@ -30,9 +30,10 @@ from dataclasses import replace
 from pathlib import Path
 
 
-# (language, question, voice: models.training.data.speech_data's "engine:voice"): seven English ones from three synthesizers'
-# voices that whisper-base hears (espeak-ng's en-us voices mishear about half of such questions: "spider-pound"),
-# and a Korean one (espeak-ng's Korean is the only Korean voice here; whisper-base does not hear it as Korean).
+# (language, question, voice: models.training.data.speech_data's "engine:voice"): seven English ones from three
+# synthesizers' voices that whisper-base hears (espeak-ng's en-us voices mishear about half of such questions:
+# "spider-pound"), and a Korean one (espeak-ng's Korean is the only Korean voice here; whisper-base does not hear it as
+# Korean).
 QUESTIONS = [("en", "What is the capital of Japan?", "piper:joe"),
              ("en", "How many legs does a spider have?", "flite:slt"),
              ("en", "What is the largest ocean on Earth?", "piper:joe"),
@@ -48,7 +49,8 @@ INTERRUPT = ("en", "Stop. What is two plus two?", "flite:slt")
 
 
 def speak(text: str, voice: str, out: Path) -> Path:
-    """The question read by a voice into a 16 kHz WAV (models.training.data.speech_data's synthesizers, at their own pace)."""
+    """The question read by a voice into a 16 kHz WAV (models.training.data.speech_data's synthesizers, at their own
+    pace)."""
     from assistant.media import to_wav
     from models.training.data.speech_data import Utterance, synthesize
 

@@ -45,7 +45,8 @@ SPELLING = Hearing(16, 6, 0.75, 2.0, 0.45)  # a spelling adapter (SpellingProjec
 
 
 class Scorer(Protocol):
-    """What rescoring needs from an LLM runtime (models.decoders.generation.TorchLLM, models.decoders.llama_cpp_runtime.LlamaCppLLM)."""
+    """What rescoring needs from an LLM runtime (models.decoders.generation.TorchLLM,
+    models.decoders.llama_cpp_runtime.LlamaCppLLM)."""
 
     def prompt_ids(self, messages: list[dict], media_lengths: list[int]) -> tuple[list[int], list[int]]: ...
 

@@ -87,7 +87,8 @@ class GroundedProjector(nn.Module):
         return seen_shapes(shapes[0].float().cpu().numpy(), presence[0].float().cpu().numpy(), self.cfg.shapes)
 
     def tables(self) -> dict[str, "np.ndarray"]:
-        """The -1 padded LLM token id tables the grounded tokens are spelled from (models.adapters.grounded_spelling)."""
+        """The -1 padded LLM token id tables the grounded tokens are spelled from
+        (models.adapters.grounded_spelling)."""
         names = ("names", "phrases") + (("colour_words", "shape_words") if self.cfg.shapes else ())
         return {n: getattr(self, n).cpu().numpy() for n in names}
 

@@ -1,7 +1,8 @@
 """What a grounded image adapter says, without torch: its framing phrases and the choice of class names and shapes.
 
 The adapter's numbers (class probabilities, each colour's shape, how strongly each colour shows) come from torch
-(models.adapters.grounded) or from the same heads exported to ONNX (models.adapters.vision_onnx); both spell their LLM token ids here.
+(models.adapters.grounded) or from the same heads exported to ONNX (models.adapters.vision_onnx); both spell their LLM
+token ids here.
 """
 
 from __future__ import annotations

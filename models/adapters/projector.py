@@ -12,8 +12,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from models.adapters.config import (TRANSCRIBE_PROMPT, AdapterConfig, AdapterMismatchError, adapter_dir,  # noqa: F401
-                                   read_config)
+from models.adapters.config import (TRANSCRIBE_PROMPT, AdapterConfig, AdapterMismatchError,  # noqa: F401
+                                    adapter_dir, read_config)
 from models.adapters.grounded import GroundedProjector
 
 
@@ -45,7 +45,8 @@ class Projector(nn.Module):
 
     def spelled(self, features: torch.Tensor) -> list[int] | None:
         """The LLM token ids whose embeddings this projector's output for one input is, exactly; None: its soft
-        tokens are its own. (A grounded image adapter spells what it sees in the LLM's tokens: models.adapters.grounded.)"""
+        tokens are its own. (A grounded image adapter spells what it sees in the LLM's tokens:
+        models.adapters.grounded.)"""
         return None
 
 
@@ -68,7 +69,8 @@ class CTCHead:
         raise NotImplementedError
 
     def hear(self, features: torch.Tensor, scorer) -> str:
-        """The transcript of (1, T, D) features, decided with `scorer` (a models.adapters.ctc_decode.Scorer: the LLM)."""
+        """The transcript of (1, T, D) features, decided with `scorer` (a models.adapters.ctc_decode.Scorer: the
+        LLM)."""
         raise NotImplementedError
 
     def loss(self, features: list[torch.Tensor], targets: list[list[int]]) -> torch.Tensor:
@@ -86,8 +88,8 @@ class CTCHead:
 
     @torch.inference_mode()
     def log_probs(self, features: torch.Tensor) -> np.ndarray:
-        """(1, T, D) encoder features -> (T', V + 1) float32 CTC log-probabilities, blank last (models.adapters.ctc_decode
-        decides the transcript from them)."""
+        """(1, T, D) encoder features -> (T', V + 1) float32 CTC log-probabilities, blank last
+        (models.adapters.ctc_decode decides the transcript from them)."""
         return self.ctc_logits(features)[0].float().log_softmax(-1).cpu().numpy()
 
     @torch.inference_mode()
@@ -150,7 +152,8 @@ class SpellingProjector(CTCHead, nn.Module):
     LayerNorm -> Linear + GELU -> a 2-layer bidirectional LSTM (`recurrent` wide each way) -> a score per character of
     cfg.alphabet and a blank. Every character is heard in training, so it can spell words it never heard ("capital
     of hongary"); a lexicon of English words in the beam and the LLM's rescoring turn that into "hungary"
-    (models.adapters.ctc_decode.spelled_nbest, then rescore). It has no soft tokens: the LLM is always handed what it hears.
+    (models.adapters.ctc_decode.spelled_nbest, then rescore). It has no soft tokens: the LLM is always handed what it
+    hears.
     """
 
     def __init__(self, cfg: AdapterConfig):

@@ -1,10 +1,11 @@
 """The bundled vision tower and its grounded adapter on onnxruntime: an image question without torch.
 
 Importing torch costs ~1.3 s on a 2-core CPU, more than the rest of a cold image question together. The shipped image
-adapters are grounded (models.adapters.grounded): they turn the tower's patch tokens into class probabilities and flat-shape
-scores, and those into the LLM's own token ids. That arithmetic, with EfficientNet-Lite0 before it, is exported once
-per adapter into the content-keyed weight cache (set-up does it; torch is needed only then) and run here by
-onnxruntime (~0.1 s to import). The ids are spelled by the same code torch's path uses (models.adapters.grounded_spelling).
+adapters are grounded (models.adapters.grounded): they turn the tower's patch tokens into class probabilities and
+flat-shape scores, and those into the LLM's own token ids. That arithmetic, with EfficientNet-Lite0 before it, is
+exported once per adapter into the content-keyed weight cache (set-up does it; torch is needed only then) and run here
+by onnxruntime (~0.1 s to import). The ids are spelled by the same code torch's path uses
+(models.adapters.grounded_spelling).
 
 Only the bundled tower with a grounded adapter without spatial tokens runs here; anything else runs on torch.
 """

@@ -1,6 +1,6 @@
-"""The torch runtime's token stream: a transformers model fed prompt embeddings over a KV cache (see models.decoders.sampling
-for the loop, sampling and stop rules it shares with the llama.cpp runtime). On a GPU the cache is static and each
-decode step replays a CUDA graph (models.decoders.static_decode); on a CPU it is a DynamicCache."""
+"""The torch runtime's token stream: a transformers model fed prompt embeddings over a KV cache (see
+models.decoders.sampling for the loop, sampling and stop rules it shares with the llama.cpp runtime). On a GPU the cache
+is static and each decode step replays a CUDA graph (models.decoders.static_decode); on a CPU it is a DynamicCache."""
 
 from __future__ import annotations
 
@@ -95,8 +95,8 @@ class StaticTorchStream(_Owned, StaticStream):
 
 
 class TorchLLM:
-    """The torch runtime behind the same generate() as models.decoders.llama_cpp_runtime.LlamaCppLLM: a transformers LLM with
-    one KV cache reused across turns. Used for training, GPUs, and hub or local transformers models."""
+    """The torch runtime behind the same generate() as models.decoders.llama_cpp_runtime.LlamaCppLLM: a transformers LLM
+    with one KV cache reused across turns. Used for training, GPUs, and hub or local transformers models."""
 
     def __init__(self, llm: LLM, static: bool | None = None, graphs: bool | None = None):
         """static: decode over a fixed-size cache (default: on a GPU, when every layer attends to all positions);
@@ -150,8 +150,8 @@ class TorchLLM:
         return self.llm.tokenizer.decode(tokens, skip_special_tokens=True)
 
     def log_likelihoods(self, sequences: list[list[int]], start: int) -> list[float]:
-        """Each sequence's summed log-probability of its tokens from `start` on (models.decoders.llm.LLM.log_likelihoods;
-        the KV cache is left as it was)."""
+        """Each sequence's summed log-probability of its tokens from `start` on
+        (models.decoders.llm.LLM.log_likelihoods; the KV cache is left as it was)."""
         return self.llm.log_likelihoods(sequences, start)
 
     def generate(self, ids: list[int], media_index: list[int], keys: list, media: torch.Tensor | None,

@@ -2,8 +2,8 @@
 multi-turn prefix reuse, and media soft tokens fed as input-embedding batches (the way llama.cpp's own multimodal
 path feeds images). No torch: a text question never imports it.
 
-The decoding loop, sampling and stop rules are models.decoders.sampling's, shared with the torch runtime; several answers at
-once share one context, a slot each, and decode together (models.decoders.llama_slots).
+The decoding loop, sampling and stop rules are models.decoders.sampling's, shared with the torch runtime; several
+answers at once share one context, a slot each, and decode together (models.decoders.llama_slots).
 """
 
 from __future__ import annotations

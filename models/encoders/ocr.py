@@ -261,8 +261,8 @@ def layout(words: list[Word]) -> list[str]:
 
 # ---- engines -----------------------------------------------------------------------------------------------------
 class Tesseract:
-    """Tesseract 5 in a worker process of its own (models/encoders/tesseract_worker.py: one OpenMP thread there, every core
-    for llama.cpp here), loaded once; one image at a time."""
+    """Tesseract 5 in a worker process of its own (models/encoders/tesseract_worker.py: one OpenMP thread there, every
+    core for llama.cpp here), loaded once; one image at a time."""
 
     def __init__(self, passes: tuple[str, ...] = TESSERACT_PASSES):
         if ctypes.util.find_library("tesseract") is None:

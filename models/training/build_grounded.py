@@ -1,5 +1,5 @@
-"""python -m models.training.build_grounded: write a grounded image adapter (models.adapters.grounded) for an LLM. The LLM is not
-trained: the names come from the vision tower's ImageNet classifier (with each class's WordNet kind) and from
+"""python -m models.training.build_grounded: write a grounded image adapter (models.adapters.grounded) for an LLM. The
+LLM is not trained: the names come from the vision tower's ImageNet classifier (with each class's WordNet kind) and from
 classifier rows fitted here on the gcompris training photographs; the tokens are the LLM's own embeddings. The
 thresholds and the fitting settings were chosen on the gcompris training split (see docs/EVALUATION.md)."""
 
@@ -261,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from models.flags import add_dataclass_flags, from_flags
 
-    parser = argparse.ArgumentParser(prog="python -m models.training.build_grounded", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m models.training.build_grounded",
+                                     description=__doc__.splitlines()[0])
     add_dataclass_flags(parser, GroundConfig)
     parser.add_argument("--curve", action="store_true", help="print the held-out naming rate against training photos "
                         "and augmented copies (no LLM, nothing written) instead of building")

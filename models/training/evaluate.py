@@ -2,10 +2,10 @@
 
 Speech metrics: word error rate of transcription through the adapter on held-out voices and sentences (as they are,
 then through rooms and a telephone line), on sentences with a word never heard, and on human speech
-(models.training.data.real_speech: alsa-utils' clips; warzone2100's narration and ktuberling's words where installed); and
-spoken questions answered natively against the same questions typed.
-Image metrics (models.training.evaluate_image, through the runtime the assistant uses): easy-vqa test accuracy, colour and
-shape accuracy on held-out procedural scenes (another seed), naming the held-out gcompris photographs, and the
+(models.training.data.real_speech: alsa-utils' clips; warzone2100's narration and ktuberling's words where installed);
+and spoken questions answered natively against the same questions typed.
+Image metrics (models.training.evaluate_image, through the runtime the assistant uses): easy-vqa test accuracy, colour
+and shape accuracy on held-out procedural scenes (another seed), naming the held-out gcompris photographs, and the
 answers for the reserved sample photos of scikit-image and matplotlib. Answers are generated greedily, exactly as
 the assistant would, and scored by the first answer-vocabulary word they contain (or, for photos, a naming word).
 """
@@ -27,7 +27,8 @@ from models.adapters.projector import TRANSCRIBE_PROMPT, CTCHead, Projector, ada
 from models.training.data.real_speech import installed
 from models.training.data.speech_data import FACT_QUESTIONS, word_error_rate  # noqa: F401 (re-exported)
 from models.device import choose_placement
-from models.training.evaluate_image import evaluate_image, first_word_of  # noqa: F401 (first_word_of: for training checks)
+# first_word_of is re-exported for the training checks
+from models.training.evaluate_image import evaluate_image, first_word_of  # noqa: F401
 from models.decoders.generation import TokenStream, TorchLLM
 from models.decoders.sampling import SamplingOptions
 from models.decoders.chat import Media, joined
@@ -124,8 +125,8 @@ def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int,
         audio = synthesize(u, 30_000 + i)
         channel_rows.append({"text": u.text, "voice": u.voice, "channel": u.channel, "whisper": whisper_only(audio),
                              **own(encoder.encode(audio)[0])})
-    # Human speech (models.training.data.real_speech): alsa-utils' clips also through the LLM; the narration and the single
-    # words, where installed, by the adapter and Whisper only.
+    # Human speech (models.training.data.real_speech): alsa-utils' clips also through the LLM; the narration and the
+    # single words, where installed, by the adapter and Whisper only.
     real = {name: [] for name in REAL_SETS}
     for set_name, clips in installed(list(REAL_SETS)).items():
         for text, audio in clips:

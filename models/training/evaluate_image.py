@@ -1,8 +1,8 @@
 """Image metrics for `python -m models.training.evaluate --modality image`, through the runtime the assistant uses.
 
-The LLM runs as the Engine runs it (models.decoders.runtime.load_decoder: llama.cpp for a bundled GGUF on a CPU, or torch),
-with the same chat template, media slots and greedy sampling. Metrics: easy-vqa test accuracy; colour and shape on
-held-out procedural scenes (another seed); the held-out half of the gcompris photographs, "What is in this
+The LLM runs as the Engine runs it (models.decoders.runtime.load_decoder: llama.cpp for a bundled GGUF on a CPU, or
+torch), with the same chat template, media slots and greedy sampling. Metrics: easy-vqa test accuracy; colour and shape
+on held-out procedural scenes (another seed); the held-out half of the gcompris photographs, "What is in this
 picture?", judged by whether the answer names the main object; and the six reserved sample photographs of
 scikit-image and matplotlib (reported, never trained or tuned on).
 """

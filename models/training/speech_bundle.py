@@ -1,4 +1,5 @@
-"""python -m models.training.speech_bundle: train a CTC speech adapter on a lent GPU machine from a small carried bundle.
+"""python -m models.training.speech_bundle: train a CTC speech adapter on a lent GPU machine from a small carried
+bundle.
 
 A CTC speech adapter's cost is its data (synthesis and Whisper encoding), and encoder features are far too big to
 carry to a GPU machine (64 MiB a call). So `prepare` (here) writes what a machine with no speech tools, no weights
@@ -37,8 +38,8 @@ from safetensors.torch import load_file
 
 from models.adapters.config import read_config
 from models.adapters.projector import CTCHead, build_projector, save_adapter
-from models.training.data.speech_data import (Utterance, _synthesize_or_none, open_vocabulary_split, split, training_utterances,
-                                     utterances, word_error_rate, wordnet_sentences)
+from models.training.data.speech_data import (Utterance, _synthesize_or_none, open_vocabulary_split, split,
+                                              training_utterances, utterances, word_error_rate, wordnet_sentences)
 from models.training.train import cosine_decay
 
 EVAL_CLIPS = 100  # per held-out set, drawn as models.training.evaluate draws its sets (its first 40 are the same clips)
@@ -145,7 +146,8 @@ def dequantize_int8(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def load_encoder(bundle: Path, device: torch.device):
-    """The bundle's Whisper encoder as a models.encoders.speech.SpeechEncoder (the decoder is left untrained and unused)."""
+    """The bundle's Whisper encoder as a models.encoders.speech.SpeechEncoder (the decoder is left untrained and
+    unused)."""
     from whisper.model import ModelDimensions, Whisper
 
     from models.encoders.speech import SpeechEncoder
@@ -278,7 +280,8 @@ def _write(out: Path, projector: CTCHead, manifest: dict, curve: list[dict], run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.training.speech_bundle", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m models.training.speech_bundle",
+                                     description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="write the bundle (here)")
     p.add_argument("bundle", type=Path)

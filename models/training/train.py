@@ -21,8 +21,8 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from models.adapters.projector import (SPELLING_ALPHABET, TRANSCRIBE_PROMPT, AdapterConfig, CTCHead, adapter_dir, build_projector,
-                             save_adapter, spellable)
+from models.adapters.projector import (SPELLING_ALPHABET, TRANSCRIBE_PROMPT, AdapterConfig, CTCHead, adapter_dir,
+                                       build_projector, save_adapter, spellable)
 from models.device import choose_placement
 from models.flags import add_dataclass_flags, from_flags
 from models.decoders.chat import Media, joined

@@ -75,7 +75,8 @@ def test_no_traceback_as_a_real_process(tmp_path):
 def test_a_text_question_imports_no_speech_or_vision_stack(llm_flag):
     # Importing whisper and the vision towers before anything needs them made a cold `ask` seconds slower.
     script = ("import sys; from assistant.cli import main; code = main(sys.argv[1:]); "
-              "print([m for m in ('whisper', 'models.encoders.speech', 'models.encoders.vision') if m in sys.modules]); sys.exit(code)")
+              "print([m for m in ('whisper', 'models.encoders.speech', 'models.encoders.vision') if m in sys.modules]);"
+              " sys.exit(code)")
     proc = subprocess.run([sys.executable, "-c", script, "ask", "hello", *llm_flag], capture_output=True, text=True,
                           cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr

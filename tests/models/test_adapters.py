@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models.adapters.projector import (SPELLING_ALPHABET, AdapterConfig, AdapterMismatchError, CTCProjector, Projector,
-                             SpellingProjector, build_projector, load_adapter, save_adapter, spellable)
+                                       SpellingProjector, build_projector, load_adapter, save_adapter, spellable)
 from models.decoders.llm import splice
 
 CFG = AdapterConfig("speech", "whisper-base", "smollm2-135m-instruct", in_dim=8, out_dim=12, hidden_dim=16, stack=5)

@@ -8,7 +8,7 @@ from whisper.tokenizer import get_tokenizer
 
 from models.device import choose_placement
 from models.encoders.speech import (SpeechEncoder, TranscribeOptions, Transcriber, _FeaturesTask, load_whisper,
-                           padded_frames)
+                                    padded_frames)
 from tests.conftest import tone
 
 
