@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.conversation import AudioPart, Done, Error, Event, Message, TokenDelta, Transcript
-from assistant.history import ConversationInfo, History, StoredMessage
+from assistant.history import Attachment, ConversationInfo, History, StoredMessage
 from assistant.privacy import StreamMasker
 from assistant.settings import Settings
 from assistant.templates import PromptTemplate
@@ -204,6 +204,14 @@ class ChatSession:
         if question is not None:
             self.edit_from = question.id
         return question
+
+    @staticmethod
+    def draft(question: StoredMessage) -> tuple[str, list[Attachment]]:
+        """What goes back into the input box to edit a question: its text and attachments; a spoken question comes
+        back as the words heard (to correct a mishearing), without its recording."""
+        heard = question.meta.get("transcript", "") if not question.text.strip() else ""
+        kept = [a for a in question.attachments if not (heard and a.kind == "audio")]
+        return question.text or heard, kept
 
     def edit_last(self) -> StoredMessage | None:
         """The last question, to edit: the next send replaces it and everything after it."""

@@ -63,6 +63,12 @@ class Settings:
     server_port: int = 8000
     server_key: str = ""
 
+    def serves_unlike(self, other: Settings) -> bool:
+        """Whether the API must be restarted to go from these settings to other's: serving turned on or off, or its
+        port or key changed (the models reloading restarts it too)."""
+        return (self.server_enabled, self.server_port, self.server_key) != \
+            (other.server_enabled, other.server_port, other.server_key)
+
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
         """Read settings; a missing file gives defaults, a corrupt one is kept aside and defaults are used."""

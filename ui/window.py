@@ -279,13 +279,11 @@ class MainWindow(WindowLayout, VoiceActions, ModelActions, QMainWindow):
         question = self.session.edit(question_id)
         if question is None:
             return
-        # A spoken question comes back as the words heard, to correct a mishearing, not as its recording.
-        heard = question.meta.get("transcript", "") if not question.text.strip() else ""
-        self.composer.input.setPlainText(question.text or heard)
+        text, attachments = self.session.draft(question)
+        self.composer.input.setPlainText(text)
         self.composer.discard()
-        for a in question.attachments:
-            if not (heard and a.kind == "audio"):
-                self.composer.attachments.add(a.kind, a.path, a.name)
+        for a in attachments:
+            self.composer.attachments.add(a.kind, a.path, a.name)
         self.composer.input.setFocus()
         last = question.id == self.session.last_question()
         self.status_text.setText(self.tr("Editing the last question; send to replace it") if last else

@@ -136,8 +136,7 @@ class ModelActions:
         from ui.i18n import install_language
 
         reload = new.engine != self.settings.engine  # the whole config: models, device, limits, endpoint
-        reserve = any(getattr(new, k) != getattr(self.settings, k)
-                      for k in ("server_enabled", "server_port", "server_key"))
+        reserve = self.settings.serves_unlike(new)
         language_changed = new.language != self.settings.language
         self.settings = new
         new.save(self.settings_path)

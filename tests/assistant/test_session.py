@@ -334,3 +334,24 @@ def test_continuing_a_version_replaces_it_in_place(session):
                                                                            {"llm": "x"})])
     last = session.messages()[-1]
     assert [v["text"] for v in last.meta["versions"]] == ["One two three.", "One two"] and last.meta["version"] == 0
+
+
+def test_a_question_comes_back_to_edit_as_typed_and_a_spoken_one_as_the_words_heard(session, tmp_path):
+    doc, wav = tmp_path / "notes.txt", tmp_path / "q.wav"
+    doc.write_text("meeting at noon")
+    wav.write_bytes(b"RIFF")
+    run(session, session.send("when is it?", [("file", doc)]), answer_events())
+    typed = session.messages()[0]
+    assert session.draft(typed) == ("when is it?", typed.attachments)
+    spoken = session.send("", [("audio", wav), ("file", doc)])
+    run(session, spoken, [Transcript("when is the meeting"), *answer_events()])
+    said = session.messages()[2]
+    text, kept = session.draft(said)
+    assert text == "when is the meeting" and [a.kind for a in kept] == ["file"]  # the recording stays behind
+
+
+def test_the_api_restarts_only_when_its_own_settings_change():
+    base = Settings()
+    assert not base.serves_unlike(Settings(theme="dark", read_aloud=True))
+    for changed in (Settings(server_enabled=True), Settings(server_port=8001), Settings(server_key="k")):
+        assert base.serves_unlike(changed)
