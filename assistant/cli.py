@@ -14,9 +14,9 @@ from assistant.conversation import Done, Error, Message, TokenDelta, Transcript
 from assistant.engine import Engine, EngineConfig, create_engine
 from assistant.media import UserInputError, load_audio, read_bytes
 from assistant.speech_out import VOICES
+from models.decoders.sampling import SamplingOptions
 from models.device import DeviceUnavailableError
 from models.flags import UsageError, add_dataclass_flags, from_flags
-from models.decoders.sampling import SamplingOptions
 from models.weights.catalog import MissingWeightsError
 
 EXIT_USAGE, EXIT_INPUT = 2, 3

@@ -16,13 +16,13 @@ from assistant.conversation import (AudioPart, Backend, Done, Error, ErrorKind, 
 from assistant.media import LRU, SAMPLE_RATE, UserInputError, digest, load_audio, load_image, read_bytes
 from assistant.prompt import BuiltPrompt, MediaBlock, as_picture, build_prompt, is_empty, is_picture
 from assistant.speech_out import Sentences
-from models.weights import native_libs
 from models.adapters.config import TRANSCRIBE_PROMPT, AdapterMismatchError, adapter_dir, read_config
 from models.decoders.chat import position_keys
-from models.device import DEVICES, Placement, choose_placement
-from models.encoders.ocr import ENGINES as OCR_ENGINES
 from models.decoders.runtime import RUNTIMES, Decoder, llm_name, load_decoder
 from models.decoders.sampling import Pending, SamplingOptions, unstepped
+from models.device import DEVICES, Placement, choose_placement
+from models.encoders.ocr import ENGINES as OCR_ENGINES
+from models.weights import native_libs
 from models.weights.catalog import DEFAULTS, TIERS, MissingWeightsError, canonical, resolve
 
 if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp imports no torch, whisper or vision
@@ -32,10 +32,10 @@ if TYPE_CHECKING:  # imported where first loaded: a text question on llama.cpp i
     from assistant.documents import Document, Table
     from assistant.table_query import Database as TableDatabase
     from models.adapters.projector import Projector
+    from models.adapters.vision_onnx import OnnxPicture
     from models.encoders.ocr import Reader
     from models.encoders.speech import SpeechEncoder, Transcriber
     from models.encoders.vision import VisionEncoder
-    from models.adapters.vision_onnx import OnnxPicture
 
 log = logging.getLogger(__name__)
 QUANTIZE = ("none", "int8")
@@ -235,7 +235,7 @@ class Engine:
         if self._speech is None:
             def load():
                 # whisper is imported only when audio needs it
-                from models.encoders.speech import (SpeechEncoder, load_whisper)
+                from models.encoders.speech import SpeechEncoder, load_whisper
 
                 r = resolve(self.config.whisper, "whisper")
                 return SpeechEncoder(load_whisper(r.path, self.placement), r.name)
@@ -258,7 +258,7 @@ class Engine:
         if self._vision is None:
             def load():
                 # the vision towers are imported only when an image needs them
-                from models.encoders.vision import (load_vision)
+                from models.encoders.vision import load_vision
 
                 r = resolve(self.config.vision, "vision")
                 return load_vision(self.config.vision, r.path, self.placement)
@@ -297,6 +297,7 @@ class Engine:
             except (OSError, ValueError, TypeError):
                 return None  # none or broken: adapter() says so clearly
             from models.adapters import vision_onnx
+
             if (vision_onnx.runs_here(canonical(self.config.vision), cfg) and cfg.llm == llm.name
                     and cfg.out_dim == llm.hidden_size):
                 try:
@@ -539,9 +540,8 @@ class Engine:
         self._reader = self.reader_for(convo, native_voice=True)
         prompt = build_prompt(convo, "", self.image_tokens, self.speech_tokens,
                               lambda p: self.transcribe_audio(p.source), native_voice=True)
-        with unstepped():
-            events = list(self._generate(prompt, SamplingOptions(temperature=0), None, time.perf_counter()))
-        return "".join(e.text for e in events if isinstance(e, TokenDelta)).strip()
+        return "".join(e.text for e in self._generate(prompt, SamplingOptions(temperature=0), None, time.perf_counter())
+                       if isinstance(e, TokenDelta)).strip()
 
     # ---- responding -----------------------------------------------------------------------------------
     def respond(self, conversation: list[Message], options: SamplingOptions = SamplingOptions(),

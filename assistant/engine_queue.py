@@ -67,12 +67,16 @@ class EngineQueue:
         """Queue a job; with a limit (the API's max_queue), refuse it with QueueFull when that many are admitted."""
         with self.lock:
             if limit is not None and self.admitted >= limit:
-                at_once = self.engine.parallel if self.engine is not None else 1
-                raise QueueFull(self.admitted, max(1, round(self.mean_s * self.admitted / at_once)))
+                raise QueueFull(self.admitted, max(1, round(self.mean_s * self.admitted / self.parallel)))
             self.admitted += 1
             at = sum(1 for j in self.waiting if j.first) if job.first else len(self.waiting)
             self.waiting.insert(at, job)
             self.lock.notify()
+
+    @property
+    def parallel(self) -> int:
+        """How many of the API's jobs run at once: the engine's (1 while none is loaded)."""
+        return self.engine.parallel if self.engine is not None else 1
 
     def close(self) -> None:
         """Let the engine thread end once the jobs already queued are done (or skipped, if cancelled)."""
@@ -106,13 +110,12 @@ class EngineQueue:
     def _start(self, running: list[_Running]) -> list[_Running]:
         """The waiting jobs that may start now: the API's while fewer than `parallel` run, and the window's one at a
         time beside them (its jobs follow each other: a rehearsal's answer serves the question asked after it)."""
-        at_once = self.engine.parallel if self.engine is not None else 1
         started = []
         for job in list(self.waiting):
             busy = running + started
             windows = sum(1 for r in busy if r.job.first)
-            every_slot_used = len(busy) > at_once  # the API's and the window's own
-            if every_slot_used or (windows if job.first else len(busy) - windows >= at_once):
+            # One window job at a time and `parallel` of the API's: never more than parallel + 1 slots.
+            if (windows > 0) if job.first else (len(busy) - windows >= self.parallel):
                 continue
             self.waiting.remove(job)
             started.append(_Running(job, self._answer(job)))

@@ -114,8 +114,8 @@ def test_cancellation_stops_within_a_few_tokens(engine):
 
 
 def test_whisper_conversion_matches_the_ctranslate2_tensors(engine, tmp_path):
-    from models.weights.ct2_whisper import read_ct2_model
     from models.weights.catalog import join_parts
+    from models.weights.ct2_whisper import read_ct2_model
 
     join_parts(source_files("whisper-base"), tmp_path / "model.bin", "test")
     _, ct2 = read_ct2_model(tmp_path / "model.bin")

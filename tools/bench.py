@@ -23,8 +23,8 @@ from assistant.conversation import AudioPart, Done, Error, ImagePart, Message, T
 from assistant.engine import Engine, EngineConfig
 from assistant.media import SAMPLE_RATE, load_audio, to_wav
 from models.adapters.projector import AdapterConfig, Projector, save_adapter
-from models.flags import add_dataclass_flags, from_flags
 from models.decoders.sampling import SamplingOptions
+from models.flags import add_dataclass_flags, from_flags
 from tools.demo import sample_image, synthesize
 
 TEXT_QUESTION = "Explain in a few sentences why the sky is blue."

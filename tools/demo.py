@@ -14,8 +14,8 @@ from assistant.cli import Parser, answer_once, run_command
 from assistant.conversation import Message
 from assistant.engine import Engine, EngineConfig
 from assistant.media import UserInputError
-from models.flags import add_dataclass_flags, from_flags
 from models.decoders.sampling import SamplingOptions
+from models.flags import add_dataclass_flags, from_flags
 
 # The spoken question of the demo, the tests, screenshots and load test. espeak-ng's "of France" is borderline for
 # Whisper-base (stock whisper.transcribe hears "of friends"); this voice and question are heard right.

@@ -36,8 +36,8 @@ from assistant.cli import Parser, run_command
 from assistant.conversation import Backend, Done, Error, FilePart, ImagePart, Message, TextPart, TokenDelta
 from assistant.engine import EngineConfig, create_engine
 from assistant.prompt import hangul_share
-from models.flags import add_dataclass_flags, from_flags
 from models.decoders.sampling import SamplingOptions
+from models.flags import add_dataclass_flags, from_flags
 from tools.answer_set import KOREAN, SMALL_TALK, TABLE, TABLE_CSV, TRIVIA, Question
 from tools.followup_set import FOLLOWUPS, NEVER_SAID, TABLES, Turn
 

@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     """Print one line per clip set and rule; --json writes the details."""
     import torch
 
-    from models.training.data.real_speech import installed
     from models.device import choose_placement
     from models.encoders.speech import SpeechEncoder, Transcriber, load_whisper
+    from models.training.data.real_speech import installed
     from models.weights.catalog import resolve
 
     parser = argparse.ArgumentParser(prog="python -m tools.evaluate_endpointing", description=__doc__.splitlines()[0])

@@ -26,9 +26,9 @@ from dataclasses import asdict
 from assistant.cli import Parser, run_command
 from assistant.conversation import Done, Error, ImagePart, Message, TextPart
 from assistant.engine import Engine, EngineConfig
-from models.flags import add_dataclass_flags, from_flags
-from models.encoders.ocr import ENGINES, Reader, find_text
 from models.decoders.sampling import SamplingOptions
+from models.encoders.ocr import ENGINES, Reader, find_text
+from models.flags import add_dataclass_flags, from_flags
 from models.weights.catalog import MissingWeightsError
 from tools.bench_runtimes import cpu_name
 from tools.screenshot_set import Shot, shots

@@ -22,9 +22,9 @@ import torch
 import whisper
 
 from models.device import choose_placement
+from models.encoders.speech import SpeechEncoder, TranscribeOptions, Transcriber, load_whisper
 from models.training.data.real_speech import installed
 from models.training.evaluate import word_error_rate
-from models.encoders.speech import SpeechEncoder, TranscribeOptions, Transcriber, load_whisper
 from models.weights.catalog import resolve
 
 _DEFAULT = TranscribeOptions()

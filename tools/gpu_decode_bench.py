@@ -29,10 +29,10 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache, PreTrainedModel
 from transformers.generation.streamers import BaseStreamer
 
-from models.device import choose_placement
 from models.decoders.generation import StaticStream, TokenStream
 from models.decoders.sampling import Decoding, SamplingOptions
 from models.decoders.static_decode import StaticKV
+from models.device import choose_placement
 
 # The exported configs' shapes (smollm2: its HF export's config.json; qwen2.5-coder-1.5b: its GGUF's metadata, which
 # has a separate output matrix), so a machine without the converted weights builds the same model.

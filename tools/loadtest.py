@@ -31,12 +31,21 @@ from pathlib import Path
 from typing import Iterator
 
 from assistant.engine import Engine, EngineConfig
+from models.decoders.llama_cpp_runtime import cpu_threads
 from models.flags import add_dataclass_flags, from_flags
 from models.weights.catalog import resolve_gguf
+from tools.bench_runtimes import cpu_name
 
 KINDS = ("text", "image", "audio")
 PLACES = ("France", "Italy", "Spain", "Japan", "Peru", "Kenya", "Norway", "Chile", "Egypt", "Canada")
 LONG = "Tell me a long story about a lighthouse keeper."  # an answer that goes on past any max_tokens used here
+
+
+def _client(url: str, timeout: float = 600):
+    """An OpenAI client of the server at url that never retries (a refusal is counted, not hidden)."""
+    import openai
+
+    return openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=timeout)
 
 
 def _contents(tmp: Path) -> dict:
@@ -70,8 +79,6 @@ def _ask(api, model: str, content, max_tokens: int, stream: bool) -> int:
 
 def _load(url: str, model: str, contents: dict, clients: int, requests: int, max_tokens: int) -> dict:
     """C clients x R requests, half streamed, the kinds in turn; tokens/s in all, latencies by kind, the errors."""
-    import openai
-
     kinds = list(contents)
     latencies: dict[str, list[float]] = {k: [] for k in kinds}
     errors: list[str] = []
@@ -79,7 +86,7 @@ def _load(url: str, model: str, contents: dict, clients: int, requests: int, max
     lock = threading.Lock()
 
     def client(c: int) -> None:
-        api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+        api = _client(url)
         for r in range(requests):
             kind, stream, start = kinds[(c + r) % len(kinds)], (c + r) % 2 == 0, time.perf_counter()
             try:
@@ -107,12 +114,10 @@ def _load(url: str, model: str, contents: dict, clients: int, requests: int, max
 def _decode(engine, url: str, model: str, tokens: int, rounds: int = 3) -> dict:
     """The same greedy answer's decode tokens/s in-process (Engine.respond on this thread) and served (streamed over
     HTTP, first to last token), in turns; the best of each."""
-    import openai
-
     from assistant.conversation import Done, Message
     from models.decoders.sampling import SamplingOptions
 
-    api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+    api = _client(url)
     options = SamplingOptions(temperature=0, max_new_tokens=tokens)
     inproc, served = [], []
     for _ in range(rounds):
@@ -147,15 +152,13 @@ def _window(server, url: str, model: str, streams: int, rounds: int = 3) -> dict
                 took = time.perf_counter() - start
         return took
 
-    import openai
-
     idle = statistics.median(first_token() for _ in range(rounds))
     busy = []
     for _ in range(rounds):
         started = threading.Barrier(streams + 1)
 
         def client() -> None:
-            api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+            api = _client(url)
             out = api.chat.completions.create(model=model, max_tokens=48, temperature=0, stream=True,
                                               messages=[{"role": "user", "content": LONG}])
             for i, _ in enumerate(out):
@@ -195,7 +198,7 @@ def llama_cpp_server(gguf: Path, threads: int, context: int = 4096) -> Iterator[
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=5)
+        api = _client(url, timeout=5)
         for _ in range(120):
             try:
                 model = api.models.list().data[0].id
@@ -230,7 +233,7 @@ def _burst(url: str, model: str, contents: dict, n: int, max_tokens: int) -> dic
     retry_after: list[str] = []
 
     def client(c: int) -> None:
-        api = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+        api = _client(url)
         barrier.wait()
         try:
             api.chat.completions.create(model=model, max_tokens=max_tokens, temperature=0,
@@ -270,7 +273,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=0, help="then N simultaneous clients, one request each")
     add_dataclass_flags(parser, EngineConfig)
     args = parser.parse_args(argv)
-    import openai
 
     from assistant.server import make_server, stop_server
 
@@ -283,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     server = make_server(engine, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    summary = {"cpu": _cpu(), "llm": server.model_id, "parallel": config.parallel,
+    summary = {"cpu": f"{cpu_name()}, {cpu_threads()} cores", "llm": server.model_id, "parallel": config.parallel,
                "decode": _decode(engine, url, server.model_id, args.decode_tokens),
                "load": [_load(url, server.model_id, contents, c, args.requests, args.max_tokens) for c in clients],
                "window": _window(server, url, server.model_id, max(clients))}
@@ -296,21 +298,12 @@ def main(argv: list[str] | None = None) -> int:
                                 engine.llm.threads)
     if args.burst:
         summary["burst"] = _burst(url, server.model_id, contents, args.burst, args.max_tokens)
-    summary["healthy_after"] = (openai.OpenAI(base_url=url, api_key="none", max_retries=0).models.list().data[0].id
+    summary["healthy_after"] = (_client(url).models.list().data[0].id
                                 == server.model_id)
     print(json.dumps(summary, indent=1))
     stop_server(server)
     burst_ok = not args.burst or set(summary["burst"]["outcomes"]) <= {"200", "503"}
     return 0 if not any(r["errors"] for r in summary["load"]) and burst_ok and summary["healthy_after"] else 1
-
-
-def _cpu() -> str:
-    """The CPU's model name and the cores this process may use."""
-    from models.decoders.llama_cpp_runtime import cpu_threads
-
-    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"
-    return f"{name}, {cpu_threads()} cores"
 
 
 if __name__ == "__main__":

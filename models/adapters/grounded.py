@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from models.adapters.config import AdapterConfig
-from models.adapters.patch_words import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS
 from models.adapters.grounded_spelling import PHRASES, UNKNOWN, named, phrase_ids, seen_shapes, spelled_ids
+from models.adapters.patch_words import COLOUR_WORDS, NO_COLOUR, NO_SHAPE, SHAPE_WORDS
 
 if TYPE_CHECKING:
     import numpy as np

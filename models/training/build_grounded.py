@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 from models.adapters.config import read_config
-from models.adapters.projector import AdapterConfig, Projector, adapter_dir, save_adapter
 from models.adapters.grounded import build_grounded
+from models.adapters.projector import AdapterConfig, Projector, adapter_dir, save_adapter
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,10 @@ def build(cfg: GroundConfig) -> Path:
     """Write config.json, model.safetensors and train.json of a grounded adapter; returns its directory."""
     from safetensors.torch import load_file
 
-    from models.training.data.pseudo_photos import class_names
-    from models.device import choose_placement
     from models.decoders.runtime import load_decoder
+    from models.device import choose_placement
     from models.encoders.vision import load_vision
+    from models.training.data.pseudo_photos import class_names
     from models.weights.catalog import resolve
 
     placement = choose_placement(cfg.device)
@@ -183,10 +183,10 @@ def naming_curve(encoder, cfg: GroundConfig, fractions=(0.0, 0.25, 0.5, 1.0), au
     against the fitting steps (all photos, cfg.augment copies): the data and steps curves."""
     import random
 
+    from models.adapters.grounded_spelling import choose
     from models.training.data.gcompris import names, photos
     from models.training.data.image_data import encode_images
     from models.training.data.pseudo_photos import class_names
-    from models.adapters.grounded_spelling import choose
     from models.weights.catalog import cache_dir
 
     rows, bias = imagenet_head(encoder)

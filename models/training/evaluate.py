@@ -24,16 +24,15 @@ import torch
 from transformers import DynamicCache
 
 from models.adapters.projector import TRANSCRIBE_PROMPT, CTCHead, Projector, adapter_dir, load_adapter
+from models.device import choose_placement
 from models.training.data.real_speech import installed
 from models.training.data.speech_data import FACT_QUESTIONS, word_error_rate  # noqa: F401 (re-exported)
-from models.device import choose_placement
-# first_word_of is re-exported for the training checks
-from models.training.evaluate_image import evaluate_image, first_word_of  # noqa: F401
-from models.decoders.generation import TokenStream, TorchLLM
-from models.decoders.sampling import SamplingOptions
 from models.decoders.chat import Media, joined
+from models.decoders.generation import TokenStream, TorchLLM
 from models.decoders.llm import LLM
 from models.decoders.runtime import llm_name
+from models.decoders.sampling import SamplingOptions
+from models.training.evaluate_image import evaluate_image, first_word_of  # noqa: F401 (re-exported)
 from models.weights.catalog import resolve
 
 GREEDY = SamplingOptions(temperature=0, max_new_tokens=24, repetition_penalty=1.0)
@@ -80,8 +79,8 @@ REAL_SETS = {"alsa": "real_clips", "warzone": "real_narration", "ktuberling": "r
 
 def evaluate_speech(adapter: Path, whisper_name: str, llm_name: str, limit: int, device: str) -> dict:
     """Adapter WER on held-out synthetic voices and on real recordings, and spoken-vs-typed question accuracy."""
-    from models.training.data.speech_data import Utterance, split, synthesize, utterances
     from models.encoders.speech import SpeechEncoder, Transcriber, load_whisper
+    from models.training.data.speech_data import Utterance, split, synthesize, utterances
 
     placement = choose_placement(device)
     llm = LLM.load(llm_name, resolve(llm_name, "llm").path, placement)

@@ -150,13 +150,13 @@ def photo_answers(ask: Asker, encoder) -> dict:
 def evaluate_image(adapter: Path, encoder_name: str, llm_name: str, limit: int, device: str,
                    runtime: str = "auto", parts: tuple[str, ...] = ("gcompris", "photos", "vqa", "scenes")) -> dict:
     """The image metrics named in `parts` for one adapter, on the runtime the assistant would pick."""
-    from models.adapters.projector import load_adapter
-    from models.training.data.image_data import HELD_OUT_SEED, easy_vqa_examples, scene_examples
     from models.adapters.patch_words import SHAPE_WORDS
-    from models.training.data.scenes import COLOURS, SHAPES
-    from models.device import choose_placement
+    from models.adapters.projector import load_adapter
     from models.decoders.runtime import load_decoder
+    from models.device import choose_placement
     from models.encoders.vision import load_vision
+    from models.training.data.image_data import HELD_OUT_SEED, easy_vqa_examples, scene_examples
+    from models.training.data.scenes import COLOURS, SHAPES
     from models.weights.catalog import cache_dir, resolve
 
     placement = choose_placement(device)

@@ -47,8 +47,8 @@ EVAL_CLIPS = 100  # per held-out set, drawn as models.training.evaluate draws it
 
 def prepare(bundle: Path, n: int, seed: int, init: Path, llm_name: str, whisper_name: str) -> None:
     """Write the bundle directory (see the module docstring)."""
-    from models.device import choose_placement
     from models.decoders.llm import LLM
+    from models.device import choose_placement
     from models.encoders.speech import load_whisper
     from models.weights.catalog import resolve
 

@@ -23,10 +23,10 @@ from tqdm import tqdm
 
 from models.adapters.projector import (SPELLING_ALPHABET, TRANSCRIBE_PROMPT, AdapterConfig, CTCHead, adapter_dir,
                                        build_projector, save_adapter, spellable)
-from models.device import choose_placement
-from models.flags import add_dataclass_flags, from_flags
 from models.decoders.chat import Media, joined
 from models.decoders.llm import LLM
+from models.device import choose_placement
+from models.flags import add_dataclass_flags, from_flags
 from models.weights.catalog import cache_dir, resolve
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ def ctc_loss(llm: LLM, projector: CTCHead, features: list[torch.Tensor], texts: 
 def load_data(cfg: TrainConfig, placement, llm: LLM):
     """(feature bank, examples, encoder name, encoder dim) for the configured modality."""
     if cfg.modality == "image":
-        from models.training.data.image_data import TRAIN_SEED, easy_vqa_examples, mix, scene_examples
         from models.encoders.vision import load_vision
+        from models.training.data.image_data import TRAIN_SEED, easy_vqa_examples, mix, scene_examples
 
         encoder = load_vision(cfg.encoder, resolve(cfg.encoder, "vision").path, placement)
         sources = [scene_examples(encoder, cfg.scenes, TRAIN_SEED, cache_dir() / "features")]
@@ -136,9 +136,9 @@ def load_data(cfg: TrainConfig, placement, llm: LLM):
 
 def _speech_data(cfg: TrainConfig, placement, llm: LLM):
     """Alignment (recording -> transcript) and behaviour (spoken question -> the typed answer) examples."""
+    from models.encoders.speech import SpeechEncoder, load_whisper
     from models.training.data.example import Example
     from models.training.data.speech_data import encode_utterances, split, training_utterances, typed_answers
-    from models.encoders.speech import SpeechEncoder, load_whisper
 
     r = resolve(cfg.encoder, "whisper")
     encoder = SpeechEncoder(load_whisper(r.path, placement), r.name)

@@ -229,6 +229,7 @@ def test_an_image_goes_to_the_fast_tier_while_the_default_has_no_adapter(config,
 
     import models.adapters.config
     from models.weights import catalog as weights
+
     default = tmp_path / "big-llm"
     shutil.copytree(tiny_llm_dir, default)
     monkeypatch.setattr(models.adapters.config, "TRAINED_ROOT", tmp_path / "trained")

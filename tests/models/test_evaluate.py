@@ -43,9 +43,9 @@ def test_a_ctc_adapter_is_answered_as_its_transcript_typed(tiny_llm_dir, monkeyp
     import torch
 
     from models.adapters.projector import AdapterConfig, CTCProjector
+    from models.decoders.llm import LLM
     from models.device import choose_placement
     from models.training.evaluate import _greedy, answer
-    from models.decoders.llm import LLM
 
     llm = LLM.load("tiny", tiny_llm_dir, choose_placement("cpu"))
     vocab = llm.model.get_input_embeddings().weight
@@ -65,8 +65,8 @@ def test_llm_log_likelihoods_score_each_token_after_start(tiny_llm_dir):
     ignored: a batch of two lengths scores each as it scores alone."""
     import torch
 
-    from models.device import choose_placement
     from models.decoders.llm import LLM
+    from models.device import choose_placement
 
     llm = LLM.load("tiny", tiny_llm_dir, choose_placement("cpu"))
     a, b = llm.text_ids("red circle on blue"), llm.text_ids("blue")

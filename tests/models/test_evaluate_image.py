@@ -3,8 +3,8 @@
 import torch
 
 from models.decoders.chat import Media
-from models.training.evaluate_image import Asker, _hedged, score
 from models.training.data.example import Example
+from models.training.evaluate_image import Asker, _hedged, score
 
 
 class FakeDecoder:

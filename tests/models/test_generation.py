@@ -133,8 +133,8 @@ def _conversation(first_answer):
 
 @pytest.fixture(scope="module")
 def tiny_llm(tiny_llm_dir):
-    from models.device import Placement
     from models.decoders.llm import LLM
+    from models.device import Placement
 
     return LLM.load("tiny", tiny_llm_dir, Placement(torch.device("cpu"), torch.float32))
 
@@ -183,9 +183,9 @@ def test_capacity_is_a_power_of_two_within_the_context():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_graph_replay_decodes_the_same_tokens_as_eager(tiny_llm_dir):
-    from models.device import Placement
     from models.decoders.generation import TorchLLM
     from models.decoders.llm import LLM
+    from models.device import Placement
 
     llm = LLM.load("tiny", tiny_llm_dir, Placement(torch.device("cuda"), torch.float32))
     eager, graphed = TorchLLM(llm, graphs=False), TorchLLM(llm)

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from models.adapters.projector import (AdapterConfig, AdapterMismatchError, Projector, build_projector, load_adapter,
-                                       save_adapter)
 from models.adapters.grounded import GroundedProjector, build_grounded
 from models.adapters.grounded_spelling import CLOSE, GUESSED, OR, PHRASES, STATED, UNKNOWN
+from models.adapters.projector import (AdapterConfig, AdapterMismatchError, Projector, build_projector, load_adapter,
+                                       save_adapter)
 
 CLASSES = ["hammer", "owl", "tabby", "dam"]
 D, H = 8, 128  # H = the vocabulary size here, so a row's mixture weights over vocab rows are unique

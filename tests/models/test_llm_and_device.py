@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from models.device import choose_placement
 from models.decoders.chat import Media, joined
 from models.decoders.llm import LLM
+from models.device import choose_placement
 
 
 @pytest.fixture(scope="module")

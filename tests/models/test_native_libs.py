@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from models.weights import native_libs
+
+
 def _touch(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"")

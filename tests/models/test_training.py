@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from models.adapters.projector import SPELLING_ALPHABET, AdapterConfig, CTCProjector, Projector
-from models.training.data.scenes import COLOURS, SHAPES, caption, scene_dataset
-from models.device import choose_placement
-from models.training.evaluate import answer, first_word_of
-from models.flags import add_dataclass_flags, from_flags
 from models.decoders.llm import LLM
+from models.device import choose_placement
+from models.flags import add_dataclass_flags, from_flags
+from models.training.data.scenes import COLOURS, SHAPES, caption, scene_dataset
+from models.training.evaluate import answer, first_word_of
 from models.training.train import TrainConfig, adapter_loss, build_batch, lr_factor, train
 from tests.models.test_vision import tiny_clip_name  # noqa: F401  (fixture)
 

@@ -9,11 +9,12 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from models.adapters import vision_onnx
+from models.adapters.grounded import build_grounded
 from models.adapters.projector import AdapterConfig, save_adapter
 from models.device import choose_placement
-from models.adapters.grounded import build_grounded
 from models.encoders.vision import load_efficientnet
-from models.adapters import vision_onnx
+
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["hammer", "owl", "tabby cat", "dam", "Eiffel Tower"]
 

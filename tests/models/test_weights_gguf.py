@@ -8,9 +8,9 @@ import pytest
 
 from models import install as install_mod
 from models import prepare
-from models.weights import catalog as weights
 from models.flags import UsageError
 from models.install import InstallError, install, pip_command
+from models.weights import catalog as weights
 from models.weights.catalog import BUNDLED, TIERS, Bundled, MissingWeightsError, canonical, resolve, resolve_gguf
 
 ROOT = Path(__file__).resolve().parents[2]

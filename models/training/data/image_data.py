@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from models.encoders.vision import VisionEncoder
 from models.training.data.example import Example
 from models.training.data.scenes import scene_dataset
-from models.encoders.vision import VisionEncoder
 
 TRAIN_SEED, HELD_OUT_SEED = 1, 2  # held-out scenes come from another seed: other layouts, same vocabulary
 
